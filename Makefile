@@ -1,0 +1,36 @@
+# The two commands of the README: `make demo` and `make test`. Everything else
+# (virtual environment, FMU build, generated stubs) is a prerequisite of those.
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+FMU_NAMES := grid furnace vehicle
+FMU_SRC   := fmus/build.py $(wildcard fmus/common/*) $(foreach n,$(FMU_NAMES),$(wildcard fmus/$(n)/*.c fmus/$(n)/*.h fmus/$(n)/*.json))
+FMU_OUT   := $(foreach v,fmi2 fmi3,$(foreach n,$(FMU_NAMES),fmus/dist/$(v)/$(n).fmu))
+
+.PHONY: demo test fmus venv bench typecheck clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+fmus: $(FMU_OUT)
+
+$(FMU_OUT) &: $(FMU_SRC) | $(STAMP)
+	$(PY) fmus/build.py
+
+demo: $(STAMP) fmus
+	$(PY) examples/standalone_twins.py --out results/standalone
+
+test: $(STAMP) fmus
+	$(PY) -m pytest
+
+typecheck: $(STAMP)
+	$(PY) -m mypy
+
+clean:
+	rm -rf fmus/build fmus/dist results

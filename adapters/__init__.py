@@ -1,0 +1,1 @@
+"""Federate adapters: FMU (via fmpy), plain Python models and recorded-data replay."""

@@ -1,0 +1,111 @@
+"""Typed RTI errors, named after their IEEE 1516 (HLA) counterparts."""
+
+from __future__ import annotations
+
+
+class RTIError(Exception):
+    """Base of every error the RTI raises for an illegal call; state is unchanged."""
+
+
+class FederationExecutionAlreadyExists(RTIError):
+    pass
+
+
+class FederationExecutionDoesNotExist(RTIError):
+    pass
+
+
+class FederatesCurrentlyJoined(RTIError):
+    pass
+
+
+class FederateAlreadyExecutionMember(RTIError):
+    pass
+
+
+class FederateNameAlreadyInUse(RTIError):
+    pass
+
+
+class FederateNotExecutionMember(RTIError):
+    pass
+
+
+class NameNotFound(RTIError):
+    pass
+
+
+class ObjectClassNotDefined(RTIError):
+    pass
+
+
+class AttributeNotDefined(RTIError):
+    pass
+
+
+class ObjectClassNotPublished(RTIError):
+    pass
+
+
+class AttributeNotPublished(RTIError):
+    pass
+
+
+class AttributeNotOwned(RTIError):
+    pass
+
+
+class InteractionClassNotDefined(RTIError):
+    pass
+
+
+class InteractionClassNotPublished(RTIError):
+    pass
+
+
+class InteractionParameterNotDefined(RTIError):
+    pass
+
+
+class ObjectInstanceNotKnown(RTIError):
+    pass
+
+
+class ObjectInstanceNameInUse(RTIError):
+    pass
+
+
+class InvalidLogicalTime(RTIError):
+    pass
+
+
+class InvalidLookahead(RTIError):
+    pass
+
+
+class LogicalTimeAlreadyPassed(RTIError):
+    pass
+
+
+class TimeAdvanceAlreadyInProgress(RTIError):
+    pass
+
+
+class TimeRegulationAlreadyEnabled(RTIError):
+    pass
+
+
+class TimeConstrainedAlreadyEnabled(RTIError):
+    pass
+
+
+class SynchronizationPointLabelNotAnnounced(RTIError):
+    pass
+
+
+class SynchronizationPointLabelInUse(RTIError):
+    pass
+
+
+class TimeAdvanceDeadlock(RTIError):
+    """No federate can be granted: e.g. zero-lookahead regulators waiting on each other."""

@@ -1,0 +1,464 @@
+"""One federation execution: federation, declaration, object, time and sync-point management.
+
+Pure and deterministic: no I/O, no threads. Every service either raises a typed
+RTIError before touching state, or applies fully and queues callbacks for the
+federates concerned; runtimes drain those queues over whatever transport they use.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from . import errors as E
+from .callbacks import (
+    AnnounceSynchronizationPoint,
+    Callback,
+    DiscoverObjectInstance,
+    FederationSynchronized,
+    ReceiveInteraction,
+    ReflectAttributeValues,
+    RemoveObjectInstance,
+    TimeAdvanceGrant,
+    TimeConstrainedEnabled,
+    TimeRegulationEnabled,
+    Values,
+)
+from .fom import FOM
+from .ordering import KeyedMinHeap
+from .time import LogicalTime
+
+TAR = "TAR"
+NMR = "NMR"
+
+
+@dataclass
+class FederateState:
+    handle: int
+    name: str
+    type: str
+    time: LogicalTime
+    lookahead: LogicalTime | None = None  # None: not time-regulating
+    constrained: bool = False
+    pending: tuple[str, LogicalTime] | None = None
+    published: dict[int, frozenset[int]] = field(default_factory=dict)
+    subscribed: dict[int, frozenset[int]] = field(default_factory=dict)
+    published_interactions: set[int] = field(default_factory=set)
+    subscribed_interactions: set[int] = field(default_factory=set)
+    # (timestamp, sender name, sender sequence, callback): the fixed tie-break rule.
+    tso: list[tuple[LogicalTime, str, int, Callback]] = field(default_factory=list)
+    callbacks: deque[Callback] = field(default_factory=deque)
+    sent: int = 0
+    discovered: set[int] = field(default_factory=set)
+
+
+@dataclass
+class ObjectInstance:
+    handle: int
+    name: str
+    class_handle: int
+    owner: str
+
+
+@dataclass
+class SyncPoint:
+    tag: str
+    waiting: set[str]
+    members: tuple[str, ...]
+
+
+class FederationExecution:
+    """State of one federation execution, advanced only through its service methods."""
+
+    def __init__(self, name: str, fom: FOM, start_time: LogicalTime = 0) -> None:
+        self.name = name
+        self.fom = fom
+        self.start_time = start_time
+        self._federates: dict[str, FederateState] = {}
+        self._by_handle: dict[int, FederateState] = {}
+        self._next_handle = 1
+        self._objects: dict[int, ObjectInstance] = {}
+        self._object_names: dict[str, int] = {}
+        self._next_object = 1
+        self._sync: dict[str, SyncPoint] = {}
+        # Output time bound of each regulating federate, and candidate grant time of each waiter.
+        self._bounds = KeyedMinHeap()
+        self._waiting = KeyedMinHeap()
+        self._nmr_moved = False  # an NMR waiter's candidate fell: grants may now be possible
+
+    # ----------------------------------------------------------------- lookup
+    def federate(self, handle: int) -> FederateState:
+        try:
+            return self._by_handle[handle]
+        except KeyError:
+            raise E.FederateNotExecutionMember(
+                f"federate handle {handle} is not joined to federation {self.name!r}"
+            ) from None
+
+    @property
+    def federates(self) -> list[FederateState]:
+        return list(self._federates.values())
+
+    def federate_by_name(self, name: str) -> FederateState:
+        try:
+            return self._federates[name]
+        except KeyError:
+            raise E.FederateNotExecutionMember(f"no federate named {name!r} in {self.name!r}") from None
+
+    def object_instance(self, handle: int) -> ObjectInstance:
+        try:
+            return self._objects[handle]
+        except KeyError:
+            raise E.ObjectInstanceNotKnown(f"object instance handle {handle} is not known") from None
+
+    def drain(self, handle: int) -> list[Callback]:
+        """Hand over (and forget) the callbacks queued for a federate, oldest first."""
+        queue = self.federate(handle).callbacks
+        out = list(queue)
+        queue.clear()
+        return out
+
+    # ---------------------------------------------------- federation management
+    def join(self, name: str, federate_type: str = "") -> int:
+        if not name:
+            raise E.RTIError("federate name must not be empty")
+        if name in self._federates:
+            raise E.FederateNameAlreadyInUse(f"federate name {name!r} is already joined to {self.name!r}")
+        fed = FederateState(self._next_handle, name, federate_type, self._joined_time())
+        self._next_handle += 1
+        self._federates[name] = fed
+        self._by_handle[fed.handle] = fed
+        return fed.handle
+
+    def _joined_time(self) -> LogicalTime:
+        # A late joiner starts no earlier than the slowest constrained member.
+        times = [f.time for f in self._federates.values() if f.constrained]
+        return min(times) if times else self.start_time
+
+    def resign(self, handle: int) -> None:
+        fed = self.federate(handle)
+        for obj in [o for o in self._objects.values() if o.owner == fed.name]:
+            self._delete_object(obj)
+        del self._federates[fed.name]
+        del self._by_handle[handle]
+        self._bounds.discard(fed.name)
+        self._waiting.discard(fed.name)
+        for label, point in list(self._sync.items()):
+            if fed.name in point.members:
+                point.waiting.discard(fed.name)
+                point.members = tuple(m for m in point.members if m != fed.name)
+                self._maybe_synchronized(label)
+        self._grant_ready()
+
+    @property
+    def empty(self) -> bool:
+        return not self._federates
+
+    # --------------------------------------------------- declaration management
+    def publish_object_class_attributes(self, handle: int, class_name: str, attributes: list[str]) -> None:
+        fed = self.federate(handle)
+        cls = self.fom.object_class(class_name)
+        attrs = self.fom.attribute_handles(cls, attributes)
+        fed.published[cls.handle] = fed.published.get(cls.handle, frozenset()) | attrs
+
+    def subscribe_object_class_attributes(self, handle: int, class_name: str, attributes: list[str]) -> None:
+        fed = self.federate(handle)
+        cls = self.fom.object_class(class_name)
+        attrs = self.fom.attribute_handles(cls, attributes)
+        fed.subscribed[cls.handle] = fed.subscribed.get(cls.handle, frozenset()) | attrs
+        for obj in self._objects.values():
+            if obj.class_handle == cls.handle and obj.owner != fed.name:
+                self._discover(fed, obj)
+
+    def unsubscribe_object_class(self, handle: int, class_name: str) -> None:
+        fed = self.federate(handle)
+        fed.subscribed.pop(self.fom.object_class(class_name).handle, None)
+
+    def publish_interaction_class(self, handle: int, class_name: str) -> None:
+        fed = self.federate(handle)
+        fed.published_interactions.add(self.fom.interaction_class(class_name).handle)
+
+    def subscribe_interaction_class(self, handle: int, class_name: str) -> None:
+        fed = self.federate(handle)
+        fed.subscribed_interactions.add(self.fom.interaction_class(class_name).handle)
+
+    # -------------------------------------------------------- object management
+    def register_object_instance(self, handle: int, class_name: str, name: str | None = None) -> int:
+        fed = self.federate(handle)
+        cls = self.fom.object_class(class_name)
+        if cls.handle not in fed.published:
+            raise E.ObjectClassNotPublished(f"{fed.name!r} does not publish object class {class_name!r}")
+        obj_handle = self._next_object
+        name = name or f"{class_name}#{obj_handle}"
+        if name in self._object_names:
+            raise E.ObjectInstanceNameInUse(f"object instance name {name!r} is already registered")
+        self._next_object += 1
+        obj = ObjectInstance(obj_handle, name, cls.handle, fed.name)
+        self._objects[obj_handle] = obj
+        self._object_names[name] = obj_handle
+        for other in self._federates.values():
+            if other is not fed and cls.handle in other.subscribed:
+                self._discover(other, obj)
+        return obj_handle
+
+    def _discover(self, fed: FederateState, obj: ObjectInstance) -> None:
+        if obj.handle not in fed.discovered:
+            fed.discovered.add(obj.handle)
+            fed.callbacks.append(DiscoverObjectInstance(obj.handle, obj.class_handle, obj.name))
+
+    def delete_object_instance(self, handle: int, object_handle: int) -> None:
+        fed = self.federate(handle)
+        obj = self.object_instance(object_handle)
+        if obj.owner != fed.name:
+            raise E.AttributeNotOwned(f"{fed.name!r} does not own object instance {obj.name!r}")
+        self._delete_object(obj)
+
+    def _delete_object(self, obj: ObjectInstance) -> None:
+        del self._objects[obj.handle]
+        del self._object_names[obj.name]
+        for other in self._federates.values():
+            if obj.handle in other.discovered:
+                other.discovered.discard(obj.handle)
+                other.callbacks.append(RemoveObjectInstance(obj.handle))
+
+    def update_attribute_values(
+        self, handle: int, object_handle: int, values: Values, timestamp: LogicalTime | None = None
+    ) -> None:
+        fed = self.federate(handle)
+        obj = self.object_instance(object_handle)
+        if obj.owner != fed.name:
+            raise E.AttributeNotOwned(f"{fed.name!r} does not own object instance {obj.name!r}")
+        cls = self.fom.object_class_by_handle(obj.class_handle)
+        self.fom.check_members(cls, values)
+        published = fed.published.get(cls.handle, frozenset())
+        unpublished = [cls.members[a] for a in values if a not in published]
+        if unpublished:
+            raise E.AttributeNotPublished(f"{fed.name!r} does not publish {cls.name}.{unpublished}")
+        tso = self._check_send_time(fed, timestamp)
+        seq = fed.sent
+        fed.sent += 1
+        for other in self._federates.values():
+            subscribed = other.subscribed.get(cls.handle)
+            if other is fed or not subscribed:
+                continue
+            selected = {a: v for a, v in values.items() if a in subscribed}
+            if selected:
+                cb = ReflectAttributeValues(object_handle, selected, timestamp, fed.name)
+                self._deliver(other, cb, timestamp if tso else None, fed.name, seq)
+        self._after_send()
+
+    def send_interaction(
+        self, handle: int, class_name: str, parameters: Values, timestamp: LogicalTime | None = None
+    ) -> None:
+        fed = self.federate(handle)
+        cls = self.fom.interaction_class(class_name)
+        if cls.handle not in fed.published_interactions:
+            raise E.InteractionClassNotPublished(f"{fed.name!r} does not publish interaction {class_name!r}")
+        self.fom.check_members(cls, parameters, interaction=True)
+        tso = self._check_send_time(fed, timestamp)
+        seq = fed.sent
+        fed.sent += 1
+        for other in self._federates.values():
+            if other is not fed and cls.handle in other.subscribed_interactions:
+                cb = ReceiveInteraction(cls.handle, dict(parameters), timestamp, fed.name)
+                self._deliver(other, cb, timestamp if tso else None, fed.name, seq)
+        self._after_send()
+
+    def _after_send(self) -> None:
+        if self._nmr_moved:
+            self._nmr_moved = False
+            self._grant_ready()
+
+    def _check_send_time(self, fed: FederateState, timestamp: LogicalTime | None) -> bool:
+        """Validate a send's timestamp; True when it travels in timestamp order."""
+        if timestamp is None or fed.lookahead is None:
+            return False
+        bound = self._output_bound(fed)
+        if timestamp < bound:
+            raise E.InvalidLogicalTime(
+                f"{fed.name!r} sent timestamp {timestamp} below its time + lookahead ({bound})"
+            )
+        return True
+
+    def _deliver(self, fed: FederateState, cb: Callback, tso_time: LogicalTime | None, sender: str, seq: int) -> None:
+        if tso_time is None or not fed.constrained:
+            fed.callbacks.append(cb)
+            return
+        assert tso_time >= fed.time, "conservative sync violated"
+        heapq.heappush(fed.tso, (tso_time, sender, seq, cb))
+        if fed.pending is not None and fed.pending[0] == NMR:
+            self._refresh_nmr(fed)
+            self._nmr_moved = True
+
+    # ---------------------------------------------------------- time management
+    def _output_bound(self, fed: FederateState) -> LogicalTime:
+        assert fed.lookahead is not None
+        if fed.pending is None:
+            return fed.time + fed.lookahead
+        kind, t = fed.pending
+        if kind == NMR and fed.tso:
+            t = min(t, fed.tso[0][0])
+        return t + fed.lookahead
+
+    def _refresh_nmr(self, fed: FederateState) -> None:
+        assert fed.pending is not None
+        candidate = min(fed.pending[1], fed.tso[0][0]) if fed.tso else fed.pending[1]
+        self._waiting.set(fed.name, candidate)
+        if fed.lookahead is not None:
+            self._bounds.set(fed.name, candidate + fed.lookahead)
+
+    def enable_time_regulation(self, handle: int, lookahead: LogicalTime) -> None:
+        fed = self.federate(handle)
+        if fed.lookahead is not None:
+            raise E.TimeRegulationAlreadyEnabled(f"{fed.name!r} is already time-regulating")
+        if lookahead < 0:
+            raise E.InvalidLookahead(f"lookahead {lookahead} of {fed.name!r} is negative")
+        if fed.pending is not None:
+            raise E.TimeAdvanceAlreadyInProgress(f"{fed.name!r} has a time advance pending")
+        # Never let a new regulator send into a constrained federate's past.
+        constrained = [f.time for f in self._federates.values() if f.constrained and f is not fed]
+        fed.time = max([fed.time, *constrained])
+        fed.lookahead = lookahead
+        self._bounds.set(fed.name, fed.time + lookahead)
+        fed.callbacks.append(TimeRegulationEnabled(fed.time))
+
+    def disable_time_regulation(self, handle: int) -> None:
+        fed = self.federate(handle)
+        fed.lookahead = None
+        self._bounds.discard(fed.name)
+        self._grant_ready()
+
+    def modify_lookahead(self, handle: int, lookahead: LogicalTime) -> None:
+        fed = self.federate(handle)
+        if fed.lookahead is None or lookahead < 0:
+            raise E.InvalidLookahead(f"cannot set lookahead {lookahead} on {fed.name!r}")
+        if lookahead < fed.lookahead and fed.pending is None:
+            raise E.InvalidLookahead(f"{fed.name!r} may only shrink its lookahead while advancing")
+        fed.lookahead = lookahead
+        self._bounds.set(fed.name, self._output_bound(fed))
+        self._grant_ready()
+
+    def enable_time_constrained(self, handle: int) -> None:
+        fed = self.federate(handle)
+        if fed.constrained:
+            raise E.TimeConstrainedAlreadyEnabled(f"{fed.name!r} is already time-constrained")
+        if fed.pending is not None:
+            raise E.TimeAdvanceAlreadyInProgress(f"{fed.name!r} has a time advance pending")
+        galt = self._bounds.min_excluding(fed.name)
+        if galt is not None and galt < fed.time:
+            raise E.InvalidLogicalTime(
+                f"{fed.name!r} at {fed.time} cannot become time-constrained: GALT is {galt}"
+            )
+        fed.constrained = True
+        fed.callbacks.append(TimeConstrainedEnabled(fed.time))
+
+    def disable_time_constrained(self, handle: int) -> None:
+        fed = self.federate(handle)
+        fed.constrained = False
+        while fed.tso:
+            fed.callbacks.append(heapq.heappop(fed.tso)[3])
+        if fed.pending is not None:
+            self._waiting.discard(fed.name)
+            self._grant(fed, fed.pending[1])
+
+    def time_advance_request(self, handle: int, time: LogicalTime) -> None:
+        self._request(handle, TAR, time)
+
+    def next_message_request(self, handle: int, time: LogicalTime) -> None:
+        self._request(handle, NMR, time)
+
+    def _request(self, handle: int, kind: str, time: LogicalTime) -> None:
+        fed = self.federate(handle)
+        if fed.pending is not None:
+            raise E.TimeAdvanceAlreadyInProgress(
+                f"{fed.name!r} already requested {fed.pending[0]}({fed.pending[1]})"
+            )
+        if time < fed.time:
+            raise E.LogicalTimeAlreadyPassed(f"{fed.name!r} requested {time} but is already at {fed.time}")
+        fed.pending = (kind, time)
+        if not fed.constrained:
+            self._grant(fed, time)
+            if fed.lookahead is not None:
+                self._bounds.set(fed.name, fed.time + fed.lookahead)
+                self._grant_ready()
+            return
+        if kind == NMR:
+            self._refresh_nmr(fed)
+        else:
+            self._waiting.set(fed.name, time)
+            if fed.lookahead is not None:
+                self._bounds.set(fed.name, time + fed.lookahead)
+        self._grant_ready()
+
+    def query_galt(self, handle: int) -> LogicalTime | None:
+        """Greatest available logical time of a federate; None when nobody regulates."""
+        return self._bounds.min_excluding(self.federate(handle).name)
+
+    def _grant_ready(self) -> None:
+        """Grant every waiter whose candidate time lies below its GALT.
+
+        With b1 <= b2 the two smallest output bounds (owners o1, o2), GALT is b1 for
+        every federate but o1, whose GALT is b2. Granting never moves a bound, so a
+        single pass suffices; each grant costs O(log N).
+        """
+        first, second = self._bounds.two_smallest()
+        b1 = None if first is None else first[0]
+        for candidate, name in list(self._waiting.pop_below(b1)):
+            self._grant(self._federates[name], candidate)
+        if first is not None:
+            owner = first[1]
+            candidate = self._waiting.get(owner)
+            if candidate is not None and (second is None or candidate < second[0]):
+                self._waiting.discard(owner)
+                self._grant(self._federates[owner], candidate)
+
+    def _grant(self, fed: FederateState, time: LogicalTime) -> None:
+        queue = fed.tso
+        while queue and queue[0][0] <= time:
+            fed.callbacks.append(heapq.heappop(queue)[3])
+        fed.time = time
+        fed.pending = None
+        fed.callbacks.append(TimeAdvanceGrant(time))
+
+    @property
+    def deadlocked(self) -> bool:
+        """True when every member waits for a grant that no member can make possible."""
+        return bool(self._federates) and all(f.pending is not None for f in self._federates.values())
+
+    # ----------------------------------------------------- synchronization points
+    def register_synchronization_point(
+        self, handle: int, label: str, tag: str = "", members: list[str] | None = None
+    ) -> None:
+        self.federate(handle)
+        if label in self._sync:
+            raise E.SynchronizationPointLabelInUse(f"synchronization point {label!r} is already registered")
+        names = list(self._federates) if members is None else members
+        unknown = [n for n in names if n not in self._federates]
+        if unknown:
+            raise E.FederateNotExecutionMember(f"synchronization set names unknown federates {unknown}")
+        self._sync[label] = SyncPoint(tag, set(names), tuple(names))
+        for name in names:
+            self._federates[name].callbacks.append(AnnounceSynchronizationPoint(label, tag))
+
+    def synchronization_point_achieved(self, handle: int, label: str) -> None:
+        fed = self.federate(handle)
+        point = self._sync.get(label)
+        if point is None or fed.name not in point.members:
+            raise E.SynchronizationPointLabelNotAnnounced(
+                f"synchronization point {label!r} was not announced to {fed.name!r}"
+            )
+        point.waiting.discard(fed.name)
+        self._maybe_synchronized(label)
+
+    def _maybe_synchronized(self, label: str) -> None:
+        point = self._sync[label]
+        if point.waiting:
+            return
+        del self._sync[label]
+        for name in point.members:
+            self._federates[name].callbacks.append(FederationSynchronized(label))
+
+    def pending_synchronization_points(self) -> Mapping[str, frozenset[str]]:
+        return {label: frozenset(p.waiting) for label, p in self._sync.items()}
