@@ -86,6 +86,7 @@ class FederationExecution:
         # Output time bound of each regulating federate, and candidate grant time of each waiter.
         self._bounds = KeyedMinHeap()
         self._waiting = KeyedMinHeap()
+        self._ready: dict[int, None] = {}  # insertion-ordered set
         self._nmr_moved = False  # an NMR waiter's candidate fell: grants may now be possible
 
     # ----------------------------------------------------------------- lookup
@@ -118,7 +119,18 @@ class FederationExecution:
         queue = self.federate(handle).callbacks
         out = list(queue)
         queue.clear()
+        self._ready.pop(handle, None)
         return out
+
+    def take_ready(self) -> list[int]:
+        """Handles of federates with callbacks waiting, in the order they became ready."""
+        ready = list(self._ready)
+        self._ready.clear()
+        return ready
+
+    def _push(self, fed: FederateState, callback: Callback) -> None:
+        fed.callbacks.append(callback)
+        self._ready[fed.handle] = None
 
     # ---------------------------------------------------- federation management
     def join(self, name: str, federate_type: str = "") -> int:
@@ -143,6 +155,7 @@ class FederationExecution:
             self._delete_object(obj)
         del self._federates[fed.name]
         del self._by_handle[handle]
+        self._ready.pop(handle, None)
         self._bounds.discard(fed.name)
         self._waiting.discard(fed.name)
         for label, point in list(self._sync.items()):
@@ -206,7 +219,7 @@ class FederationExecution:
     def _discover(self, fed: FederateState, obj: ObjectInstance) -> None:
         if obj.handle not in fed.discovered:
             fed.discovered.add(obj.handle)
-            fed.callbacks.append(DiscoverObjectInstance(obj.handle, obj.class_handle, obj.name))
+            self._push(fed, DiscoverObjectInstance(obj.handle, obj.class_handle, obj.name))
 
     def delete_object_instance(self, handle: int, object_handle: int) -> None:
         fed = self.federate(handle)
@@ -221,7 +234,7 @@ class FederationExecution:
         for other in self._federates.values():
             if obj.handle in other.discovered:
                 other.discovered.discard(obj.handle)
-                other.callbacks.append(RemoveObjectInstance(obj.handle))
+                self._push(other, RemoveObjectInstance(obj.handle))
 
     def update_attribute_values(
         self, handle: int, object_handle: int, values: Values, timestamp: LogicalTime | None = None
@@ -284,7 +297,7 @@ class FederationExecution:
 
     def _deliver(self, fed: FederateState, cb: Callback, tso_time: LogicalTime | None, sender: str, seq: int) -> None:
         if tso_time is None or not fed.constrained:
-            fed.callbacks.append(cb)
+            self._push(fed, cb)
             return
         assert tso_time >= fed.time, "conservative sync violated"
         heapq.heappush(fed.tso, (tso_time, sender, seq, cb))
@@ -322,7 +335,7 @@ class FederationExecution:
         fed.time = max([fed.time, *constrained])
         fed.lookahead = lookahead
         self._bounds.set(fed.name, fed.time + lookahead)
-        fed.callbacks.append(TimeRegulationEnabled(fed.time))
+        self._push(fed, TimeRegulationEnabled(fed.time))
 
     def disable_time_regulation(self, handle: int) -> None:
         fed = self.federate(handle)
@@ -352,13 +365,13 @@ class FederationExecution:
                 f"{fed.name!r} at {fed.time} cannot become time-constrained: GALT is {galt}"
             )
         fed.constrained = True
-        fed.callbacks.append(TimeConstrainedEnabled(fed.time))
+        self._push(fed, TimeConstrainedEnabled(fed.time))
 
     def disable_time_constrained(self, handle: int) -> None:
         fed = self.federate(handle)
         fed.constrained = False
         while fed.tso:
-            fed.callbacks.append(heapq.heappop(fed.tso)[3])
+            self._push(fed, heapq.heappop(fed.tso)[3])
         if fed.pending is not None:
             self._waiting.discard(fed.name)
             self._grant(fed, fed.pending[1])
@@ -417,10 +430,10 @@ class FederationExecution:
     def _grant(self, fed: FederateState, time: LogicalTime) -> None:
         queue = fed.tso
         while queue and queue[0][0] <= time:
-            fed.callbacks.append(heapq.heappop(queue)[3])
+            self._push(fed, heapq.heappop(queue)[3])
         fed.time = time
         fed.pending = None
-        fed.callbacks.append(TimeAdvanceGrant(time))
+        self._push(fed, TimeAdvanceGrant(time))
 
     @property
     def deadlocked(self) -> bool:
@@ -440,7 +453,7 @@ class FederationExecution:
             raise E.FederateNotExecutionMember(f"synchronization set names unknown federates {unknown}")
         self._sync[label] = SyncPoint(tag, set(names), tuple(names))
         for name in names:
-            self._federates[name].callbacks.append(AnnounceSynchronizationPoint(label, tag))
+            self._push(self._federates[name], AnnounceSynchronizationPoint(label, tag))
 
     def synchronization_point_achieved(self, handle: int, label: str) -> None:
         fed = self.federate(handle)
@@ -458,7 +471,7 @@ class FederationExecution:
             return
         del self._sync[label]
         for name in point.members:
-            self._federates[name].callbacks.append(FederationSynchronized(label))
+            self._push(self._federates[name], FederationSynchronized(label))
 
     def pending_synchronization_points(self) -> Mapping[str, frozenset[str]]:
         return {label: frozenset(p.waiting) for label, p in self._sync.items()}

@@ -1,0 +1,281 @@
+"""FMU federate: an FMI 2.0 or 3.0 co-simulation FMU driven through fmpy.
+
+The FMU file is extracted once per process however many instances use it. The hot
+path calls the FMU's C functions directly with preallocated ctypes arrays.
+"""
+
+from __future__ import annotations
+
+import atexit
+import ctypes
+import logging
+import shutil
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import fmpy
+from fmpy.fmi1 import FMICallException
+from fmpy.model_description import ModelDescription, ScalarVariable
+
+from federation.rti.time import LogicalTime, to_seconds
+
+from .stepped import Clock, SteppedFederate, Wiring
+
+log = logging.getLogger(__name__)
+
+_REAL = ("Real", "Float64", "Float32")
+_INT = ("Integer", "Int8", "UInt8", "Int16", "UInt16", "Int32", "UInt32", "Int64", "UInt64", "Enumeration")
+
+
+class FMUError(RuntimeError):
+    """An FMU call failed; the message carries the FMU's own log lines."""
+
+
+@dataclass(frozen=True)
+class ExtractedFMU:
+    path: Path
+    directory: str
+    model: ModelDescription
+
+    @property
+    def variables(self) -> dict[str, ScalarVariable]:
+        return {v.name: v for v in self.model.modelVariables}
+
+
+_cache: dict[tuple[str, int, int], ExtractedFMU] = {}
+_cache_lock = threading.Lock()
+
+
+def extract_fmu(path: Path) -> ExtractedFMU:
+    """Read and unzip an FMU once per process (keyed by path, size and mtime)."""
+    path = Path(path).resolve()
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    with _cache_lock:
+        hit = _cache.get(key)
+        if hit is None:
+            model = fmpy.read_model_description(str(path))
+            if model.coSimulation is None:
+                raise FMUError(f"{path}: the FMU does not support co-simulation")
+            directory = str(fmpy.extract(str(path)))
+            atexit.register(shutil.rmtree, directory, True)
+            hit = _cache[key] = ExtractedFMU(path, directory, model)
+        return hit
+
+
+def _kind(var: ScalarVariable) -> str:
+    if var.type in _REAL:
+        return "real"
+    if var.type in _INT:
+        return "int"
+    if var.type == "Boolean":
+        return "bool"
+    return "string"
+
+
+class _Slave:
+    """Version-neutral access to one FMU instance: typed get/set and doStep with status checks."""
+
+    def __init__(self, fmu: ExtractedFMU, instance: str, log_lines: list[str]) -> None:
+        md = fmu.model
+        self.fmi3 = md.fmiVersion.startswith("3")
+        self.lines = log_lines
+        assert md.coSimulation is not None
+        common: dict[str, Any] = dict(
+            guid=md.guid,
+            unzipDirectory=fmu.directory,
+            modelIdentifier=md.coSimulation.modelIdentifier,
+            instanceName=instance,
+        )
+        if self.fmi3:
+            from fmpy.fmi3 import FMU3Slave
+
+            self.slave: Any = FMU3Slave(**common)
+            self.slave.instantiate(loggingOn=True, logMessage=self._log3)
+            prefix = "fmi3"
+        else:
+            from fmpy.fmi2 import FMU2Slave, fmi2CallbackFunctions, fmi2CallbackLoggerTYPE, defaultCallbacks
+            from fmpy.logging import addLoggerProxy
+
+            self.slave = FMU2Slave(**common)
+            callbacks = fmi2CallbackFunctions()
+            callbacks.logger = fmi2CallbackLoggerTYPE(self._log2)
+            callbacks.allocateMemory = defaultCallbacks.allocateMemory
+            callbacks.freeMemory = defaultCallbacks.freeMemory
+            addLoggerProxy(ctypes.byref(callbacks))
+            self._callbacks = callbacks
+            self.slave.instantiate(callbacks=callbacks, loggingOn=True)
+            prefix = "fmi2"
+        f = self.slave._functions
+        self.component = self.slave.component
+        self._do_step: Callable[..., int] = f[f"{prefix}DoStep"]
+        self._set_real = f["fmi3SetFloat64" if self.fmi3 else "fmi2SetReal"]
+        self._get_real = f["fmi3GetFloat64" if self.fmi3 else "fmi2GetReal"]
+        if self.fmi3:
+            self._flags = [ctypes.c_bool() for _ in range(3)]
+            self._last = ctypes.c_double()
+            self._flag_refs = [ctypes.byref(x) for x in self._flags] + [ctypes.byref(self._last)]
+
+    def _log2(self, env: object, instance: bytes, status: int, category: bytes, message: bytes) -> None:
+        self._keep(status, category, message)
+
+    def _log3(self, env: object, status: int, category: bytes, message: bytes) -> None:
+        self._keep(status, category, message)
+
+    def _keep(self, status: int, category: bytes | None, message: bytes | None) -> None:
+        text = (message or b"").decode("utf-8", "replace")
+        self.lines.append(f"[{(category or b'').decode()}] {text}")
+        del self.lines[:-50]  # keep the tail: the lines that explain a failure
+        log.debug("%s", text)
+
+    def set(self, kind: str, vrs: Sequence[int], values: Sequence[Any]) -> None:
+        s = self.slave
+        if kind == "real":
+            (s.setFloat64 if self.fmi3 else s.setReal)(list(vrs), [float(v) for v in values])
+        elif kind == "int":
+            (s.setInt32 if self.fmi3 else s.setInteger)(list(vrs), [int(v) for v in values])
+        elif kind == "bool":
+            s.setBoolean(list(vrs), [bool(v) for v in values])
+        else:
+            s.setString(list(vrs), [str(v) for v in values])
+
+    def get(self, kind: str, vrs: Sequence[int]) -> list[Any]:
+        s = self.slave
+        if kind == "real":
+            return list((s.getFloat64 if self.fmi3 else s.getReal)(list(vrs)))
+        if kind == "int":
+            return list((s.getInt32 if self.fmi3 else s.getInteger)(list(vrs)))
+        if kind == "bool":
+            return list(s.getBoolean(list(vrs)))
+        return list(s.getString(list(vrs)))
+
+    def initialize(self, start: float, stop: float) -> None:
+        s = self.slave
+        if self.fmi3:
+            s.enterInitializationMode(startTime=start, stopTime=stop)
+            s.exitInitializationMode()
+        else:
+            s.setupExperiment(startTime=start, stopTime=stop)
+            s.enterInitializationMode()
+            s.exitInitializationMode()
+
+    def do_step(self, t: float, h: float) -> int:
+        if self.fmi3:
+            return self._do_step(self.component, t, h, True, *self._flag_refs)
+        return self._do_step(self.component, t, h, 1)
+
+    def close(self) -> None:
+        try:
+            self.slave.terminate()
+        except Exception:  # a failed FMU may refuse to terminate; still free it
+            pass
+        self.slave.freeInstance()
+
+
+class FMUFederate(SteppedFederate):
+    """Maps exposed outputs to attributes of one object named after the federate, inputs to subscriptions."""
+
+    def __init__(
+        self,
+        name: str,
+        owner: str,
+        path: Path,
+        outputs: Sequence[str],
+        clock: Clock,
+        wiring: Wiring,
+        parameters: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(name, owner, outputs, clock, wiring)
+        self.fmu = extract_fmu(path)
+        variables = self.fmu.variables
+        self.log_lines: list[str] = []
+        self._slave: _Slave | None = None
+        self._parameters = dict(parameters or {})
+        self._vars = variables
+        self._out_groups = self._groups(self.outputs)
+        inputs = sorted({n for targets in wiring.attributes.values() for n in targets}
+                        | {n for targets in wiring.interactions.values() for n in targets})
+        self._in_kind = {n: _kind(variables[n]) for n in inputs}
+        self._in_vr = {n: variables[n].valueReference for n in inputs}
+
+    def _groups(self, names: Sequence[str]) -> list[tuple[str, list[int], list[int]]]:
+        """Group variables by kind: (kind, value references, positions in `names`)."""
+        groups: dict[str, tuple[list[int], list[int]]] = {}
+        for i, n in enumerate(names):
+            vrs, pos = groups.setdefault(_kind(self._vars[n]), ([], []))
+            vrs.append(self._vars[n].valueReference)
+            pos.append(i)
+        return [(k, vrs, pos) for k, (vrs, pos) in groups.items()]
+
+    def _call(self, what: str, fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except FMICallException as exc:
+            raise self._error(what, str(exc)) from None
+
+    def _error(self, what: str, detail: str) -> FMUError:
+        tail = "\n  ".join(self.log_lines[-10:]) or "(the FMU logged nothing)"
+        return FMUError(f"federate {self.name!r} ({self.fmu.path.name}): {what} failed: {detail}\n  FMU log:\n  {tail}")
+
+    def initial_outputs(self) -> Sequence[float]:
+        slave = self._slave = self._call("instantiate", lambda: _Slave(self.fmu, self.name, self.log_lines))
+        for pname, value in self._parameters.items():
+            var = self._vars[pname]
+            self._call(f"setting parameter {pname}", lambda: slave.set(_kind(var), [var.valueReference], [value]))
+        start, stop = to_seconds(self.clock.start), to_seconds(self.clock.stop)
+        self._call("initialization", lambda: slave.initialize(start, stop))
+        self._prepare_hot_path(slave)
+        return self._read_outputs()
+
+    def _prepare_hot_path(self, slave: _Slave) -> None:
+        real_out = [g for g in self._out_groups if g[0] == "real"]
+        self._fast_out = real_out[0] if len(self._out_groups) == 1 and real_out else None
+        if self._fast_out:
+            n = len(self._fast_out[1])
+            self._out_vr = (ctypes.c_uint32 * n)(*self._fast_out[1])
+            self._out_val = (ctypes.c_double * n)()
+        self._in_vr_arr = (ctypes.c_uint32 * 1)()
+        self._in_val_arr = (ctypes.c_double * 1)()
+
+    def _read_outputs(self) -> list[float]:
+        slave = self._slave
+        assert slave is not None
+        fast = self._fast_out
+        if fast is not None:
+            n = len(fast[1])
+            args = (slave.component, self._out_vr, n, self._out_val) + ((n,) if slave.fmi3 else ())
+            if slave._get_real(*args) > 1:
+                raise self._error("reading outputs", "status error")
+            return list(self._out_val)
+        values = [0.0] * len(self.outputs)
+        for kind, vrs, pos in self._out_groups:
+            got = self._call("reading outputs", lambda: slave.get(kind, vrs))
+            for p, v in zip(pos, got):
+                values[p] = float(v)
+        return values
+
+    def step(self, t: LogicalTime, h: LogicalTime) -> Sequence[float]:
+        slave = self._slave
+        assert slave is not None
+        for name, value in self.changed.items():
+            kind = self._in_kind[name]
+            if kind == "real":
+                self._in_vr_arr[0] = self._in_vr[name]
+                self._in_val_arr[0] = value
+                args = (slave.component, self._in_vr_arr, 1, self._in_val_arr) + ((1,) if slave.fmi3 else ())
+                if slave._set_real(*args) > 1:
+                    raise self._error(f"setting input {name} = {value!r} at t={to_seconds(t)}", "status error")
+            else:
+                vr = self._in_vr[name]
+                self._call(f"setting input {name}", lambda: slave.set(kind, [vr], [value]))
+        status = slave.do_step(to_seconds(t), to_seconds(h))
+        if status > 1:
+            raise self._error(f"doStep at t={to_seconds(t)} s", f"status {status}")
+        return self._read_outputs()
+
+    def close(self) -> None:
+        if self._slave is not None:
+            self._slave.close()
+            self._slave = None

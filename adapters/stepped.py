@@ -1,0 +1,148 @@
+"""Time-stepped federate protocol shared by every adapter: Jacobi coupling with lookahead = step.
+
+At granted time t a federate holds the inputs stamped <= t (latest wins), steps to
+t + h, publishes its outputs stamped t + h (allowed by lookahead h) and requests
+TAR(t + h). Initial outputs travel once, in receive order, before a synchronization
+point that every federate achieves before its first step.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import abstractmethod
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+from federation.ambassador import Federate, RTIAmbassador
+from federation.rti import callbacks as cb
+from federation.rti.time import LogicalTime
+
+log = logging.getLogger(__name__)
+
+INIT_POINT = "initialized"
+
+
+@dataclass
+class Wiring:
+    """Where a federate's inputs come from and what it may send, as the scenario declares."""
+
+    # (source object class = source federate, attribute) -> this federate's input names
+    attributes: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    # (interaction class, parameter) -> this federate's input names
+    interactions: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    publishes_interactions: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Clock:
+    """A federate's time line in ticks: start, stop and its own communication step."""
+
+    start: LogicalTime
+    stop: LogicalTime
+    step: LogicalTime
+
+
+class SteppedFederate(Federate):
+    """Base of FMU, Python-model and replay federates: the same protocol, different models."""
+
+    def __init__(self, name: str, owner: str, outputs: Sequence[str], clock: Clock, wiring: Wiring) -> None:
+        self.name = name
+        self.owner = owner
+        self.outputs = list(outputs)
+        self.clock = clock
+        self.wiring = wiring
+        self.inputs: dict[str, float] = {}
+        self.changed: dict[str, float] = {}  # inputs changed since the last step
+        self.outbox: list[tuple[str, dict[str, float]]] = []  # interactions to send after a step
+        self.time: LogicalTime = clock.start
+        self.steps = 0
+        self._amb: RTIAmbassador | None = None
+        self._object = 0
+        self._attr_handles: list[int] = []
+        self._routes: dict[int, dict[int, list[str]]] = {}  # object -> attribute -> inputs
+        self._class_routes: dict[int, dict[int, list[str]]] = {}  # class -> attribute -> inputs
+        self._interaction_routes: dict[int, dict[int, list[str]]] = {}
+
+    # --------------------------------------------------------------- model API
+    @abstractmethod
+    def initial_outputs(self) -> Sequence[float]:
+        """Outputs at the start time, after initialization, in `self.outputs` order."""
+
+    @abstractmethod
+    def step(self, t: LogicalTime, h: LogicalTime) -> Sequence[float]:
+        """Advance from t to t + h using `self.inputs` / `self.changed`; return outputs at t + h."""
+
+    # ------------------------------------------------------------ the protocol
+    def start(self, amb: RTIAmbassador) -> None:
+        self._amb = amb
+        fom = amb.fom
+        if self.outputs:
+            amb.publish(self.name, self.outputs)
+            self._object = amb.register_object_instance(self.name, self.name)
+            self._attr_handles = [fom.object_class(self.name).member_handles[o] for o in self.outputs]
+        by_class: dict[str, list[str]] = {}
+        for (cls_name, attr), targets in self.wiring.attributes.items():
+            by_class.setdefault(cls_name, []).append(attr)
+            cls = fom.object_class(cls_name)
+            self._class_routes.setdefault(cls.handle, {})[cls.member_handles[attr]] = targets
+        for cls_name, attrs in by_class.items():
+            amb.subscribe(cls_name, attrs)
+        for (cls_name, param), targets in self.wiring.interactions.items():
+            icls = fom.interaction_class(cls_name)
+            self._interaction_routes.setdefault(icls.handle, {})[icls.member_handles[param]] = targets
+        for cls_name in {c for c, _ in self.wiring.interactions}:
+            amb.subscribe_interaction(cls_name)
+        for cls_name in self.wiring.publishes_interactions:
+            amb.publish_interaction(cls_name)
+        amb.enable_time_regulation(self.clock.step)
+        amb.enable_time_constrained()
+
+    def handle(self, callbacks: list[cb.Callback]) -> None:
+        for c in callbacks:
+            if isinstance(c, cb.ReflectAttributeValues):
+                self._apply(self._routes.get(c.object_handle), c.values)
+            elif isinstance(c, cb.TimeAdvanceGrant):
+                self._advance(c.time)
+            elif isinstance(c, cb.ReceiveInteraction):
+                self._apply(self._interaction_routes.get(c.class_handle), c.parameters)
+            elif isinstance(c, cb.DiscoverObjectInstance):
+                self._routes[c.object_handle] = self._class_routes.get(c.class_handle, {})
+            elif isinstance(c, cb.AnnounceSynchronizationPoint) and c.label == INIT_POINT:
+                self._publish(self.initial_outputs(), None)
+                self._require_amb().synchronization_point_achieved(INIT_POINT)
+            elif isinstance(c, cb.FederationSynchronized) and c.label == INIT_POINT:
+                self._advance(self.clock.start)
+
+    def _apply(self, routes: dict[int, list[str]] | None, values: Mapping[int, float]) -> None:
+        if not routes:
+            return
+        for handle, value in values.items():
+            for name in routes.get(handle, ()):
+                self.inputs[name] = value
+                self.changed[name] = value
+
+    def _advance(self, t: LogicalTime) -> None:
+        amb = self._require_amb()
+        self.time = t
+        if t >= self.clock.stop:
+            self.done = True
+            amb.resign()
+            return
+        h = self.clock.step
+        outputs = self.step(t, h)
+        self.changed.clear()
+        self.steps += 1
+        self._publish(outputs, t + h)
+        for cls_name, params in self.outbox:
+            amb.send_interaction(cls_name, params, t + h)
+        self.outbox.clear()
+        amb.time_advance_request(t + h)
+
+    def _publish(self, outputs: Sequence[float], timestamp: LogicalTime | None) -> None:
+        if self._attr_handles:
+            self._require_amb().update(self._object, dict(zip(self._attr_handles, outputs)), timestamp)
+
+    def _require_amb(self) -> RTIAmbassador:
+        if self._amb is None:
+            raise RuntimeError(f"federate {self.name!r} has not been started")
+        return self._amb

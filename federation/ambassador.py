@@ -1,0 +1,134 @@
+"""Federate-side API (HLA's RTIambassador) over a pluggable transport, plus the Federate base.
+
+Adapters and hand-written federates use only this module. The in-process transport
+is the RTI core's FederationExecution itself (it implements `Transport`); network
+transports implement the same protocol.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Mapping, Protocol, Sequence
+
+from .rti import FOM, callbacks as cb
+from .rti.time import LogicalTime
+
+
+class Transport(Protocol):
+    """The RTI services a federate calls, addressed by its federate handle."""
+
+    @property
+    def fom(self) -> FOM: ...
+    def join(self, name: str, federate_type: str = "") -> int: ...
+    def resign(self, handle: int) -> None: ...
+    def publish_object_class_attributes(self, handle: int, class_name: str, attributes: list[str]) -> None: ...
+    def subscribe_object_class_attributes(self, handle: int, class_name: str, attributes: list[str]) -> None: ...
+    def publish_interaction_class(self, handle: int, class_name: str) -> None: ...
+    def subscribe_interaction_class(self, handle: int, class_name: str) -> None: ...
+    def register_object_instance(self, handle: int, class_name: str, name: str | None = None) -> int: ...
+    def update_attribute_values(
+        self, handle: int, object_handle: int, values: Mapping[int, float], timestamp: LogicalTime | None = None
+    ) -> None: ...
+    def send_interaction(
+        self, handle: int, class_name: str, parameters: Mapping[int, float], timestamp: LogicalTime | None = None
+    ) -> None: ...
+    def enable_time_regulation(self, handle: int, lookahead: LogicalTime) -> None: ...
+    def enable_time_constrained(self, handle: int) -> None: ...
+    def time_advance_request(self, handle: int, time: LogicalTime) -> None: ...
+    def next_message_request(self, handle: int, time: LogicalTime) -> None: ...
+    def register_synchronization_point(
+        self, handle: int, label: str, tag: str = "", members: list[str] | None = None
+    ) -> None: ...
+    def synchronization_point_achieved(self, handle: int, label: str) -> None: ...
+    def drain(self, handle: int) -> list[cb.Callback]: ...
+
+
+class RTIAmbassador:
+    """One joined federate's view of the RTI: names in, handles on the hot path."""
+
+    def __init__(self, transport: Transport, name: str, federate_type: str = "") -> None:
+        self.transport = transport
+        self.name = name
+        self.fom = transport.fom
+        self.handle = transport.join(name, federate_type)
+
+    def resign(self) -> None:
+        self.transport.resign(self.handle)
+
+    # declarations
+    def publish(self, class_name: str, attributes: Sequence[str]) -> None:
+        self.transport.publish_object_class_attributes(self.handle, class_name, list(attributes))
+
+    def subscribe(self, class_name: str, attributes: Sequence[str]) -> None:
+        self.transport.subscribe_object_class_attributes(self.handle, class_name, list(attributes))
+
+    def publish_interaction(self, class_name: str) -> None:
+        self.transport.publish_interaction_class(self.handle, class_name)
+
+    def subscribe_interaction(self, class_name: str) -> None:
+        self.transport.subscribe_interaction_class(self.handle, class_name)
+
+    # objects and interactions
+    def register_object_instance(self, class_name: str, name: str | None = None) -> int:
+        return self.transport.register_object_instance(self.handle, class_name, name)
+
+    def attribute_handles(self, class_name: str, names: Sequence[str]) -> list[int]:
+        cls = self.fom.object_class(class_name)
+        return sorted(self.fom.attribute_handles(cls, names))
+
+    def update(self, object_handle: int, values: Mapping[int, float], timestamp: LogicalTime | None = None) -> None:
+        self.transport.update_attribute_values(self.handle, object_handle, values, timestamp)
+
+    def send_interaction(
+        self, class_name: str, parameters: Mapping[str, float], timestamp: LogicalTime | None = None
+    ) -> None:
+        cls = self.fom.interaction_class(class_name)
+        unknown = [p for p in parameters if p not in cls.member_handles]
+        if unknown:
+            from .rti.errors import InteractionParameterNotDefined
+
+            raise InteractionParameterNotDefined(f"interaction {class_name!r} has no parameter(s) {unknown}")
+        values = {cls.member_handles[p]: float(v) for p, v in parameters.items()}
+        self.transport.send_interaction(self.handle, class_name, values, timestamp)
+
+    # time management
+    def enable_time_regulation(self, lookahead: LogicalTime) -> None:
+        self.transport.enable_time_regulation(self.handle, lookahead)
+
+    def enable_time_constrained(self) -> None:
+        self.transport.enable_time_constrained(self.handle)
+
+    def time_advance_request(self, time: LogicalTime) -> None:
+        self.transport.time_advance_request(self.handle, time)
+
+    def next_message_request(self, time: LogicalTime) -> None:
+        self.transport.next_message_request(self.handle, time)
+
+    # synchronization points
+    def register_synchronization_point(self, label: str, tag: str = "", members: list[str] | None = None) -> None:
+        self.transport.register_synchronization_point(self.handle, label, tag, members)
+
+    def synchronization_point_achieved(self, label: str) -> None:
+        self.transport.synchronization_point_achieved(self.handle, label)
+
+    def evoke_callbacks(self) -> list[cb.Callback]:
+        return self.transport.drain(self.handle)
+
+
+class Federate(ABC):
+    """A participant driven by callbacks: the runtime joins it, then feeds it callbacks."""
+
+    name: str
+    owner: str
+    done: bool = False
+
+    @abstractmethod
+    def start(self, amb: RTIAmbassador) -> None:
+        """Declare, register and enable time management after joining."""
+
+    @abstractmethod
+    def handle(self, callbacks: list[cb.Callback]) -> None:
+        """React to a batch of callbacks (reflections first, then at most one grant)."""
+
+    def close(self) -> None:
+        """Release resources (FMU instances, files); called once, also after errors."""

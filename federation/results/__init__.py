@@ -1,0 +1,1 @@
+"""Results: the recorder federate, CSV output and plots."""
