@@ -9,7 +9,7 @@ FMU_NAMES := grid furnace vehicle
 FMU_SRC   := fmus/build.py $(wildcard fmus/common/*) $(foreach n,$(FMU_NAMES),$(wildcard fmus/$(n)/*.c fmus/$(n)/*.h fmus/$(n)/*.json))
 FMU_OUT   := $(foreach v,fmi2 fmi3,$(foreach n,$(FMU_NAMES),fmus/dist/$(v)/$(n).fmu))
 
-.PHONY: demo test fmus venv bench typecheck clean
+.PHONY: demo standalone test fmus venv bench typecheck clean
 
 venv: $(STAMP)
 
@@ -24,6 +24,9 @@ $(FMU_OUT) &: $(FMU_SRC) | $(STAMP)
 	$(PY) fmus/build.py
 
 demo: $(STAMP) fmus
+	$(VENV)/bin/federation run examples/grid_furnace_vehicle/scenario.yaml
+
+standalone: $(STAMP) fmus
 	$(PY) examples/standalone_twins.py --out results/standalone
 
 test: $(STAMP) fmus

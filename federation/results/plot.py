@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+
+def _scales(series: list[tuple[float, ...]]) -> list[list[int]]:
+    """Group series whose magnitudes are within 10x, so each group gets its own y axis."""
+    groups: list[tuple[float, list[int]]] = []
+    for i, values in enumerate(series):
+        finite = [abs(v) for v in values if math.isfinite(v)]
+        mag = max(finite, default=0.0)
+        for ref, members in groups:
+            if (ref == mag == 0.0) or (ref > 0 and mag > 0 and 0.1 <= mag / ref <= 10):
+                members.append(i)
+                break
+        else:
+            groups.append((mag, [i]))
+    return [members for _, members in groups]
 
 
 def plot_results(csv_path: Path, png_path: Path, title: str = "") -> None:
@@ -25,10 +41,17 @@ def plot_results(csv_path: Path, png_path: Path, title: str = "") -> None:
         groups.setdefault(name.split(".", 1)[0], []).append(i)
     fig, axes = plt.subplots(len(groups), 1, figsize=(10, 2.6 * len(groups)), sharex=True, squeeze=False)
     for ax, (fed, idx) in zip(axes[:, 0], groups.items()):
-        for i in idx:
-            ax.plot(hours, cols[i], label=header[i].split(".", 1)[1], linewidth=0.8)
+        lines = []
+        for k, scale in enumerate(_scales([cols[i] for i in idx])):
+            target = ax if k == 0 else ax.twinx()
+            if k > 1:
+                target.spines["right"].set_position(("axes", 1 + 0.09 * (k - 1)))
+            for j in scale:
+                i = idx[j]
+                lines += target.plot(hours, cols[i], label=header[i].split(".", 1)[1], linewidth=0.8,
+                                     color=f"C{j}")
         ax.set_title(fed, fontsize=10, loc="left")
-        ax.legend(loc="upper right", fontsize=8)
+        ax.legend(handles=lines, loc="upper right", fontsize=8)
         ax.grid(alpha=0.3)
     axes[-1, 0].set_xlabel("simulated time [h]")
     if title:
