@@ -1,0 +1,1 @@
+"""Tests of the digital-twin FMUs built from fmus/."""
