@@ -14,7 +14,7 @@ from federation import __version__
 from federation.ambassador import Federate, RTIAmbassador
 from federation.results.plot import plot_results
 from federation.results.recorder import CsvSink, Recorder
-from federation.rti import RTI
+from federation.rti import RTI, FederationExecution
 from federation.rti.time import LogicalTime, to_seconds, to_ticks
 from federation.scenario import Scenario
 
@@ -82,6 +82,7 @@ def run_embedded(
         raise
     except Exception as exc:
         result.error = str(exc)
+        _salvage(execution, recorder)
         raise
     finally:
         for fed in federates:
@@ -97,6 +98,15 @@ def run_embedded(
         if plot and recorder.sink.rows:
             plot_results(out_dir / "results.csv", out_dir / "results.png", scenario.federation)
     return result
+
+
+def _salvage(execution: FederationExecution, recorder: Recorder) -> None:
+    """After a failure, record what the RTI had already granted the recorder."""
+    try:
+        handle = execution.federate_by_name(recorder.name).handle
+        recorder.handle(execution.drain(handle))
+    except Exception:  # the original error is the one to report
+        log.debug("nothing more to salvage", exc_info=True)
 
 
 def write_run_json(scenario: Scenario, result: RunResult, mode: str) -> None:
