@@ -83,6 +83,9 @@ class FederationExecution:
         self._object_names: dict[str, int] = {}
         self._next_object = 1
         self._sync: dict[str, SyncPoint] = {}
+        # Subscriber indexes keep routing O(subscribers), not O(federates).
+        self._class_subscribers: dict[int, dict[str, FederateState]] = {}
+        self._interaction_subscribers: dict[int, dict[str, FederateState]] = {}
         # Output time bound of each regulating federate, and candidate grant time of each waiter.
         self._bounds = KeyedMinHeap()
         self._waiting = KeyedMinHeap()
@@ -158,6 +161,8 @@ class FederationExecution:
         self._ready.pop(handle, None)
         self._bounds.discard(fed.name)
         self._waiting.discard(fed.name)
+        for index in (*self._class_subscribers.values(), *self._interaction_subscribers.values()):
+            index.pop(fed.name, None)
         for label, point in list(self._sync.items()):
             if fed.name in point.members:
                 point.waiting.discard(fed.name)
@@ -181,13 +186,16 @@ class FederationExecution:
         cls = self.fom.object_class(class_name)
         attrs = self.fom.attribute_handles(cls, attributes)
         fed.subscribed[cls.handle] = fed.subscribed.get(cls.handle, frozenset()) | attrs
+        self._class_subscribers.setdefault(cls.handle, {})[fed.name] = fed
         for obj in self._objects.values():
             if obj.class_handle == cls.handle and obj.owner != fed.name:
                 self._discover(fed, obj)
 
     def unsubscribe_object_class(self, handle: int, class_name: str) -> None:
         fed = self.federate(handle)
-        fed.subscribed.pop(self.fom.object_class(class_name).handle, None)
+        cls = self.fom.object_class(class_name)
+        fed.subscribed.pop(cls.handle, None)
+        self._class_subscribers.get(cls.handle, {}).pop(fed.name, None)
 
     def publish_interaction_class(self, handle: int, class_name: str) -> None:
         fed = self.federate(handle)
@@ -195,7 +203,9 @@ class FederationExecution:
 
     def subscribe_interaction_class(self, handle: int, class_name: str) -> None:
         fed = self.federate(handle)
-        fed.subscribed_interactions.add(self.fom.interaction_class(class_name).handle)
+        cls = self.fom.interaction_class(class_name)
+        fed.subscribed_interactions.add(cls.handle)
+        self._interaction_subscribers.setdefault(cls.handle, {})[fed.name] = fed
 
     # -------------------------------------------------------- object management
     def register_object_instance(self, handle: int, class_name: str, name: str | None = None) -> int:
@@ -211,8 +221,8 @@ class FederationExecution:
         obj = ObjectInstance(obj_handle, name, cls.handle, fed.name)
         self._objects[obj_handle] = obj
         self._object_names[name] = obj_handle
-        for other in self._federates.values():
-            if other is not fed and cls.handle in other.subscribed:
+        for other in self._class_subscribers.get(cls.handle, {}).values():
+            if other is not fed:
                 self._discover(other, obj)
         return obj_handle
 
@@ -252,9 +262,9 @@ class FederationExecution:
         tso = self._check_send_time(fed, timestamp)
         seq = fed.sent
         fed.sent += 1
-        for other in self._federates.values():
-            subscribed = other.subscribed.get(cls.handle)
-            if other is fed or not subscribed:
+        for other in self._class_subscribers.get(cls.handle, {}).values():
+            subscribed = other.subscribed[cls.handle]
+            if other is fed:
                 continue
             selected = {a: v for a, v in values.items() if a in subscribed}
             if selected:
@@ -273,8 +283,8 @@ class FederationExecution:
         tso = self._check_send_time(fed, timestamp)
         seq = fed.sent
         fed.sent += 1
-        for other in self._federates.values():
-            if other is not fed and cls.handle in other.subscribed_interactions:
+        for other in self._interaction_subscribers.get(cls.handle, {}).values():
+            if other is not fed:
                 cb = ReceiveInteraction(cls.handle, dict(parameters), timestamp, fed.name)
                 self._deliver(other, cb, timestamp if tso else None, fed.name, seq)
         self._after_send()

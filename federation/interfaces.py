@@ -1,0 +1,324 @@
+"""Read what a federate (FMU, Python model or replay CSV) exposes without running it."""
+
+from __future__ import annotations
+
+import csv
+import functools
+import importlib
+import inspect
+import logging
+import math
+import re
+import sys
+import zipfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "BASE_UNITS",
+    "FederateInterface",
+    "InterfaceError",
+    "UnitDefinition",
+    "VariableInfo",
+    "fmu_interface",
+    "load_python_class",
+    "python_interface",
+    "replay_interface",
+    "split_header_cell",
+    "units_compatible",
+]
+
+StartValue = float | int | bool | str | None
+# (base-unit exponents in BASE_UNITS order, factor, offset)
+UnitDefinition = tuple[tuple[int, ...], float, float]
+BASE_UNITS: tuple[str, ...] = ("kg", "m", "s", "A", "K", "mol", "cd", "rad")
+
+# FMI 2/3 variable type -> federation type family
+_TYPE_FAMILY: dict[str, str] = {
+    "Real": "Real", "Float32": "Real", "Float64": "Real",
+    "Integer": "Integer", "Enumeration": "Integer",
+    "Int8": "Integer", "UInt8": "Integer", "Int16": "Integer", "UInt16": "Integer",
+    "Int32": "Integer", "UInt32": "Integer", "Int64": "Integer", "UInt64": "Integer",
+    "Boolean": "Boolean", "String": "String",
+}
+_PARAMETER_CAUSALITIES = frozenset({"parameter", "structuralParameter"})
+_HEADER_UNIT = re.compile(r"^\s*(?P<name>[^\[\]]*?)\s*(?:\[(?P<unit>[^\[\]]*)\])?\s*$")
+
+
+class InterfaceError(Exception):
+    """A federate's interface could not be read (missing file, corrupt FMU, import failure, bad CSV...)."""
+
+
+@dataclass(frozen=True)
+class VariableInfo:
+    """One variable of a federate, as declared (FMI causality vocabulary)."""
+
+    name: str
+    causality: str
+    type: str
+    unit: str | None
+    variability: str | None
+    start: StartValue
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class FederateInterface:
+    """Everything a federate exposes: its variables (in declaration order) and unit definitions."""
+
+    kind: str
+    variables: Mapping[str, VariableInfo]
+    fmi_version: str | None = None
+    model_name: str | None = None
+    unit_definitions: Mapping[str, UnitDefinition] = field(default_factory=dict)
+
+    def _names(self, causalities: Iterable[str]) -> list[str]:
+        wanted = frozenset(causalities)
+        return [name for name, var in self.variables.items() if var.causality in wanted]
+
+    def inputs(self) -> list[str]:
+        """Input variable names in declaration order."""
+        return self._names(("input",))
+
+    def outputs(self) -> list[str]:
+        """Output variable names in declaration order."""
+        return self._names(("output",))
+
+    def parameters(self) -> list[str]:
+        """Settable parameter names (parameter, structuralParameter) in declaration order."""
+        return self._names(_PARAMETER_CAUSALITIES)
+
+
+def units_compatible(unit_a: str | None, defs_a: Mapping[str, UnitDefinition],
+                     unit_b: str | None, defs_b: Mapping[str, UnitDefinition]) -> bool:
+    """True unless both units are declared, differ, and the unit definitions do not make them identical.
+
+    Two differently named units are compatible when both are defined with the same base-unit exponents and the
+    same (factor, offset), e.g. 'W' and 'VA' (kg.m2.s-3, factor 1, offset 0).
+    """
+    if unit_a is None or unit_b is None or unit_a == unit_b:
+        return True
+    def_a, def_b = defs_a.get(unit_a), defs_b.get(unit_b)
+    return def_a is not None and def_b is not None and def_a == def_b
+
+
+# ---------------------------------------------------------------------------------------------------------------- FMU
+
+def _convert_start(raw: str | None, type_family: str) -> StartValue:
+    """Turn an FMI start attribute (a string, possibly space-separated for arrays) into a Python scalar."""
+    if raw is None:
+        return None
+    text = str(raw).strip()
+    try:
+        if type_family == "Real":
+            return float(text.split()[0]) if text else None
+        if type_family == "Integer":
+            return int(text.split()[0]) if text else None
+        if type_family == "Boolean":
+            return text.split()[0].lower() in {"true", "1"} if text else None
+    except ValueError:
+        log.debug("unparsable start value %r for %s variable", raw, type_family)
+        return None
+    return str(raw)
+
+
+def _variable_unit(variable: Any) -> str | None:
+    unit = getattr(variable, "unit", None)
+    if unit is None and getattr(variable, "declaredType", None) is not None:
+        unit = getattr(variable.declaredType, "unit", None)
+    return str(unit) if unit else None
+
+
+def _unit_definitions(model_description: Any) -> dict[str, UnitDefinition]:
+    units: dict[str, UnitDefinition] = {}
+    for unit in getattr(model_description, "unitDefinitions", None) or []:
+        base = unit.baseUnit
+        if unit.name is None or base is None:
+            continue
+        exponents = tuple(int(getattr(base, b, 0) or 0) for b in BASE_UNITS)
+        factor = float(base.factor) if base.factor is not None else 1.0
+        offset = float(base.offset) if base.offset is not None else 0.0
+        units[str(unit.name)] = (exponents, factor, offset)
+    return units
+
+
+@functools.lru_cache(maxsize=128)
+def _fmu_interface_cached(path: Path, mtime_ns: int, size: int) -> FederateInterface:
+    """Parse an FMU's modelDescription.xml; keyed by (path, mtime, size) so a changed file is re-read."""
+    from fmpy import read_model_description
+
+    if not zipfile.is_zipfile(path):
+        raise InterfaceError(f"{path}: not an FMU (not a zip archive)")
+    with zipfile.ZipFile(path) as archive:
+        if "modelDescription.xml" not in archive.namelist():
+            raise InterfaceError(f"{path}: FMU has no modelDescription.xml")
+    try:
+        md = read_model_description(str(path), validate=False)
+    except Exception as exc:  # fmpy raises bare Exceptions / lxml errors for malformed XML
+        raise InterfaceError(f"{path}: cannot read modelDescription.xml: {exc}") from exc
+    if md.coSimulation is None:
+        raise InterfaceError(f"{path}: FMU does not support co-simulation (model exchange only)")
+    variables: dict[str, VariableInfo] = {}
+    for v in md.modelVariables:
+        family = _TYPE_FAMILY.get(str(v.type), str(v.type))
+        variables[str(v.name)] = VariableInfo(
+            name=str(v.name),
+            causality=str(v.causality or "local"),
+            type=family,
+            unit=_variable_unit(v),
+            variability=str(v.variability) if v.variability else None,
+            start=_convert_start(v.start, family),
+            description=str(v.description or ""),
+        )
+    log.debug("read %d variables from %s (FMI %s)", len(variables), path, md.fmiVersion)
+    return FederateInterface(kind="fmu", variables=variables, fmi_version=str(md.fmiVersion),
+                             model_name=str(md.modelName) if md.modelName else None,
+                             unit_definitions=_unit_definitions(md))
+
+
+def fmu_interface(path: Path) -> FederateInterface:
+    """Interface of a co-simulation FMU, read from its modelDescription.xml (cached per path, mtime, size)."""
+    resolved = Path(path).resolve()
+    try:
+        stat = resolved.stat()
+    except OSError as exc:
+        raise InterfaceError(f"{path}: FMU not found") from exc
+    if not resolved.is_file():
+        raise InterfaceError(f"{path}: not a file")
+    return _fmu_interface_cached(resolved, stat.st_mtime_ns, stat.st_size)
+
+
+# ------------------------------------------------------------------------------------------------------------- python
+
+@contextmanager
+def _prepended_sys_path(search_paths: Sequence[Path]) -> Iterator[None]:
+    added = [str(Path(p).resolve()) for p in search_paths]
+    saved = list(sys.path)
+    sys.path[:0] = added
+    try:
+        yield
+    finally:
+        sys.path[:] = saved
+
+
+def load_python_class(spec: str, search_paths: Sequence[Path] = ()) -> type:
+    """Import 'pkg.module:ClassName' with search_paths temporarily prepended to sys.path."""
+    module_name, sep, class_name = spec.partition(":")
+    if not sep or not module_name or not class_name:
+        raise InterfaceError(f"{spec!r}: expected 'package.module:ClassName'")
+    with _prepended_sys_path(search_paths):
+        try:
+            module = importlib.import_module(module_name)
+        except Exception as exc:  # any import-time failure of user code
+            raise InterfaceError(f"{spec!r}: cannot import module {module_name!r}: {exc}") from exc
+    obj: object = module
+    for part in class_name.split("."):
+        if not hasattr(obj, part):
+            raise InterfaceError(f"{spec!r}: module {module_name!r} has no attribute {class_name!r}")
+        obj = getattr(obj, part)
+    if not isinstance(obj, type):
+        raise InterfaceError(f"{spec!r}: {class_name!r} is not a class")
+    return obj
+
+
+def _declared_names(spec: str, cls: type, attr: str, required: bool) -> dict[str, str | None]:
+    """A class attribute that is a mapping name -> unit or a sequence of names, as {name: unit}."""
+    if not hasattr(cls, attr):
+        if required:
+            raise InterfaceError(f"{spec!r}: class does not declare {attr!r}")
+        return {}
+    value = getattr(cls, attr)
+    if isinstance(value, Mapping):
+        items = list(value.items())
+    elif isinstance(value, (list, tuple)):
+        items = [(name, None) for name in value]
+    else:
+        raise InterfaceError(f"{spec!r}: {attr!r} must be a mapping name -> unit or a list of names")
+    declared: dict[str, str | None] = {}
+    for name, unit in items:
+        if not isinstance(name, str) or (unit is not None and not isinstance(unit, str)):
+            raise InterfaceError(f"{spec!r}: {attr!r} entries must be names (str) with optional str units")
+        declared[name] = unit or None
+    return declared
+
+
+def _constructor_parameters(cls: type) -> dict[str, str | None]:
+    """Keyword-capable constructor arguments, used as parameters when the class declares no `parameters`."""
+    try:
+        signature = inspect.signature(cls)
+    except (TypeError, ValueError):
+        return {}
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return {name: None for name, p in signature.parameters.items() if p.kind in kinds}
+
+
+def python_interface(spec: str, search_paths: Sequence[Path]) -> FederateInterface:
+    """Interface of a Python-model federate class declaring `inputs`, `outputs` and optionally `parameters`.
+
+    Without a `parameters` attribute, the constructor's keyword arguments are the parameters.
+    """
+    cls = load_python_class(spec, search_paths)
+    parameters = (_declared_names(spec, cls, "parameters", False) if hasattr(cls, "parameters")
+                  else _constructor_parameters(cls))
+    declared = (("parameter", parameters), ("input", _declared_names(spec, cls, "inputs", True)),
+                ("output", _declared_names(spec, cls, "outputs", True)))
+    variables: dict[str, VariableInfo] = {}
+    for causality, names in declared:
+        for name, unit in names.items():
+            if name in variables:
+                raise InterfaceError(f"{spec!r}: variable {name!r} declared twice")
+            variables[name] = VariableInfo(name=name, causality=causality, type="Real", unit=unit,
+                                           variability="tunable" if causality == "parameter" else "continuous",
+                                           start=None)
+    return FederateInterface(kind="python", variables=variables, model_name=cls.__qualname__)
+
+
+# ------------------------------------------------------------------------------------------------------------- replay
+
+def split_header_cell(cell: str) -> tuple[str, str | None]:
+    """'name [unit]' -> ('name', 'unit'); 'name' -> ('name', None)."""
+    match = _HEADER_UNIT.match(cell)
+    if match is None:
+        return cell.strip(), None
+    unit = match.group("unit")
+    return match.group("name"), (unit.strip() or None) if unit is not None else None
+
+
+def replay_interface(path: Path) -> FederateInterface:
+    """Interface of a replay federate: a CSV 'time,<col>...' whose columns all become Real outputs."""
+    path = Path(path)
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = [row for row in csv.reader(handle) if row and any(cell.strip() for cell in row)]
+    except OSError as exc:
+        raise InterfaceError(f"{path}: replay CSV not found or unreadable: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise InterfaceError(f"{path}: replay CSV is not UTF-8 text") from exc
+    if not rows:
+        raise InterfaceError(f"{path}: replay CSV is empty")
+    header = [split_header_cell(cell) for cell in rows[0]]
+    if not header or header[0][0] != "time":
+        raise InterfaceError(f"{path}: first column must be 'time'")
+    names = [name for name, _ in header]
+    if len(set(names)) != len(names) or not all(names):
+        raise InterfaceError(f"{path}: column names must be unique and non-empty")
+    previous = -math.inf
+    for line, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            raise InterfaceError(f"{path}: row {line} has {len(row)} cells, header has {len(header)}")
+        try:
+            values = [float(cell) for cell in row]
+        except ValueError as exc:
+            raise InterfaceError(f"{path}: row {line}: non-numeric cell ({exc})") from exc
+        if not all(math.isfinite(v) for v in values[:1]) or values[0] <= previous:
+            raise InterfaceError(f"{path}: row {line}: time must be finite and strictly increasing")
+        previous = values[0]
+    variables = {name: VariableInfo(name=name, causality="output", type="Real", unit=unit,
+                                    variability="continuous", start=None)
+                 for name, unit in header[1:]}
+    return FederateInterface(kind="replay", variables=variables, model_name=path.stem)

@@ -1,0 +1,567 @@
+"""Pydantic models of scenario YAML files and their complete validation, done before anything starts."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (BaseModel, ConfigDict, Field, FiniteFloat, PlainSerializer, PlainValidator, PrivateAttr,
+                      StringConstraints, ValidationError, model_validator)
+
+from federation.interfaces import (FederateInterface, InterfaceError, VariableInfo, fmu_interface, python_interface,
+                                   replay_interface, units_compatible)
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "Connection",
+    "FederateSpec",
+    "InteractionSpec",
+    "OutputSpec",
+    "Problem",
+    "Scenario",
+    "ScenarioError",
+    "TimeSpec",
+    "format_problems",
+    "load_scenario",
+    "parse_reference",
+]
+
+FederateKind = Literal["fmu", "python", "replay"]
+ParameterValue = float | int | bool | str
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_BAD_VARIABLE_NAME = re.compile(r"\s|->")
+_CONNECTION = re.compile(r"^\s*(\S+)\s*->\s*(\S+)\s*$")
+_SETTABLE_CAUSALITIES = frozenset({"parameter", "structuralParameter", "input"})
+_NS_PER_S = 1e9
+
+
+# ----------------------------------------------------------------------------------------------------------- problems
+
+@dataclass(frozen=True)
+class Problem:
+    """One validation problem: a dotted key into the scenario file ('connections[2]', 'federates.grid.fmu')."""
+
+    key: str
+    message: str
+
+
+def format_problems(path: Path, problems: Sequence[Problem]) -> str:
+    """One '<file>: <key>: <message>' line per problem."""
+    return "\n".join(f"{path}: {p.key}: {p.message}" for p in problems)
+
+
+class ScenarioError(Exception):
+    """The scenario file is invalid; carries every problem found."""
+
+    def __init__(self, path: Path, problems: Sequence[Problem]) -> None:
+        self.path = path
+        self.problems = list(problems)
+        super().__init__(format_problems(path, self.problems))
+
+    def __str__(self) -> str:
+        return format_problems(self.path, self.problems)
+
+
+# --------------------------------------------------------------------------------------------------------- references
+
+def parse_reference(text: str) -> tuple[str, str]:
+    """Split 'federate.variable' at the first dot; raise ValueError when malformed."""
+    federate, sep, variable = text.strip().partition(".")
+    if not sep or not federate or not variable:
+        raise ValueError(f"{text!r} is not a 'federate.variable' reference")
+    if not _IDENTIFIER.match(federate):
+        raise ValueError(f"{text!r}: federate name {federate!r} is not an identifier")
+    if _BAD_VARIABLE_NAME.search(variable):
+        raise ValueError(f"{text!r}: variable name {variable!r} contains whitespace or '->'")
+    return federate, variable
+
+
+@dataclass(frozen=True)
+class Connection:
+    """A data connection from one federate's output to another federate's input."""
+
+    src_federate: str
+    src_variable: str
+    dst_federate: str
+    dst_variable: str
+
+    def __str__(self) -> str:
+        return f"{self.src} -> {self.dst}"
+
+    @property
+    def src(self) -> str:
+        return f"{self.src_federate}.{self.src_variable}"
+
+    @property
+    def dst(self) -> str:
+        return f"{self.dst_federate}.{self.dst_variable}"
+
+    @classmethod
+    def parse(cls, value: object) -> Connection:
+        """From 'a.x -> b.y' or {from: a.x, to: b.y}; raise ValueError when malformed."""
+        if isinstance(value, Connection):
+            return value
+        if isinstance(value, str):
+            match = _CONNECTION.match(value)
+            if match is None:
+                raise ValueError(f"{value!r} is not of the form 'federate.output -> federate.input'")
+            src, dst = match.group(1), match.group(2)
+        elif isinstance(value, Mapping):
+            if set(value) != {"from", "to"} or not all(isinstance(v, str) for v in value.values()):
+                raise ValueError("a connection mapping needs exactly the string keys 'from' and 'to', "
+                                 f"got {dict(value)!r}")
+            src, dst = value["from"], value["to"]
+        else:
+            raise ValueError(f"a connection is 'a.x -> b.y' or {{from: a.x, to: b.y}}, got {value!r}")
+        return cls(*parse_reference(src), *parse_reference(dst))
+
+
+def _parameter_value(value: object) -> ParameterValue:
+    item = getattr(value, "item", None)
+    if callable(item) and getattr(value, "shape", None) == ():  # numpy scalar, e.g. from a sweep
+        value = item()
+    if not isinstance(value, (bool, int, float, str)):
+        raise ValueError(f"a parameter value must be a number, boolean or string, got {value!r}")
+    return value
+
+
+ConnectionItem = Annotated[Connection, PlainValidator(Connection.parse), PlainSerializer(str)]
+ParameterItem = Annotated[ParameterValue, PlainValidator(_parameter_value)]
+NonEmptyStr = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+# ------------------------------------------------------------------------------------------------------------- models
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TimeSpec(_Strict):
+    """Simulated time interval [start, stop] in seconds and the default communication step."""
+
+    start: FiniteFloat = 0.0
+    stop: FiniteFloat
+    step: FiniteFloat
+
+
+class FederateSpec(_Strict):
+    """One federate: exactly one of an FMU, a Python model class or a replay CSV."""
+
+    fmu: Path | None = None
+    python: str | None = None
+    replay: Path | None = None
+    owner: NonEmptyStr
+    step: FiniteFloat | None = None
+    parameters: dict[str, ParameterItem] = Field(default_factory=dict)
+    expose: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one_source(self) -> FederateSpec:
+        given = [name for name in ("fmu", "python", "replay") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError("exactly one of 'fmu', 'python' or 'replay' is required"
+                             + (f" (got {', '.join(given)})" if given else ""))
+        return self
+
+    @property
+    def kind(self) -> FederateKind:
+        if self.fmu is not None:
+            return "fmu"
+        return "python" if self.python is not None else "replay"
+
+    @property
+    def source(self) -> str:
+        """The fmu/python/replay value as written in the file."""
+        return str(getattr(self, self.kind))
+
+
+class InteractionSpec(_Strict):
+    """An interaction class: its parameters, who may send it, and which inputs receive which parameter."""
+
+    parameters: list[str]
+    publishers: list[str] = Field(default_factory=list)
+    to: dict[str, str] = Field(default_factory=dict)
+
+
+class OutputSpec(_Strict):
+    """Where results go and which 'federate.variable' outputs are recorded (default: all exposed outputs)."""
+
+    dir: Path = Path("results")
+    variables: list[str] | None = None
+
+
+class Scenario(_Strict):
+    """A validated scenario; build it with load_scenario(), which also reads every federate's interface."""
+
+    federation: NonEmptyStr
+    time: TimeSpec
+    federates: Annotated[dict[str, FederateSpec], Field(min_length=1)]
+    connections: list[ConnectionItem] = Field(default_factory=list)
+    interactions: dict[str, InteractionSpec] = Field(default_factory=dict)
+    output: OutputSpec = Field(default_factory=OutputSpec)
+
+    _path: Path | None = PrivateAttr(default=None)
+    _sha256: str | None = PrivateAttr(default=None)
+    _interfaces: dict[str, FederateInterface] = PrivateAttr(default_factory=dict)
+    _overrides: dict[str, object] = PrivateAttr(default_factory=dict)
+
+    @property
+    def path(self) -> Path:
+        """Absolute path of the scenario file."""
+        if self._path is None:
+            raise ValueError("scenario was not loaded from a file (use load_scenario)")
+        return self._path
+
+    @property
+    def interfaces(self) -> dict[str, FederateInterface]:
+        """Federate name -> interface, filled by load_scenario."""
+        return self._interfaces
+
+    @property
+    def overrides(self) -> dict[str, object]:
+        """The overrides applied by load_scenario."""
+        return dict(self._overrides)
+
+    def step_of(self, federate: str) -> float:
+        """The federate's communication step, default time.step."""
+        step = self.federates[federate].step
+        return self.time.step if step is None else step
+
+    def exposed(self, federate: str) -> list[str]:
+        """Outputs other federates may see: the expose list (default all outputs), in interface order."""
+        spec = self.federates[federate]
+        interface = self._interfaces.get(federate)
+        if interface is None:
+            return list(spec.expose or [])
+        outputs = interface.outputs()
+        return outputs if spec.expose is None else [name for name in outputs if name in set(spec.expose)]
+
+    def recorded(self) -> list[tuple[str, str]]:
+        """(federate, variable) pairs to record: output.variables, default every exposed output (file order)."""
+        if self.output.variables is not None:
+            return [parse_reference(ref) for ref in self.output.variables]
+        return [(name, var) for name in self.federates for var in self.exposed(name)]
+
+    def _relative_to_file(self, federate: str, value: Path | None, kind: str) -> Path:
+        if value is None:
+            raise ValueError(f"federate {federate!r} is not a {kind} federate")
+        return (self.path.parent / value).resolve()
+
+    def fmu_path(self, federate: str) -> Path:
+        """Absolute FMU path (relative paths are relative to the scenario file)."""
+        return self._relative_to_file(federate, self.federates[federate].fmu, "fmu")
+
+    def replay_path(self, federate: str) -> Path:
+        """Absolute replay CSV path (relative paths are relative to the scenario file)."""
+        return self._relative_to_file(federate, self.federates[federate].replay, "replay")
+
+    def search_paths(self) -> list[Path]:
+        """sys.path entries for importing Python federates: the working directory and the scenario directory."""
+        return [Path.cwd(), self.path.parent]
+
+    def inputs_of(self, federate: str) -> list[Connection]:
+        """Connections feeding the federate, in file order."""
+        return [c for c in self.connections if c.dst_federate == federate]
+
+    def sha256(self) -> str:
+        """SHA-256 of the scenario file bytes as loaded."""
+        if self._sha256 is None:
+            self._sha256 = hashlib.sha256(self.path.read_bytes()).hexdigest()
+        return self._sha256
+
+
+# ------------------------------------------------------------------------------------------------------ YAML reading
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that rejects duplicate mapping keys (PyYAML silently keeps the last one)."""
+
+
+def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
+    seen: set[object] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if isinstance(key, (str, int, float, bool)) and key in seen:
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping)
+
+
+def _read_yaml(path: Path) -> tuple[bytes, dict[str, Any]]:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ScenarioError(path, [Problem("(file)", f"cannot read scenario file: {exc.strerror or exc}")]) from exc
+    try:
+        data = yaml.load(raw, Loader=_UniqueKeyLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        raise ScenarioError(path, [Problem("(yaml)", f"YAML syntax error: {where}{exc.problem or exc}")]) from exc
+    except yaml.YAMLError as exc:
+        raise ScenarioError(path, [Problem("(yaml)", f"YAML syntax error: {exc}")]) from exc
+    if not isinstance(data, dict):
+        kind = "empty" if data is None else type(data).__name__
+        raise ScenarioError(path, [Problem("(root)", f"the top level must be a mapping, got {kind}")])
+    return raw, data
+
+
+def _apply_overrides(data: dict[str, Any], overrides: Mapping[str, object]) -> list[Problem]:
+    """Set 'time.<field>' or '<federate>.<parameter>' in the raw data before validation."""
+    problems: list[Problem] = []
+    federates = data.get("federates")
+    for key, value in overrides.items():
+        head, sep, name = key.partition(".")
+        where = f"overrides.{key}"
+        if not sep or not name:
+            problems.append(Problem(where, "an override key is 'time.<field>' or '<federate>.<parameter>'"))
+        elif head == "time":
+            section = data.setdefault("time", {})
+            if isinstance(section, dict):
+                section[name] = value
+        elif isinstance(federates, dict) and isinstance(federates.get(head), dict):
+            parameters = federates[head].setdefault("parameters", {})
+            if isinstance(parameters, dict):
+                parameters[name] = value
+        else:
+            problems.append(Problem(where, f"unknown federate {head!r}"))
+    return problems
+
+
+def _loc_to_key(loc: Sequence[int | str]) -> str:
+    key = ""
+    for part in loc:
+        key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
+    return key or "(root)"
+
+
+_PYDANTIC_MESSAGES: dict[str, str] = {
+    "missing": "required key is missing",
+    "extra_forbidden": "unknown key",
+    "string_too_short": "must not be empty",
+}
+
+
+def _pydantic_problems(error: ValidationError) -> list[Problem]:
+    problems: list[Problem] = []
+    for item in error.errors(include_url=False):
+        message = _PYDANTIC_MESSAGES.get(item["type"], item["msg"]).removeprefix("Value error, ")
+        if item["type"] not in _PYDANTIC_MESSAGES and item["type"] != "value_error":
+            message += f" (got {item['input']!r})"
+        problems.append(Problem(_loc_to_key(item["loc"]), message))
+    return problems
+
+
+# -------------------------------------------------------------------------------------------------- semantic checks
+
+def _to_ns(seconds: float) -> int:
+    return round(seconds * _NS_PER_S)
+
+
+_VALUE_CHECKS: dict[str, Callable[[ParameterValue], bool]] = {
+    "Real": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "Integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "Boolean": lambda v: isinstance(v, bool),
+    "String": lambda v: isinstance(v, str),
+}
+
+
+def _value_matches(var_type: str, value: ParameterValue) -> bool:
+    """Whether a parameter value fits a variable type exactly (no bool-as-number, no float-as-Integer)."""
+    check = _VALUE_CHECKS.get(var_type)
+    return check is None or check(value)
+
+
+class _Checker:
+    """Cross-field checks of a structurally valid scenario against the federates' interfaces."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.problems: list[Problem] = []
+        self.drivers: dict[tuple[str, str], str] = {}
+
+    def add(self, key: str, message: str) -> None:
+        self.problems.append(Problem(key, message))
+
+    def run(self) -> list[Problem]:
+        self.check_time()
+        self.load_interfaces()
+        for name in self.scenario.federates:
+            self.check_federate(name)
+        for index, connection in enumerate(self.scenario.connections):
+            self.check_connection(f"connections[{index}]", connection)
+        for name, interaction in self.scenario.interactions.items():
+            self.check_interaction(name, interaction)
+        self.check_output()
+        return self.problems
+
+    # -- time
+    def check_step(self, key: str, step: float, span_ns: int) -> None:
+        if step <= 0:
+            self.add(key, f"step must be > 0, got {step}")
+        elif span_ns > 0 and span_ns % _to_ns(step) != 0:
+            self.add(key, f"step {step} s does not divide stop - start = {span_ns / _NS_PER_S} s")
+
+    def check_time(self) -> None:
+        time = self.scenario.time
+        span_ns = _to_ns(time.stop) - _to_ns(time.start)
+        if span_ns <= 0:
+            self.add("time.stop", f"stop ({time.stop}) must be greater than start ({time.start})")
+        self.check_step("time.step", time.step, span_ns)
+        for name, spec in self.scenario.federates.items():
+            if spec.step is not None:
+                self.check_step(f"federates.{name}.step", spec.step, span_ns)
+
+    # -- interfaces
+    def load_interfaces(self) -> None:
+        scenario = self.scenario
+        for name, spec in scenario.federates.items():
+            if not _IDENTIFIER.match(name):
+                self.add(f"federates.{name}", f"federate name {name!r} is not an identifier")
+            try:
+                if spec.kind == "fmu":
+                    interface = fmu_interface(scenario.fmu_path(name))
+                elif spec.kind == "replay":
+                    interface = replay_interface(scenario.replay_path(name))
+                else:
+                    interface = python_interface(str(spec.python), scenario.search_paths())
+            except InterfaceError as exc:
+                self.add(f"federates.{name}.{spec.kind}", str(exc))
+                continue
+            scenario.interfaces[name] = interface
+
+    def variable(self, key: str, federate: str, variable: str) -> VariableInfo | None:
+        """The variable, or None after recording a problem (unknown federate/variable; silent if unreadable)."""
+        if federate not in self.scenario.federates:
+            self.add(key, f"unknown federate {federate!r}")
+            return None
+        interface = self.scenario.interfaces.get(federate)
+        if interface is None:
+            return None  # its interface could not be read: already reported
+        info = interface.variables.get(variable)
+        if info is None:
+            self.add(key, f"federate {federate!r} has no variable {variable!r}")
+        return info
+
+    def exposed_output(self, key: str, federate: str, variable: str) -> VariableInfo | None:
+        """An output other federates may see, or None after recording why not."""
+        info = self.variable(key, federate, variable)
+        if info is None:
+            return None
+        if info.causality != "output":
+            self.add(key, f"{federate}.{variable} is not an output (causality {info.causality!r})")
+            return None
+        if variable not in self.scenario.exposed(federate):
+            self.add(key, f"{federate}.{variable} is not exposed (not in federates.{federate}.expose)")
+            return None
+        return info
+
+    def driven_input(self, key: str, federate: str, variable: str) -> VariableInfo | None:
+        """An input not yet driven by another connection/interaction, or None after recording why not."""
+        info = self.variable(key, federate, variable)
+        if info is None:
+            return None
+        if info.causality != "input":
+            self.add(key, f"{federate}.{variable} is not an input (causality {info.causality!r})")
+            return None
+        first = self.drivers.setdefault((federate, variable), key)
+        if first != key:
+            self.add(key, f"input {federate}.{variable} is already fed by {first}")
+        return info
+
+    # -- federates
+    def check_federate(self, name: str) -> None:
+        spec = self.scenario.federates[name]
+        interface = self.scenario.interfaces.get(name)
+        if interface is None:
+            return
+        for index, variable in enumerate(spec.expose or []):
+            info = self.variable(f"federates.{name}.expose[{index}]", name, variable)
+            if info is not None and info.causality != "output":
+                self.add(f"federates.{name}.expose[{index}]",
+                         f"{name}.{variable} is not an output (causality {info.causality!r}); "
+                         "only outputs can be exposed")
+        for parameter, value in spec.parameters.items():
+            key = f"federates.{name}.parameters.{parameter}"
+            info = interface.variables.get(parameter)
+            if info is None or info.causality not in _SETTABLE_CAUSALITIES:
+                what = "no such variable" if info is None else f"causality {info.causality!r}"
+                self.add(key, f"{parameter!r} is not a parameter of federate {name!r} ({what})")
+            elif spec.kind == "fmu" and not _value_matches(info.type, value):
+                self.add(key, f"value {value!r} does not match the {info.type} type of {name}.{parameter}")
+
+    # -- connections
+    def check_connection(self, key: str, connection: Connection) -> None:
+        src = self.exposed_output(key, connection.src_federate, connection.src_variable)
+        dst = self.driven_input(key, connection.dst_federate, connection.dst_variable)
+        if src is None or dst is None:
+            return
+        if src.type != dst.type:
+            self.add(key, f"type mismatch: {connection.src} is {src.type}, {connection.dst} is {dst.type}")
+        interfaces = self.scenario.interfaces
+        if not units_compatible(src.unit, interfaces[connection.src_federate].unit_definitions,
+                                dst.unit, interfaces[connection.dst_federate].unit_definitions):
+            self.add(key, f"unit mismatch: {connection.src} is in [{src.unit}], {connection.dst} is in [{dst.unit}]")
+
+    # -- interactions
+    def check_interaction(self, name: str, interaction: InteractionSpec) -> None:
+        base = f"interactions.{name}"
+        if not _IDENTIFIER.match(name):
+            self.add(base, f"interaction name {name!r} is not an identifier")
+        if not interaction.parameters:
+            self.add(f"{base}.parameters", "an interaction needs at least one parameter")
+        for index, publisher in enumerate(interaction.publishers):
+            if publisher not in self.scenario.federates:
+                self.add(f"{base}.publishers[{index}]", f"unknown publisher federate {publisher!r}")
+        for target, parameter in interaction.to.items():
+            key = f"{base}.to.{target}"
+            try:
+                federate, variable = parse_reference(target)
+            except ValueError as exc:
+                self.add(key, str(exc))
+                continue
+            self.driven_input(key, federate, variable)
+            if parameter not in interaction.parameters:
+                self.add(key, f"{parameter!r} is not a parameter of interaction {name!r} "
+                              f"(declared: {', '.join(interaction.parameters) or 'none'})")
+
+    # -- output
+    def check_output(self) -> None:
+        for index, reference in enumerate(self.scenario.output.variables or []):
+            key = f"output.variables[{index}]"
+            try:
+                federate, variable = parse_reference(reference)
+            except ValueError as exc:
+                self.add(key, str(exc))
+                continue
+            self.exposed_output(key, federate, variable)
+
+
+# ------------------------------------------------------------------------------------------------------------ loading
+
+def load_scenario(path: Path | str, overrides: Mapping[str, object] | None = None) -> Scenario:
+    """Read, validate and resolve a scenario file; raise ScenarioError listing every problem found."""
+    path = Path(path).resolve()
+    raw, data = _read_yaml(path)
+    problems = _apply_overrides(data, overrides or {})
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(path, problems + _pydantic_problems(exc)) from None
+    scenario._path = path
+    scenario._sha256 = hashlib.sha256(raw).hexdigest()
+    scenario._overrides = dict(overrides or {})
+    problems += _Checker(scenario).run()
+    if problems:
+        raise ScenarioError(path, problems)
+    log.info("loaded scenario %s (%s, %d federates)", path, scenario.federation, len(scenario.federates))
+    return scenario
