@@ -1,0 +1,87 @@
+"""The `federation` command as a user runs it: real subprocesses, real exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+FLAGSHIP = ROOT / "examples" / "grid_furnace_vehicle" / "scenario.yaml"
+CLI = [sys.executable, "-m", "federation.cli"]
+
+
+def federation(*args: str, **kw: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=ROOT, timeout=300, **kw)  # type: ignore[call-overload]
+
+
+def test_validate_reports_every_problem_and_exits_nonzero(fmu_dist: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(textwrap.dedent(f"""
+        federation: bad
+        time: {{start: 0, stop: 10, step: 3}}
+        federates:
+          grid: {{fmu: {fmu_dist / 'fmi3' / 'grid.fmu'}, owner: utility}}
+          furnace: {{fmu: {fmu_dist / 'fmi3' / 'furnace.fmu'}, owner: furnace_maker}}
+        connections:
+          - grid.nope -> furnace.f_grid
+          - grid.f -> furnace.P_el
+        """))
+    proc = federation("validate", str(bad))
+    assert proc.returncode != 0
+    lines = [line for line in proc.stderr.splitlines() if "bad.yaml" in line]
+    assert len(lines) >= 3, proc.stderr
+    text = proc.stderr
+    assert "time" in text and "nope" in text and "P_el" in text
+
+
+def test_validate_accepts_the_flagship(fmu_dist: Path) -> None:
+    proc = federation("validate", str(FLAGSHIP))
+    assert proc.returncode == 0 and "OK" in proc.stdout
+
+
+def test_inspect_prints_the_interface_with_units(fmu_dist: Path) -> None:
+    proc = federation("inspect", str(fmu_dist / "fmi2" / "grid.fmu"))
+    assert proc.returncode == 0
+    assert "FMI 2.0" in proc.stdout and "P_furnace [W]" in proc.stdout and "f [Hz]" in proc.stdout
+    assert "H [s]" in proc.stdout
+
+
+def test_inspect_rejects_a_corrupt_fmu(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.fmu"
+    junk.write_bytes(b"not a zip")
+    proc = federation("inspect", str(junk))
+    assert proc.returncode != 0 and "junk.fmu" in proc.stderr
+
+
+def test_run_with_out_and_stop_is_quiet_when_not_a_terminal(fmu_dist: Path, tmp_path: Path) -> None:
+    proc = federation("run", str(FLAGSHIP), "--out", str(tmp_path), "--stop", "3600")
+    assert proc.returncode == 0, proc.stderr
+    rows = (tmp_path / "results.csv").read_text().splitlines()
+    assert len(rows) == 1 + 3600 // 5 + 1 and rows[-1].startswith("3600.0,")
+    assert "━" not in proc.stderr  # no progress bar drawn into a pipe
+    assert (tmp_path / "results.png").exists() and (tmp_path / "run.json").exists()
+
+
+def test_ctrl_c_stops_cleanly_and_keeps_results(fmu_dist: Path, tmp_path: Path) -> None:
+    proc = subprocess.Popen([*CLI, "run", str(FLAGSHIP), "--out", str(tmp_path)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    results = tmp_path / "results.csv"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not results.exists() or results.stat().st_size < 50_000):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    rows = results.read_text().splitlines()
+    assert rows[0].startswith("time,") and 2 < len(rows) < 17282
+    assert all(len(r.split(",")) == len(rows[0].split(",")) for r in rows)  # no torn line
+    info = json.loads((tmp_path / "run.json").read_text())
+    assert info["status"] == "interrupted"
