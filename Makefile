@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-FMU_NAMES := grid furnace vehicle
+FMU_NAMES := grid furnace vehicle node
 FMU_SRC   := fmus/build.py $(wildcard fmus/common/*) $(foreach n,$(FMU_NAMES),$(wildcard fmus/$(n)/*.c fmus/$(n)/*.h fmus/$(n)/*.json))
 FMU_OUT   := $(foreach v,fmi2 fmi3,$(foreach n,$(FMU_NAMES),fmus/dist/$(v)/$(n).fmu))
 
@@ -31,6 +31,11 @@ standalone: $(STAMP) fmus
 
 test: $(STAMP) fmus
 	$(PY) -m pytest
+
+bench: $(STAMP) fmus
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	$(PY) bench/ring.py
+	$(PY) bench/scale.py
 
 typecheck: $(STAMP)
 	$(PY) -m mypy

@@ -22,7 +22,7 @@ FMUS_DIR = Path(__file__).resolve().parent
 COMMON_DIR = FMUS_DIR / "common"
 BUILD_DIR = FMUS_DIR / "build"
 DIST_DIR = FMUS_DIR / "dist"
-MODEL_NAMES: tuple[str, ...] = ("grid", "furnace", "vehicle")
+MODEL_NAMES: tuple[str, ...] = ("grid", "furnace", "vehicle", "node")
 FMI_VERSIONS: tuple[int, ...] = (2, 3)
 CFLAGS: tuple[str, ...] = ("-shared", "-fPIC", "-O2", "-std=c99", "-ffp-contract=off", "-Wall", "-Wextra",
                            "-Wno-unused-parameter", "-fvisibility=default")

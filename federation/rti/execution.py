@@ -432,10 +432,10 @@ class FederationExecution:
             self._grant(self._federates[name], candidate)
         if first is not None:
             owner = first[1]
-            candidate = self._waiting.get(owner)
-            if candidate is not None and (second is None or candidate < second[0]):
+            pending = self._waiting.get(owner)
+            if pending is not None and (second is None or pending < second[0]):
                 self._waiting.discard(owner)
-                self._grant(self._federates[owner], candidate)
+                self._grant(self._federates[owner], pending)
 
     def _grant(self, fed: FederateState, time: LogicalTime) -> None:
         queue = fed.tso

@@ -1,0 +1,1 @@
+"""Benchmarks: ring / scale figures of the embedded runtime against direct fmpy and peer frameworks."""
