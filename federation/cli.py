@@ -15,11 +15,27 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Federated, H
 err = Console(stderr=True)
 
 
-def _load(scenario: Path, stop: Optional[float] = None):  # type: ignore[no-untyped-def]
+def _overrides(stop: Optional[float], settings: Optional[list[str]]) -> dict[str, object]:
+    """`--stop` and `--set key=value` as scenario overrides (values parsed as YAML scalars)."""
+    import yaml
+
+    out: dict[str, object] = {}
+    for item in settings or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            err.print(f"[red]--set expects KEY=VALUE, got {item!r}[/red]")
+            raise typer.Exit(2)
+        out[key.strip()] = yaml.safe_load(value)
+    if stop is not None:
+        out["time.stop"] = stop
+    return out
+
+
+def _load(scenario: Path, stop: Optional[float] = None, settings: Optional[list[str]] = None):  # type: ignore[no-untyped-def]
     from federation.scenario import ScenarioError, load_scenario
 
     try:
-        return load_scenario(scenario, {"time.stop": stop} if stop is not None else None)
+        return load_scenario(scenario, _overrides(stop, settings) or None)
     except ScenarioError as exc:
         err.print(f"[red]invalid scenario[/red]\n{exc}", highlight=False, markup=True)
         raise typer.Exit(2) from None
@@ -37,17 +53,19 @@ def run(
     scenario: Path,
     out: Optional[Path] = typer.Option(None, "--out", help="results folder (default: the scenario's output.dir)"),
     stop: Optional[float] = typer.Option(None, "--stop", help="override time.stop [s]"),
-    mode: str = typer.Option("embedded", "--mode", help="embedded (one process)"),
+    settings: Optional[list[str]] = typer.Option(None, "--set", help="override a parameter, e.g. furnace.T_set=1200"),
+    mode: str = typer.Option("embedded", "--mode", help="embedded (one process) or grpc (RTI + one host process per owner)"),
     no_plot: bool = typer.Option(False, "--no-plot", help="skip results.png"),
+    grant_timeout: Optional[float] = typer.Option(None, "--grant-timeout", help="grpc: seconds without progress before the run stops"),
 ) -> None:
     """Run a federation and write results.csv, results.png and run.json."""
     from federation.rti.time import to_seconds
     from federation.runtime.embedded import run_embedded
 
-    if mode != "embedded":
-        err.print(f"[red]mode {mode!r} is not available yet; use --mode embedded[/red]")
+    if mode not in ("embedded", "grpc"):
+        err.print(f"[red]unknown mode {mode!r}; use embedded or grpc[/red]")
         raise typer.Exit(2)
-    sc = _load(scenario, stop)
+    sc = _load(scenario, stop, settings)
     out_dir = out or sc.output.dir
     span = sc.time.stop - sc.time.start
     console = Console(stderr=True)
@@ -65,7 +83,12 @@ def run(
                 progress.update(task, completed=s, t=f"t={to_seconds(t):g} s")
 
         try:
-            result = run_embedded(sc, out_dir, tick, plot=not no_plot)
+            if mode == "grpc":
+                from federation.runtime.grpc_run import run_grpc
+
+                result = run_grpc(sc, out_dir, tick, plot=not no_plot, grant_timeout=grant_timeout)
+            else:
+                result = run_embedded(sc, out_dir, tick, plot=not no_plot)
         except KeyboardInterrupt:
             err.print(f"[yellow]interrupted; results so far are in {out_dir}[/yellow]")
             raise typer.Exit(130) from None
@@ -74,6 +97,57 @@ def run(
             err.print(f"results up to the last completed step are in {out_dir}")
             raise typer.Exit(1) from None
     typer.echo(f"{sc.federation}: completed {sc.time.stop - sc.time.start:g} s in {result.wall_time:.2f} s wall -> {out_dir}")
+
+
+rti_app = typer.Typer(no_args_is_help=True, help="The RTI as a network service.")
+app.add_typer(rti_app, name="rti")
+
+
+@rti_app.command("serve")
+def rti_serve(
+    listen: str = typer.Option("127.0.0.1:50051", "--listen", help="HOST:PORT (port 0 picks a free one)"),
+    grant_timeout: float = typer.Option(6.0, "--grant-timeout", help="seconds without a time advance before a federation fails"),
+    heartbeat_timeout: float = typer.Option(4.0, "--heartbeat-timeout", help="seconds of host silence before a federation fails"),
+    max_message_bytes: int = typer.Option(4 * 1024 * 1024, "--max-message-bytes"),
+) -> None:
+    """Serve the RTI, admin and health services until SIGTERM or Ctrl-C."""
+    import signal
+    import threading
+
+    from federation.runtime.rti_service import Limits, serve
+
+    limits = Limits(max_message_bytes=max_message_bytes, heartbeat_timeout=heartbeat_timeout, grant_timeout=grant_timeout)
+    server, port, service = serve(listen, limits)
+    host = listen.rsplit(":", 1)[0]
+    typer.echo(f"RTI listening on {host}:{port}")
+    sys.stdout.flush()
+    done = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: done.set())
+    done.wait()
+    service.stop()
+    server.stop(grace=1.0).wait()
+
+
+@app.command()
+def host(
+    scenario: Path,
+    site: str = typer.Option(..., "--site", help="the owner whose federates this host runs"),
+    rti: str = typer.Option(..., "--rti", help="HOST:PORT of the RTI"),
+    wait: float = typer.Option(30.0, "--wait", help="seconds to wait for the RTI and the federation"),
+    stop: Optional[float] = typer.Option(None, "--stop", help="override time.stop [s]"),
+    settings: Optional[list[str]] = typer.Option(None, "--set", help="override a parameter, e.g. furnace.T_set=1200"),
+) -> None:
+    """Run one owner's federates against a remote RTI (their FMUs stay on this machine)."""
+    from federation.runtime.host import run_host
+
+    sc = _load(scenario, stop, settings)
+    try:
+        steps = run_host(sc, site, rti, wait)
+    except Exception as exc:
+        err.print(f"[red]host {site!r} failed:[/red] {exc}", markup=True, highlight=False)
+        raise typer.Exit(1) from None
+    typer.echo(f"site {site}: done ({', '.join(f'{k}: {v} steps' for k, v in steps.items())})")
 
 
 @app.command()

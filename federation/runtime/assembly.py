@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from pathlib import Path
+from typing import Callable, Iterable
 
 from adapters.fmu import FMUFederate
 from adapters.python_model import PythonFederate
@@ -10,8 +11,18 @@ from adapters.replay import ReplayFederate
 from adapters.stepped import Clock, SteppedFederate, Wiring
 from federation.interfaces import load_python_class
 from federation.rti import FOM
-from federation.rti.time import to_ticks
+from federation.results.recorder import CsvSink, Recorder
+from federation.rti.time import LogicalTime, to_ticks
 from federation.scenario import Scenario
+
+
+def build_recorder(
+    scenario: Scenario, out_dir: Path, on_progress: Callable[[LogicalTime], None] | None = None
+) -> Recorder:
+    """The recorder federate writing out_dir/results.csv at every multiple of time.step."""
+    columns = [f"{f}.{v}" for f, v in scenario.recorded()]
+    sink = CsvSink(out_dir / "results.csv", columns)
+    return Recorder(scenario.recorded(), clock_of(scenario, scenario.time.step), sink, on_progress)
 
 
 def build_fom(scenario: Scenario) -> FOM:

@@ -13,12 +13,13 @@ from typing import Callable
 from federation import __version__
 from federation.ambassador import Federate, RTIAmbassador
 from federation.results.plot import plot_results
-from federation.results.recorder import CsvSink, Recorder
+from federation.results.recorder import Recorder
 from federation.rti import RTI, FederationExecution
 from federation.rti.time import LogicalTime, to_seconds, to_ticks
 from federation.scenario import Scenario
 
-from .assembly import build_federate, build_fom, clock_of
+from .assembly import build_federate, build_fom, build_recorder
+from .driver import drive
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +47,7 @@ def run_embedded(
     """Run a scenario to its stop time; results up to the last completed step survive any error."""
     out_dir.mkdir(parents=True, exist_ok=True)
     execution = RTI().create_federation_execution(scenario.federation, build_fom(scenario), to_ticks(scenario.time.start))
-    columns = [f"{f}.{v}" for f, v in scenario.recorded()]
-    recorder = Recorder(
-        scenario.recorded(),
-        clock_of(scenario, scenario.time.step),
-        CsvSink(out_dir / "results.csv", columns),
-        on_progress,
-    )
+    recorder = build_recorder(scenario, out_dir, on_progress)
     federates: list[Federate] = []
     started = time.perf_counter()
     result = RunResult(out_dir, "failed", 0.0)
@@ -65,16 +60,12 @@ def run_embedded(
             by_handle[amb.handle] = fed
             fed.start(amb)
         recorder.begin()
-        remaining = len(federates)
-        while remaining:
-            ready = execution.take_ready()
-            if not ready:
-                waiting = ", ".join(f"{f.name}@{to_seconds(f.time)}s" for f in execution.federates)
-                raise FederationStalled(f"federation {scenario.federation!r} stalled; waiting: {waiting}")
-            for handle in ready:
-                fed = by_handle[handle]
-                fed.handle(execution.drain(handle))
-                remaining -= fed.done
+
+        def stalled() -> None:
+            waiting = ", ".join(f"{f.name}@{to_seconds(f.time)}s" for f in execution.federates)
+            raise FederationStalled(f"federation {scenario.federation!r} stalled; waiting: {waiting}")
+
+        drive(by_handle, execution.take_ready, execution.drain, stalled)
         result.status = "completed"
     except KeyboardInterrupt:
         result.status = "interrupted"

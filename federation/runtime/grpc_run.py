@@ -1,0 +1,163 @@
+"""`federation run --mode grpc`: an RTI server and one host process per owner on localhost.
+
+Each host is launched as the same `federation host SCENARIO --site OWNER --rti ...`
+command a remote owner would run. The coordinator creates the federation, records
+the results through its own session, and tears every process down at the end.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import time
+from pathlib import Path
+from typing import Callable
+
+import grpc
+
+from federation.ambassador import RTIAmbassador
+from federation.protocol import PROTOCOL_VERSION, pb, pb_grpc
+from federation.protocol.codec import fom_to_pb
+from federation.rti.time import LogicalTime, to_seconds, to_ticks
+from federation.scenario import Scenario
+
+from .assembly import build_fom, build_recorder
+from .driver import drive
+from .embedded import RunResult, write_run_json
+from .grpc_transport import FederationFailed, GrpcTransport
+from .host import connect
+from .processes import federation_command, spawn, stop_all
+
+log = logging.getLogger(__name__)
+
+COORDINATOR = "coordinator"
+
+
+class HostExited(RuntimeError):
+    """An owner host process ended before the run did."""
+
+
+def start_rti(log_path: Path, grant_timeout: float | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """Start `federation rti serve` on a free localhost port; returns the process and its address."""
+    args = ["rti", "serve", "--listen", "127.0.0.1:0"]
+    if grant_timeout is not None:
+        args += ["--grant-timeout", str(grant_timeout)]
+    proc = spawn(federation_command(*args), log_path, stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    line = proc.stdout.readline().decode().strip()
+    if not line.startswith("RTI listening on "):
+        proc.kill()
+        raise RuntimeError(f"the RTI server did not start (see {log_path}): {line!r}")
+    return proc, line.rsplit(" ", 1)[1]
+
+
+def create_federation(target: str, scenario: Scenario, grant_timeout: float = 0.0) -> None:
+    with grpc.insecure_channel(target) as channel:
+        grpc.channel_ready_future(channel).result(timeout=30)
+        pb_grpc.AdminStub(channel).CreateFederation(pb.CreateFederationRequest(
+            protocol_version=PROTOCOL_VERSION, name=scenario.federation, fom=fom_to_pb(build_fom(scenario)),
+            start_time=to_ticks(scenario.time.start), grant_timeout_s=grant_timeout,
+            expected_federates=list(scenario.federates)), timeout=10)
+
+
+def wait_joined(target: str, scenario: Scenario, hosts: dict[str, subprocess.Popen[bytes]], timeout: float) -> None:
+    """Block until every scenario federate has joined, or fail naming the missing ones."""
+    wanted = set(scenario.federates)
+    deadline = time.monotonic() + timeout
+    with grpc.insecure_channel(target) as channel:
+        admin = pb_grpc.AdminStub(channel)
+        while True:
+            status = admin.InspectFederation(pb.FederationRef(name=scenario.federation), timeout=10)
+            joined = {f.name for f in status.federates}
+            if wanted <= joined:
+                return
+            check_hosts(hosts)
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"federates {sorted(wanted - joined)} did not join within {timeout:g} s")
+            time.sleep(0.05)
+
+
+def check_hosts(hosts: dict[str, subprocess.Popen[bytes]]) -> None:
+    for site, proc in hosts.items():
+        code = proc.poll()
+        if code not in (None, 0):
+            raise HostExited(f"host of site {site!r} exited with code {code}")
+
+
+def override_args(scenario: Scenario) -> list[str]:
+    """The scenario's overrides as `--set` options, so every host runs the same scenario."""
+    import yaml
+
+    args: list[str] = []
+    for key, value in sorted(scenario.overrides.items()):
+        args += ["--set", f"{key}={yaml.safe_dump(value, default_flow_style=True).strip().removesuffix('...').strip()}"]
+    return args
+
+
+def run_grpc(
+    scenario: Scenario,
+    out_dir: Path,
+    on_progress: Callable[[LogicalTime], None] | None = None,
+    plot: bool = True,
+    grant_timeout: float | None = None,
+    join_timeout: float = 60.0,
+) -> RunResult:
+    from federation.results.plot import plot_results
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    logs = out_dir / "logs"
+    logs.mkdir(exist_ok=True)
+    recorder = build_recorder(scenario, out_dir, on_progress)
+    result = RunResult(out_dir, "failed", 0.0)
+    started = time.perf_counter()
+    procs: list[subprocess.Popen[bytes]] = []
+    hosts: dict[str, subprocess.Popen[bytes]] = {}
+    conn = None
+    try:
+        server, target = start_rti(logs / "rti.log", grant_timeout)
+        procs.append(server)
+        create_federation(target, scenario, grant_timeout or 0.0)
+        for site in sorted({spec.owner for spec in scenario.federates.values()}):
+            cmd = federation_command("host", str(scenario.path), "--site", site, "--rti", target,
+                                     *override_args(scenario))
+            hosts[site] = spawn(cmd, logs / f"host-{site}.log")
+            procs.append(hosts[site])
+        conn = connect(target, scenario.federation, COORDINATOR)
+        amb = RTIAmbassador(GrpcTransport(conn), recorder.name)
+        recorder.start(amb)
+        wait_joined(target, scenario, hosts, join_timeout)
+        recorder.begin()
+
+        def take_ready() -> list[int]:
+            assert conn is not None
+            ready = conn.take_ready(0.5)
+            if not ready:
+                check_hosts(hosts)
+            return ready
+
+        drive({amb.handle: recorder}, take_ready, conn.drain, lambda: None)
+        for site, proc in hosts.items():
+            code = proc.wait(30)
+            if code != 0:
+                raise HostExited(f"host of site {site!r} exited with code {code}")
+        result.status = "completed"
+    except KeyboardInterrupt:
+        result.status, result.error = "interrupted", "interrupted by the user"
+        raise
+    except FederationFailed as exc:
+        result.error = str(exc)
+        raise
+    except Exception as exc:
+        result.error = str(exc)
+        raise
+    finally:
+        if conn is not None:
+            conn.close()
+        stop_all(list(hosts.values()) + procs[:1])
+        recorder.close()
+        result.wall_time = time.perf_counter() - started
+        result.last_time = to_seconds(recorder.time)
+        write_run_json(scenario, result, "grpc")
+        if plot and recorder.sink.rows:
+            plot_results(out_dir / "results.csv", out_dir / "results.png", scenario.federation)
+    return result

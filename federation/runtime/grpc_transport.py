@@ -1,0 +1,270 @@
+"""Client side of the RTI protocol: one stream per host, a Transport per federate handle.
+
+Updates and interactions are buffered and leave with the time advance request, so a
+step costs one message up and one down. Replies are matched by request id; callbacks
+are queued per federate; a FederationFailed from the RTI wakes every waiter.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from typing import Any, Mapping
+
+import grpc
+
+from federation.protocol import PROTOCOL_VERSION, pb, pb_grpc
+from federation.protocol.codec import callback_from_pb, error_from_pb, fom_from_pb
+from federation.rti import FOM, callbacks as cb
+from federation.rti.time import LogicalTime, to_seconds
+
+log = logging.getLogger(__name__)
+
+
+class FederationFailed(RuntimeError):
+    """The RTI stopped the federation: names the federate, its host and the logical time."""
+
+    def __init__(self, federate: str, host: str, time: LogicalTime, reason: str) -> None:
+        super().__init__(f"federation failed: federate {federate!r} on host {host!r} at t={to_seconds(time)} s: {reason}")
+        self.federate, self.host, self.time, self.reason = federate, host, time, reason
+
+
+class ConnectionLost(RuntimeError):
+    """The stream to the RTI ended without the RTI saying why."""
+
+
+class RTIConnection:
+    """One long-lived bidirectional stream to the RTI, multiplexing a host's federates."""
+
+    def __init__(
+        self,
+        target: str,
+        federation: str,
+        site: str,
+        credentials: grpc.ChannelCredentials | None = None,
+        heartbeat: float = 1.0,
+        timeout: float = 30.0,
+        metadata: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        options = [("grpc.keepalive_time_ms", 2000), ("grpc.keepalive_timeout_ms", 2000),
+                   ("grpc.keepalive_permit_without_calls", 1), ("grpc.max_receive_message_length", 64 * 1024 * 1024)]
+        self.channel = (grpc.secure_channel(target, credentials, options) if credentials
+                        else grpc.insecure_channel(target, options))
+        self.site = site
+        self.timeout = timeout
+        self._ids = itertools.count(1)
+        self._outbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._replies: dict[int, Any] = {}
+        self._inbox: dict[int, deque[cb.Callback]] = {}
+        self._ready: dict[int, None] = {}
+        self._cond = threading.Condition()
+        self.failure: Exception | None = None
+        self._closed = False
+        self.bytes_out = 0
+        stub = pb_grpc.RTIStub(self.channel)
+        self._stream = stub.Session(self._requests(), metadata=metadata)
+        self._reader = threading.Thread(target=self._read, name="rti-reader", daemon=True)
+        self._reader.start()
+        self._heartbeat = heartbeat
+        self._beater = threading.Thread(target=self._beat, name="rti-heartbeat", daemon=True)
+        self._beater.start()
+        welcome = self.call(hello=pb.Hello(federation=federation, site=site)).welcome
+        self.fom: FOM = fom_from_pb(welcome.fom)
+        self.start_time: LogicalTime = welcome.start_time
+
+    # ----------------------------------------------------------- the stream
+    def _requests(self) -> Any:
+        while True:
+            item = self._outbox.get()
+            if item is None:
+                return
+            yield item
+
+    def _read(self) -> None:
+        try:
+            for msg in self._stream:
+                kind = msg.WhichOneof("body")
+                with self._cond:
+                    if kind == "callbacks":
+                        handle = msg.callbacks.federate
+                        self._inbox.setdefault(handle, deque()).extend(callback_from_pb(c) for c in msg.callbacks.items)
+                        self._ready[handle] = None
+                    elif kind == "failed":
+                        f = msg.failed
+                        self.failure = FederationFailed(f.federate, f.host, f.time, f.reason)
+                    elif msg.reply_to:
+                        self._replies[msg.reply_to] = msg
+                    elif kind == "error":
+                        self.failure = error_from_pb(msg.error)
+                    self._cond.notify_all()
+        except grpc.RpcError as exc:
+            with self._cond:
+                if self.failure is None and not self._closed:
+                    code = exc.code() if hasattr(exc, "code") else None
+                    details = exc.details() if hasattr(exc, "details") else str(exc)
+                    self.failure = ConnectionLost(f"RTI stream ended: {code.name if code else ''} {details}")
+                self._cond.notify_all()
+        else:
+            with self._cond:
+                if self.failure is None and not self._closed:
+                    self.failure = ConnectionLost("the RTI closed the stream")
+                self._cond.notify_all()
+
+    def _beat(self) -> None:
+        while not self._closed:
+            time.sleep(self._heartbeat)
+            if not self._closed:
+                self._outbox.put(pb.ClientMessage(protocol_version=PROTOCOL_VERSION, heartbeat=pb.Heartbeat(sent_at=time.time())))
+
+    def send(self, request_id: int = 0, **body: Any) -> None:
+        msg = pb.ClientMessage(protocol_version=PROTOCOL_VERSION, request_id=request_id, **body)
+        self.bytes_out += msg.ByteSize()
+        self._outbox.put(msg)
+
+    def call(self, **body: Any) -> Any:
+        """Send a request and wait for its reply; RTI errors come back as their typed exceptions."""
+        rid = next(self._ids)
+        self.send(rid, **body)
+        deadline = time.monotonic() + self.timeout
+        with self._cond:
+            while rid not in self._replies:
+                if self.failure is not None:
+                    raise self.failure
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"no reply from the RTI within {self.timeout:g} s")
+                self._cond.wait(left)
+            reply = self._replies.pop(rid)
+        kind = reply.WhichOneof("body")
+        if kind == "error":
+            raise error_from_pb(reply.error)
+        if kind == "failed":
+            f = reply.failed
+            raise FederationFailed(f.federate, f.host, f.time, f.reason)
+        return reply
+
+    # ------------------------------------------------------ callback delivery
+    def take_ready(self, timeout: float) -> list[int]:
+        """Federate handles with callbacks waiting; blocks up to `timeout` for the first one."""
+        with self._cond:
+            if not self._ready and self.failure is None:
+                self._cond.wait(timeout)
+            if self.failure is not None:
+                raise self.failure
+            ready = list(self._ready)
+            self._ready.clear()
+            return ready
+
+    def drain(self, handle: int) -> list[cb.Callback]:
+        with self._cond:
+            box = self._inbox.get(handle)
+            if not box:
+                return []
+            out = list(box)
+            box.clear()
+            return out
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._outbox.put(None)
+            self.channel.close()
+
+
+class GrpcTransport:
+    """The ambassador's Transport over an RTIConnection (shared by the host's federates)."""
+
+    def __init__(self, connection: RTIConnection) -> None:
+        self.conn = connection
+        self._updates: dict[int, list[Any]] = {}
+        self._interactions: dict[int, list[Any]] = {}
+
+    @property
+    def fom(self) -> FOM:
+        return self.conn.fom
+
+    def join(self, name: str, federate_type: str = "") -> int:
+        handle: int = self.conn.call(join=pb.Join(federate_name=name, federate_type=federate_type)).joined.federate
+        self._updates[handle] = []
+        self._interactions[handle] = []
+        return handle
+
+    def resign(self, handle: int) -> None:
+        self._flush(handle, None)
+        self.conn.call(resign=pb.Resign(federate=handle))
+
+    def _declare(self, handle: int, kind: int, class_name: str, members: list[str] | None = None) -> None:
+        self.conn.call(declare=pb.Declare(federate=handle, kind=kind, class_name=class_name, members=members or []))
+
+    def publish_object_class_attributes(self, handle: int, class_name: str, attributes: list[str]) -> None:
+        self._declare(handle, pb.Declare.PUBLISH_OBJECT, class_name, attributes)
+
+    def subscribe_object_class_attributes(self, handle: int, class_name: str, attributes: list[str]) -> None:
+        self._declare(handle, pb.Declare.SUBSCRIBE_OBJECT, class_name, attributes)
+
+    def publish_interaction_class(self, handle: int, class_name: str) -> None:
+        self._declare(handle, pb.Declare.PUBLISH_INTERACTION, class_name)
+
+    def subscribe_interaction_class(self, handle: int, class_name: str) -> None:
+        self._declare(handle, pb.Declare.SUBSCRIBE_INTERACTION, class_name)
+
+    def register_object_instance(self, handle: int, class_name: str, name: str | None = None) -> int:
+        reply = self.conn.call(register_object=pb.RegisterObject(federate=handle, class_name=class_name, object_name=name or ""))
+        obj: int = reply.ack.object
+        return obj
+
+    def update_attribute_values(
+        self, handle: int, object_handle: int, values: Mapping[int, float], timestamp: LogicalTime | None = None
+    ) -> None:
+        self._updates[handle].append(pb.AttributeUpdate(
+            object=object_handle, attributes=list(values), values=list(values.values()),
+            timestamped=timestamp is not None, timestamp=timestamp or 0))
+        if timestamp is None:  # receive-order updates (initial values) go out at once
+            self._flush(handle, None)
+
+    def send_interaction(
+        self, handle: int, class_name: str, parameters: Mapping[int, float], timestamp: LogicalTime | None = None
+    ) -> None:
+        self._interactions[handle].append(pb.InteractionSend(
+            class_name=class_name, parameters=list(parameters), values=list(parameters.values()),
+            timestamped=timestamp is not None, timestamp=timestamp or 0))
+
+    def _flush(self, handle: int, request: Any) -> None:
+        updates, interactions = self._updates.get(handle), self._interactions.get(handle)
+        if not updates and not interactions and request is None:
+            return
+        step = pb.Step(federate=handle, updates=updates or [], interactions=interactions or [], request=request)
+        # No round trip: an error in a step comes back unsolicited and fails the next wait.
+        self.conn.send(step=step)
+        if updates:
+            updates.clear()
+        if interactions:
+            interactions.clear()
+
+    def enable_time_regulation(self, handle: int, lookahead: LogicalTime) -> None:
+        self.conn.call(enable_time=pb.EnableTime(federate=handle, regulating=True, lookahead=lookahead))
+
+    def enable_time_constrained(self, handle: int) -> None:
+        self.conn.call(enable_time=pb.EnableTime(federate=handle, constrained=True))
+
+    def time_advance_request(self, handle: int, time: LogicalTime) -> None:
+        self._flush(handle, pb.TimeRequest(kind=pb.TimeRequest.TAR, time=time))
+
+    def next_message_request(self, handle: int, time: LogicalTime) -> None:
+        self._flush(handle, pb.TimeRequest(kind=pb.TimeRequest.NMR, time=time))
+
+    def register_synchronization_point(
+        self, handle: int, label: str, tag: str = "", members: list[str] | None = None
+    ) -> None:
+        self.conn.call(register_sync=pb.RegisterSync(federate=handle, label=label, tag=tag))
+
+    def synchronization_point_achieved(self, handle: int, label: str) -> None:
+        self._flush(handle, None)
+        self.conn.call(sync_achieved=pb.SyncAchieved(federate=handle, label=label))
+
+    def drain(self, handle: int) -> list[cb.Callback]:
+        return self.conn.drain(handle)

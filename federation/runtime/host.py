@@ -1,0 +1,65 @@
+"""Owner host: runs one site's federates against a remote RTI over gRPC.
+
+It loads that owner's FMUs from local disk; only the exposed outputs (as packed
+values keyed by handles) ever leave this process.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import grpc
+
+from federation.ambassador import Federate, RTIAmbassador
+from federation.scenario import Scenario
+
+from .assembly import build_federates
+from .driver import drive
+from .grpc_transport import ConnectionLost, GrpcTransport, RTIConnection
+
+log = logging.getLogger(__name__)
+
+
+def connect(
+    target: str, federation: str, site: str, wait: float = 30.0,
+    credentials: grpc.ChannelCredentials | None = None, metadata: tuple[tuple[str, str], ...] = (),
+) -> RTIConnection:
+    """Open a session, retrying while the RTI is starting or the federation is not created yet."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return RTIConnection(target, federation, site, credentials, metadata=metadata)
+        except (ConnectionLost, TimeoutError) as exc:
+            if time.monotonic() >= deadline:
+                raise ConnectionLost(f"cannot join federation {federation!r} at {target}: {exc}") from None
+            time.sleep(0.2)
+
+
+def run_host(
+    scenario: Scenario, site: str, target: str, wait: float = 30.0,
+    credentials: grpc.ChannelCredentials | None = None,
+) -> dict[str, int]:
+    """Join every federate of `site` and drive them to the stop time; returns steps per federate."""
+    federates: list[Federate] = []
+    conn = connect(target, scenario.federation, site, wait, credentials)
+    try:
+        built = build_federates(scenario, owners=[site])
+        if not built:
+            raise ValueError(f"scenario {scenario.path} has no federate owned by site {site!r}")
+        federates.extend(built)
+        transport = GrpcTransport(conn)
+        by_handle = {}
+        for fed in federates:
+            amb = RTIAmbassador(transport, fed.name)
+            by_handle[amb.handle] = fed
+            fed.start(amb)
+        drive(by_handle, lambda: conn.take_ready(0.5), conn.drain, lambda: None)
+        return {f.name: getattr(f, "steps", 0) for f in federates}
+    finally:
+        for fed in federates:
+            try:
+                fed.close()
+            except Exception:
+                log.exception("closing federate %s failed", fed.name)
+        conn.close()

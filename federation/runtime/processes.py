@@ -1,0 +1,52 @@
+"""Child processes that never outlive their parent: launch, watch and tear down."""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import IO, Sequence
+
+log = logging.getLogger(__name__)
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child
+    # If the parent is killed (even with SIGKILL), the kernel kills the child too.
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def spawn(args: Sequence[str], log_path: Path | None = None, stdout: int | IO[bytes] | None = None) -> subprocess.Popen[bytes]:
+    err: int | IO[bytes] = subprocess.DEVNULL
+    if log_path is not None:
+        err = open(log_path, "wb")
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    return subprocess.Popen(
+        list(args), stdout=stdout if stdout is not None else err, stderr=err,
+        preexec_fn=_die_with_parent, env=env,
+    )
+
+
+def federation_command(*args: str) -> list[str]:
+    """The `federation` CLI as a child command (the same one a remote owner runs)."""
+    return [sys.executable, "-m", "federation.cli", *args]
+
+
+def stop_all(procs: Sequence[subprocess.Popen[bytes]], grace: float = 3.0) -> None:
+    """SIGTERM, wait up to `grace`, then SIGKILL: no process is left behind."""
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+    for p in procs:
+        try:
+            p.wait(grace)
+        except subprocess.TimeoutExpired:
+            log.warning("process %s ignored SIGTERM; killing it", p.pid)
+            p.kill()
+            p.wait()

@@ -1,0 +1,450 @@
+"""The RTI as a gRPC service: the pure core behind one bidirectional stream per federate host.
+
+Each federation execution has its own lock and state, so a failure or bad client in one
+never touches another. A watchdog turns silence (no heartbeat, no time advance, a
+synchronization point nobody completes) into a FederationFailed broadcast that names
+the federate, its host and its logical time.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from concurrent import futures
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+from federation.protocol import PROTOCOL_VERSION, pb, pb_grpc
+from federation.protocol.codec import callback_to_pb, fom_from_pb, fom_to_pb
+from federation.rti import RTI, errors as E
+from federation.rti.execution import FederationExecution
+from federation.rti.time import to_seconds
+
+log = logging.getLogger(__name__)
+
+_CLOSE = object()
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_message_bytes: int = 4 * 1024 * 1024
+    heartbeat_timeout: float = 4.0  # s without any message from a host
+    grant_timeout: float = 6.0  # s without a time advance while someone waits
+
+
+class ProtocolViolation(Exception):
+    """A client broke the protocol: its session is closed with this status."""
+
+    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class HostSession:
+    peer: str
+    site: str = ""
+    federation: "FederationState | None" = None
+    handles: set[int] = field(default_factory=set)
+    out: "queue.SimpleQueue[Any]" = field(default_factory=queue.SimpleQueue)
+    last_seen: float = field(default_factory=time.monotonic)
+    abort: tuple[grpc.StatusCode, str] | None = None
+    closed: bool = False
+
+    def send(self, **body: Any) -> None:
+        self.out.put(pb.ServerMessage(**body))
+
+    def close(self, code: grpc.StatusCode | None = None, message: str = "") -> None:
+        if not self.closed:
+            self.closed = True
+            self.abort = (code, message) if code is not None else None
+            self.out.put(_CLOSE)
+
+
+@dataclass
+class Stats:
+    messages: int = 0
+    bytes: int = 0
+
+
+class FederationState:
+    """One federation execution on the server, with its sessions and failure state."""
+
+    def __init__(self, execution: FederationExecution, grant_timeout: float) -> None:
+        self.execution = execution
+        self.grant_timeout = grant_timeout
+        self.lock = threading.RLock()
+        self.sessions: dict[int, HostSession] = {}
+        self.sites: dict[int, str] = {}
+        self.names: dict[int, str] = {}
+        self.stats: dict[int, Stats] = {}
+        self.state = "running"
+        self.failure: Any = None
+        self.last_progress = time.monotonic()
+        self.all_sessions: list[HostSession] = []
+
+    @property
+    def name(self) -> str:
+        return self.execution.name
+
+    def flush(self) -> None:
+        """Ship every queued callback to the session of its federate, one message per federate."""
+        ex = self.execution
+        for handle in ex.take_ready():
+            items = [callback_to_pb(c) for c in ex.drain(handle)]
+            session = self.sessions.get(handle)
+            if session is not None and items:
+                session.send(callbacks=pb.Callbacks(federate=handle, items=items))
+
+    def fail(self, handle: int | None, reason: str) -> None:
+        if self.state != "running":
+            return
+        name = self.names.get(handle, "") if handle is not None else ""
+        host = self.sites.get(handle, "") if handle is not None else ""
+        t = 0
+        if handle is not None:
+            try:
+                t = self.execution.federate(handle).time
+            except E.RTIError:
+                pass
+        self.state = "failed"
+        self.failure = pb.FederationFailed(federate=name, host=host, time=t, reason=reason)
+        log.error("federation %s failed: federate %r on host %r at t=%ss: %s", self.name, name, host, to_seconds(t), reason)
+        for session in list(self.all_sessions):
+            if not session.closed:
+                session.send(failed=self.failure)
+
+    def status(self) -> Any:
+        now = time.monotonic()
+        feds = []
+        for f in sorted(self.execution.federates, key=lambda f: f.name):
+            session = self.sessions.get(f.handle)
+            st = self.stats.get(f.handle, Stats())
+            feds.append(pb.FederateStatus(
+                name=f.name, host=self.sites.get(f.handle, ""), time=f.time,
+                pending=f.pending[0] if f.pending else "", pending_time=f.pending[1] if f.pending else 0,
+                last_heartbeat_age_s=now - session.last_seen if session else 0.0,
+                regulating=f.lookahead is not None, constrained=f.constrained, lookahead=f.lookahead or 0,
+                messages_in=st.messages, bytes_in=st.bytes))
+        reason = ""
+        if self.failure is not None:
+            fl = self.failure
+            reason = f"federate {fl.federate!r} on host {fl.host!r} at t={to_seconds(fl.time)} s: {fl.reason}"
+        return pb.FederationStatus(name=self.name, federates=feds, state=self.state, error=reason)
+
+    def check_liveness(self, now: float, limits: Limits) -> None:
+        """The watchdog's rules, run under the federation lock."""
+        if self.state != "running":
+            return
+        for handle, session in sorted(self.sessions.items()):
+            if now - session.last_seen > limits.heartbeat_timeout:
+                self.fail(handle, f"no message or heartbeat for {now - session.last_seen:.1f} s "
+                                  "(host frozen, killed or cut off)")
+                session.close(grpc.StatusCode.UNAVAILABLE, "heartbeat lost")
+                return
+        feds = self.execution.federates
+        waiting = [f for f in feds if f.pending is not None]
+        stalled_for = now - self.last_progress
+        if stalled_for <= self.grant_timeout:
+            return
+        pending_sync = self.execution.pending_synchronization_points()
+        laggards = sorted(n for names in pending_sync.values() for n in names)
+        if laggards:
+            culprit = self.execution.federate_by_name(laggards[0])
+            self.fail(culprit.handle, f"did not reach synchronization point within {self.grant_timeout:g} s")
+        elif waiting:
+            idle = sorted((f for f in feds if f.pending is None), key=lambda f: (f.time, f.name))
+            culprit = idle[0] if idle else min(waiting, key=lambda f: (f.time, f.name))
+            what = "sent no time advance request" if idle else "is deadlocked waiting for a grant"
+            self.fail(culprit.handle, f"{what} for {stalled_for:.1f} s (grant timeout {self.grant_timeout:g} s)")
+
+
+class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[misc, name-defined]
+    """Implements both the session service and the admin service over one RTI registry."""
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
+        self.rti = RTI()
+        self.federations: dict[str, FederationState] = {}
+        self.lock = threading.Lock()
+        self._stop = threading.Event()
+        self._watchdog = threading.Thread(target=self._watch, name="rti-watchdog", daemon=True)
+        self._watchdog.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    # ------------------------------------------------------------------ admin
+    def CreateFederation(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self._check_version(request.protocol_version, context)
+        with self.lock:
+            try:
+                execution = self.rti.create_federation_execution(request.name, fom_from_pb(request.fom), request.start_time)
+            except E.FederationExecutionAlreadyExists as exc:
+                context.abort(grpc.StatusCode.ALREADY_EXISTS, str(exc))
+            except (E.RTIError, ValueError) as exc:
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+            state = FederationState(execution, request.grant_timeout_s or self.limits.grant_timeout)
+            self.federations[request.name] = state
+        log.info("created federation %s", request.name)
+        return state.status()
+
+    def ListFederations(self, request: Any, context: grpc.ServicerContext) -> Any:
+        with self.lock:
+            return pb.ListFederationsReply(names=sorted(self.federations))
+
+    def InspectFederation(self, request: Any, context: grpc.ServicerContext) -> Any:
+        state = self._federation(request.name, context)
+        with state.lock:
+            return state.status()
+
+    def DestroyFederation(self, request: Any, context: grpc.ServicerContext) -> Any:
+        state = self._federation(request.name, context)
+        with self.lock, state.lock:
+            if state.state == "running" and not state.execution.empty:
+                context.abort(grpc.StatusCode.FAILED_PRECONDITION,
+                              f"federation {request.name!r} still has joined federates "
+                              f"{sorted(f.name for f in state.execution.federates)}")
+            for session in state.all_sessions:
+                session.close()
+            self.federations.pop(request.name, None)
+            self.rti._executions.pop(request.name, None)
+        return pb.DestroyReply()
+
+    def _federation(self, name: str, context: grpc.ServicerContext) -> FederationState:
+        with self.lock:
+            state = self.federations.get(name)
+        if state is None:
+            context.abort(grpc.StatusCode.NOT_FOUND, f"federation execution {name!r} does not exist")
+        assert state is not None
+        return state
+
+    def _check_version(self, version: int, context: grpc.ServicerContext) -> None:
+        if version != PROTOCOL_VERSION:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION,
+                          f"protocol version {version} is not supported; this RTI speaks version {PROTOCOL_VERSION}")
+
+    # ---------------------------------------------------------------- session
+    def Session(self, request_iterator: Iterator[Any], context: grpc.ServicerContext) -> Iterator[Any]:
+        session = HostSession(peer=context.peer())
+        reader = threading.Thread(target=self._read, args=(session, request_iterator), daemon=True,
+                                  name=f"session-{context.peer()}")
+        reader.start()
+        while True:
+            item = session.out.get()
+            if item is _CLOSE:
+                if session.abort is not None:
+                    context.abort(*session.abort)
+                return
+            yield item
+
+    def _read(self, session: HostSession, requests: Iterator[Any]) -> None:
+        reason = "stream closed by the host"
+        try:
+            for message in requests:
+                session.last_seen = time.monotonic()
+                try:
+                    self._handle(session, message)
+                except ProtocolViolation as exc:
+                    log.warning("closing session %s: %s", session.peer, exc)
+                    reason = f"protocol violation: {exc}"
+                    session.close(exc.code, str(exc))
+                    break
+                if session.closed:
+                    break
+        except grpc.RpcError as exc:
+            reason = f"stream broken ({exc.code().name if hasattr(exc, 'code') else exc})"
+        except Exception as exc:  # a bug must not take the server down
+            log.exception("session %s crashed", session.peer)
+            reason = f"internal error: {exc}"
+        finally:
+            self._ended(session, reason)
+
+    def _ended(self, session: HostSession, reason: str) -> None:
+        state = session.federation
+        if state is not None:
+            with state.lock:
+                live = sorted(session.handles, key=lambda h: state.names.get(h, ""))
+                if live:
+                    state.fail(live[0], reason)
+                for h in live:
+                    state.sessions.pop(h, None)
+                if session in state.all_sessions:
+                    state.all_sessions.remove(session)
+        session.close()
+
+    def _handle(self, session: HostSession, msg: Any) -> None:
+        if msg.protocol_version != PROTOCOL_VERSION:
+            raise ProtocolViolation(grpc.StatusCode.FAILED_PRECONDITION,
+                                    f"protocol version {msg.protocol_version} is not supported; "
+                                    f"this RTI speaks version {PROTOCOL_VERSION}")
+        kind = msg.WhichOneof("body")
+        if kind is None:
+            raise ProtocolViolation(grpc.StatusCode.INVALID_ARGUMENT, "empty message: no body set")
+        if kind == "heartbeat":
+            return
+        if kind == "hello":
+            self._hello(session, msg)
+            return
+        state = session.federation
+        if state is None:
+            raise ProtocolViolation(grpc.StatusCode.FAILED_PRECONDITION, f"{kind} before hello")
+        with state.lock:
+            if state.state != "running":
+                session.send(reply_to=msg.request_id, failed=state.failure or pb.FederationFailed(reason=state.state))
+                return
+            try:
+                reply = self._apply(session, state, kind, getattr(msg, kind), msg.ByteSize())
+            except E.RTIError as exc:
+                session.send(reply_to=msg.request_id, error=pb.Error(type=type(exc).__name__, message=str(exc)))
+            else:
+                if msg.request_id:
+                    session.send(reply_to=msg.request_id, **reply)
+            state.flush()
+            if state.execution.empty and state.sessions == {}:
+                state.state = "finished"
+
+    def _hello(self, session: HostSession, msg: Any) -> None:
+        if session.federation is not None:
+            raise ProtocolViolation(grpc.StatusCode.FAILED_PRECONDITION, "hello sent twice on one session")
+        with self.lock:
+            state = self.federations.get(msg.hello.federation)
+        if state is None:
+            raise ProtocolViolation(grpc.StatusCode.NOT_FOUND,
+                                    f"federation execution {msg.hello.federation!r} does not exist")
+        if not msg.hello.site:
+            raise ProtocolViolation(grpc.StatusCode.INVALID_ARGUMENT, "hello names no site")
+        session.site = msg.hello.site
+        session.federation = state
+        with state.lock:
+            state.all_sessions.append(session)
+            session.send(reply_to=msg.request_id, welcome=pb.Welcome(
+                protocol_version=PROTOCOL_VERSION, fom=fom_to_pb(state.execution.fom),
+                start_time=state.execution.start_time))
+
+    def _own(self, session: HostSession, state: FederationState, handle: int) -> int:
+        if handle in session.handles:
+            return handle
+        if handle in state.sessions:
+            raise ProtocolViolation(grpc.StatusCode.PERMISSION_DENIED,
+                                    f"federate handle {handle} belongs to another host's session")
+        raise E.FederateNotExecutionMember(f"federate handle {handle} is not joined to {state.name!r}")
+
+    def _apply(self, session: HostSession, state: FederationState, kind: str, body: Any, size: int) -> dict[str, Any]:
+        ex = state.execution
+        if kind == "join":
+            handle = ex.join(body.federate_name, body.federate_type)
+            session.handles.add(handle)
+            state.sessions[handle] = session
+            state.sites[handle] = session.site
+            state.names[handle] = body.federate_name
+            state.stats[handle] = Stats()
+            return {"joined": pb.Joined(federate=handle)}
+        handle = self._own(session, state, body.federate)
+        stats = state.stats[handle]
+        stats.messages += 1
+        stats.bytes += size
+        if kind == "step":
+            for u in body.updates:
+                values = _pairs(u.attributes, u.values, "attribute")
+                ex.update_attribute_values(handle, u.object, values, u.timestamp if u.timestamped else None)
+            for i in body.interactions:
+                values = _pairs(i.parameters, i.values, "parameter")
+                ex.send_interaction(handle, i.class_name, values, i.timestamp if i.timestamped else None)
+            if body.HasField("request"):
+                self._request(state, handle, body.request)
+            return {"ack": pb.Ack()}
+        if kind == "declare":
+            k = pb.Declare
+            if body.kind == k.PUBLISH_OBJECT:
+                ex.publish_object_class_attributes(handle, body.class_name, list(body.members))
+            elif body.kind == k.SUBSCRIBE_OBJECT:
+                ex.subscribe_object_class_attributes(handle, body.class_name, list(body.members))
+            elif body.kind == k.PUBLISH_INTERACTION:
+                ex.publish_interaction_class(handle, body.class_name)
+            elif body.kind == k.SUBSCRIBE_INTERACTION:
+                ex.subscribe_interaction_class(handle, body.class_name)
+            else:
+                raise E.RTIError(f"declare kind {body.kind} is not defined")
+            return {"ack": pb.Ack()}
+        if kind == "register_object":
+            obj = ex.register_object_instance(handle, body.class_name, body.object_name or None)
+            return {"ack": pb.Ack(object=obj)}
+        if kind == "enable_time":
+            if body.regulating:
+                ex.enable_time_regulation(handle, body.lookahead)
+            if body.constrained:
+                ex.enable_time_constrained(handle)
+            return {"ack": pb.Ack()}
+        if kind == "register_sync":
+            ex.register_synchronization_point(handle, body.label, body.tag)
+            state.last_progress = time.monotonic()
+            return {"ack": pb.Ack()}
+        if kind == "sync_achieved":
+            ex.synchronization_point_achieved(handle, body.label)
+            return {"ack": pb.Ack()}
+        if kind == "resign":
+            ex.resign(handle)
+            session.handles.discard(handle)
+            state.sessions.pop(handle, None)
+            return {"ack": pb.Ack()}
+        raise ProtocolViolation(grpc.StatusCode.INVALID_ARGUMENT, f"unsupported message {kind!r}")
+
+    def _request(self, state: FederationState, handle: int, request: Any) -> None:
+        if request.kind == pb.TimeRequest.TAR:
+            state.execution.time_advance_request(handle, request.time)
+        elif request.kind == pb.TimeRequest.NMR:
+            state.execution.next_message_request(handle, request.time)
+        else:
+            raise E.RTIError(f"time request kind {request.kind} is not defined")
+        state.last_progress = time.monotonic()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.25):
+            with self.lock:
+                states = list(self.federations.values())
+            now = time.monotonic()
+            for state in states:
+                with state.lock:
+                    state.check_liveness(now, self.limits)
+
+
+def _pairs(handles: Any, values: Any, what: str) -> dict[int, float]:
+    if len(handles) != len(values):
+        raise E.RTIError(f"{len(handles)} {what} handles but {len(values)} values")
+    if len(set(handles)) != len(handles):
+        raise E.RTIError(f"an {what} handle appears twice in one update")
+    return dict(zip(handles, values))
+
+
+def serve(listen: str, limits: Limits | None = None, credentials: grpc.ServerCredentials | None = None,
+          max_workers: int = 64) -> tuple[grpc.Server, int, RTIService]:
+    """Start the RTI, admin and health services; returns the server and its bound port."""
+    limits = limits or Limits()
+    options = [
+        ("grpc.max_receive_message_length", limits.max_message_bytes),
+        ("grpc.max_send_message_length", 64 * 1024 * 1024),
+        ("grpc.keepalive_time_ms", 2000),
+        ("grpc.keepalive_timeout_ms", 2000),
+        ("grpc.http2.min_ping_interval_without_data_ms", 1000),
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.so_reuseport", 0),
+    ]
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers), options=options)
+    service = RTIService(limits)
+    pb_grpc.add_RTIServicer_to_server(service, server)
+    pb_grpc.add_AdminServicer_to_server(service, server)
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    port = server.add_secure_port(listen, credentials) if credentials else server.add_insecure_port(listen)
+    if port == 0:
+        raise OSError(f"cannot listen on {listen}")
+    server.start()
+    health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+    health_servicer.set("federation.v1.RTI", health_pb2.HealthCheckResponse.SERVING)
+    return server, port, service
