@@ -9,7 +9,7 @@ FMU_NAMES := grid furnace vehicle node
 FMU_SRC   := fmus/build.py $(wildcard fmus/common/*) $(foreach n,$(FMU_NAMES),$(wildcard fmus/$(n)/*.c fmus/$(n)/*.h fmus/$(n)/*.json))
 FMU_OUT   := $(foreach v,fmi2 fmi3,$(foreach n,$(FMU_NAMES),fmus/dist/$(v)/$(n).fmu))
 
-.PHONY: demo standalone test fmus venv bench typecheck clean
+.PHONY: demo standalone test fmus proto venv bench typecheck clean
 
 venv: $(STAMP)
 
@@ -20,16 +20,22 @@ $(STAMP): pyproject.toml
 
 fmus: $(FMU_OUT)
 
+PROTO_OUT := federation/protocol/_gen/rti_pb2.py
+proto: $(PROTO_OUT)
+
+$(PROTO_OUT): proto/federation/v1/rti.proto | $(STAMP)
+	$(PY) -m federation.protocol.stubs
+
 $(FMU_OUT) &: $(FMU_SRC) | $(STAMP)
 	$(PY) fmus/build.py
 
-demo: $(STAMP) fmus
+demo: $(STAMP) fmus proto
 	$(VENV)/bin/federation run examples/grid_furnace_vehicle/scenario.yaml
 
 standalone: $(STAMP) fmus
 	$(PY) examples/standalone_twins.py --out results/standalone
 
-test: $(STAMP) fmus
+test: $(STAMP) fmus proto
 	$(PY) -m pytest
 
 bench: $(STAMP) fmus
@@ -41,4 +47,4 @@ typecheck: $(STAMP)
 	$(PY) -m mypy
 
 clean:
-	rm -rf fmus/build fmus/dist results
+	rm -rf fmus/build fmus/dist results federation/protocol/_gen
