@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 from rich.console import Console
@@ -60,13 +60,15 @@ def run(
 ) -> None:
     """Run a federation and write results.csv, results.png and run.json."""
     from federation.rti.time import to_seconds
-    from federation.runtime.embedded import run_embedded
 
     if mode not in ("embedded", "grpc"):
         err.print(f"[red]unknown mode {mode!r}; use embedded or grpc[/red]")
         raise typer.Exit(2)
+    from federation import telemetry
+
     sc = _load(scenario, stop, settings)
     out_dir = out or sc.output.dir
+    telemetry.setup("federation-run", out_dir / "telemetry")
     span = sc.time.stop - sc.time.start
     console = Console(stderr=True)
     with Progress(
@@ -83,12 +85,8 @@ def run(
                 progress.update(task, completed=s, t=f"t={to_seconds(t):g} s")
 
         try:
-            if mode == "grpc":
-                from federation.runtime.grpc_run import run_grpc
-
-                result = run_grpc(sc, out_dir, tick, plot=not no_plot, grant_timeout=grant_timeout)
-            else:
-                result = run_embedded(sc, out_dir, tick, plot=not no_plot)
+            with telemetry.span("federation.run", federation=sc.federation, mode=mode):
+                result = _run_mode(mode, sc, out_dir, tick, not no_plot, grant_timeout)
         except KeyboardInterrupt:
             err.print(f"[yellow]interrupted; results so far are in {out_dir}[/yellow]")
             raise typer.Exit(130) from None
@@ -97,6 +95,16 @@ def run(
             err.print(f"results up to the last completed step are in {out_dir}")
             raise typer.Exit(1) from None
     typer.echo(f"{sc.federation}: completed {sc.time.stop - sc.time.start:g} s in {result.wall_time:.2f} s wall -> {out_dir}")
+
+
+def _run_mode(mode: str, sc: Any, out_dir: Path, tick: Any, plot: bool, grant_timeout: Optional[float]) -> Any:
+    if mode == "grpc":
+        from federation.runtime.grpc_run import run_grpc
+
+        return run_grpc(sc, out_dir, tick, plot=plot, grant_timeout=grant_timeout)
+    from federation.runtime.embedded import run_embedded
+
+    return run_embedded(sc, out_dir, tick, plot=plot)
 
 
 rti_app = typer.Typer(no_args_is_help=True, help="The RTI as a network service.")
@@ -114,8 +122,10 @@ def rti_serve(
     import signal
     import threading
 
+    from federation import telemetry
     from federation.runtime.rti_service import Limits, serve
 
+    telemetry.setup("federation-rti")
     limits = Limits(max_message_bytes=max_message_bytes, heartbeat_timeout=heartbeat_timeout, grant_timeout=grant_timeout)
     server, port, service = serve(listen, limits)
     host = listen.rsplit(":", 1)[0]
@@ -129,6 +139,54 @@ def rti_serve(
     server.stop(grace=1.0).wait()
 
 
+@rti_app.command("status")
+def rti_status(
+    rti: str = typer.Option("127.0.0.1:50051", "--rti", help="HOST:PORT of the RTI"),
+    federation: Optional[str] = typer.Option(None, "--federation", help="only this federation"),
+    watch: bool = typer.Option(True, "--watch/--once", help="refresh live until Ctrl-C"),
+    interval: float = typer.Option(0.5, "--interval"),
+) -> None:
+    """A live table of federates: logical time, pending request, heartbeat age, traffic."""
+    import time
+
+    import grpc
+    from rich.live import Live
+    from rich.table import Table
+
+    from federation.protocol import pb, pb_grpc
+    from federation.rti.time import to_seconds
+
+    channel = grpc.insecure_channel(rti)
+    admin = pb_grpc.AdminStub(channel)
+
+    def table() -> Table:
+        names = [federation] if federation else list(admin.ListFederations(pb.ListFederationsRequest(), timeout=5).names)
+        t = Table("federation", "state", "federate", "host", "time [s]", "pending", "heartbeat age [s]", "messages", "bytes")
+        for name in names:
+            st = admin.InspectFederation(pb.FederationRef(name=name), timeout=5)
+            if not st.federates:
+                t.add_row(name, st.state, "", "", "", "", "", "", "")
+            for f in st.federates:
+                pending = f"{f.pending}({to_seconds(f.pending_time):g})" if f.pending else ""
+                t.add_row(name, st.state, f.name, f.host, f"{to_seconds(f.time):g}", pending,
+                          f"{f.last_heartbeat_age_s:.1f}", str(f.messages_in), str(f.bytes_in))
+        return t
+
+    try:
+        if not watch:
+            Console().print(table())
+            return
+        with Live(table(), refresh_per_second=4, console=Console()) as live:
+            while True:
+                time.sleep(interval)
+                live.update(table())
+    except grpc.RpcError as exc:
+        err.print(f"[red]cannot reach the RTI at {rti}: {exc.code().name}: {exc.details()}[/red]")
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        pass
+
+
 @app.command()
 def host(
     scenario: Path,
@@ -139,11 +197,14 @@ def host(
     settings: Optional[list[str]] = typer.Option(None, "--set", help="override a parameter, e.g. furnace.T_set=1200"),
 ) -> None:
     """Run one owner's federates against a remote RTI (their FMUs stay on this machine)."""
+    from federation import telemetry
     from federation.runtime.host import run_host
 
     sc = _load(scenario, stop, settings)
+    telemetry.setup(f"federation-host-{site}")
     try:
-        steps = run_host(sc, site, rti, wait)
+        with telemetry.span("federation.host", telemetry.inherited_context(), site=site, federation=sc.federation):
+            steps = run_host(sc, site, rti, wait)
     except Exception as exc:
         err.print(f"[red]host {site!r} failed:[/red] {exc}", markup=True, highlight=False)
         raise typer.Exit(1) from None

@@ -15,6 +15,7 @@ from typing import Callable
 
 import grpc
 
+from federation import telemetry
 from federation.ambassador import RTIAmbassador
 from federation.protocol import PROTOCOL_VERSION, pb, pb_grpc
 from federation.protocol.codec import fom_to_pb
@@ -37,12 +38,22 @@ class HostExited(RuntimeError):
     """An owner host process ended before the run did."""
 
 
-def start_rti(log_path: Path, grant_timeout: float | None = None) -> tuple[subprocess.Popen[bytes], str]:
+def child_env(out_dir: Path) -> dict[str, str]:
+    """Telemetry settings for launched processes: same trace, same telemetry folder."""
+    env = {telemetry.ENV_DIR: str(out_dir / "telemetry")}
+    parent = telemetry.carrier().get("traceparent")
+    if parent:
+        env[telemetry.ENV_PARENT] = parent
+    return env
+
+
+def start_rti(log_path: Path, grant_timeout: float | None = None,
+              env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str]:
     """Start `federation rti serve` on a free localhost port; returns the process and its address."""
     args = ["rti", "serve", "--listen", "127.0.0.1:0"]
     if grant_timeout is not None:
         args += ["--grant-timeout", str(grant_timeout)]
-    proc = spawn(federation_command(*args), log_path, stdout=subprocess.PIPE)
+    proc = spawn(federation_command(*args), log_path, stdout=subprocess.PIPE, extra_env=env)
     assert proc.stdout is not None
     line = proc.stdout.readline().decode().strip()
     if not line.startswith("RTI listening on "):
@@ -114,16 +125,18 @@ def run_grpc(
     hosts: dict[str, subprocess.Popen[bytes]] = {}
     conn = None
     try:
-        server, target = start_rti(logs / "rti.log", grant_timeout)
+        env = child_env(out_dir)
+        server, target = start_rti(logs / "rti.log", grant_timeout, env)
         procs.append(server)
         create_federation(target, scenario, grant_timeout or 0.0)
         for site in sorted({spec.owner for spec in scenario.federates.values()}):
             cmd = federation_command("host", str(scenario.path), "--site", site, "--rti", target,
                                      *override_args(scenario))
-            hosts[site] = spawn(cmd, logs / f"host-{site}.log")
+            hosts[site] = spawn(cmd, logs / f"host-{site}.log", extra_env=env)
             procs.append(hosts[site])
-        conn = connect(target, scenario.federation, COORDINATOR)
-        amb = RTIAmbassador(GrpcTransport(conn), recorder.name)
+        conn = connect(target, scenario.federation, COORDINATOR, metadata=telemetry.grpc_metadata())
+        transport = GrpcTransport(conn)
+        amb = RTIAmbassador(transport, recorder.name)
         recorder.start(amb)
         wait_joined(target, scenario, hosts, join_timeout)
         recorder.begin()
@@ -135,7 +148,7 @@ def run_grpc(
                 check_hosts(hosts)
             return ready
 
-        drive({amb.handle: recorder}, take_ready, conn.drain, lambda: None)
+        drive({amb.handle: recorder}, take_ready, transport.drain, lambda: None)
         for site, proc in hosts.items():
             code = proc.wait(30)
             if code != 0:

@@ -17,6 +17,7 @@ from typing import Any, Mapping
 
 import grpc
 
+from federation import telemetry
 from federation.protocol import PROTOCOL_VERSION, pb, pb_grpc
 from federation.protocol.codec import callback_from_pb, error_from_pb, fom_from_pb
 from federation.rti import FOM, callbacks as cb
@@ -182,6 +183,22 @@ class GrpcTransport:
         self.conn = connection
         self._updates: dict[int, list[Any]] = {}
         self._interactions: dict[int, list[Any]] = {}
+        self._names: dict[int, str] = {}
+        self._requested: dict[int, int] = {}  # handle -> perf_counter_ns of its pending request
+        self._rounds: dict[int, int] = {}
+        self._started = time.perf_counter()
+        m = telemetry.meter()
+        self._latency = m.create_histogram("federation.grant_latency", unit="s",
+                                           description="time from a time advance request to its grant")
+        self._steps = m.create_counter("federation.steps", unit="1", description="time advance grants")
+        m.create_observable_gauge("federation.steps_per_second", [self._rates], unit="1/s",
+                                  description="grants per wall-clock second since the session started")
+
+    def _rates(self, _: Any) -> list[Any]:
+        from opentelemetry.metrics import Observation
+
+        elapsed = max(time.perf_counter() - self._started, 1e-9)
+        return [Observation(n / elapsed, {"federate": self._names.get(h, "")}) for h, n in self._rounds.items()]
 
     @property
     def fom(self) -> FOM:
@@ -189,6 +206,8 @@ class GrpcTransport:
 
     def join(self, name: str, federate_type: str = "") -> int:
         handle: int = self.conn.call(join=pb.Join(federate_name=name, federate_type=federate_type)).joined.federate
+        self._names[handle] = name
+        self._rounds[handle] = 0
         self._updates[handle] = []
         self._interactions[handle] = []
         return handle
@@ -252,9 +271,11 @@ class GrpcTransport:
         self.conn.call(enable_time=pb.EnableTime(federate=handle, constrained=True))
 
     def time_advance_request(self, handle: int, time: LogicalTime) -> None:
+        self._requested[handle] = _now_ns()
         self._flush(handle, pb.TimeRequest(kind=pb.TimeRequest.TAR, time=time))
 
     def next_message_request(self, handle: int, time: LogicalTime) -> None:
+        self._requested[handle] = _now_ns()
         self._flush(handle, pb.TimeRequest(kind=pb.TimeRequest.NMR, time=time))
 
     def register_synchronization_point(
@@ -267,4 +288,24 @@ class GrpcTransport:
         self.conn.call(sync_achieved=pb.SyncAchieved(federate=handle, label=label))
 
     def drain(self, handle: int) -> list[cb.Callback]:
-        return self.conn.drain(handle)
+        callbacks = self.conn.drain(handle)
+        if callbacks and isinstance(callbacks[-1], cb.TimeAdvanceGrant) and handle in self._requested:
+            self._granted(handle, callbacks[-1].time)
+        return callbacks
+
+    def _granted(self, handle: int, granted: LogicalTime) -> None:
+        start = self._requested.pop(handle)
+        end = _now_ns()
+        name = self._names.get(handle, "")
+        self._latency.record((end - start) / 1e9, {"federate": name})
+        self._steps.add(1, {"federate": name})
+        self._rounds[handle] += 1
+        if self._rounds[handle] % telemetry.ROUND_SAMPLE == 1:
+            span = telemetry.tracer().start_span(
+                "time-advance", start_time=start,
+                attributes={"federate": name, "granted_time_s": to_seconds(granted), "round": self._rounds[handle]})
+            span.end(end_time=end)
+
+
+def _now_ns() -> int:
+    return time.time_ns()

@@ -11,6 +11,7 @@ import time
 
 import grpc
 
+from federation import telemetry
 from federation.ambassador import Federate, RTIAmbassador
 from federation.scenario import Scenario
 
@@ -42,7 +43,7 @@ def run_host(
 ) -> dict[str, int]:
     """Join every federate of `site` and drive them to the stop time; returns steps per federate."""
     federates: list[Federate] = []
-    conn = connect(target, scenario.federation, site, wait, credentials)
+    conn = connect(target, scenario.federation, site, wait, credentials, telemetry.grpc_metadata())
     try:
         built = build_federates(scenario, owners=[site])
         if not built:
@@ -54,7 +55,7 @@ def run_host(
             amb = RTIAmbassador(transport, fed.name)
             by_handle[amb.handle] = fed
             fed.start(amb)
-        drive(by_handle, lambda: conn.take_ready(0.5), conn.drain, lambda: None)
+        drive(by_handle, lambda: conn.take_ready(0.5), transport.drain, lambda: None)
         return {f.name: getattr(f, "steps", 0) for f in federates}
     finally:
         for fed in federates:

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import IO, Sequence
+from typing import IO, Mapping, Sequence
 
 log = logging.getLogger(__name__)
 
@@ -22,11 +22,14 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def spawn(args: Sequence[str], log_path: Path | None = None, stdout: int | IO[bytes] | None = None) -> subprocess.Popen[bytes]:
+def spawn(
+    args: Sequence[str], log_path: Path | None = None, stdout: int | IO[bytes] | None = None,
+    extra_env: Mapping[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
     err: int | IO[bytes] = subprocess.DEVNULL
     if log_path is not None:
         err = open(log_path, "wb")
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env = dict(os.environ, PYTHONUNBUFFERED="1", **(extra_env or {}))
     return subprocess.Popen(
         list(args), stdout=stdout if stdout is not None else err, stderr=err,
         preexec_fn=_die_with_parent, env=env,

@@ -19,6 +19,7 @@ from typing import Any, Iterator
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
+from federation import telemetry
 from federation.protocol import PROTOCOL_VERSION, pb, pb_grpc
 from federation.protocol.codec import callback_to_pb, fom_from_pb, fom_to_pb
 from federation.rti import RTI, errors as E
@@ -55,6 +56,7 @@ class HostSession:
     last_seen: float = field(default_factory=time.monotonic)
     abort: tuple[grpc.StatusCode, str] | None = None
     closed: bool = False
+    trace_parent: Any = None  # the host's span context, from gRPC metadata
 
     def send(self, **body: Any) -> None:
         self.out.put(pb.ServerMessage(**body))
@@ -175,6 +177,25 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
         self._stop = threading.Event()
         self._watchdog = threading.Thread(target=self._watch, name="rti-watchdog", daemon=True)
         self._watchdog.start()
+        m = telemetry.meter()
+        m.create_observable_counter("federation.messages", [lambda _: self._observe("messages")],
+                                    unit="1", description="messages received per federate")
+        m.create_observable_counter("federation.bytes", [lambda _: self._observe("bytes")],
+                                    unit="By", description="bytes received per federate")
+
+    def _observe(self, what: str) -> list[Any]:
+        from opentelemetry.metrics import Observation
+
+        with self.lock:
+            states = list(self.federations.values())
+        out = []
+        for state in states:
+            with state.lock:
+                for handle, st in state.stats.items():
+                    attrs = {"federation": state.name, "federate": state.names.get(handle, ""),
+                             "site": state.sites.get(handle, "")}
+                    out.append(Observation(getattr(st, what), attrs))
+        return out
 
     def stop(self) -> None:
         self._stop.set()
@@ -232,6 +253,7 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
     # ---------------------------------------------------------------- session
     def Session(self, request_iterator: Iterator[Any], context: grpc.ServicerContext) -> Iterator[Any]:
         session = HostSession(peer=context.peer())
+        session.trace_parent = telemetry.context_from(context.invocation_metadata())
         reader = threading.Thread(target=self._read, args=(session, request_iterator), daemon=True,
                                   name=f"session-{context.peer()}")
         reader.start()
@@ -338,7 +360,9 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
     def _apply(self, session: HostSession, state: FederationState, kind: str, body: Any, size: int) -> dict[str, Any]:
         ex = state.execution
         if kind == "join":
-            handle = ex.join(body.federate_name, body.federate_type)
+            with telemetry.span("rti.join", session.trace_parent, federation=state.name,
+                                federate=body.federate_name, site=session.site):
+                handle = ex.join(body.federate_name, body.federate_type)
             session.handles.add(handle)
             state.sessions[handle] = session
             state.sites[handle] = session.site
