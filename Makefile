@@ -42,6 +42,7 @@ bench: $(STAMP) fmus
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	$(PY) bench/ring.py
 	$(PY) bench/scale.py
+	$(PY) bench/grpc_ring.py
 
 typecheck: $(STAMP)
 	$(PY) -m mypy

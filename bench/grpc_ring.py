@@ -1,0 +1,84 @@
+"""The ring in grpc mode (one host process per federate) against embedded mode and HELICS, in one run.
+
+Usage: python bench/grpc_ring.py [--sizes 2 4 8] [--steps 1000] [--reps 3] [--flagship-stop 21600]
+Prints one line per ring size, then one line for the flagship (grpc wall time / embedded wall time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Callable
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import REPO, Workdir, embedded_per_step, interleaved, peer_per_step, write_ring  # noqa: E402
+
+FLAGSHIP = REPO / "examples" / "grid_furnace_vehicle" / "scenario.yaml"
+
+
+def cli_run(scenario: Path, out: Path, mode: str, *extra: str) -> float:
+    """Wall time of the run itself, as `federation run` records it in run.json (process start-up included)."""
+    shutil.rmtree(out, ignore_errors=True)
+    proc = subprocess.run([sys.executable, "-m", "federation.cli", "run", str(scenario), "--mode", mode,
+                           "--out", str(out), "--no-plot", *extra], capture_output=True, text=True, cwd=REPO)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{scenario.name} --mode {mode} failed:\n{proc.stderr[-2000:]}")
+    return float(json.loads((out / "run.json").read_text())["wall_time_s"])
+
+
+def grpc_per_step(work: Path, n: int, steps: int, short: int) -> float:
+    """Seconds per ring step in grpc mode; the difference of a long and a short run cancels start-up."""
+    long_t = cli_run(write_ring(work, n, steps, "2"), work / "g_long", "grpc")
+    short_t = cli_run(write_ring(work, n, short, "2"), work / "g_short", "grpc")
+    return (long_t - short_t) / (steps - short)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[2, 4, 8])
+    ap.add_argument("--steps", type=int, default=1000)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--flagship-stop", type=float, default=21600.0, help="simulated seconds of the flagship run")
+    args = ap.parse_args(argv)
+    short = max(1, args.steps // 10)
+    helics = importlib.util.find_spec("helics") is not None
+    with Workdir() as work:
+        for n in args.sizes:
+            ring = write_ring(work, n, args.steps, "2")
+            same = cli_run(ring, work / "e", "embedded") >= 0 and cli_run(ring, work / "g", "grpc") >= 0
+            identical = same and (work / "e" / "results.csv").read_bytes() == (work / "g" / "results.csv").read_bytes()
+            measures: dict[str, Callable[[], float | None]] = {
+                "grpc": lambda: grpc_per_step(work, n, args.steps, short),
+                "embedded": lambda: embedded_per_step(work, n, args.steps, short, "2"),
+            }
+            if helics:
+                measures["helics"] = lambda: peer_per_step("helics_ring.py", str(n), str(args.steps))
+            med = interleaved(args.reps, measures)
+            g, e, h = med["grpc"], med["embedded"], med.get("helics")
+            assert g is not None and e is not None
+            fields = [f"grpc-ring n={n} steps={args.steps} reps={args.reps}", f"grpc_us_per_step={g * 1e6:.0f}",
+                      f"embedded_us_per_step={e * 1e6:.0f}", f"grpc/embedded={g / e:.1f}x"]
+            fields += ([f"helics_us_per_step={h * 1e6:.0f}", f"grpc/helics={g / h:.2f}x"] if h else ["helics=n/a"])
+            fields.append(f"results_identical={'yes' if identical else 'NO'}")
+            print(" ".join(fields), flush=True)
+        stop = ["--stop", f"{args.flagship_stop:g}"]
+        walls = interleaved(args.reps, {
+            "grpc": lambda: cli_run(FLAGSHIP, work / "fg", "grpc", *stop),
+            "embedded": lambda: cli_run(FLAGSHIP, work / "fe", "embedded", *stop),
+        })
+        g, e = walls["grpc"], walls["embedded"]
+        assert g is not None and e is not None
+        identical = (work / "fg" / "results.csv").read_bytes() == (work / "fe" / "results.csv").read_bytes()
+        print(f"grpc-flagship stop={args.flagship_stop:g}s reps={args.reps} grpc_wall_s={g:.2f} embedded_wall_s={e:.2f} "
+              f"grpc/embedded={g / e:.1f}x results_identical={'yes' if identical else 'NO'}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
