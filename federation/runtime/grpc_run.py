@@ -145,7 +145,14 @@ def run_grpc(
             assert conn is not None
             ready = conn.take_ready(0.5)
             if not ready:
-                check_hosts(hosts)
+                try:
+                    check_hosts(hosts)
+                except HostExited:
+                    # The RTI's verdict (federate, host, logical time) is on its way: prefer it.
+                    failure = conn.wait_failure(2.0)
+                    if isinstance(failure, FederationFailed):
+                        raise failure from None
+                    raise
             return ready
 
         drive({amb.handle: recorder}, take_ready, transport.drain, lambda: None)

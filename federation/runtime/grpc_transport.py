@@ -160,6 +160,14 @@ class RTIConnection:
             self._ready.clear()
             return ready
 
+    def wait_failure(self, timeout: float) -> Exception | None:
+        """The failure reported on this connection, waiting up to `timeout` for one; None if none came."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self.failure is None and (left := deadline - time.monotonic()) > 0:
+                self._cond.wait(left)
+            return self.failure
+
     def drain(self, handle: int) -> list[cb.Callback]:
         with self._cond:
             box = self._inbox.get(handle)

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import IO, Mapping, Sequence
 
@@ -30,10 +31,14 @@ def spawn(
     if log_path is not None:
         err = open(log_path, "wb")
     env = dict(os.environ, PYTHONUNBUFFERED="1", **(extra_env or {}))
-    return subprocess.Popen(
-        list(args), stdout=stdout if stdout is not None else err, stderr=err,
-        preexec_fn=_die_with_parent, env=env,
-    )
+    try:
+        return subprocess.Popen(
+            list(args), stdout=stdout if stdout is not None else err, stderr=err,
+            preexec_fn=_die_with_parent, env=env,
+        )
+    finally:
+        if not isinstance(err, int):
+            err.close()  # the child has its own copy; keeping ours leaks a descriptor per spawn
 
 
 def federation_command(*args: str) -> list[str]:
@@ -42,13 +47,19 @@ def federation_command(*args: str) -> list[str]:
 
 
 def stop_all(procs: Sequence[subprocess.Popen[bytes]], grace: float = 3.0) -> None:
-    """SIGTERM, wait up to `grace`, then SIGKILL: no process is left behind."""
+    """SIGTERM, wait up to `grace`, then SIGKILL: no process is left behind.
+
+    A stopped process (SIGSTOP, a frozen host) keeps SIGTERM pending until it is continued,
+    so it gets a SIGCONT too rather than sitting out the grace period.
+    """
     for p in procs:
         if p.poll() is None:
             p.terminate()
+            p.send_signal(signal.SIGCONT)
+    deadline = time.monotonic() + grace
     for p in procs:
         try:
-            p.wait(grace)
+            p.wait(max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             log.warning("process %s ignored SIGTERM; killing it", p.pid)
             p.kill()
