@@ -271,7 +271,7 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
             for message in requests:
                 session.last_seen = time.monotonic()
                 try:
-                    self._handle(session, message)
+                    self._handle(session, _decode(message))
                 except ProtocolViolation as exc:
                     log.warning("closing session %s: %s", session.peer, exc)
                     reason = f"protocol violation: {exc}"
@@ -328,7 +328,9 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
                 if msg.request_id:
                     session.send(reply_to=msg.request_id, **reply)
             state.flush()
-            if state.execution.empty and state.sessions == {}:
+            # Only the last resign finishes a federation: a rejected request (say, a declare
+            # before anyone joined) must leave it open for the federates still to come.
+            if kind == "resign" and state.execution.empty and state.sessions == {}:
                 state.state = "finished"
 
     def _hello(self, session: HostSession, msg: Any) -> None:
@@ -438,6 +440,17 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
                     state.check_liveness(now, self.limits)
 
 
+def _decode(raw: Any) -> Any:
+    """Parse one ClientMessage; undecodable bytes are the client's fault (INVALID_ARGUMENT), not ours."""
+    if not isinstance(raw, (bytes, bytearray)):
+        return raw  # already a message (the servicer used with the generated deserializer)
+    try:
+        return pb.ClientMessage.FromString(bytes(raw))
+    except Exception as exc:  # DecodeError, or a bad UTF-8 string field
+        raise ProtocolViolation(grpc.StatusCode.INVALID_ARGUMENT,
+                                f"malformed ClientMessage ({len(raw)} bytes) could not be decoded: {exc}") from None
+
+
 def _pairs(handles: Any, values: Any, what: str) -> dict[int, float]:
     if len(handles) != len(values):
         raise E.RTIError(f"{len(handles)} {what} handles but {len(values)} values")
@@ -461,7 +474,12 @@ def serve(listen: str, limits: Limits | None = None, credentials: grpc.ServerCre
     ]
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers), options=options)
     service = RTIService(limits)
-    pb_grpc.add_RTIServicer_to_server(service, server)
+    # Session takes raw bytes and decodes them itself (see _decode): with the generated
+    # deserializer, garbage ends the stream as INTERNAL "Exception deserializing request!".
+    session_handlers = {"Session": grpc.stream_stream_rpc_method_handler(
+        service.Session, request_deserializer=None, response_serializer=pb.ServerMessage.SerializeToString)}
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("federation.v1.RTI", session_handlers),))
+    server.add_registered_method_handlers("federation.v1.RTI", session_handlers)
     pb_grpc.add_AdminServicer_to_server(service, server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
