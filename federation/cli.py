@@ -37,7 +37,7 @@ def _load(scenario: Path, stop: Optional[float] = None, settings: Optional[list[
     try:
         return load_scenario(scenario, _overrides(stop, settings) or None)
     except ScenarioError as exc:
-        err.print(f"[red]invalid scenario[/red]\n{exc}", highlight=False, markup=True)
+        err.print(f"[red]invalid scenario[/red]\n{exc}", highlight=False, markup=True, soft_wrap=True)
         raise typer.Exit(2) from None
 
 
@@ -54,15 +54,16 @@ def run(
     out: Optional[Path] = typer.Option(None, "--out", help="results folder (default: the scenario's output.dir)"),
     stop: Optional[float] = typer.Option(None, "--stop", help="override time.stop [s]"),
     settings: Optional[list[str]] = typer.Option(None, "--set", help="override a parameter, e.g. furnace.T_set=1200"),
-    mode: str = typer.Option("embedded", "--mode", help="embedded (one process) or grpc (RTI + one host process per owner)"),
+    mode: str = typer.Option("embedded", "--mode", help="embedded (one process), grpc (RTI + one host process per owner) or ray (one host actor per owner, on that owner's nodes)"),
     no_plot: bool = typer.Option(False, "--no-plot", help="skip results.png"),
     grant_timeout: Optional[float] = typer.Option(None, "--grant-timeout", help="grpc: seconds without progress before the run stops"),
+    address: Optional[str] = typer.Option(None, "--address", help="ray: address of a running Ray cluster (default: start Ray locally)"),
 ) -> None:
     """Run a federation and write results.csv, results.png and run.json."""
     from federation.rti.time import to_seconds
 
-    if mode not in ("embedded", "grpc"):
-        err.print(f"[red]unknown mode {mode!r}; use embedded or grpc[/red]")
+    if mode not in ("embedded", "grpc", "ray"):
+        err.print(f"[red]unknown mode {mode!r}; use embedded, grpc or ray[/red]")
         raise typer.Exit(2)
     from federation import telemetry
 
@@ -86,18 +87,23 @@ def run(
 
         try:
             with telemetry.span("federation.run", federation=sc.federation, mode=mode):
-                result = _run_mode(mode, sc, out_dir, tick, not no_plot, grant_timeout)
+                result = _run_mode(mode, sc, out_dir, tick, not no_plot, grant_timeout, address)
         except KeyboardInterrupt:
             err.print(f"[yellow]interrupted; results so far are in {out_dir}[/yellow]")
             raise typer.Exit(130) from None
         except Exception as exc:
-            err.print(f"[red]run failed:[/red] {exc}", markup=True, highlight=False)
+            err.print(f"[red]run failed:[/red] {exc}", markup=True, highlight=False, soft_wrap=True)
             err.print(f"results up to the last completed step are in {out_dir}")
             raise typer.Exit(1) from None
     typer.echo(f"{sc.federation}: completed {sc.time.stop - sc.time.start:g} s in {result.wall_time:.2f} s wall -> {out_dir}")
 
 
-def _run_mode(mode: str, sc: Any, out_dir: Path, tick: Any, plot: bool, grant_timeout: Optional[float]) -> Any:
+def _run_mode(mode: str, sc: Any, out_dir: Path, tick: Any, plot: bool, grant_timeout: Optional[float],
+              address: Optional[str] = None) -> Any:
+    if mode == "ray":
+        from federation.runtime.ray_run import run_ray
+
+        return run_ray(sc, out_dir, tick, plot=plot, grant_timeout=grant_timeout, address=address)
     if mode == "grpc":
         from federation.runtime.grpc_run import run_grpc
 
@@ -105,6 +111,65 @@ def _run_mode(mode: str, sc: Any, out_dir: Path, tick: Any, plot: bool, grant_ti
     from federation.runtime.embedded import run_embedded
 
     return run_embedded(sc, out_dir, tick, plot=plot)
+
+
+@app.command()
+def sweep(
+    scenario: Path,
+    params: list[str] = typer.Option(..., "--param", help="fed.param=V1,V2,... (grid) or fed.param=LO..HI (with --samples)"),
+    samples: Optional[int] = typer.Option(None, "--samples", help="K Monte Carlo draws instead of every combination"),
+    seed: int = typer.Option(0, "--seed", help="random seed for --samples"),
+    mode: str = typer.Option("ray", "--mode", help="ray (runs in parallel) or embedded (one after the other, in-process)"),
+    address: Optional[str] = typer.Option(None, "--address", help="ray: address of a running Ray cluster (default: start Ray locally)"),
+    out: Optional[Path] = typer.Option(None, "--out", help="sweep folder (default: the scenario's output.dir + '-sweep')"),
+    stop: Optional[float] = typer.Option(None, "--stop", help="override time.stop [s] for every run"),
+    settings: Optional[list[str]] = typer.Option(None, "--set", help="override a parameter for every run"),
+    force: bool = typer.Option(False, "--force", help="re-run runs that already completed"),
+    plot: bool = typer.Option(False, "--plot", help="write results.png for every run"),
+) -> None:
+    """Run a parameter sweep: one federation execution per combination (or sample), plus summary.csv."""
+    from federation.runtime.sweep import MODES, SweepError, expand, parse_param, run_sweep
+
+    if mode not in MODES:
+        err.print(f"[red]unknown mode {mode!r}; use {' or '.join(MODES)}[/red]")
+        raise typer.Exit(2)
+    sc = _load(scenario, stop, settings)
+    try:
+        specs = expand([parse_param(p) for p in params], samples, seed)
+    except SweepError as exc:
+        err.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(2) from None
+    out_dir = out or sc.output.dir.with_name(sc.output.dir.name + "-sweep")
+    console = Console(stderr=True)
+    failed: list[str] = []
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+        TextColumn("{task.fields[note]}"), TimeRemainingColumn(),
+        console=console, disable=not console.is_terminal, transient=True,
+    ) as progress:
+        task = progress.add_task(f"sweep {sc.federation}", total=len(specs), note="")
+
+        def on_done(o: Any) -> None:
+            if o.status != "completed":
+                failed.append(f"{o.name}: {o.error}")
+            progress.update(task, advance=1, note=f"{len(failed)} failed" if failed else "")
+
+        try:
+            outcomes = run_sweep(sc.path, specs, out_dir, sc.overrides, mode, force, plot, address, None, on_done)
+        except KeyboardInterrupt:
+            err.print(f"[yellow]interrupted; finished runs are in {out_dir}[/yellow]")
+            raise typer.Exit(130) from None
+        except Exception as exc:
+            err.print(f"[red]sweep failed:[/red] {exc}", markup=True, highlight=False)
+            raise typer.Exit(1) from None
+    for line in failed:
+        err.print(f"[red]failed[/red] {line}", highlight=False)
+    skipped = sum(o.skipped for o in outcomes)
+    completed = sum(o.status == "completed" for o in outcomes)
+    typer.echo(f"{sc.federation}: {len(outcomes)} runs, {completed} completed ({skipped} skipped), "
+               f"{len(outcomes) - completed} failed -> {out_dir / 'summary.csv'}")
+    if failed:
+        raise typer.Exit(1)
 
 
 rti_app = typer.Typer(no_args_is_help=True, help="The RTI as a network service.")
@@ -206,7 +271,7 @@ def host(
         with telemetry.span("federation.host", telemetry.inherited_context(), site=site, federation=sc.federation):
             steps = run_host(sc, site, rti, wait)
     except Exception as exc:
-        err.print(f"[red]host {site!r} failed:[/red] {exc}", markup=True, highlight=False)
+        err.print(f"[red]host {site!r} failed:[/red] {exc}", markup=True, highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     typer.echo(f"site {site}: done ({', '.join(f'{k}: {v} steps' for k, v in steps.items())})")
 

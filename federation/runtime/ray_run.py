@@ -1,0 +1,381 @@
+"""`federation run --mode ray`: one Ray actor per owner host, pinned to that owner's nodes.
+
+Placement: a node that may run an owner's federates advertises the custom resource
+`site:<owner>` (e.g. `ray start --resources '{"site:utility": 100}'`). Each host actor
+asks for a sliver of its site's resource and nothing else, so Ray can only place it on
+such a node. The actor receives the scenario *path* and its overrides, loads the scenario
+and its owner's FMUs from that node's own disk and runs `run_host` there: FMU bytes never
+enter Ray's object store nor reach the driver.
+
+Data path: the driver runs the RTI gRPC service in-process (listening on the driver
+node's IP) and the recorder; per-step data flows host <-> RTI over the RTI protocol,
+exactly as in `--mode grpc`. Ray only places, starts and supervises the hosts. A host
+that dies (node lost, process killed) ends its gRPC stream or stops its heartbeats, and
+the RTI's failure handling stops the run naming the federate; results are kept.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+from federation.ambassador import RTIAmbassador
+from federation.rti.time import LogicalTime, to_seconds
+from federation.scenario import Scenario
+
+from .assembly import build_recorder
+from .driver import drive
+from .embedded import RunResult, write_run_json
+from .grpc_run import COORDINATOR, HostExited, create_federation
+from .grpc_transport import FederationFailed, GrpcTransport
+from .host import connect
+
+log = logging.getLogger(__name__)
+
+SITE_PREFIX = "site:"
+SITE_SHARE = 0.001  # of a site resource per host actor: many runs may share one owner node
+LOCAL_SITE_AMOUNT = 1000.0  # what a locally started Ray advertises for each site
+OBJECT_STORE_BYTES = 100 * 1024 * 1024
+
+
+class PlacementError(RuntimeError):
+    """No live Ray node offers an owner's site: raised before anything starts."""
+
+
+def site_resource(owner: str) -> str:
+    return f"{SITE_PREFIX}{owner}"
+
+
+def owners_of(scenario: Scenario) -> list[str]:
+    return sorted({spec.owner for spec in scenario.federates.values()})
+
+
+def init_ray(address: str | None = None, sites: Iterable[str] = (), num_cpus: int | None = None) -> None:
+    """Connect to Ray at `address`, or start it locally advertising every given site.
+
+    A no-op when Ray is already initialised (a test's cluster, or inside a Ray worker).
+    """
+    import ray
+
+    if ray.is_initialized():
+        return
+    if address:
+        ray.init(address=address, log_to_driver=False, configure_logging=False)
+        return
+    ray.init(
+        num_cpus=num_cpus or os.cpu_count() or 1,
+        object_store_memory=OBJECT_STORE_BYTES,
+        resources={site_resource(s): LOCAL_SITE_AMOUNT for s in sites},
+        include_dashboard=False,
+        log_to_driver=False,
+        configure_logging=False,
+    )
+
+
+def site_nodes(owners: Iterable[str]) -> dict[str, list[str]]:
+    """For each owner, the ids of the live nodes that advertise its site."""
+    import ray
+
+    nodes = [n for n in ray.nodes() if n.get("Alive")]
+    return {o: sorted(n["NodeID"] for n in nodes if n.get("Resources", {}).get(site_resource(o), 0) > 0)
+            for o in owners}
+
+
+def check_placement(owners: Iterable[str]) -> dict[str, list[str]]:
+    """Fail naming every owner that no live node offers."""
+    found = site_nodes(owners)
+    missing = sorted(o for o, ids in found.items() if not ids)
+    if missing:
+        names = ", ".join(repr(o) for o in missing)
+        raise PlacementError(
+            f"no Ray node offers site {names}: start a node of that owner with "
+            f"`ray start --resources '{{\"{site_resource(missing[0])}\": 100}}'`")
+    return found
+
+
+class HostActor:
+    """One owner's host, living on one of that owner's nodes (wrapped with ray.remote at use)."""
+
+    def __init__(self) -> None:
+        sys.setswitchinterval(float(os.environ.get("FEDERATION_SWITCH_INTERVAL", "0.0002")))
+
+    def where(self) -> dict[str, Any]:
+        import ray
+
+        ctx = ray.get_runtime_context()
+        return {"node_id": ctx.get_node_id(), "node_ip": ray.util.get_node_ip_address(), "pid": os.getpid()}
+
+    def run(self, scenario_path: str, overrides: Mapping[str, object], site: str, target: str,
+            wait: float) -> dict[str, Any]:
+        """Load the scenario from this node's disk and run `site`'s federates against the RTI."""
+        from federation.scenario import load_scenario
+
+        from .host import run_host
+
+        info = self.where()
+        scenario = load_scenario(scenario_path, dict(overrides) or None)
+        info["fmus"] = [str(scenario.fmu_path(name)) for name, spec in scenario.federates.items()
+                        if spec.owner == site and spec.kind == "fmu"]
+        info["steps"] = run_host(scenario, site, target, wait)
+        return info
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    # Ray wraps remote exceptions in a traceback; the last line is the original error.
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if len(lines) > 1 and type(exc).__name__.startswith("Ray"):
+        return lines[-1].strip()
+    return lines[0] if lines else type(exc).__name__
+
+
+class _Hosts:
+    """The running host actors of one run, and what became of them."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.actors: dict[str, Any] = {}
+        self.runs: dict[str, Any] = {}
+        self.infos: dict[str, dict[str, Any]] = {}
+        self.where: dict[str, dict[str, Any]] = {}
+
+    def start(self, target: str, wait: float) -> None:
+        for site in owners_of(self.scenario):
+            actor, info = _site_actor(site)
+            self.actors[site] = actor
+            self.where[site] = info
+            self.runs[site] = actor.run.remote(str(self.scenario.path), self.scenario.overrides, site, target, wait)
+
+    def federates_of(self, site: str) -> list[str]:
+        return [n for n, s in self.scenario.federates.items() if s.owner == site]
+
+    def errors(self, timeout: float = 0.0) -> dict[str, str]:
+        """Sites whose host has ended with an error (actor died, or run_host raised)."""
+        import ray
+
+        refs = {ref: site for site, ref in self.runs.items() if site not in self.infos}
+        if not refs:
+            return {}
+        done, _ = ray.wait(list(refs), num_returns=len(refs), timeout=timeout)
+        out: dict[str, str] = {}
+        for ref in done:
+            site = refs[ref]
+            try:
+                self.infos[site] = ray.get(ref)
+            except Exception as exc:
+                self.infos[site] = {"error": _first_line(exc)}
+                out[site] = _first_line(exc)
+        return out
+
+    def check(self) -> None:
+        errors = self.errors()
+        if errors:
+            site, reason = sorted(errors.items())[0]
+            raise HostExited(f"host of site {site!r} (federates {self.federates_of(site)}) failed: {reason}")
+
+    def finish(self, timeout: float) -> dict[str, dict[str, Any]]:
+        import ray
+
+        for site, ref in self.runs.items():
+            if site not in self.infos:
+                self.infos[site] = ray.get(ref, timeout=timeout)
+            if "error" in self.infos[site]:
+                raise HostExited(f"host of site {site!r} failed: {self.infos[site]['error']}")
+        return self.infos
+
+    def stop(self, grace: float) -> None:
+        """Hosts normally end with the federation (the RTI tells every session when it fails).
+
+        A host still running `grace` seconds later (stuck in an FMU step, or cut off) is killed
+        with its actor, which the next run replaces.
+        """
+        import ray
+
+        pending = {ref: site for site, ref in self.runs.items() if site not in self.infos}
+        if pending:
+            done, _ = ray.wait(list(pending), num_returns=len(pending), timeout=grace)
+            self.errors()
+            for ref, site in pending.items():
+                if ref not in done:
+                    log.warning("host of site %r did not stop within %g s; killing its actor", site, grace)
+                    _drop_site_actor(site, self.actors[site])
+        for site, info in self.infos.items():
+            if "error" in info and site in self.actors:
+                if "actor died" in info["error"].lower() or "ActorDied" in info["error"]:
+                    _drop_site_actor(site, self.actors[site])
+
+
+# One long-lived host actor per owner site and driver process: starting a Ray worker and
+# importing the adapters costs seconds, so runs (e.g. of a sweep) reuse it. Each run is
+# one thread of the actor; a dead actor is replaced on the next run.
+_SITE_ACTORS: dict[str, Any] = {}
+HOST_CONCURRENCY = 16
+
+
+def _site_actor(site: str, attempts: int = 3) -> tuple[Any, dict[str, Any]]:
+    import ray
+
+    actor: Any = _SITE_ACTORS.get(site)
+    if actor is not None:
+        try:
+            where: dict[str, Any] = ray.get(actor.where.remote(), timeout=30)
+            return actor, where
+        except Exception:  # died (node lost, process killed): start another one
+            log.info("host actor of site %r is gone; starting a new one", site, exc_info=True)
+            _SITE_ACTORS.pop(site, None)
+    for attempt in range(attempts):
+        actor = ray.remote(HostActor).options(
+            num_cpus=0, resources={site_resource(site): SITE_SHARE}, max_restarts=0, max_task_retries=0,
+            max_concurrency=HOST_CONCURRENCY).remote()
+        try:
+            info: dict[str, Any] = ray.get(actor.where.remote(), timeout=120)
+        except ray.exceptions.ActorDiedError:
+            # placed on a node that died before Ray noticed: try the site's other nodes
+            if attempt + 1 == attempts:
+                raise
+            check_placement([site])
+            continue
+        _SITE_ACTORS[site] = actor
+        return actor, info
+    raise AssertionError("unreachable")
+
+
+def _drop_site_actor(site: str, actor: Any) -> None:
+    import ray
+
+    if _SITE_ACTORS.get(site) is actor:
+        _SITE_ACTORS.pop(site, None)
+    try:
+        ray.kill(actor, no_restart=True)
+    except Exception:
+        log.debug("killing the host actor of site %r failed", site, exc_info=True)
+
+
+def shutdown_site_actors() -> None:
+    """Kill this process's host actors (e.g. before ray.shutdown)."""
+    for site, actor in list(_SITE_ACTORS.items()):
+        _drop_site_actor(site, actor)
+
+
+def _wait_joined(target: str, scenario: Scenario, hosts: _Hosts, timeout: float) -> None:
+    import grpc
+
+    from federation.protocol import pb, pb_grpc
+
+    wanted = set(scenario.federates)
+    deadline = time.monotonic() + timeout
+    with grpc.insecure_channel(target) as channel:
+        admin = pb_grpc.AdminStub(channel)
+        while True:
+            status = admin.InspectFederation(pb.FederationRef(name=scenario.federation), timeout=10)
+            if status.state == "failed":
+                raise FederationFailed("", "", 0, status.error)
+            if wanted <= {f.name for f in status.federates}:
+                return
+            hosts.check()
+            if time.monotonic() > deadline:
+                joined = {f.name for f in status.federates}
+                raise TimeoutError(f"federates {sorted(wanted - joined)} did not join within {timeout:g} s")
+            time.sleep(0.05)
+
+
+def run_ray(
+    scenario: Scenario,
+    out_dir: Path,
+    on_progress: Callable[[LogicalTime], None] | None = None,
+    plot: bool = True,
+    grant_timeout: float | None = None,
+    address: str | None = None,
+    join_timeout: float = 60.0,
+    heartbeat_timeout: float = 4.0,
+) -> RunResult:
+    """Run a scenario with one Ray actor per owner host; raises PlacementError before starting."""
+    import ray
+
+    from federation.results.plot import plot_results
+
+    from .rti_service import Limits, serve
+
+    owners = owners_of(scenario)
+    init_ray(address, owners)
+    check_placement(owners)
+
+    out_dir = out_dir.resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    recorder = build_recorder(scenario, out_dir, on_progress)
+    result = RunResult(out_dir, "failed", 0.0)
+    started = time.perf_counter()
+    hosts = _Hosts(scenario)
+    server = service = conn = None
+    try:
+        ip = ray.util.get_node_ip_address()
+        limits = Limits(heartbeat_timeout=heartbeat_timeout, grant_timeout=grant_timeout or Limits().grant_timeout)
+        server, port, service = serve(f"{ip}:0", limits)
+        target = f"{ip}:{port}"
+        create_federation(target, scenario, grant_timeout or 0.0)
+        hosts.start(target, join_timeout)
+        conn = connect(target, scenario.federation, COORDINATOR)
+        transport = GrpcTransport(conn)
+        amb = RTIAmbassador(transport, recorder.name)
+        recorder.start(amb)
+        _wait_joined(target, scenario, hosts, join_timeout)
+        recorder.begin()
+
+        def take_ready() -> list[int]:
+            assert conn is not None
+            ready = conn.take_ready(0.5)
+            if not ready:
+                hosts.check()
+            return ready
+
+        drive({amb.handle: recorder}, take_ready, transport.drain, lambda: None)
+        infos = hosts.finish(30.0)
+        result.steps = {k: v for info in infos.values() for k, v in info.get("steps", {}).items()}
+        result.status = "completed"
+    except KeyboardInterrupt:
+        result.status, result.error = "interrupted", "interrupted by the user"
+        raise
+    except FederationFailed as exc:
+        # The RTI names the federate; a host that raised (say, an FMU rejecting a parameter)
+        # usually knows why, so add its own words when it has any.
+        details = hosts.errors(timeout=1.0)
+        extra = "".join(f"; host of site {s!r} reported: {r}" for s, r in sorted(details.items()))
+        result.error = str(exc) + extra
+        if extra:
+            raise FederationFailed(exc.federate, exc.host, exc.time, exc.reason + extra) from exc
+        raise
+    except Exception as exc:
+        result.error = str(exc)
+        raise
+    finally:
+        if conn is not None:
+            conn.close()
+        if service is not None:
+            service.stop()
+        if server is not None:
+            server.stop(grace=0.5).wait()
+        hosts.stop(grace=5.0)
+        recorder.close()
+        result.wall_time = time.perf_counter() - started
+        result.last_time = to_seconds(recorder.time)
+        write_run_json(scenario, result, "ray")
+        _add_placement(out_dir / "run.json", {site: {**where, **hosts.infos.get(site, {})}
+                                              for site, where in hosts.where.items()})
+        if plot and recorder.sink.rows:
+            plot_results(out_dir / "results.csv", out_dir / "results.png", scenario.federation)
+    return result
+
+
+def _add_placement(run_json: Path, infos: Mapping[str, Mapping[str, Any]]) -> None:
+    """Where each owner's host ran: node id, IP, pid, FMU paths (on that node) or its error."""
+    try:
+        data = json.loads(run_json.read_text())
+        data["placement"] = {site: {k: v for k, v in info.items() if k != "steps"} for site, info in sorted(infos.items())}
+        run_json.write_text(json.dumps(data, indent=2) + "\n")
+    except (OSError, ValueError):
+        log.warning("could not record the placement in %s", run_json, exc_info=True)

@@ -1,0 +1,320 @@
+"""Ensembles: many independent federation executions of one scenario (grid sweep or Monte Carlo).
+
+Each run gets its own folder (results.csv, run.json, params.json, metrics.json); the sweep
+writes summary.csv with one row per run: its parameters, status, error and metrics (per
+recorded column min/max/mean, plus the energy in J of every column whose unit is W).
+
+Modes:
+- embedded: runs one after the other in this process (the baseline).
+- ray: runs in parallel as Ray tasks (one CPU each). When some node advertises the site of
+  every owner of the scenario (a locally started Ray does), a run executes embedded inside
+  one task on such a node. Otherwise each task coordinates a distributed run whose hosts
+  are pinned to their owners' nodes (see ray_run).
+A failed run never stops the others. A run whose folder already holds a completed run with
+the same parameters is skipped unless force is set.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import itertools
+import json
+import math
+import random
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+MODES = ("embedded", "ray")
+SUMMARY = "summary.csv"
+
+
+class SweepError(ValueError):
+    """A bad --param/--samples specification."""
+
+
+@dataclass
+class RunSpec:
+    name: str
+    params: dict[str, Any]
+
+
+@dataclass
+class RunOutcome:
+    name: str
+    params: dict[str, Any]
+    status: str
+    error: str | None = None
+    wall_time: float = 0.0
+    metrics: dict[str, float] = field(default_factory=dict)
+    skipped: bool = False
+
+
+# ------------------------------------------------------------------------------------------------ the runs to make
+
+def parse_param(text: str) -> tuple[str, list[Any]]:
+    """`fed.var=v1,v2,...` (YAML scalars) or `fed.var=lo..hi` (a uniform range, Monte Carlo only)."""
+    import yaml
+
+    key, sep, values = text.partition("=")
+    key, values = key.strip(), values.strip()
+    if not sep or not key or not values:
+        raise SweepError(f"--param expects KEY=V1,V2,... or KEY=LO..HI, got {text!r}")
+    m = re.fullmatch(r"([^,]+?)\.\.([^,]+)", values)
+    if m:
+        lo, hi = (yaml.safe_load(m.group(1)), yaml.safe_load(m.group(2)))
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lo, hi)) or lo > hi:
+            raise SweepError(f"--param {key}: range {values!r} needs two numbers LO <= HI")
+        return key, [_Range(float(lo), float(hi))]
+    return key, [yaml.safe_load(v.strip()) for v in values.split(",")]
+
+
+@dataclass(frozen=True)
+class _Range:
+    lo: float
+    hi: float
+
+
+def expand(params: Sequence[tuple[str, list[Any]]], samples: int | None = None, seed: int = 0) -> list[RunSpec]:
+    """Every combination (grid), or `samples` Monte Carlo draws (uniform over each list or range)."""
+    keys = [k for k, _ in params]
+    if len(set(keys)) != len(keys):
+        raise SweepError(f"a parameter is given twice: {keys}")
+    if samples is None:
+        for key, values in params:
+            if any(isinstance(v, _Range) for v in values):
+                raise SweepError(f"--param {key}: a range needs --samples (Monte Carlo)")
+        combos = [dict(zip(keys, combo)) for combo in itertools.product(*(v for _, v in params))]
+        return [RunSpec(run_name(c), c) for c in combos]
+    if samples < 1:
+        raise SweepError("--samples must be at least 1")
+    rng = random.Random(seed)
+    specs = []
+    for i in range(samples):
+        draw: dict[str, Any] = {}
+        for key, values in params:
+            choice = rng.choice(values)
+            draw[key] = rng.uniform(choice.lo, choice.hi) if isinstance(choice, _Range) else choice
+        specs.append(RunSpec(f"sample-{i:04d}-{_digest(draw)}", draw))
+    return specs
+
+
+def _digest(params: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:8]
+
+
+def run_name(params: Mapping[str, Any]) -> str:
+    """A readable, deterministic folder name (a digest when that would be too long)."""
+    text = "__".join(f"{k}={v}" for k, v in params.items()) or "base"
+    safe = re.sub(r"[^A-Za-z0-9._=+-]", "_", text)
+    return safe if len(safe) <= 100 else f"run-{_digest(params)}"
+
+
+# --------------------------------------------------------------------------------------------------------- metrics
+
+def metrics_of(results_csv: Path, units: Mapping[str, str | None]) -> dict[str, float]:
+    """Per column min/max/mean (NaN ignored) and, for columns in W, the energy in J (trapezoid)."""
+    try:
+        with open(results_csv, newline="") as fh:
+            rows = list(csv.reader(fh))
+    except OSError:
+        return {}
+    if len(rows) < 2:
+        return {}
+    header, body = rows[0], rows[1:]
+    times = [float(r[0]) for r in body]
+    out: dict[str, float] = {}
+    for col, name in enumerate(header[1:], start=1):
+        values = [float(r[col]) for r in body]
+        finite = [v for v in values if not math.isnan(v)]
+        if finite:
+            out[f"{name}.min"] = min(finite)
+            out[f"{name}.max"] = max(finite)
+            out[f"{name}.mean"] = math.fsum(finite) / len(finite)
+        if units.get(name) == "W":
+            out[f"{name}.energy_J"] = math.fsum(
+                0.5 * (values[i] + values[i - 1]) * (times[i] - times[i - 1]) for i in range(1, len(values))
+                if not (math.isnan(values[i]) or math.isnan(values[i - 1])))
+    return out
+
+
+def units_of(scenario: Any) -> dict[str, str | None]:
+    units: dict[str, str | None] = {}
+    for fed, var in scenario.recorded():
+        info = scenario.interfaces[fed].variables.get(var)
+        units[f"{fed}.{var}"] = info.unit if info is not None else None
+    return units
+
+
+# ------------------------------------------------------------------------------------------------------- one run
+
+def _params_record(scenario_path: Path, params: Mapping[str, Any], base: Mapping[str, Any]) -> dict[str, Any]:
+    return {"scenario": str(scenario_path), "params": dict(params), "overrides": dict(base)}
+
+
+def completed_before(run_dir: Path, record: Mapping[str, Any]) -> RunOutcome | None:
+    """The earlier outcome when run_dir holds a completed run with the same parameters."""
+    try:
+        info = json.loads((run_dir / "run.json").read_text())
+        same = json.loads((run_dir / "params.json").read_text()) == json.loads(json.dumps(record, default=str))
+    except (OSError, ValueError):
+        return None
+    if info.get("status") != "completed" or not same:
+        return None
+    try:
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+    except (OSError, ValueError):
+        metrics = {}
+    return RunOutcome(run_dir.name, dict(record["params"]), "completed", None,
+                      float(info.get("wall_time_s", 0.0)), metrics, skipped=True)
+
+
+def execute_run(scenario_path: str, params: Mapping[str, Any], base: Mapping[str, Any], run_dir: str,
+                runtime: str = "embedded", plot: bool = False, grant_timeout: float | None = None) -> RunOutcome:
+    """One federation execution; never raises: a failure is an outcome with its reason."""
+    from federation.scenario import ScenarioError, load_scenario
+
+    from .embedded import RunResult, write_run_json
+
+    out = Path(run_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    record = _params_record(Path(scenario_path), params, base)
+    (out / "params.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
+    name = out.name
+    started = time.perf_counter()
+    try:
+        scenario = load_scenario(scenario_path, {**base, **params})
+    except ScenarioError as exc:
+        reason = " ".join(str(exc).split())
+        (out / "run.json").write_text(json.dumps({"status": "failed", "error": reason}, indent=2) + "\n")
+        return RunOutcome(name, dict(params), "failed", reason, time.perf_counter() - started)
+    error = None
+    try:
+        if runtime == "ray":
+            from .ray_run import run_ray
+
+            result: RunResult = run_ray(scenario, out, plot=plot, grant_timeout=grant_timeout)
+        else:
+            from .embedded import run_embedded
+
+            result = run_embedded(scenario, out, plot=plot)
+        status = result.status
+    except Exception as exc:  # the run wrote run.json (status failed) already
+        status, error = "failed", " ".join(str(exc).split()) or type(exc).__name__
+        if not (out / "run.json").exists():
+            write_run_json(scenario, RunResult(out, "failed", 0.0, error=error), runtime)
+    metrics = metrics_of(out / "results.csv", units_of(scenario))
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    return RunOutcome(name, dict(params), status, error, time.perf_counter() - started, metrics)
+
+
+def _ray_task(*args: Any) -> RunOutcome:
+    import os
+    import sys
+
+    sys.setswitchinterval(float(os.environ.get("FEDERATION_SWITCH_INTERVAL", "0.0002")))
+    return execute_run(*args)
+
+
+# ----------------------------------------------------------------------------------------------------- the sweep
+
+def run_sweep(
+    scenario_path: Path,
+    specs: Sequence[RunSpec],
+    out_dir: Path,
+    base: Mapping[str, Any] | None = None,
+    mode: str = "embedded",
+    force: bool = False,
+    plot: bool = False,
+    address: str | None = None,
+    grant_timeout: float | None = None,
+    on_done: Callable[[RunOutcome], None] | None = None,
+) -> list[RunOutcome]:
+    """Run every spec (skipping completed ones unless force); writes out_dir/summary.csv."""
+    from federation.scenario import load_scenario
+
+    if mode not in MODES:
+        raise SweepError(f"unknown sweep mode {mode!r}; use {' or '.join(MODES)}")
+    scenario_path, out_dir = scenario_path.resolve(), out_dir.resolve()
+    base = dict(base or {})
+    base_scenario = load_scenario(scenario_path, base or None)  # fail early on a bad base scenario
+    out_dir.mkdir(parents=True, exist_ok=True)
+    outcomes: dict[str, RunOutcome] = {}
+
+    def done(outcome: RunOutcome) -> None:
+        outcomes[outcome.name] = outcome
+        if on_done is not None:
+            on_done(outcome)
+
+    todo: list[RunSpec] = []
+    for spec in specs:
+        earlier = None if force else completed_before(out_dir / spec.name,
+                                                      _params_record(scenario_path, spec.params, base))
+        if earlier is not None:
+            done(earlier)
+        else:
+            todo.append(spec)
+
+    if mode == "embedded":
+        for spec in todo:
+            done(execute_run(str(scenario_path), spec.params, base, str(out_dir / spec.name), "embedded", plot,
+                             grant_timeout))
+    elif todo:
+        _sweep_on_ray(scenario_path, todo, out_dir, base, base_scenario, plot, address, grant_timeout, done)
+    ordered = [outcomes[s.name] for s in specs]
+    write_summary(out_dir / SUMMARY, ordered)
+    return ordered
+
+
+def _sweep_on_ray(scenario_path: Path, todo: Sequence[RunSpec], out_dir: Path, base: Mapping[str, Any],
+                  scenario: Any, plot: bool, address: str | None, grant_timeout: float | None,
+                  done: Callable[[RunOutcome], None]) -> None:
+    import ray
+
+    from .ray_run import check_placement, init_ray, owners_of, site_resource, site_nodes
+
+    owners = owners_of(scenario)
+    init_ray(address, owners)
+    check_placement(owners)
+    nodes = site_nodes(owners)
+    common = set.intersection(*(set(ids) for ids in nodes.values())) if nodes else set()
+    if common:  # some node may run every owner's federates: one embedded run per task there
+        runtime = "embedded"
+        resources = {site_resource(o): 0.001 for o in owners}
+    else:  # each task coordinates a run whose hosts are pinned to their owners' nodes
+        runtime, resources = "ray", {}
+    task = ray.remote(_ray_task).options(num_cpus=1, resources=resources, max_retries=0)
+    pending = {task.remote(str(scenario_path), s.params, base, str(out_dir / s.name), runtime, plot, grant_timeout): s
+               for s in todo}
+    while pending:
+        ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
+        for ref in ready:
+            spec = pending.pop(ref)
+            try:
+                outcome = ray.get(ref)
+            except Exception as exc:  # the task itself died (node lost, worker killed)
+                lines = [ln for ln in str(exc).splitlines() if ln.strip()]
+                outcome = RunOutcome(spec.name, spec.params, "failed", lines[-1].strip() if lines else repr(exc))
+            done(outcome)
+
+
+def write_summary(path: Path, outcomes: Sequence[RunOutcome]) -> None:
+    param_keys: list[str] = []
+    metric_keys: list[str] = []
+    for o in outcomes:
+        param_keys += [k for k in o.params if k not in param_keys]
+        metric_keys += [k for k in o.metrics if k not in metric_keys]
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["run", *param_keys, "status", "skipped", "error", "wall_time_s", *metric_keys])
+        for o in outcomes:
+            w.writerow([o.name, *(o.params.get(k, "") for k in param_keys), o.status, str(o.skipped).lower(),
+                        o.error or "", f"{o.wall_time:.3f}", *(repr(o.metrics[k]) if k in o.metrics else ""
+                                                              for k in metric_keys)])
+
+
+def outcome_dict(outcome: RunOutcome) -> dict[str, Any]:
+    return asdict(outcome)
