@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import ctypes
+import functools
 import logging
 import shutil
 import threading
@@ -117,6 +118,15 @@ class _Slave:
             self._flags = [ctypes.c_bool() for _ in range(3)]
             self._last = ctypes.c_double()
             self._flag_refs = [ctypes.byref(x) for x in self._flags] + [ctypes.byref(self._last)]
+
+    def real_array_call(self, getter: bool, vrs: Any, n: int, values: Any) -> Callable[[], int]:
+        """fmi2Get/SetReal (fmi3Get/SetFloat64) on the first n entries of ctypes arrays, bound once.
+
+        The hot path fills the arrays in place and calls the result: no argument tuples per step.
+        """
+        fn = self._get_real if getter else self._set_real
+        extra = (n,) if self.fmi3 else ()  # FMI 3 also takes the number of values
+        return functools.partial(fn, self.component, vrs, n, values, *extra)
 
     def _log2(self, env: object, instance: bytes, status: int, category: bytes, message: bytes) -> None:
         self._keep(status, category, message)
@@ -230,25 +240,29 @@ class FMUFederate(SteppedFederate):
         return self._read_outputs()
 
     def _prepare_hot_path(self, slave: _Slave) -> None:
-        real_out = [g for g in self._out_groups if g[0] == "real"]
-        self._fast_out = real_out[0] if len(self._out_groups) == 1 and real_out else None
-        if self._fast_out:
-            n = len(self._fast_out[1])
-            self._out_vr = (ctypes.c_uint32 * n)(*self._fast_out[1])
-            self._out_val = (ctypes.c_double * n)()
-        self._in_vr_arr = (ctypes.c_uint32 * 1)()
-        self._in_val_arr = (ctypes.c_double * 1)()
+        # Outputs that are all real are read with one preallocated call.
+        self._get_outputs: Callable[[], int] | None = None
+        if len(self._out_groups) == 1 and self._out_groups[0][0] == "real":
+            vrs = self._out_groups[0][1]
+            self._out_val = (ctypes.c_double * len(vrs))()
+            self._get_outputs = slave.real_array_call(True, (ctypes.c_uint32 * len(vrs))(*vrs), len(vrs), self._out_val)
+        # Changed real inputs are packed into preallocated arrays and set with one call per step;
+        # calls bound for every count from 1 to all real inputs.
+        self._real_in_vr = {n: self._in_vr[n] for n, kind in self._in_kind.items() if kind == "real"}
+        size = len(self._real_in_vr)
+        self._in_vr_arr = (ctypes.c_uint32 * max(size, 1))()
+        self._in_val_arr = (ctypes.c_double * max(size, 1))()
+        self._set_inputs = [slave.real_array_call(False, self._in_vr_arr, k, self._in_val_arr)
+                            for k in range(size + 1)]
+        self._h_seconds = to_seconds(self.clock.step)
 
     def _read_outputs(self) -> list[float]:
         slave = self._slave
         assert slave is not None
-        fast = self._fast_out
-        if fast is not None:
-            n = len(fast[1])
-            args = (slave.component, self._out_vr, n, self._out_val) + ((n,) if slave.fmi3 else ())
-            if slave._get_real(*args) > 1:
+        if self._get_outputs is not None:
+            if self._get_outputs() > 1:
                 raise self._error("reading outputs", "status error")
-            return list(self._out_val)
+            return self._out_val[:]
         values = [0.0] * len(self.outputs)
         for kind, vrs, pos in self._out_groups:
             got = self._call("reading outputs", lambda: slave.get(kind, vrs))
@@ -259,18 +273,21 @@ class FMUFederate(SteppedFederate):
     def step(self, t: LogicalTime, h: LogicalTime) -> Sequence[float]:
         slave = self._slave
         assert slave is not None
+        real_vr, vr_arr, val_arr = self._real_in_vr, self._in_vr_arr, self._in_val_arr
+        k = 0
         for name, value in self.changed.items():
-            kind = self._in_kind[name]
-            if kind == "real":
-                self._in_vr_arr[0] = self._in_vr[name]
-                self._in_val_arr[0] = value
-                args = (slave.component, self._in_vr_arr, 1, self._in_val_arr) + ((1,) if slave.fmi3 else ())
-                if slave._set_real(*args) > 1:
-                    raise self._error(f"setting input {name} = {value!r} at t={to_seconds(t)}", "status error")
+            vr = real_vr.get(name)
+            if vr is not None:
+                vr_arr[k] = vr
+                val_arr[k] = value
+                k += 1
             else:
-                vr = self._in_vr[name]
+                kind, vr = self._in_kind[name], self._in_vr[name]
                 self._call(f"setting input {name}", lambda: slave.set(kind, [vr], [value]))
-        status = slave.do_step(to_seconds(t), to_seconds(h))
+        if k and self._set_inputs[k]() > 1:
+            inputs = ", ".join(f"{n} = {v!r}" for n, v in self.changed.items() if n in real_vr)
+            raise self._error(f"setting input {inputs} at t={to_seconds(t)}", "status error")
+        status = slave.do_step(to_seconds(t), self._h_seconds if h == self.clock.step else to_seconds(h))
         if status > 1:
             raise self._error(f"doStep at t={to_seconds(t)} s", f"status {status}")
         return self._read_outputs()

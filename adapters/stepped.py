@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from abc import abstractmethod
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from federation.ambassador import Federate, RTIAmbassador
 from federation.rti import callbacks as cb
@@ -99,30 +99,44 @@ class SteppedFederate(Federate):
 
     def handle(self, callbacks: list[cb.Callback]) -> None:
         for c in callbacks:
-            if isinstance(c, cb.ReflectAttributeValues):
+            # The two callbacks of every step are tested first, without a handler call.
+            if type(c) is cb.ReflectAttributeValues:
                 self._apply(self._routes.get(c.object_handle), c.values)
-            elif isinstance(c, cb.TimeAdvanceGrant):
+            elif type(c) is cb.TimeAdvanceGrant:
                 self._advance(c.time)
-            elif isinstance(c, cb.ReceiveInteraction):
-                self._apply(self._interaction_routes.get(c.class_handle), c.parameters)
-            elif isinstance(c, cb.DiscoverObjectInstance):
-                self._routes[c.object_handle] = self._class_routes.get(c.class_handle, {})
-            elif isinstance(c, cb.AnnounceSynchronizationPoint) and c.label == INIT_POINT:
-                self._publish(self.initial_outputs(), None)
-                self._require_amb().synchronization_point_achieved(INIT_POINT)
-            elif isinstance(c, cb.FederationSynchronized) and c.label == INIT_POINT:
-                self._advance(self.clock.start)
+            else:
+                handler = _HANDLERS.get(type(c))
+                if handler is not None:
+                    handler(self, c)
+
+    def _on_interaction(self, c: cb.ReceiveInteraction) -> None:
+        self._apply(self._interaction_routes.get(c.class_handle), c.parameters)
+
+    def _on_discover(self, c: cb.DiscoverObjectInstance) -> None:
+        self._routes[c.object_handle] = self._class_routes.get(c.class_handle, {})
+
+    def _on_announce(self, c: cb.AnnounceSynchronizationPoint) -> None:
+        if c.label == INIT_POINT:
+            self._publish(self.initial_outputs(), None)
+            self._require_amb().synchronization_point_achieved(INIT_POINT)
+
+    def _on_synchronized(self, c: cb.FederationSynchronized) -> None:
+        if c.label == INIT_POINT:
+            self._advance(self.clock.start)
 
     def _apply(self, routes: dict[int, list[str]] | None, values: Mapping[int, float]) -> None:
+        # `values` may be shared with other receivers: read it, never mutate it.
         if not routes:
             return
+        inputs, changed = self.inputs, self.changed
         for handle, value in values.items():
             for name in routes.get(handle, ()):
-                self.inputs[name] = value
-                self.changed[name] = value
+                inputs[name] = value
+                changed[name] = value
 
     def _advance(self, t: LogicalTime) -> None:
-        amb = self._require_amb()
+        amb = self._amb
+        assert amb is not None, "grants arrive only after start()"
         self.time = t
         if t >= self.clock.stop:
             self.done = True
@@ -132,17 +146,35 @@ class SteppedFederate(Federate):
         outputs = self.step(t, h)
         self.changed.clear()
         self.steps += 1
-        self._publish(outputs, t + h)
-        for cls_name, params in self.outbox:
-            amb.send_interaction(cls_name, params, t + h)
-        self.outbox.clear()
-        amb.time_advance_request(t + h)
+        t_next = t + h
+        self._send(amb, outputs, t_next)
+        if self.outbox:
+            for cls_name, params in self.outbox:
+                amb.send_interaction(cls_name, params, t_next)
+            self.outbox.clear()
+        amb.time_advance_request(t_next)
 
     def _publish(self, outputs: Sequence[float], timestamp: LogicalTime | None) -> None:
-        if self._attr_handles:
-            self._require_amb().update(self._object, dict(zip(self._attr_handles, outputs)), timestamp)
+        self._send(self._require_amb(), outputs, timestamp)
+
+    def _send(self, amb: RTIAmbassador, outputs: Sequence[float], timestamp: LogicalTime | None) -> None:
+        handles = self._attr_handles
+        if len(handles) == 1:  # the common case, without the zip machinery
+            amb.update(self._object, {handles[0]: outputs[0]}, timestamp)
+        elif handles:
+            amb.update(self._object, dict(zip(handles, outputs)), timestamp)
 
     def _require_amb(self) -> RTIAmbassador:
         if self._amb is None:
             raise RuntimeError(f"federate {self.name!r} has not been started")
         return self._amb
+
+
+# Handlers of the rarer callbacks by exact type: one dict lookup instead of an isinstance chain.
+# Unbound functions, so that federates hold no reference cycles through bound methods.
+_HANDLERS: dict[type, Callable[[SteppedFederate, Any], None]] = {
+    cb.ReceiveInteraction: SteppedFederate._on_interaction,
+    cb.DiscoverObjectInstance: SteppedFederate._on_discover,
+    cb.AnnounceSynchronizationPoint: SteppedFederate._on_announce,
+    cb.FederationSynchronized: SteppedFederate._on_synchronized,
+}

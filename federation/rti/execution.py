@@ -8,7 +8,6 @@ federates concerned; runtimes drain those queues over whatever transport they us
 from __future__ import annotations
 
 import heapq
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -49,7 +48,7 @@ class FederateState:
     subscribed_interactions: set[int] = field(default_factory=set)
     # (timestamp, sender name, sender sequence, callback): the fixed tie-break rule.
     tso: list[tuple[LogicalTime, str, int, Callback]] = field(default_factory=list)
-    callbacks: deque[Callback] = field(default_factory=deque)
+    callbacks: list[Callback] = field(default_factory=list)  # replaced, not copied, on drain
     sent: int = 0
     discovered: set[int] = field(default_factory=set)
 
@@ -60,6 +59,23 @@ class ObjectInstance:
     name: str
     class_handle: int
     owner: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Publication:
+    """A validated (owner, object) pair, so repeated updates skip the ownership and FOM checks.
+
+    `published` is the owner's set when validated; publishing more later only makes
+    the cached set too small, which sends that update through full validation again.
+    """
+
+    handle: int
+    fed: FederateState
+    class_handle: int
+    published: frozenset[int]
+
+
+_NO_SUBSCRIBERS: dict[str, tuple[FederateState, frozenset[int]]] = {}
 
 
 @dataclass
@@ -83,14 +99,18 @@ class FederationExecution:
         self._object_names: dict[str, int] = {}
         self._next_object = 1
         self._sync: dict[str, SyncPoint] = {}
-        # Subscriber indexes keep routing O(subscribers), not O(federates).
-        self._class_subscribers: dict[int, dict[str, FederateState]] = {}
+        # Subscriber indexes keep routing O(subscribers), not O(federates); object
+        # subscribers carry their subscribed attribute set.
+        self._class_subscribers: dict[int, dict[str, tuple[FederateState, frozenset[int]]]] = {}
         self._interaction_subscribers: dict[int, dict[str, FederateState]] = {}
+        self._publications: dict[int, _Publication] = {}  # by object handle
         # Output time bound of each regulating federate, and candidate grant time of each waiter.
         self._bounds = KeyedMinHeap()
         self._waiting = KeyedMinHeap()
         self._ready: dict[int, None] = {}  # insertion-ordered set
         self._nmr_moved = False  # an NMR waiter's candidate fell: grants may now be possible
+        # Federates in lockstep are granted the same time: they share one (immutable) grant.
+        self._last_grant = TimeAdvanceGrant(start_time)
 
     # ----------------------------------------------------------------- lookup
     def federate(self, handle: int) -> FederateState:
@@ -119,9 +139,9 @@ class FederationExecution:
 
     def drain(self, handle: int) -> list[Callback]:
         """Hand over (and forget) the callbacks queued for a federate, oldest first."""
-        queue = self.federate(handle).callbacks
-        out = list(queue)
-        queue.clear()
+        fed = self._by_handle.get(handle) or self.federate(handle)  # federate() raises the typed error
+        out = fed.callbacks
+        fed.callbacks = []
         self._ready.pop(handle, None)
         return out
 
@@ -161,8 +181,10 @@ class FederationExecution:
         self._ready.pop(handle, None)
         self._bounds.discard(fed.name)
         self._waiting.discard(fed.name)
-        for index in (*self._class_subscribers.values(), *self._interaction_subscribers.values()):
-            index.pop(fed.name, None)
+        for subscribers in self._class_subscribers.values():
+            subscribers.pop(fed.name, None)
+        for interaction_subscribers in self._interaction_subscribers.values():
+            interaction_subscribers.pop(fed.name, None)
         for label, point in list(self._sync.items()):
             if fed.name in point.members:
                 point.waiting.discard(fed.name)
@@ -185,8 +207,8 @@ class FederationExecution:
         fed = self.federate(handle)
         cls = self.fom.object_class(class_name)
         attrs = self.fom.attribute_handles(cls, attributes)
-        fed.subscribed[cls.handle] = fed.subscribed.get(cls.handle, frozenset()) | attrs
-        self._class_subscribers.setdefault(cls.handle, {})[fed.name] = fed
+        subscribed = fed.subscribed[cls.handle] = fed.subscribed.get(cls.handle, frozenset()) | attrs
+        self._class_subscribers.setdefault(cls.handle, {})[fed.name] = (fed, subscribed)
         for obj in self._objects.values():
             if obj.class_handle == cls.handle and obj.owner != fed.name:
                 self._discover(fed, obj)
@@ -221,7 +243,7 @@ class FederationExecution:
         obj = ObjectInstance(obj_handle, name, cls.handle, fed.name)
         self._objects[obj_handle] = obj
         self._object_names[name] = obj_handle
-        for other in self._class_subscribers.get(cls.handle, {}).values():
+        for other, _ in self._class_subscribers.get(cls.handle, _NO_SUBSCRIBERS).values():
             if other is not fed:
                 self._discover(other, obj)
         return obj_handle
@@ -241,6 +263,7 @@ class FederationExecution:
     def _delete_object(self, obj: ObjectInstance) -> None:
         del self._objects[obj.handle]
         del self._object_names[obj.name]
+        self._publications.pop(obj.handle, None)
         for other in self._federates.values():
             if obj.handle in other.discovered:
                 other.discovered.discard(obj.handle)
@@ -249,6 +272,31 @@ class FederationExecution:
     def update_attribute_values(
         self, handle: int, object_handle: int, values: Values, timestamp: LogicalTime | None = None
     ) -> None:
+        pub = self._publications.get(object_handle)
+        if pub is None or pub.handle != handle or not pub.published.issuperset(values):
+            pub = self._validate_update(handle, object_handle, values)
+        fed = pub.fed
+        tso_time = timestamp if self._check_send_time(fed, timestamp) else None
+        seq = fed.sent
+        fed.sent += 1
+        # Subscribers to every updated attribute share one copy of the values and one callback.
+        shared: ReflectAttributeValues | None = None
+        for other, subscribed in self._class_subscribers.get(pub.class_handle, _NO_SUBSCRIBERS).values():
+            if other is fed:
+                continue
+            if subscribed.issuperset(values):
+                if shared is None:
+                    shared = ReflectAttributeValues(object_handle, dict(values), timestamp, fed.name)
+                cb = shared
+            else:
+                selected = {a: v for a, v in values.items() if a in subscribed}
+                if not selected:
+                    continue
+                cb = ReflectAttributeValues(object_handle, selected, timestamp, fed.name)
+            self._deliver(other, cb, tso_time, fed.name, seq)
+        self._after_send()
+
+    def _validate_update(self, handle: int, object_handle: int, values: Values) -> _Publication:
         fed = self.federate(handle)
         obj = self.object_instance(object_handle)
         if obj.owner != fed.name:
@@ -259,18 +307,8 @@ class FederationExecution:
         unpublished = [cls.members[a] for a in values if a not in published]
         if unpublished:
             raise E.AttributeNotPublished(f"{fed.name!r} does not publish {cls.name}.{unpublished}")
-        tso = self._check_send_time(fed, timestamp)
-        seq = fed.sent
-        fed.sent += 1
-        for other in self._class_subscribers.get(cls.handle, {}).values():
-            subscribed = other.subscribed[cls.handle]
-            if other is fed:
-                continue
-            selected = {a: v for a, v in values.items() if a in subscribed}
-            if selected:
-                cb = ReflectAttributeValues(object_handle, selected, timestamp, fed.name)
-                self._deliver(other, cb, timestamp if tso else None, fed.name, seq)
-        self._after_send()
+        pub = self._publications[object_handle] = _Publication(handle, fed, cls.handle, published)
+        return pub
 
     def send_interaction(
         self, handle: int, class_name: str, parameters: Values, timestamp: LogicalTime | None = None
@@ -280,13 +318,15 @@ class FederationExecution:
         if cls.handle not in fed.published_interactions:
             raise E.InteractionClassNotPublished(f"{fed.name!r} does not publish interaction {class_name!r}")
         self.fom.check_members(cls, parameters, interaction=True)
-        tso = self._check_send_time(fed, timestamp)
+        tso_time = timestamp if self._check_send_time(fed, timestamp) else None
         seq = fed.sent
         fed.sent += 1
+        shared: ReceiveInteraction | None = None  # one copy of the parameters for every receiver
         for other in self._interaction_subscribers.get(cls.handle, {}).values():
             if other is not fed:
-                cb = ReceiveInteraction(cls.handle, dict(parameters), timestamp, fed.name)
-                self._deliver(other, cb, timestamp if tso else None, fed.name, seq)
+                if shared is None:
+                    shared = ReceiveInteraction(cls.handle, dict(parameters), timestamp, fed.name)
+                self._deliver(other, shared, tso_time, fed.name, seq)
         self._after_send()
 
     def _after_send(self) -> None:
@@ -298,7 +338,8 @@ class FederationExecution:
         """Validate a send's timestamp; True when it travels in timestamp order."""
         if timestamp is None or fed.lookahead is None:
             return False
-        bound = self._output_bound(fed)
+        # A granted federate (the usual sender) has no pending request: skip _output_bound.
+        bound = fed.time + fed.lookahead if fed.pending is None else self._output_bound(fed)
         if timestamp < bound:
             raise E.InvalidLogicalTime(
                 f"{fed.name!r} sent timestamp {timestamp} below its time + lookahead ({bound})"
@@ -393,7 +434,7 @@ class FederationExecution:
         self._request(handle, NMR, time)
 
     def _request(self, handle: int, kind: str, time: LogicalTime) -> None:
-        fed = self.federate(handle)
+        fed = self._by_handle.get(handle) or self.federate(handle)  # federate() raises the typed error
         if fed.pending is not None:
             raise E.TimeAdvanceAlreadyInProgress(
                 f"{fed.name!r} already requested {fed.pending[0]}({fed.pending[1]})"
@@ -422,28 +463,38 @@ class FederationExecution:
     def _grant_ready(self) -> None:
         """Grant every waiter whose candidate time lies below its GALT.
 
-        With b1 <= b2 the two smallest output bounds (owners o1, o2), GALT is b1 for
-        every federate but o1, whose GALT is b2. Granting never moves a bound, so a
-        single pass suffices; each grant costs O(log N).
+        With b1 the smallest output bound, GALT is b1 for every federate except a sole
+        holder o1 of b1, whose GALT is the next distinct bound b2. Granting never moves
+        a bound, so a single pass suffices; each grant costs O(log N). Most calls grant
+        nothing (lockstep peers still hold b1), and cost two minimum reads.
         """
-        first, second = self._bounds.two_smallest()
-        b1 = None if first is None else first[0]
-        for candidate, name in list(self._waiting.pop_below(b1)):
-            self._grant(self._federates[name], candidate)
-        if first is not None:
-            owner = first[1]
-            pending = self._waiting.get(owner)
-            if pending is not None and (second is None or pending < second[0]):
-                self._waiting.discard(owner)
-                self._grant(self._federates[owner], pending)
+        waiting, bounds = self._waiting, self._bounds
+        lowest = waiting.min()
+        if lowest is None:
+            return
+        b1, owner = bounds.min_and_sole_holder()
+        if b1 is None or lowest < b1:
+            for candidate, name in waiting.pop_below(b1):
+                self._grant(self._federates[name], candidate)
+        if owner is not None:
+            pending = waiting.get(owner)
+            if pending is not None:
+                b2 = bounds.second()
+                if b2 is None or pending < b2:
+                    waiting.discard(owner)
+                    self._grant(self._federates[owner], pending)
 
     def _grant(self, fed: FederateState, time: LogicalTime) -> None:
-        queue = fed.tso
+        queue, callbacks = fed.tso, fed.callbacks  # what _push does, once per grant
         while queue and queue[0][0] <= time:
-            self._push(fed, heapq.heappop(queue)[3])
+            callbacks.append(heapq.heappop(queue)[3])
         fed.time = time
         fed.pending = None
-        self._push(fed, TimeAdvanceGrant(time))
+        grant = self._last_grant
+        if grant.time != time:
+            grant = self._last_grant = TimeAdvanceGrant(time)
+        callbacks.append(grant)
+        self._ready[fed.handle] = None
 
     @property
     def deadlocked(self) -> bool:

@@ -1,86 +1,103 @@
-"""Keyed minimum tracking in O(log N): the data structure behind GALT and pending grants."""
+"""Keyed minimum tracking: the data structure behind GALT and pending grants."""
 
 from __future__ import annotations
 
 import heapq
-from typing import Iterator
 
 
 class KeyedMinHeap:
-    """Values keyed by federate name; set/discard/min-two in O(log N) with lazy deletion.
+    """Values keyed by federate name, grouped in buckets of equal value under a heap of distinct values.
 
-    Ties are broken by key, so iteration order never depends on call timing.
+    Federates in lockstep share very few distinct values (all at t + h, or already at
+    t + 2h), so moving a key costs two dict updates and a heap push only for a value
+    nobody holds yet; the minimum and who holds it are read at the heap top without
+    popping. A bucket emptied below the top stays in the heap until it surfaces (lazy
+    deletion), and the heap is rebuilt when stale values outnumber live keys, so
+    every operation is O(log N) amortized. Ties are broken by key, so the order of
+    `pop_below` never depends on call timing.
     """
 
     def __init__(self) -> None:
-        self._heap: list[tuple[int, str, int]] = []
-        self._current: dict[str, tuple[int, int]] = {}
-        self._version = 0
+        self._value: dict[str, int] = {}
+        # Every value in the heap has a bucket here, empty once its last key moved away.
+        self._buckets: dict[int, set[str]] = {}
+        self._heap: list[int] = []
 
     def __len__(self) -> int:
-        return len(self._current)
+        return len(self._value)
 
     def __contains__(self, key: str) -> bool:
-        return key in self._current
+        return key in self._value
 
     def get(self, key: str) -> int | None:
-        entry = self._current.get(key)
-        return None if entry is None else entry[0]
+        return self._value.get(key)
 
     def set(self, key: str, value: int) -> None:
-        entry = self._current.get(key)
-        if entry is not None and entry[0] == value:
+        old = self._value.get(key)
+        if old == value:
             return
-        self._version += 1
-        self._current[key] = (value, self._version)
-        heapq.heappush(self._heap, (value, key, self._version))
-        if len(self._heap) > 2 * len(self._current) + 32:
-            self._compact()
+        if old is not None:
+            self._buckets[old].discard(key)
+        self._value[key] = value
+        bucket = self._buckets.get(value)
+        if bucket is None:
+            self._buckets[value] = {key}
+            heapq.heappush(self._heap, value)
+            if len(self._heap) > 2 * len(self._value) + 32:
+                self._compact()
+        else:
+            bucket.add(key)
 
     def discard(self, key: str) -> None:
-        self._current.pop(key, None)
+        old = self._value.pop(key, None)
+        if old is not None:
+            self._buckets[old].discard(key)
 
     def _compact(self) -> None:
-        self._heap = [(v, k, ver) for k, (v, ver) in self._current.items()]
+        self._buckets = {v: b for v, b in self._buckets.items() if b}
+        self._heap = list(self._buckets)
         heapq.heapify(self._heap)
 
-    def _clean_top(self) -> None:
-        heap, current = self._heap, self._current
+    def min(self) -> int | None:
+        """The smallest value, or None when empty."""
+        heap, buckets = self._heap, self._buckets
         while heap:
-            value, key, version = heap[0]
-            entry = current.get(key)
-            if entry is not None and entry[1] == version:
-                return
-            heapq.heappop(heap)
+            if buckets[heap[0]]:
+                return heap[0]
+            del buckets[heapq.heappop(heap)]
+        return None
 
-    def peek(self) -> tuple[int, str] | None:
-        self._clean_top()
-        if not self._heap:
-            return None
-        value, key, _ = self._heap[0]
-        return value, key
-
-    def two_smallest(self) -> tuple[tuple[int, str] | None, tuple[int, str] | None]:
-        first = self.peek()
-        if first is None:
+    def min_and_sole_holder(self) -> tuple[int | None, str | None]:
+        """The smallest value, and the key holding it if no other key does (else None)."""
+        low = self.min()
+        if low is None:
             return None, None
+        bucket = self._buckets[low]
+        return low, (next(iter(bucket)) if len(bucket) == 1 else None)
+
+    def second(self) -> int | None:
+        """The smallest value above the minimum (not the minimum again), or None."""
+        low = self.min()
+        if low is None:
+            return None
         top = heapq.heappop(self._heap)
-        second = self.peek()
+        above = self.min()
         heapq.heappush(self._heap, top)
-        return first, second
+        return above
 
     def min_excluding(self, key: str) -> int | None:
-        first, second = self.two_smallest()
-        if first is not None and first[1] != key:
-            return first[0]
-        return None if second is None else second[0]
+        """The smallest value held by any key other than `key`."""
+        low, holder = self.min_and_sole_holder()
+        return self.second() if holder == key else low
 
-    def pop_below(self, bound: int | None) -> Iterator[tuple[int, str]]:
-        """Remove and yield entries with value < bound (all when bound is None), smallest first."""
+    def pop_below(self, bound: int | None) -> list[tuple[int, str]]:
+        """Remove and return entries with value < bound (all when bound is None), smallest first, ties by key."""
+        out: list[tuple[int, str]] = []
         while True:
-            top = self.peek()
-            if top is None or (bound is not None and top[0] >= bound):
-                return
+            low = self.min()
+            if low is None or (bound is not None and low >= bound):
+                return out
             heapq.heappop(self._heap)
-            del self._current[top[1]]
-            yield top
+            for key in sorted(self._buckets.pop(low)):
+                del self._value[key]
+                out.append((low, key))
