@@ -71,20 +71,27 @@ def create_federation(target: str, scenario: Scenario, grant_timeout: float = 0.
             expected_federates=list(scenario.federates)), timeout=10)
 
 
-def wait_joined(target: str, scenario: Scenario, hosts: dict[str, subprocess.Popen[bytes]], timeout: float) -> None:
-    """Block until every scenario federate has joined, or fail naming the missing ones."""
+def wait_ready(target: str, scenario: Scenario, check: Callable[[], None], timeout: float) -> None:
+    """Block until every scenario federate has joined AND finished declaring, or fail naming the missing ones.
+
+    A federate enables time management last in its start-up, so "constrained" means its
+    subscriptions are in place: only then may initial values flow, or a late subscriber
+    would miss them (results would then depend on process timing).
+    """
     wanted = set(scenario.federates)
     deadline = time.monotonic() + timeout
     with grpc.insecure_channel(target) as channel:
         admin = pb_grpc.AdminStub(channel)
         while True:
             status = admin.InspectFederation(pb.FederationRef(name=scenario.federation), timeout=10)
-            joined = {f.name for f in status.federates}
-            if wanted <= joined:
+            if status.state == "failed":
+                raise FederationFailed("", "", 0, status.error)
+            ready = {f.name for f in status.federates if f.constrained}
+            if wanted <= ready:
                 return
-            check_hosts(hosts)
+            check()
             if time.monotonic() > deadline:
-                raise TimeoutError(f"federates {sorted(wanted - joined)} did not join within {timeout:g} s")
+                raise TimeoutError(f"federates {sorted(wanted - ready)} did not join and declare within {timeout:g} s")
             time.sleep(0.05)
 
 
@@ -138,7 +145,7 @@ def run_grpc(
         transport = GrpcTransport(conn)
         amb = RTIAmbassador(transport, recorder.name)
         recorder.start(amb)
-        wait_joined(target, scenario, hosts, join_timeout)
+        wait_ready(target, scenario, lambda: check_hosts(hosts), join_timeout)
         recorder.begin()
 
         def take_ready() -> list[int]:

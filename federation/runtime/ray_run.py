@@ -31,7 +31,7 @@ from federation.scenario import Scenario
 from .assembly import build_recorder
 from .driver import drive
 from .embedded import RunResult, write_run_json
-from .grpc_run import COORDINATOR, HostExited, create_federation
+from .grpc_run import COORDINATOR, HostExited, create_federation, wait_ready
 from .grpc_transport import FederationFailed, GrpcTransport
 from .host import connect
 
@@ -262,28 +262,6 @@ def shutdown_site_actors() -> None:
         _drop_site_actor(site, actor)
 
 
-def _wait_joined(target: str, scenario: Scenario, hosts: _Hosts, timeout: float) -> None:
-    import grpc
-
-    from federation.protocol import pb, pb_grpc
-
-    wanted = set(scenario.federates)
-    deadline = time.monotonic() + timeout
-    with grpc.insecure_channel(target) as channel:
-        admin = pb_grpc.AdminStub(channel)
-        while True:
-            status = admin.InspectFederation(pb.FederationRef(name=scenario.federation), timeout=10)
-            if status.state == "failed":
-                raise FederationFailed("", "", 0, status.error)
-            if wanted <= {f.name for f in status.federates}:
-                return
-            hosts.check()
-            if time.monotonic() > deadline:
-                joined = {f.name for f in status.federates}
-                raise TimeoutError(f"federates {sorted(wanted - joined)} did not join within {timeout:g} s")
-            time.sleep(0.05)
-
-
 def run_ray(
     scenario: Scenario,
     out_dir: Path,
@@ -323,7 +301,7 @@ def run_ray(
         transport = GrpcTransport(conn)
         amb = RTIAmbassador(transport, recorder.name)
         recorder.start(amb)
-        _wait_joined(target, scenario, hosts, join_timeout)
+        wait_ready(target, scenario, hosts.check, join_timeout)
         recorder.begin()
 
         def take_ready() -> list[int]:
