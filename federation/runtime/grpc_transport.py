@@ -64,6 +64,7 @@ class RTIConnection:
         self._ready: dict[int, None] = {}
         self._cond = threading.Condition()
         self.failure: Exception | None = None
+        self.busy = 0  # federate handle being stepped, reported in heartbeats
         self._closed = False
         self.bytes_out = 0
         stub = pb_grpc.RTIStub(self.channel)
@@ -119,7 +120,7 @@ class RTIConnection:
         while not self._closed:
             time.sleep(self._heartbeat)
             if not self._closed:
-                self._outbox.put(pb.ClientMessage(protocol_version=PROTOCOL_VERSION, heartbeat=pb.Heartbeat(sent_at=time.time())))
+                self._outbox.put(pb.ClientMessage(protocol_version=PROTOCOL_VERSION, heartbeat=pb.Heartbeat(sent_at=time.time(), busy=self.busy)))
 
     def send(self, request_id: int = 0, **body: Any) -> None:
         msg = pb.ClientMessage(protocol_version=PROTOCOL_VERSION, request_id=request_id, **body)
@@ -151,6 +152,7 @@ class RTIConnection:
     # ------------------------------------------------------ callback delivery
     def take_ready(self, timeout: float) -> list[int]:
         """Federate handles with callbacks waiting; blocks up to `timeout` for the first one."""
+        self.busy = 0
         with self._cond:
             if not self._ready and self.failure is None:
                 self._cond.wait(timeout)
@@ -169,6 +171,7 @@ class RTIConnection:
             return self.failure
 
     def drain(self, handle: int) -> list[cb.Callback]:
+        self.busy = handle  # the caller is about to act on these callbacks
         with self._cond:
             box = self._inbox.get(handle)
             if not box:

@@ -57,6 +57,7 @@ class HostSession:
     abort: tuple[grpc.StatusCode, str] | None = None
     closed: bool = False
     trace_parent: Any = None  # the host's span context, from gRPC metadata
+    busy: int = 0  # federate the host last reported stepping
 
     def send(self, **body: Any) -> None:
         self.out.put(pb.ServerMessage(**body))
@@ -160,7 +161,12 @@ class FederationState:
             culprit = self.execution.federate_by_name(laggards[0])
             self.fail(culprit.handle, f"did not reach synchronization point within {self.grant_timeout:g} s")
         elif waiting:
-            idle = sorted((f for f in feds if f.pending is None), key=lambda f: (f.time, f.name))
+            # The host's heartbeat says which federate it is stepping: blame that one first.
+            def busy(f: Any) -> bool:
+                session = self.sessions.get(f.handle)
+                return session is not None and session.busy == f.handle
+
+            idle = sorted((f for f in feds if f.pending is None), key=lambda f: (not busy(f), f.time, f.name))
             culprit = idle[0] if idle else min(waiting, key=lambda f: (f.time, f.name))
             what = "sent no time advance request" if idle else "is deadlocked waiting for a grant"
             self.fail(culprit.handle, f"{what} for {stalled_for:.1f} s (grant timeout {self.grant_timeout:g} s)")
@@ -309,6 +315,7 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
         if kind is None:
             raise ProtocolViolation(grpc.StatusCode.INVALID_ARGUMENT, "empty message: no body set")
         if kind == "heartbeat":
+            session.busy = msg.heartbeat.busy
             return
         if kind == "hello":
             self._hello(session, msg)

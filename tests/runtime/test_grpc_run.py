@@ -288,3 +288,4 @@ def test_silent_host_is_caught_by_the_heartbeat_timeout_and_killed(tmp_path: Pat
             victim.send_signal(signal.SIGKILL)
     print(f"SIGSTOP of host beta: run exited {latency:.2f} s later (failure at t={t_fail:g} s): "
           f"{' '.join(run.stderr.split())[:300]}")
+
