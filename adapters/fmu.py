@@ -26,8 +26,10 @@ from .stepped import Clock, SteppedFederate, Wiring
 
 log = logging.getLogger(__name__)
 
-_REAL = ("Real", "Float64", "Float32")
-_INT = ("Integer", "Int8", "UInt8", "Int16", "UInt16", "Int32", "UInt32", "Int64", "UInt64", "Enumeration")
+_INT_TYPES = ("Int8", "UInt8", "Int16", "UInt16", "Int32", "UInt32", "Int64", "UInt64")
+# fmpy accessor suffix per FMI type: FMI 3 has one per width, FMI 2 one per family.
+_FMI3_ACCESSOR = {**{t: t for t in ("Float32", "Float64", "Boolean", "String", *_INT_TYPES)}, "Enumeration": "Int64"}
+_FMI2_ACCESSOR = {"Real": "Real", "Integer": "Integer", "Enumeration": "Integer", "Boolean": "Boolean", "String": "String"}
 
 
 class FMUError(RuntimeError):
@@ -67,13 +69,18 @@ def extract_fmu(path: Path) -> ExtractedFMU:
 
 
 def _kind(var: ScalarVariable) -> str:
-    if var.type in _REAL:
-        return "real"
-    if var.type in _INT:
-        return "int"
-    if var.type == "Boolean":
-        return "bool"
-    return "string"
+    """'real' for 64-bit floats (the hot path), else the FMI type name itself."""
+    return "real" if var.type in ("Real", "Float64") else str(var.type)
+
+
+def _convert(kind: str, value: Any) -> Any:
+    if kind in ("real", "Float32"):
+        return float(value)
+    if kind == "Boolean":
+        return bool(value)
+    if kind == "String":
+        return str(value)
+    return int(value)
 
 
 class _Slave:
@@ -109,6 +116,7 @@ class _Slave:
             self._callbacks = callbacks
             self.slave.instantiate(callbacks=callbacks, loggingOn=True)
             prefix = "fmi2"
+        self.worst = 0
         f = self.slave._functions
         self.component = self.slave.component
         self._do_step: Callable[..., int] = f[f"{prefix}DoStep"]
@@ -140,26 +148,22 @@ class _Slave:
         del self.lines[:-50]  # keep the tail: the lines that explain a failure
         log.debug("%s", text)
 
+    def _accessor(self, verb: str, kind: str) -> Callable[..., Any]:
+        fmi_type = ("Float64" if self.fmi3 else "Real") if kind == "real" else kind
+        table = _FMI3_ACCESSOR if self.fmi3 else _FMI2_ACCESSOR
+        if fmi_type not in table:
+            raise FMUError(f"variables of type {fmi_type} are not supported")
+        return getattr(self.slave, verb + table[fmi_type])  # type: ignore[no-any-return]
+
     def set(self, kind: str, vrs: Sequence[int], values: Sequence[Any]) -> None:
-        s = self.slave
-        if kind == "real":
-            (s.setFloat64 if self.fmi3 else s.setReal)(list(vrs), [float(v) for v in values])
-        elif kind == "int":
-            (s.setInt32 if self.fmi3 else s.setInteger)(list(vrs), [int(v) for v in values])
-        elif kind == "bool":
-            s.setBoolean(list(vrs), [bool(v) for v in values])
-        else:
-            s.setString(list(vrs), [str(v) for v in values])
+        self._accessor("set", kind)(list(vrs), [_convert(kind, v) for v in values])
 
     def get(self, kind: str, vrs: Sequence[int]) -> list[Any]:
-        s = self.slave
-        if kind == "real":
-            return list((s.getFloat64 if self.fmi3 else s.getReal)(list(vrs)))
-        if kind == "int":
-            return list((s.getInt32 if self.fmi3 else s.getInteger)(list(vrs)))
-        if kind == "bool":
-            return list(s.getBoolean(list(vrs)))
-        return list(s.getString(list(vrs)))
+        return list(self._accessor("get", kind)(list(vrs)))
+
+    def failed(self, status: int) -> None:
+        """Remember the worst status: after Error only freeInstance is allowed, after Fatal nothing."""
+        self.worst = max(self.worst, status)
 
     def initialize(self, start: float, stop: float) -> None:
         s = self.slave
@@ -177,10 +181,14 @@ class _Slave:
         return self._do_step(self.component, t, h, 1)
 
     def close(self) -> None:
-        try:
-            self.slave.terminate()
-        except Exception:  # a failed FMU may refuse to terminate; still free it
-            pass
+        if self.worst >= 4:  # fmiFatal: the FMI standard forbids any further call
+            log.warning("not freeing FMU instance %s after a fatal status", self.slave.instanceName)
+            return
+        if self.worst < 3:
+            try:
+                self.slave.terminate()
+            except Exception:  # a failed FMU may refuse to terminate; still free it
+                pass
         self.slave.freeInstance()
 
 
@@ -223,7 +231,14 @@ class FMUFederate(SteppedFederate):
         try:
             return fn()
         except FMICallException as exc:
+            if self._slave is not None:
+                self._slave.failed(exc.status)
             raise self._error(what, str(exc)) from None
+
+    def _status_error(self, status: int, what: str) -> FMUError:
+        if self._slave is not None:
+            self._slave.failed(status)
+        return self._error(what, f"status {status}")
 
     def _error(self, what: str, detail: str) -> FMUError:
         tail = "\n  ".join(self.log_lines[-10:]) or "(the FMU logged nothing)"
@@ -260,8 +275,9 @@ class FMUFederate(SteppedFederate):
         slave = self._slave
         assert slave is not None
         if self._get_outputs is not None:
-            if self._get_outputs() > 1:
-                raise self._error("reading outputs", "status error")
+            status = self._get_outputs()
+            if status > 1:
+                raise self._status_error(status, "reading outputs")
             return self._out_val[:]
         values = [0.0] * len(self.outputs)
         for kind, vrs, pos in self._out_groups:
@@ -284,12 +300,13 @@ class FMUFederate(SteppedFederate):
             else:
                 kind, vr = self._in_kind[name], self._in_vr[name]
                 self._call(f"setting input {name}", lambda: slave.set(kind, [vr], [value]))
-        if k and self._set_inputs[k]() > 1:
+        status = self._set_inputs[k]() if k else 0
+        if status > 1:
             inputs = ", ".join(f"{n} = {v!r}" for n, v in self.changed.items() if n in real_vr)
-            raise self._error(f"setting input {inputs} at t={to_seconds(t)}", "status error")
+            raise self._status_error(status, f"setting input {inputs} at t={to_seconds(t)}")
         status = slave.do_step(to_seconds(t), self._h_seconds if h == self.clock.step else to_seconds(h))
         if status > 1:
-            raise self._error(f"doStep at t={to_seconds(t)} s", f"status {status}")
+            raise self._status_error(status, f"doStep at t={to_seconds(t)} s")
         return self._read_outputs()
 
     def close(self) -> None:
