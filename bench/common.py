@@ -5,6 +5,7 @@ Figures are meant to be compared as RATIOS within one invocation (the machines a
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import os
 import re
@@ -52,6 +53,7 @@ def timed_embedded(scenario_path: Path, out_dir: Path) -> tuple[float, object]:
 
     scenario = load_scenario(scenario_path)
     shutil.rmtree(out_dir, ignore_errors=True)
+    gc.collect()  # a full collection landing inside one run of a pair would swamp the difference
     t0 = time.perf_counter()
     result = run_embedded(scenario, out_dir, plot=False)
     wall = time.perf_counter() - t0
