@@ -31,11 +31,12 @@ def _overrides(stop: Optional[float], settings: Optional[list[str]]) -> dict[str
     return out
 
 
-def _load(scenario: Path, stop: Optional[float] = None, settings: Optional[list[str]] = None):  # type: ignore[no-untyped-def]
+def _load(scenario: Path, stop: Optional[float] = None, settings: Optional[list[str]] = None,  # type: ignore[no-untyped-def]
+          site: Optional[str] = None):
     from federation.scenario import ScenarioError, load_scenario
 
     try:
-        return load_scenario(scenario, _overrides(stop, settings) or None)
+        return load_scenario(scenario, _overrides(stop, settings) or None, site=site)
     except ScenarioError as exc:
         err.print(f"[red]invalid scenario[/red]\n{exc}", highlight=False, markup=True, soft_wrap=True)
         raise typer.Exit(2) from None
@@ -265,7 +266,7 @@ def host(
     from federation import telemetry
     from federation.runtime.host import run_host
 
-    sc = _load(scenario, stop, settings)
+    sc = _load(scenario, stop, settings, site=site)
     telemetry.setup(f"federation-host-{site}")
     try:
         with telemetry.span("federation.host", telemetry.inherited_context(), site=site, federation=sc.federation):

@@ -322,3 +322,16 @@ def replay_interface(path: Path) -> FederateInterface:
                                     variability="continuous", start=None)
                  for name, unit in header[1:]}
     return FederateInterface(kind="replay", variables=variables, model_name=path.stem)
+
+
+REMOTE = "remote"
+
+
+def declared_interface(outputs: Sequence[str], inputs: Sequence[str]) -> FederateInterface:
+    """Another site's federate as the scenario declares it, when its model is not on this machine.
+
+    Its owner validates types, units and parameters on its own host; here only names are known.
+    """
+    variables = {n: VariableInfo(n, "output", "Real", None, None, None) for n in outputs}
+    variables.update({n: VariableInfo(n, "input", "Real", None, None, None) for n in inputs if n not in variables})
+    return FederateInterface(kind=REMOTE, variables=variables)

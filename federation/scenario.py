@@ -14,8 +14,8 @@ import yaml
 from pydantic import (BaseModel, ConfigDict, Field, FiniteFloat, PlainSerializer, PlainValidator, PrivateAttr,
                       StringConstraints, ValidationError, model_validator)
 
-from federation.interfaces import (FederateInterface, InterfaceError, VariableInfo, fmu_interface, python_interface,
-                                   replay_interface, units_compatible)
+from federation.interfaces import (REMOTE, FederateInterface, InterfaceError, VariableInfo, declared_interface,
+                                   fmu_interface, python_interface, replay_interface, units_compatible)
 
 log = logging.getLogger(__name__)
 
@@ -384,8 +384,9 @@ def _value_matches(var_type: str, value: ParameterValue) -> bool:
 class _Checker:
     """Cross-field checks of a structurally valid scenario against the federates' interfaces."""
 
-    def __init__(self, scenario: Scenario) -> None:
+    def __init__(self, scenario: Scenario, site: str | None = None) -> None:
         self.scenario = scenario
+        self.site = site
         self.problems: list[Problem] = []
         self.drivers: dict[tuple[str, str], str] = {}
 
@@ -427,6 +428,9 @@ class _Checker:
         for name, spec in scenario.federates.items():
             if not _IDENTIFIER.match(name):
                 self.add(f"federates.{name}", f"federate name {name!r} is not an identifier")
+            if self.site is not None and spec.owner != self.site and not self.locally_available(name):
+                self.declare_remote(name)
+                continue
             try:
                 if spec.kind == "fmu":
                     interface = fmu_interface(scenario.fmu_path(name))
@@ -438,6 +442,25 @@ class _Checker:
                 self.add(f"federates.{name}.{spec.kind}", str(exc))
                 continue
             scenario.interfaces[name] = interface
+
+    def locally_available(self, name: str) -> bool:
+        spec = self.scenario.federates[name]
+        if spec.kind == "fmu":
+            return self.scenario.fmu_path(name).is_file()
+        if spec.kind == "replay":
+            return self.scenario.replay_path(name).is_file()
+        return False  # another site's Python model is its own business
+
+    def declare_remote(self, name: str) -> None:
+        """Another site's federate whose model is not here: trust its declared interface."""
+        scenario, spec = self.scenario, self.scenario.federates[name]
+        if spec.expose is None:
+            self.add(f"federates.{name}.expose",
+                     f"required to run site {self.site!r} without the model of {name!r} (owner {spec.owner!r})")
+            return
+        inputs = [c.dst_variable for c in scenario.connections if c.dst_federate == name]
+        inputs += [t.split(".", 1)[1] for i in scenario.interactions.values() for t in i.to if t.split(".", 1)[0] == name]
+        scenario.interfaces[name] = declared_interface(spec.expose, inputs)
 
     def variable(self, key: str, federate: str, variable: str) -> VariableInfo | None:
         """The variable, or None after recording a problem (unknown federate/variable; silent if unreadable)."""
@@ -482,8 +505,8 @@ class _Checker:
     def check_federate(self, name: str) -> None:
         spec = self.scenario.federates[name]
         interface = self.scenario.interfaces.get(name)
-        if interface is None:
-            return
+        if interface is None or interface.kind == REMOTE:
+            return  # a remote federate's owner checks its own declarations
         for index, variable in enumerate(spec.expose or []):
             info = self.variable(f"federates.{name}.expose[{index}]", name, variable)
             if info is not None and info.causality != "output":
@@ -505,9 +528,11 @@ class _Checker:
         dst = self.driven_input(key, connection.dst_federate, connection.dst_variable)
         if src is None or dst is None:
             return
+        interfaces = self.scenario.interfaces
+        if REMOTE in (interfaces[connection.src_federate].kind, interfaces[connection.dst_federate].kind):
+            return  # types and units of another site's model are checked on its own host
         if src.type != dst.type:
             self.add(key, f"type mismatch: {connection.src} is {src.type}, {connection.dst} is {dst.type}")
-        interfaces = self.scenario.interfaces
         if not units_compatible(src.unit, interfaces[connection.src_federate].unit_definitions,
                                 dst.unit, interfaces[connection.dst_federate].unit_definitions):
             self.add(key, f"unit mismatch: {connection.src} is in [{src.unit}], {connection.dst} is in [{dst.unit}]")
@@ -548,8 +573,14 @@ class _Checker:
 
 # ------------------------------------------------------------------------------------------------------------ loading
 
-def load_scenario(path: Path | str, overrides: Mapping[str, object] | None = None) -> Scenario:
-    """Read, validate and resolve a scenario file; raise ScenarioError listing every problem found."""
+def load_scenario(
+    path: Path | str, overrides: Mapping[str, object] | None = None, site: str | None = None
+) -> Scenario:
+    """Read, validate and resolve a scenario file; raise ScenarioError listing every problem found.
+
+    With `site`, other sites' models need not be on this machine: where one is missing, that
+    federate's `expose` list stands for its interface (an owner host's view of the scenario).
+    """
     path = Path(path).resolve()
     raw, data = _read_yaml(path)
     problems = _apply_overrides(data, overrides or {})
@@ -560,7 +591,7 @@ def load_scenario(path: Path | str, overrides: Mapping[str, object] | None = Non
     scenario._path = path
     scenario._sha256 = hashlib.sha256(raw).hexdigest()
     scenario._overrides = dict(overrides or {})
-    problems += _Checker(scenario).run()
+    problems += _Checker(scenario, site).run()
     if problems:
         raise ScenarioError(path, problems)
     log.info("loaded scenario %s (%s, %d federates)", path, scenario.federation, len(scenario.federates))

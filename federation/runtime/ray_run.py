@@ -118,7 +118,7 @@ class HostActor:
         from .host import run_host
 
         info = self.where()
-        scenario = load_scenario(scenario_path, dict(overrides) or None)
+        scenario = load_scenario(scenario_path, dict(overrides) or None, site=site)
         info["fmus"] = [str(scenario.fmu_path(name)) for name, spec in scenario.federates.items()
                         if spec.owner == site and spec.kind == "fmu"]
         info["steps"] = run_host(scenario, site, target, wait)

@@ -1,0 +1,101 @@
+"""Each owner's host needs only its own model: a federation whose sites share nothing but the scenario."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from federation.ambassador import RTIAmbassador
+from federation.runtime.assembly import build_recorder
+from federation.runtime.driver import drive
+from federation.runtime.embedded import run_embedded
+from federation.runtime.grpc_run import COORDINATOR, create_federation, wait_ready
+from federation.runtime.grpc_transport import GrpcTransport
+from federation.runtime.host import connect
+from federation.runtime.processes import federation_command, spawn, stop_all
+from federation.runtime.rti_service import serve
+from federation.scenario import ScenarioError, load_scenario
+
+ROOT = Path(__file__).resolve().parents[2]
+SITES = {"grid": "utility", "furnace": "furnace_maker", "vehicle": "carmaker"}
+
+
+def site_scenario(folder: Path, fmu_dist: Path, own: set[str]) -> Path:
+    """The shared scenario, in a folder holding only the FMUs of `own` federates."""
+    folder.mkdir(parents=True)
+    data = {
+        "federation": "three-sites",
+        "time": {"start": 0.0, "stop": 600.0, "step": 10.0},
+        "federates": {
+            "grid": {"fmu": "grid.fmu", "owner": "utility", "step": 1.0, "expose": ["f", "v_pcc"]},
+            "furnace": {"fmu": "furnace.fmu", "owner": "furnace_maker", "step": 5.0,
+                        "expose": ["P_el", "T_chamber"]},
+            "vehicle": {"fmu": "vehicle.fmu", "owner": "carmaker", "step": 10.0, "expose": ["P_ev", "soc_mean"]},
+        },
+        "connections": ["grid.f -> furnace.f_grid", "grid.f -> vehicle.f_grid",
+                        "furnace.P_el -> grid.P_furnace", "vehicle.P_ev -> grid.P_ev"],
+        "output": {"variables": ["grid.f", "furnace.P_el", "vehicle.P_ev"]},
+    }
+    for name in own:
+        shutil.copy(fmu_dist / "fmi3" / f"{name}.fmu", folder / f"{name}.fmu")
+    path = folder / "scenario.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def test_a_host_validates_without_other_owners_models(fmu_dist: Path, tmp_path: Path) -> None:
+    path = site_scenario(tmp_path / "utility", fmu_dist, {"grid"})
+    with pytest.raises(ScenarioError, match="furnace.fmu"):
+        load_scenario(path)  # the whole scenario needs every model
+    scenario = load_scenario(path, site="utility")
+    assert scenario.interfaces["furnace"].kind == "remote" and scenario.interfaces["grid"].kind == "fmu"
+
+
+def test_a_remote_federate_without_expose_list_is_refused(fmu_dist: Path, tmp_path: Path) -> None:
+    path = site_scenario(tmp_path / "utility", fmu_dist, {"grid"})
+    data = yaml.safe_load(path.read_text())
+    del data["federates"]["furnace"]["expose"]
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ScenarioError, match=r"federates\.furnace\.expose.*'utility'"):
+        load_scenario(path, site="utility")
+
+
+def test_sites_sharing_only_the_scenario_match_embedded(fmu_dist: Path, tmp_path: Path) -> None:
+    full = site_scenario(tmp_path / "all", fmu_dist, set(SITES))
+    run_embedded(load_scenario(full), tmp_path / "embedded", plot=False)
+    # the coordinator has no model at all: the FOM comes from the expose lists
+    coordinator = load_scenario(site_scenario(tmp_path / "coord", fmu_dist, set()), site=COORDINATOR)
+    server, port, service = serve("127.0.0.1:0")
+    target = f"127.0.0.1:{port}"
+    hosts: dict[str, subprocess.Popen[bytes]] = {}
+    conn = None
+    try:
+        create_federation(target, coordinator)
+        for name, site in SITES.items():
+            own = site_scenario(tmp_path / site, fmu_dist, {name})
+            hosts[site] = spawn(federation_command("host", str(own), "--site", site, "--rti", target),
+                                tmp_path / f"{site}.log")
+        out = tmp_path / "grpc"
+        recorder = build_recorder(coordinator, out)
+        conn = connect(target, coordinator.federation, COORDINATOR)
+        transport = GrpcTransport(conn)
+        amb = RTIAmbassador(transport, recorder.name)
+        recorder.start(amb)
+        wait_ready(target, coordinator, lambda: None, 60)
+        recorder.begin()
+        drive({amb.handle: recorder}, lambda: conn.take_ready(0.5), transport.drain, lambda: None)
+        recorder.close()
+        for site, proc in hosts.items():
+            assert proc.wait(30) == 0, (tmp_path / f"{site}.log").read_text()
+    finally:
+        if conn is not None:
+            conn.close()
+        stop_all(list(hosts.values()))
+        service.stop()
+        server.stop(0)
+    assert (out / "results.csv").read_bytes() == (tmp_path / "embedded" / "results.csv").read_bytes()
