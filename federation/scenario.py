@@ -161,6 +161,9 @@ class FederateSpec(_Strict):
     step: FiniteFloat | None = None
     parameters: dict[str, ParameterItem] = Field(default_factory=dict)
     expose: list[str] | None = None
+    # Parameters the owner lets the federation set (scenario values, --set, sweeps); None: any
+    # parameter given in the scenario. Enforced by the owner's host (federation.security.tunable).
+    tunable: list[str] | None = None
 
     @model_validator(mode="after")
     def _exactly_one_source(self) -> FederateSpec:
@@ -449,7 +452,11 @@ class _Checker:
             return self.scenario.fmu_path(name).is_file()
         if spec.kind == "replay":
             return self.scenario.replay_path(name).is_file()
-        return False  # another site's Python model is its own business
+        try:
+            python_interface(str(spec.python), self.scenario.search_paths())
+        except InterfaceError:
+            return False  # another site's model, not importable here
+        return True
 
     def declare_remote(self, name: str) -> None:
         """Another site's federate whose model is not here: trust its declared interface."""
@@ -502,6 +509,15 @@ class _Checker:
         return info
 
     # -- federates
+    def settable(self, key: str, name: str, interface: FederateInterface, parameter: str) -> VariableInfo | None:
+        """A parameter (or input) of the federate, or None after recording why it cannot be set."""
+        info = interface.variables.get(parameter)
+        if info is None or info.causality not in _SETTABLE_CAUSALITIES:
+            what = "no such variable" if info is None else f"causality {info.causality!r}"
+            self.add(key, f"{parameter!r} is not a parameter of federate {name!r} ({what})")
+            return None
+        return info
+
     def check_federate(self, name: str) -> None:
         spec = self.scenario.federates[name]
         interface = self.scenario.interfaces.get(name)
@@ -513,13 +529,14 @@ class _Checker:
                 self.add(f"federates.{name}.expose[{index}]",
                          f"{name}.{variable} is not an output (causality {info.causality!r}); "
                          "only outputs can be exposed")
+        for index, parameter in enumerate(spec.tunable or []):
+            self.settable(f"federates.{name}.tunable[{index}]", name, interface, parameter)
         for parameter, value in spec.parameters.items():
             key = f"federates.{name}.parameters.{parameter}"
-            info = interface.variables.get(parameter)
-            if info is None or info.causality not in _SETTABLE_CAUSALITIES:
-                what = "no such variable" if info is None else f"causality {info.causality!r}"
-                self.add(key, f"{parameter!r} is not a parameter of federate {name!r} ({what})")
-            elif spec.kind == "fmu" and not _value_matches(info.type, value):
+            info = self.settable(key, name, interface, parameter)
+            if info is None:
+                continue
+            if spec.kind == "fmu" and not _value_matches(info.type, value):
                 self.add(key, f"value {value!r} does not match the {info.type} type of {name}.{parameter}")
 
     # -- connections

@@ -8,13 +8,13 @@ the federate, its host and its logical time.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import queue
 import threading
 import time
 from concurrent import futures
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, AsyncIterator, Iterator
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -52,21 +52,34 @@ class HostSession:
     site: str = ""
     federation: "FederationState | None" = None
     handles: set[int] = field(default_factory=set)
-    out: "queue.SimpleQueue[Any]" = field(default_factory=queue.SimpleQueue)
+    # Outgoing messages, awaited by the session's writer on the server's event loop; without
+    # a loop (a state driven directly, as in tests) they simply collect in `out`.
+    loop: asyncio.AbstractEventLoop | None = None
+    out: "asyncio.Queue[Any] | list[Any]" = field(default_factory=list)
     last_seen: float = field(default_factory=time.monotonic)
     abort: tuple[grpc.StatusCode, str] | None = None
     closed: bool = False
     trace_parent: Any = None  # the host's span context, from gRPC metadata
     busy: int = 0  # federate the host last reported stepping
+    loop_thread: int = 0
+
+    def _put(self, item: Any) -> None:
+        out = self.out
+        if isinstance(out, list):
+            out.append(item)
+        elif self.loop is not None and threading.get_ident() != self.loop_thread:
+            self.loop.call_soon_threadsafe(out.put_nowait, item)  # e.g. from the watchdog
+        else:
+            out.put_nowait(item)
 
     def send(self, **body: Any) -> None:
-        self.out.put(pb.ServerMessage(**body))
+        self._put(pb.ServerMessage(**body))
 
     def close(self, code: grpc.StatusCode | None = None, message: str = "") -> None:
         if not self.closed:
             self.closed = True
             self.abort = (code, message) if code is not None else None
-            self.out.put(_CLOSE)
+            self._put(_CLOSE)
 
 
 @dataclass
@@ -257,24 +270,29 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
                           f"protocol version {version} is not supported; this RTI speaks version {PROTOCOL_VERSION}")
 
     # ---------------------------------------------------------------- session
-    def Session(self, request_iterator: Iterator[Any], context: grpc.ServicerContext) -> Iterator[Any]:
-        session = HostSession(peer=context.peer())
+    async def Session(self, request_iterator: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> None:
+        # Reading and writing both run on the server's event loop: a message costs no thread hand-over.
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        session = HostSession(peer=context.peer(), loop=asyncio.get_running_loop(), out=queue,
+                              loop_thread=threading.get_ident())
         session.trace_parent = telemetry.context_from(context.invocation_metadata())
-        reader = threading.Thread(target=self._read, args=(session, request_iterator), daemon=True,
-                                  name=f"session-{context.peer()}")
-        reader.start()
-        while True:
-            item = session.out.get()
-            if item is _CLOSE:
-                if session.abort is not None:
-                    context.abort(*session.abort)
-                return
-            yield item
+        reader = asyncio.ensure_future(self._read(session, request_iterator))
+        try:
+            while True:
+                item = await queue.get()
+                if item is _CLOSE:
+                    break
+                await context.write(item)
+        finally:
+            if not reader.done():
+                reader.cancel()
+        if session.abort is not None:
+            await context.abort(*session.abort)
 
-    def _read(self, session: HostSession, requests: Iterator[Any]) -> None:
+    async def _read(self, session: HostSession, requests: AsyncIterator[Any]) -> None:
         reason = "stream closed by the host"
         try:
-            for message in requests:
+            async for message in requests:
                 session.last_seen = time.monotonic()
                 try:
                     self._handle(session, _decode(message))
@@ -285,6 +303,8 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
                     break
                 if session.closed:
                     break
+        except asyncio.CancelledError:
+            reason = "stream cancelled"
         except grpc.RpcError as exc:
             reason = f"stream broken ({exc.code().name if hasattr(exc, 'code') else exc})"
         except Exception as exc:  # a bug must not take the server down
@@ -466,9 +486,41 @@ def _pairs(handles: Any, values: Any, what: str) -> dict[int, float]:
     return dict(zip(handles, values))
 
 
+class ServerHandle:
+    """An asyncio gRPC server run on its own event-loop thread, stoppable from any thread."""
+
+    def __init__(self, server: grpc.aio.Server, loop: asyncio.AbstractEventLoop, thread: threading.Thread) -> None:
+        self.server, self.loop, self.thread = server, loop, thread
+
+    def stop(self, grace: float | None = None) -> "Stopping":
+        """Stop serving; `.wait()` on the result blocks until it has."""
+        done: futures.Future[None] = futures.Future()
+
+        async def _stop() -> None:
+            try:
+                await self.server.stop(grace)
+            finally:
+                self.loop.call_soon(self.loop.stop)
+                done.set_result(None)
+
+        if self.loop.is_running():
+            asyncio.run_coroutine_threadsafe(_stop(), self.loop)
+        else:
+            done.set_result(None)
+        return Stopping(done)
+
+
+class Stopping:
+    def __init__(self, done: "futures.Future[None]") -> None:
+        self._done = done
+
+    def wait(self, timeout: float | None = None) -> None:
+        self._done.result(timeout)
+
+
 def serve(listen: str, limits: Limits | None = None, credentials: grpc.ServerCredentials | None = None,
-          max_workers: int = 64) -> tuple[grpc.Server, int, RTIService]:
-    """Start the RTI, admin and health services; returns the server and its bound port."""
+          max_workers: int = 16) -> tuple[ServerHandle, int, RTIService]:
+    """Start the RTI, admin and health services on a background event loop; returns the server and its port."""
     limits = limits or Limits()
     options = [
         ("grpc.max_receive_message_length", limits.max_message_bytes),
@@ -479,21 +531,34 @@ def serve(listen: str, limits: Limits | None = None, credentials: grpc.ServerCre
         ("grpc.keepalive_permit_without_calls", 1),
         ("grpc.so_reuseport", 0),
     ]
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers), options=options)
     service = RTIService(limits)
-    # Session takes raw bytes and decodes them itself (see _decode): with the generated
-    # deserializer, garbage ends the stream as INTERNAL "Exception deserializing request!".
-    session_handlers = {"Session": grpc.stream_stream_rpc_method_handler(
-        service.Session, request_deserializer=None, response_serializer=pb.ServerMessage.SerializeToString)}
-    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("federation.v1.RTI", session_handlers),))
-    server.add_registered_method_handlers("federation.v1.RTI", session_handlers)
-    pb_grpc.add_AdminServicer_to_server(service, server)
-    health_servicer = health.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    port = server.add_secure_port(listen, credentials) if credentials else server.add_insecure_port(listen)
-    if port == 0:
-        raise OSError(f"cannot listen on {listen}")
-    server.start()
-    health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
-    health_servicer.set("federation.v1.RTI", health_pb2.HealthCheckResponse.SERVING)
-    return server, port, service
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="rti-server", daemon=True)
+    thread.start()
+
+    async def _start() -> tuple[grpc.aio.Server, int]:
+        # Admin and health are plain (threaded) handlers; only the session stream is async.
+        server = grpc.aio.server(migration_thread_pool=futures.ThreadPoolExecutor(max_workers=max_workers),
+                                 options=options)
+        # Session takes raw bytes and decodes them itself (see _decode): with the generated
+        # deserializer, garbage ends the stream as INTERNAL "Exception deserializing request!".
+        session_handlers = {"Session": grpc.stream_stream_rpc_method_handler(
+            service.Session, request_deserializer=None, response_serializer=pb.ServerMessage.SerializeToString)}
+        server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("federation.v1.RTI", session_handlers),))
+        pb_grpc.add_AdminServicer_to_server(service, server)
+        health_servicer = health.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+        port = server.add_secure_port(listen, credentials) if credentials else server.add_insecure_port(listen)
+        if port == 0:
+            raise OSError(f"cannot listen on {listen}")
+        await server.start()
+        health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+        health_servicer.set("federation.v1.RTI", health_pb2.HealthCheckResponse.SERVING)
+        return server, port
+
+    try:
+        server, port = asyncio.run_coroutine_threadsafe(_start(), loop).result(30)
+    except BaseException:
+        loop.call_soon_threadsafe(loop.stop)
+        raise
+    return ServerHandle(server, loop, thread), port, service
