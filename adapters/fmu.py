@@ -20,7 +20,7 @@ import fmpy
 from fmpy.fmi1 import FMICallException
 from fmpy.model_description import ModelDescription, ScalarVariable
 
-from federation.rti.time import LogicalTime, to_seconds
+from federation.ambassador import LogicalTime, to_seconds
 
 from .stepped import Clock, SteppedFederate, Wiring
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from federation.rti.time import LogicalTime, to_seconds
+from federation.ambassador import LogicalTime, to_seconds
 
 from .stepped import Clock, SteppedFederate, Wiring
 

@@ -11,7 +11,7 @@ import csv
 from pathlib import Path
 from typing import Sequence
 
-from federation.rti.time import LogicalTime, to_ticks
+from federation.ambassador import LogicalTime, to_ticks
 
 from .stepped import Clock, SteppedFederate, Wiring
 

@@ -13,9 +13,7 @@ from abc import abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
-from federation.ambassador import Federate, RTIAmbassador
-from federation.rti import callbacks as cb
-from federation.rti.time import LogicalTime
+from federation.ambassador import Federate, LogicalTime, RTIAmbassador, cb
 
 log = logging.getLogger(__name__)
 

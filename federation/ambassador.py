@@ -11,7 +11,10 @@ from abc import ABC, abstractmethod
 from typing import Mapping, Protocol, Sequence
 
 from .rti import FOM, callbacks as cb
-from .rti.time import LogicalTime
+from .rti.time import LogicalTime, to_seconds, to_ticks
+
+# What a federate needs besides the services: callback types and the time base.
+__all__ = ["Federate", "LogicalTime", "RTIAmbassador", "Transport", "cb", "to_seconds", "to_ticks"]
 
 
 class Transport(Protocol):

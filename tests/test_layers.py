@@ -1,0 +1,52 @@
+"""The dependency rules of the architecture, checked on the source: layers only point one way."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def imports(folder: Path) -> dict[str, set[str]]:
+    """Absolute module names imported by each file below `folder` (relative imports resolved)."""
+    out: dict[str, set[str]] = {}
+    for path in folder.rglob("*.py"):
+        if "_gen" in path.parts:
+            continue
+        package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    names.add(".".join(base + ([node.module] if node.module else [])))
+                else:
+                    names.add(node.module or "")
+        out[str(path.relative_to(ROOT))] = names
+    return out
+
+
+def offenders(folder: str, forbidden: tuple[str, ...]) -> list[str]:
+    return sorted(f"{file}: {name}" for file, names in imports(ROOT / folder).items() for name in names
+                  if any(name == f or name.startswith(f + ".") for f in forbidden))
+
+
+def test_rti_core_is_pure() -> None:
+    assert offenders("federation/rti", ("grpc", "ray", "federation.runtime", "federation.protocol", "socket",
+                                        "threading", "asyncio", "subprocess", "federation.scenario", "adapters")) == []
+
+
+@pytest.mark.parametrize("layer", ["federation.rti", "federation.runtime", "federation.protocol", "grpc", "ray"])
+def test_adapters_talk_to_the_federation_only_through_the_ambassador(layer: str) -> None:
+    assert offenders("adapters", (layer,)) == []
+
+
+def test_scenario_layer_knows_nothing_of_runtimes() -> None:
+    found = [o for o in offenders("federation", ("federation.runtime", "federation.cli"))
+             if o.startswith(("federation/scenario.py", "federation/interfaces.py", "federation/rti/"))]
+    assert found == []
