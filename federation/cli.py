@@ -11,6 +11,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from federation.security.certs import CertificateError
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Federated, HLA-style co-simulation of FMU digital twins.")
 err = Console(stderr=True)
 
@@ -59,8 +61,9 @@ def run(
     no_plot: bool = typer.Option(False, "--no-plot", help="skip results.png"),
     grant_timeout: Optional[float] = typer.Option(None, "--grant-timeout", help="grpc: seconds without progress before the run stops"),
     address: Optional[str] = typer.Option(None, "--address", help="ray: address of a running Ray cluster (default: start Ray locally)"),
+    insecure: bool = typer.Option(False, "--insecure", help="grpc/ray: plaintext, no certificates (default: mTLS with throw-away certificates)"),
 ) -> None:
-    """Run a federation and write results.csv, results.png and run.json."""
+    """Run a federation and write results.csv, results.png and run.json (grpc/ray: also audit.jsonl, policy.yaml)."""
     from federation.rti.time import to_seconds
 
     if mode not in ("embedded", "grpc", "ray"):
@@ -70,6 +73,8 @@ def run(
 
     sc = _load(scenario, stop, settings)
     out_dir = out or sc.output.dir
+    if insecure and mode != "embedded":
+        _warn_insecure()
     telemetry.setup("federation-run", out_dir / "telemetry")
     span = sc.time.stop - sc.time.start
     console = Console(stderr=True)
@@ -88,7 +93,7 @@ def run(
 
         try:
             with telemetry.span("federation.run", federation=sc.federation, mode=mode):
-                result = _run_mode(mode, sc, out_dir, tick, not no_plot, grant_timeout, address)
+                result = _run_mode(mode, sc, out_dir, tick, not no_plot, grant_timeout, address, insecure)
         except KeyboardInterrupt:
             err.print(f"[yellow]interrupted; results so far are in {out_dir}[/yellow]")
             raise typer.Exit(130) from None
@@ -100,15 +105,15 @@ def run(
 
 
 def _run_mode(mode: str, sc: Any, out_dir: Path, tick: Any, plot: bool, grant_timeout: Optional[float],
-              address: Optional[str] = None) -> Any:
+              address: Optional[str] = None, insecure: bool = False) -> Any:
     if mode == "ray":
         from federation.runtime.ray_run import run_ray
 
-        return run_ray(sc, out_dir, tick, plot=plot, grant_timeout=grant_timeout, address=address)
+        return run_ray(sc, out_dir, tick, plot=plot, grant_timeout=grant_timeout, address=address, insecure=insecure)
     if mode == "grpc":
         from federation.runtime.grpc_run import run_grpc
 
-        return run_grpc(sc, out_dir, tick, plot=plot, grant_timeout=grant_timeout)
+        return run_grpc(sc, out_dir, tick, plot=plot, grant_timeout=grant_timeout, insecure=insecure)
     from federation.runtime.embedded import run_embedded
 
     return run_embedded(sc, out_dir, tick, plot=plot)
@@ -183,6 +188,9 @@ def rti_serve(
     grant_timeout: float = typer.Option(6.0, "--grant-timeout", help="seconds without a time advance before a federation fails"),
     heartbeat_timeout: float = typer.Option(4.0, "--heartbeat-timeout", help="seconds of host silence before a federation fails"),
     max_message_bytes: int = typer.Option(4 * 1024 * 1024, "--max-message-bytes"),
+    tls: Optional[Path] = typer.Option(None, "--tls", help="certificate directory (federation certs init): mutual TLS"),
+    policy: Optional[Path] = typer.Option(None, "--policy", help="authorization policy YAML (default: none, every client may do anything)"),
+    audit: Optional[Path] = typer.Option(None, "--audit", help="audit log, JSON Lines (default: ~/.local/state/federation/rti-audit.jsonl)"),
 ) -> None:
     """Serve the RTI, admin and health services until SIGTERM or Ctrl-C."""
     import signal
@@ -190,10 +198,26 @@ def rti_serve(
 
     from federation import telemetry
     from federation.runtime.rti_service import Limits, serve
+    from federation.security.audit import AuditLog
+    from federation.security.guard import Guard
+    from federation.security.policy import PolicyError, load_policy
+    from federation.security.tls import server_credentials
 
     telemetry.setup("federation-rti")
     limits = Limits(max_message_bytes=max_message_bytes, heartbeat_timeout=heartbeat_timeout, grant_timeout=grant_timeout)
-    server, port, service = serve(listen, limits)
+    try:
+        rules = load_policy(policy) if policy else None
+        credentials = server_credentials(tls) if tls else None
+    except (PolicyError, CertificateError) as exc:
+        err.print(f"[red]{exc}[/red]", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    if tls is None:
+        _warn_insecure()
+    if rules is None:
+        logging.warning("no --policy: every %s client may create, join, subscribe and administer anything",
+                        "authenticated" if tls else "")
+    audit_log = AuditLog(audit or _state_dir() / "rti-audit.jsonl")
+    server, port, service = serve(listen, limits, credentials, guard=Guard(rules, audit_log, tls=tls is not None))
     host = listen.rsplit(":", 1)[0]
     typer.echo(f"RTI listening on {host}:{port}")
     sys.stdout.flush()
@@ -203,6 +227,7 @@ def rti_serve(
     done.wait()
     service.stop()
     server.stop(grace=1.0).wait()
+    audit_log.close()
 
 
 @rti_app.command("status")
@@ -211,6 +236,8 @@ def rti_status(
     federation: Optional[str] = typer.Option(None, "--federation", help="only this federation"),
     watch: bool = typer.Option(True, "--watch/--once", help="refresh live until Ctrl-C"),
     interval: float = typer.Option(0.5, "--interval"),
+    tls: Optional[Path] = typer.Option(None, "--tls", help="certificate directory: call as --site over mutual TLS"),
+    site: str = typer.Option("coordinator", "--site", help="the site this admin call speaks for"),
 ) -> None:
     """A live table of federates: logical time, pending request, heartbeat age, traffic."""
     import time
@@ -222,14 +249,19 @@ def rti_status(
     from federation.protocol import pb, pb_grpc
     from federation.rti.time import to_seconds
 
-    channel = grpc.insecure_channel(rti)
+    from federation.security.tls import identity_metadata, open_channel
+
+    creds = _site_credentials(tls, site)
+    channel = open_channel(rti, creds)
     admin = pb_grpc.AdminStub(channel)
+    who = identity_metadata(site, creds)
 
     def table() -> Table:
-        names = [federation] if federation else list(admin.ListFederations(pb.ListFederationsRequest(), timeout=5).names)
+        names = [federation] if federation else list(
+            admin.ListFederations(pb.ListFederationsRequest(), timeout=5, metadata=who).names)
         t = Table("federation", "state", "federate", "host", "time [s]", "pending", "heartbeat age [s]", "messages", "bytes")
         for name in names:
-            st = admin.InspectFederation(pb.FederationRef(name=name), timeout=5)
+            st = admin.InspectFederation(pb.FederationRef(name=name), timeout=5, metadata=who)
             if not st.federates:
                 t.add_row(name, st.state, "", "", "", "", "", "", "")
             for f in st.federates:
@@ -261,20 +293,108 @@ def host(
     wait: float = typer.Option(30.0, "--wait", help="seconds to wait for the RTI and the federation"),
     stop: Optional[float] = typer.Option(None, "--stop", help="override time.stop [s]"),
     settings: Optional[list[str]] = typer.Option(None, "--set", help="override a parameter, e.g. furnace.T_set=1200"),
+    tls: Optional[Path] = typer.Option(None, "--tls", help="certificate directory holding sites/<site>.pem/.key and ca.pem: mutual TLS"),
 ) -> None:
     """Run one owner's federates against a remote RTI (their FMUs stay on this machine)."""
     from federation import telemetry
     from federation.runtime.host import run_host
+    from federation.security.tls import channel_credentials
 
+    creds = _site_credentials(tls, site)
+    if creds is None:
+        _warn_insecure()
     sc = _load(scenario, stop, settings, site=site)
     telemetry.setup(f"federation-host-{site}")
     try:
         with telemetry.span("federation.host", telemetry.inherited_context(), site=site, federation=sc.federation):
-            steps = run_host(sc, site, rti, wait)
+            steps = run_host(sc, site, rti, wait, channel_credentials(creds) if creds else None)
     except Exception as exc:
         err.print(f"[red]host {site!r} failed:[/red] {exc}", markup=True, highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     typer.echo(f"site {site}: done ({', '.join(f'{k}: {v} steps' for k, v in steps.items())})")
+
+
+def _warn_insecure() -> None:
+    from federation.security.local import INSECURE_WARNING
+
+    logging.getLogger("federation.security").warning(INSECURE_WARNING)
+    err.print(f"[yellow]warning: {INSECURE_WARNING}[/yellow]", highlight=False, soft_wrap=True)
+
+
+def _state_dir() -> Path:
+    import os
+
+    return Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "federation"
+
+
+def _site_credentials(tls: Optional[Path], site: str) -> Any:
+    """`site`'s certificate and key from a certificate directory (None without --tls); exit 2 naming the problem."""
+    if tls is None:
+        return None
+    from federation.security.certs import SiteCredentials
+
+    try:
+        return SiteCredentials.load(tls, site)
+    except CertificateError as exc:
+        err.print(f"[red]{exc}[/red]", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+certs_app = typer.Typer(no_args_is_help=True, help="A federation's certificates: CA, RTI server, one per site.")
+app.add_typer(certs_app, name="certs")
+
+
+def _sites(text: str) -> list[str]:
+    return [s.strip() for s in text.split(",") if s.strip()]
+
+
+@certs_app.command("init")
+def certs_init(
+    directory: Path,
+    federation: str = typer.Option(..., "--federation", help="federation name, written into every certificate"),
+    sites: str = typer.Option(..., "--sites", help="comma-separated sites, e.g. utility,furnace_maker,carmaker"),
+    hosts: str = typer.Option("", "--hosts", help="comma-separated extra DNS names / IPs of the RTI (localhost and 127.0.0.1 are always in)"),
+) -> None:
+    """Create DIR/ca.pem+key, DIR/rti.pem+key and DIR/sites/<site>.pem+key (plus the coordinator's)."""
+    from federation.security.certs import COORDINATOR_SITE, init_ca
+
+    try:
+        d = init_ca(directory, federation, [*_sites(sites), COORDINATOR_SITE], _sites(hosts))
+    except CertificateError as exc:
+        err.print(f"[red]{exc}[/red]", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"{d.root}: CA, RTI certificate and {len(_sites(sites)) + 1} site certificates for {federation}; "
+               f"keep {d.ca_key} offline, give each site only sites/<site>.pem, sites/<site>.key and ca.pem")
+
+
+@certs_app.command("issue")
+def certs_issue(directory: Path, site: str = typer.Option(..., "--site", help="the site to (re-)issue a certificate for")) -> None:
+    """Issue DIR/sites/<site>.pem+key with the directory's CA."""
+    from federation.security.certs import issue_site
+
+    try:
+        path = issue_site(directory, site)
+    except CertificateError as exc:
+        err.print(f"[red]{exc}[/red]", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"{path}: certificate of site {site}")
+
+
+audit_app = typer.Typer(no_args_is_help=True, help="The tamper-evident audit log.")
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify(file: Path) -> None:
+    """Check the hash chain: exit 1 naming the first edited, removed or reordered entry."""
+    from federation.security.audit import AuditError, verify
+
+    try:
+        tail = verify(file)
+    except AuditError as exc:
+        err.print(f"[red]audit log broken: {exc}[/red]", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"{file}: OK ({tail.seq} entries)")
 
 
 @app.command()

@@ -21,6 +21,9 @@ from federation.protocol import PROTOCOL_VERSION, pb, pb_grpc
 from federation.protocol.codec import fom_to_pb
 from federation.rti.time import LogicalTime, to_seconds, to_ticks
 from federation.scenario import Scenario
+from federation.security.certs import COORDINATOR_SITE, SiteCredentials
+from federation.security.local import RunSecurity, run_security
+from federation.security.tls import identity_metadata, open_channel
 
 from .assembly import build_fom, build_recorder
 from .driver import drive
@@ -31,7 +34,7 @@ from .processes import federation_command, spawn, stop_all
 
 log = logging.getLogger(__name__)
 
-COORDINATOR = "coordinator"
+COORDINATOR = COORDINATOR_SITE
 
 
 class HostExited(RuntimeError):
@@ -47,10 +50,10 @@ def child_env(out_dir: Path) -> dict[str, str]:
     return env
 
 
-def start_rti(log_path: Path, grant_timeout: float | None = None,
-              env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str]:
+def start_rti(log_path: Path, grant_timeout: float | None = None, env: dict[str, str] | None = None,
+              security: list[str] | None = None) -> tuple[subprocess.Popen[bytes], str]:
     """Start `federation rti serve` on a free localhost port; returns the process and its address."""
-    args = ["rti", "serve", "--listen", "127.0.0.1:0"]
+    args = ["rti", "serve", "--listen", "127.0.0.1:0", *(security or [])]
     if grant_timeout is not None:
         args += ["--grant-timeout", str(grant_timeout)]
     proc = spawn(federation_command(*args), log_path, stdout=subprocess.PIPE, extra_env=env)
@@ -62,16 +65,19 @@ def start_rti(log_path: Path, grant_timeout: float | None = None,
     return proc, line.rsplit(" ", 1)[1]
 
 
-def create_federation(target: str, scenario: Scenario, grant_timeout: float = 0.0) -> None:
-    with grpc.insecure_channel(target) as channel:
+def create_federation(target: str, scenario: Scenario, grant_timeout: float = 0.0,
+                      creds: SiteCredentials | None = None) -> None:
+    """Create the scenario's federation as the coordinator (mTLS with `creds`, else insecure)."""
+    with open_channel(target, creds) as channel:
         grpc.channel_ready_future(channel).result(timeout=30)
         pb_grpc.AdminStub(channel).CreateFederation(pb.CreateFederationRequest(
             protocol_version=PROTOCOL_VERSION, name=scenario.federation, fom=fom_to_pb(build_fom(scenario)),
             start_time=to_ticks(scenario.time.start), grant_timeout_s=grant_timeout,
-            expected_federates=list(scenario.federates)), timeout=10)
+            expected_federates=list(scenario.federates)), timeout=10, metadata=identity_metadata(COORDINATOR, creds))
 
 
-def wait_ready(target: str, scenario: Scenario, check: Callable[[], None], timeout: float) -> None:
+def wait_ready(target: str, scenario: Scenario, check: Callable[[], None], timeout: float,
+               creds: SiteCredentials | None = None) -> None:
     """Block until every scenario federate has joined AND finished declaring, or fail naming the missing ones.
 
     A federate enables time management last in its start-up, so "constrained" means its
@@ -80,10 +86,11 @@ def wait_ready(target: str, scenario: Scenario, check: Callable[[], None], timeo
     """
     wanted = set(scenario.federates)
     deadline = time.monotonic() + timeout
-    with grpc.insecure_channel(target) as channel:
+    with open_channel(target, creds) as channel:
         admin = pb_grpc.AdminStub(channel)
         while True:
-            status = admin.InspectFederation(pb.FederationRef(name=scenario.federation), timeout=10)
+            status = admin.InspectFederation(pb.FederationRef(name=scenario.federation), timeout=10,
+                                             metadata=identity_metadata(COORDINATOR, creds))
             if status.state == "failed":
                 raise FederationFailed("", "", 0, status.error)
             ready = {f.name for f in status.federates if f.constrained}
@@ -119,33 +126,50 @@ def run_grpc(
     plot: bool = True,
     grant_timeout: float | None = None,
     join_timeout: float = 60.0,
+    insecure: bool = False,
+    rti: str | None = None,
 ) -> RunResult:
+    """Run with mTLS and the scenario's policy (throw-away certificates) unless `insecure`.
+
+    `rti`: the address of an RTI already serving in insecure mode (e.g. one a test watches)
+    instead of starting one.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with run_security(scenario, out_dir, "grpc", insecure or rti is not None) as sec:
+        return _run_grpc(scenario, out_dir, sec, on_progress, plot, grant_timeout, join_timeout, rti)
+
+
+def _run_grpc(scenario: Scenario, out_dir: Path, sec: RunSecurity, on_progress: Callable[[LogicalTime], None] | None,
+              plot: bool, grant_timeout: float | None, join_timeout: float, rti: str | None) -> RunResult:
     from federation.results.plot import plot_results
 
-    out_dir.mkdir(parents=True, exist_ok=True)
     logs = out_dir / "logs"
     logs.mkdir(exist_ok=True)
     recorder = build_recorder(scenario, out_dir, on_progress)
     result = RunResult(out_dir, "failed", 0.0)
     started = time.perf_counter()
-    procs: list[subprocess.Popen[bytes]] = []
+    servers: list[subprocess.Popen[bytes]] = []
     hosts: dict[str, subprocess.Popen[bytes]] = {}
     conn = None
+    creds = sec.credentials(COORDINATOR)
     try:
         env = child_env(out_dir)
-        server, target = start_rti(logs / "rti.log", grant_timeout, env)
-        procs.append(server)
-        create_federation(target, scenario, grant_timeout or 0.0)
+        if rti is None:
+            server, target = start_rti(logs / "rti.log", grant_timeout, env, sec.rti_args())
+            servers.append(server)
+        else:
+            target = rti
+        create_federation(target, scenario, grant_timeout or 0.0, creds)
         for site in sorted({spec.owner for spec in scenario.federates.values()}):
             cmd = federation_command("host", str(scenario.path), "--site", site, "--rti", target,
-                                     *override_args(scenario))
+                                     *sec.host_args(), *override_args(scenario))
             hosts[site] = spawn(cmd, logs / f"host-{site}.log", extra_env=env)
-            procs.append(hosts[site])
-        conn = connect(target, scenario.federation, COORDINATOR, metadata=telemetry.grpc_metadata())
+        conn = connect(target, scenario.federation, COORDINATOR, metadata=telemetry.grpc_metadata(),
+                       credentials=sec.channel(COORDINATOR))
         transport = GrpcTransport(conn)
         amb = RTIAmbassador(transport, recorder.name)
         recorder.start(amb)
-        wait_ready(target, scenario, lambda: check_hosts(hosts), join_timeout)
+        wait_ready(target, scenario, lambda: check_hosts(hosts), join_timeout, creds)
         recorder.begin()
 
         def take_ready() -> list[int]:
@@ -171,16 +195,14 @@ def run_grpc(
     except KeyboardInterrupt:
         result.status, result.error = "interrupted", "interrupted by the user"
         raise
-    except FederationFailed as exc:
-        result.error = str(exc)
-        raise
     except Exception as exc:
         result.error = str(exc)
         raise
     finally:
         if conn is not None:
             conn.close()
-        stop_all(list(hosts.values()) + procs[:1])
+        stop_all(list(hosts.values()) + servers)
+        sec.status = result.status
         recorder.close()
         result.wall_time = time.perf_counter() - started
         result.last_time = to_seconds(recorder.time)

@@ -14,6 +14,7 @@ import grpc
 from federation import telemetry
 from federation.ambassador import Federate, RTIAmbassador
 from federation.scenario import Scenario
+from federation.security.tunable import check_tunable
 
 from .assembly import build_federates
 from .driver import drive
@@ -42,6 +43,7 @@ def run_host(
     credentials: grpc.ChannelCredentials | None = None,
 ) -> dict[str, int]:
     """Join every federate of `site` and drive them to the stop time; returns steps per federate."""
+    check_tunable(scenario, site)  # before anything leaves this machine
     federates: list[Federate] = []
     conn = connect(target, scenario.federation, site, wait, credentials, telemetry.grpc_metadata())
     try:

@@ -21,12 +21,16 @@ import logging
 import os
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 from federation.ambassador import RTIAmbassador
 from federation.rti.time import LogicalTime, to_seconds
 from federation.scenario import Scenario
+from federation.security.certs import SiteCredentials
+from federation.security.local import RunSecurity, run_security
+from federation.security.tls import channel_credentials
 
 from .assembly import build_recorder
 from .driver import drive
@@ -111,8 +115,8 @@ class HostActor:
         return {"node_id": ctx.get_node_id(), "node_ip": ray.util.get_node_ip_address(), "pid": os.getpid()}
 
     def run(self, scenario_path: str, overrides: Mapping[str, object], site: str, target: str,
-            wait: float) -> dict[str, Any]:
-        """Load the scenario from this node's disk and run `site`'s federates against the RTI."""
+            wait: float, creds: SiteCredentials | None = None) -> dict[str, Any]:
+        """Load the scenario from this node's disk and run `site`'s federates against the RTI (mTLS with `creds`)."""
         from federation.scenario import load_scenario
 
         from .host import run_host
@@ -121,7 +125,7 @@ class HostActor:
         scenario = load_scenario(scenario_path, dict(overrides) or None, site=site)
         info["fmus"] = [str(scenario.fmu_path(name)) for name, spec in scenario.federates.items()
                         if spec.owner == site and spec.kind == "fmu"]
-        info["steps"] = run_host(scenario, site, target, wait)
+        info["steps"] = run_host(scenario, site, target, wait, channel_credentials(creds) if creds else None)
         return info
 
 
@@ -144,12 +148,14 @@ class _Hosts:
         self.infos: dict[str, dict[str, Any]] = {}
         self.where: dict[str, dict[str, Any]] = {}
 
-    def start(self, target: str, wait: float) -> None:
+    def start(self, target: str, wait: float, sec: RunSecurity) -> None:
         for site in owners_of(self.scenario):
             actor, info = _site_actor(site)
             self.actors[site] = actor
             self.where[site] = info
-            self.runs[site] = actor.run.remote(str(self.scenario.path), self.scenario.overrides, site, target, wait)
+            # Each actor gets its own site's certificate and key, nothing else.
+            self.runs[site] = actor.run.remote(str(self.scenario.path), self.scenario.overrides, site, target, wait,
+                                               sec.credentials(site))
 
     def federates_of(self, site: str) -> list[str]:
         return [n for n, s in self.scenario.federates.items() if s.owner == site]
@@ -271,8 +277,9 @@ def run_ray(
     address: str | None = None,
     join_timeout: float = 60.0,
     heartbeat_timeout: float = 4.0,
+    insecure: bool = False,
 ) -> RunResult:
-    """Run a scenario with one Ray actor per owner host; raises PlacementError before starting."""
+    """Run a scenario with one Ray actor per owner host (mTLS unless `insecure`); raises PlacementError before starting."""
     import ray
 
     from federation.results.plot import plot_results
@@ -289,19 +296,24 @@ def run_ray(
     result = RunResult(out_dir, "failed", 0.0)
     started = time.perf_counter()
     hosts = _Hosts(scenario)
-    server = service = conn = None
+    server = service = conn = guard = None
+    sec: RunSecurity | None = None
+    security = ExitStack()
     try:
         ip = ray.util.get_node_ip_address()
+        sec = security.enter_context(run_security(scenario, out_dir, "ray", insecure, [ip]))
+        guard = sec.guard()
         limits = Limits(heartbeat_timeout=heartbeat_timeout, grant_timeout=grant_timeout or Limits().grant_timeout)
-        server, port, service = serve(f"{ip}:0", limits)
+        server, port, service = serve(f"{ip}:0", limits, sec.server(), guard=guard)
         target = f"{ip}:{port}"
-        create_federation(target, scenario, grant_timeout or 0.0)
-        hosts.start(target, join_timeout)
-        conn = connect(target, scenario.federation, COORDINATOR)
+        creds = sec.credentials(COORDINATOR)
+        create_federation(target, scenario, grant_timeout or 0.0, creds)
+        hosts.start(target, join_timeout, sec)
+        conn = connect(target, scenario.federation, COORDINATOR, credentials=sec.channel(COORDINATOR))
         transport = GrpcTransport(conn)
         amb = RTIAmbassador(transport, recorder.name)
         recorder.start(amb)
-        wait_ready(target, scenario, hosts.check, join_timeout)
+        wait_ready(target, scenario, hosts.check, join_timeout, creds)
         recorder.begin()
 
         def take_ready() -> list[int]:
@@ -337,6 +349,8 @@ def run_ray(
             service.stop()
         if server is not None:
             server.stop(grace=0.5).wait()
+        if guard is not None and guard.audit is not None:
+            guard.audit.close()
         hosts.stop(grace=5.0)
         recorder.close()
         result.wall_time = time.perf_counter() - started
@@ -346,6 +360,9 @@ def run_ray(
                                               for site, where in hosts.where.items()})
         if plot and recorder.sink.rows:
             plot_results(out_dir / "results.csv", out_dir / "results.png", scenario.federation)
+        if sec is not None:
+            sec.status = result.status
+        security.close()  # records the run's end, deletes the throw-away certificates
     return result
 
 

@@ -25,6 +25,8 @@ from federation.protocol.codec import callback_to_pb, fom_from_pb, fom_to_pb
 from federation.rti import RTI, errors as E
 from federation.rti.execution import FederationExecution
 from federation.rti.time import to_seconds
+from federation.security.guard import AUDITED, Guard
+from federation.security.policy import PermissionDenied
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,7 @@ class HostSession:
     closed: bool = False
     trace_parent: Any = None  # the host's span context, from gRPC metadata
     busy: int = 0  # federate the host last reported stepping
+    context: Any = None  # the session's gRPC context: the peer's client certificate
     loop_thread: int = 0
 
     def _put(self, item: Any) -> None:
@@ -188,8 +191,9 @@ class FederationState:
 class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[misc, name-defined]
     """Implements both the session service and the admin service over one RTI registry."""
 
-    def __init__(self, limits: Limits | None = None) -> None:
+    def __init__(self, limits: Limits | None = None, guard: Guard | None = None) -> None:
         self.limits = limits or Limits()
+        self.guard = guard or Guard()
         self.rti = RTI()
         self.federations: dict[str, FederationState] = {}
         self.lock = threading.Lock()
@@ -222,6 +226,7 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
     # ------------------------------------------------------------------ admin
     def CreateFederation(self, request: Any, context: grpc.ServicerContext) -> Any:
         self._check_version(request.protocol_version, context)
+        site = self._admit(context, "create", request.name)
         with self.lock:
             try:
                 execution = self.rti.create_federation_execution(request.name, fom_from_pb(request.fom), request.start_time)
@@ -232,18 +237,21 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
             state = FederationState(execution, request.grant_timeout_s or self.limits.grant_timeout)
             self.federations[request.name] = state
         log.info("created federation %s", request.name)
+        self.guard.record("create", federation=request.name, site=site)
         return state.status()
 
     def ListFederations(self, request: Any, context: grpc.ServicerContext) -> Any:
         with self.lock:
-            return pb.ListFederationsReply(names=sorted(self.federations))
+            return pb.ListFederationsReply(names=sorted(self.guard.visible(context, list(self.federations))))
 
     def InspectFederation(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self._admit(context, "inspect", request.name)
         state = self._federation(request.name, context)
         with state.lock:
             return state.status()
 
     def DestroyFederation(self, request: Any, context: grpc.ServicerContext) -> Any:
+        site = self._admit(context, "destroy", request.name)
         state = self._federation(request.name, context)
         with self.lock, state.lock:
             if state.state == "running" and not state.execution.empty:
@@ -254,7 +262,16 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
                 session.close()
             self.federations.pop(request.name, None)
             self.rti._executions.pop(request.name, None)
+        self.guard.record("destroy", federation=request.name, site=site)
         return pb.DestroyReply()
+
+    def _admit(self, context: grpc.ServicerContext, action: str, federation: str) -> str:
+        """The admin caller's site, once the policy allows `action` on `federation` (else PERMISSION_DENIED)."""
+        try:
+            return self.guard.authorize_admin(context, action, federation)
+        except PermissionDenied as exc:
+            context.abort(grpc.StatusCode.PERMISSION_DENIED, str(exc))
+            raise  # abort raises; this line keeps the type checker informed
 
     def _federation(self, name: str, context: grpc.ServicerContext) -> FederationState:
         with self.lock:
@@ -274,7 +291,7 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
         # Reading and writing both run on the server's event loop: a message costs no thread hand-over.
         queue: asyncio.Queue[Any] = asyncio.Queue()
         session = HostSession(peer=context.peer(), loop=asyncio.get_running_loop(), out=queue,
-                              loop_thread=threading.get_ident())
+                              loop_thread=threading.get_ident(), context=context)
         session.trace_parent = telemetry.context_from(context.invocation_metadata())
         reader = asyncio.ensure_future(self._read(session, request_iterator))
         try:
@@ -354,6 +371,8 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
             else:
                 if msg.request_id:
                     session.send(reply_to=msg.request_id, **reply)
+                if kind in AUDITED:
+                    self.guard.applied(kind, state.name, session.site, getattr(msg, kind), reply, state.names)
             state.flush()
             # Only the last resign finishes a federation: a rejected request (say, a declare
             # before anyone joined) must leave it open for the federates still to come.
@@ -370,7 +389,10 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
                                     f"federation execution {msg.hello.federation!r} does not exist")
         if not msg.hello.site:
             raise ProtocolViolation(grpc.StatusCode.INVALID_ARGUMENT, "hello names no site")
-        session.site = msg.hello.site
+        try:
+            session.site = self.guard.session_site(session.context, msg.hello.site, state.name, session.peer)
+        except PermissionDenied as exc:
+            raise ProtocolViolation(grpc.StatusCode.PERMISSION_DENIED, str(exc)) from None
         session.federation = state
         with state.lock:
             state.all_sessions.append(session)
@@ -391,6 +413,7 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
         if kind == "join":
             with telemetry.span("rti.join", session.trace_parent, federation=state.name,
                                 federate=body.federate_name, site=session.site):
+                self.guard.authorize_join(state.name, session.site, body.federate_name)
                 handle = ex.join(body.federate_name, body.federate_type)
             session.handles.add(handle)
             state.sessions[handle] = session
@@ -413,6 +436,8 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
                 self._request(state, handle, body.request)
             return {"ack": pb.Ack()}
         if kind == "declare":
+            self.guard.authorize_declare(state.name, session.site, state.names[handle], body.kind, body.class_name,
+                                         list(body.members))
             k = pb.Declare
             if body.kind == k.PUBLISH_OBJECT:
                 ex.publish_object_class_attributes(handle, body.class_name, list(body.members))
@@ -519,7 +544,8 @@ class Stopping:
 
 
 def serve(listen: str, limits: Limits | None = None, credentials: grpc.ServerCredentials | None = None,
-          max_workers: int = 16) -> tuple[ServerHandle, int, RTIService]:
+          max_workers: int = 16, guard: Guard | None = None,
+          interceptors: tuple[grpc.aio.ServerInterceptor, ...] = ()) -> tuple[ServerHandle, int, RTIService]:
     """Start the RTI, admin and health services on a background event loop; returns the server and its port."""
     limits = limits or Limits()
     options = [
@@ -531,7 +557,7 @@ def serve(listen: str, limits: Limits | None = None, credentials: grpc.ServerCre
         ("grpc.keepalive_permit_without_calls", 1),
         ("grpc.so_reuseport", 0),
     ]
-    service = RTIService(limits)
+    service = RTIService(limits, guard)
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="rti-server", daemon=True)
     thread.start()
@@ -539,7 +565,7 @@ def serve(listen: str, limits: Limits | None = None, credentials: grpc.ServerCre
     async def _start() -> tuple[grpc.aio.Server, int]:
         # Admin and health are plain (threaded) handlers; only the session stream is async.
         server = grpc.aio.server(migration_thread_pool=futures.ThreadPoolExecutor(max_workers=max_workers),
-                                 options=options)
+                                 options=options, interceptors=interceptors)
         # Session takes raw bytes and decodes them itself (see _decode): with the generated
         # deserializer, garbage ends the stream as INTERNAL "Exception deserializing request!".
         session_handlers = {"Session": grpc.stream_stream_rpc_method_handler(

@@ -1,0 +1,1 @@
+"""Security: mTLS certificates, the authorization policy, the tamper-evident audit log."""

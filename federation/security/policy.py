@@ -1,0 +1,199 @@
+"""The authorization policy: who may create, join as, publish, subscribe to and administer what; pure evaluation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from federation.rti.errors import RTIError
+from federation.scenario import Problem, Scenario, format_problems
+
+__all__ = ["Decision", "FederationRules", "PermissionDenied", "Policy", "PolicyError", "from_scenario", "load_policy"]
+
+Members = dict[str, list[str]]  # object class -> attribute names
+
+
+class PermissionDenied(RTIError):
+    """The policy refused a request; the message names the rule."""
+
+
+class PolicyError(Exception):
+    """The policy file is invalid; carries every problem found, each naming its key."""
+
+    def __init__(self, path: Path, problems: list[Problem]) -> None:
+        self.path, self.problems = path, problems
+        super().__init__(format_problems(path, problems))
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The verdict on one request, and the rule (a dotted key into the policy) that decided it."""
+
+    allowed: bool
+    rule: str
+    reason: str
+
+    def check(self) -> None:
+        """Raise PermissionDenied naming the rule unless allowed."""
+        if not self.allowed:
+            raise PermissionDenied(f"denied by policy rule {self.rule}: {self.reason}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FederationRules(_Strict):
+    """Rules of one federation execution; everything not granted here is denied."""
+
+    create: list[str] = Field(default_factory=list, description="sites that may create the federation")
+    admin: list[str] = Field(default_factory=list, description="sites that may inspect or destroy it")
+    join: dict[str, list[str]] = Field(default_factory=dict, description="site -> federates it may join as")
+    publish: dict[str, Members] = Field(default_factory=dict, description="federate -> class -> attributes")
+    subscribe: dict[str, Members] = Field(default_factory=dict, description="federate -> class -> attributes")
+    publish_interactions: dict[str, list[str]] = Field(default_factory=dict)
+    subscribe_interactions: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class Policy(_Strict):
+    """Global administrators and per-federation rules. The empty policy denies everything."""
+
+    admin: list[str] = Field(default_factory=list, description="sites that may administer every federation")
+    federations: dict[str, FederationRules] = Field(default_factory=dict, description="federation name or glob -> rules")
+
+    # ------------------------------------------------------------------ admin
+    def _rules(self, federation: str) -> tuple[str, FederationRules | None]:
+        """The rules of a federation: its own entry, else the first glob pattern (e.g. 'test-*') matching it."""
+        if federation in self.federations:
+            return federation, self.federations[federation]
+        for key, rules in self.federations.items():
+            if fnmatchcase(federation, key):
+                return key, rules
+        return federation, None
+
+    def may_admin(self, site: str, federation: str) -> Decision:
+        if site in self.admin:
+            return Decision(True, "admin", f"site {site!r} is a global administrator")
+        key, rules = self._rules(federation)
+        rule = f"federations.{key}.admin"
+        if rules is not None and site in rules.admin:
+            return Decision(True, rule, f"site {site!r} administers {federation!r}")
+        return Decision(False, rule, f"site {site!r} may not administer federation {federation!r}")
+
+    def may_create(self, site: str, federation: str) -> Decision:
+        if site in self.admin:
+            return Decision(True, "admin", f"site {site!r} is a global administrator")
+        key, rules = self._rules(federation)
+        rule = f"federations.{key}.create"
+        if rules is not None and site in rules.create:
+            return Decision(True, rule, f"site {site!r} may create {federation!r}")
+        return Decision(False, rule, f"site {site!r} may not create federation {federation!r}")
+
+    def visible(self, site: str, names: Iterable[str]) -> list[str]:
+        """The federations a site may see in a listing: those it administers."""
+        return [n for n in names if self.may_admin(site, n).allowed]
+
+    # ---------------------------------------------------------------- session
+    def may_join(self, site: str, federation: str, federate: str) -> Decision:
+        key, rules = self._rules(federation)
+        rule = f"federations.{key}.join.{site}"
+        allowed = [] if rules is None else rules.join.get(site, [])
+        if federate in allowed:
+            return Decision(True, rule, f"site {site!r} joins as {federate!r}")
+        return Decision(False, rule, f"site {site!r} may join as {sorted(allowed)}, not as {federate!r}")
+
+    def _members(self, federation: str, section: str, federate: str, class_name: str,
+                 members: Iterable[str]) -> Decision:
+        key, rules = self._rules(federation)
+        granted: Members = {} if rules is None else getattr(rules, section).get(federate, {})
+        rule = f"federations.{key}.{section}.{federate}.{class_name}"
+        allowed = set(granted.get(class_name, []))
+        refused = sorted(set(members) - allowed)
+        if refused:
+            return Decision(False, rule, f"federate {federate!r} may not {section} {class_name}.{{{', '.join(refused)}}}"
+                                         f" (allowed: {sorted(allowed)})")
+        return Decision(True, rule, f"federate {federate!r} may {section} {class_name}")
+
+    def may_publish(self, federation: str, federate: str, class_name: str, members: Iterable[str]) -> Decision:
+        return self._members(federation, "publish", federate, class_name, members)
+
+    def may_subscribe(self, federation: str, federate: str, class_name: str, members: Iterable[str]) -> Decision:
+        return self._members(federation, "subscribe", federate, class_name, members)
+
+    def _interaction(self, federation: str, section: str, federate: str, class_name: str) -> Decision:
+        key, rules = self._rules(federation)
+        allowed = [] if rules is None else getattr(rules, section).get(federate, [])
+        rule = f"federations.{key}.{section}.{federate}"
+        verb = section.replace("_interactions", "")
+        if class_name in allowed:
+            return Decision(True, rule, f"federate {federate!r} may {verb} {class_name}")
+        return Decision(False, rule, f"federate {federate!r} may not {verb} interaction {class_name!r} "
+                                     f"(allowed: {sorted(allowed)})")
+
+    def may_publish_interaction(self, federation: str, federate: str, class_name: str) -> Decision:
+        return self._interaction(federation, "publish_interactions", federate, class_name)
+
+    def may_subscribe_interaction(self, federation: str, federate: str, class_name: str) -> Decision:
+        return self._interaction(federation, "subscribe_interactions", federate, class_name)
+
+    # ---------------------------------------------------------------- files
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(), sort_keys=True)
+
+
+def load_policy(path: Path | str) -> Policy:
+    """Read and validate a policy file; PolicyError names the file and the key of every problem."""
+    from federation.scenario import _pydantic_problems, _read_yaml
+
+    path = Path(path).resolve()
+    try:
+        _, data = _read_yaml(path)
+    except Exception as exc:  # ScenarioError: the same reading rules, reported as a policy problem
+        problems = getattr(exc, "problems", [Problem("(file)", str(exc))])
+        raise PolicyError(path, problems) from None
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as exc:
+        raise PolicyError(path, _pydantic_problems(exc)) from None
+
+
+def from_scenario(scenario: Scenario, coordinator: str, recorder: str) -> Policy:
+    """The default policy of a run: owners join as their federates; data flows exactly as the scenario wires it.
+
+    The coordinator creates and administers the federation and joins as the recorder, which
+    may subscribe to the recorded variables only.
+    """
+    join: dict[str, list[str]] = {coordinator: [recorder]}
+    publish: dict[str, Members] = {}
+    subscribe: dict[str, Members] = {}
+    for name, spec in scenario.federates.items():
+        join.setdefault(spec.owner, []).append(name)
+        exposed = scenario.exposed(name)
+        if exposed:
+            publish[name] = {name: exposed}
+    for c in scenario.connections:
+        _grant(subscribe, c.dst_federate, c.src_federate, c.src_variable)
+    for fed, var in scenario.recorded():
+        _grant(subscribe, recorder, fed, var)
+    pub_i: dict[str, list[str]] = {}
+    sub_i: dict[str, list[str]] = {}
+    for iname, ispec in scenario.interactions.items():
+        for publisher in ispec.publishers:
+            pub_i.setdefault(publisher, []).append(iname)
+        for target in dict.fromkeys(t.split(".", 1)[0] for t in ispec.to):
+            sub_i.setdefault(target, []).append(iname)
+    rules = FederationRules(create=[coordinator], admin=[coordinator], join=join, publish=publish,
+                            subscribe=subscribe, publish_interactions=pub_i, subscribe_interactions=sub_i)
+    return Policy(federations={scenario.federation: rules})
+
+
+def _grant(table: dict[str, Members], federate: str, class_name: str, member: str) -> None:
+    members = table.setdefault(federate, {}).setdefault(class_name, [])
+    if member not in members:
+        members.append(member)
+

@@ -1,0 +1,58 @@
+"""gRPC credentials from a certificate directory, and the peer's site taken from its client certificate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from .certs import CertDir, CertificateError, SiteCredentials, site_of_pem
+
+# Without TLS (insecure mode only) admin calls say who they are in this metadata key.
+SITE_METADATA = "x-federation-site"
+
+
+def server_credentials(directory: Path | str) -> grpc.ServerCredentials:
+    """mTLS for the RTI: its own certificate, and client certificates required and checked against the CA."""
+    d = CertDir(Path(directory))
+    return grpc.ssl_server_credentials([(d.read(d.rti_key), d.read(d.rti_cert))],
+                                       root_certificates=d.read(d.ca_cert), require_client_auth=True)
+
+
+def channel_credentials(creds: SiteCredentials) -> grpc.ChannelCredentials:
+    """mTLS for a site's client: trust only the federation CA, present the site's certificate."""
+    return grpc.ssl_channel_credentials(root_certificates=creds.ca, private_key=creds.key,
+                                        certificate_chain=creds.cert)
+
+
+def open_channel(target: str, creds: SiteCredentials | None, options: list[tuple[str, Any]] | None = None) -> grpc.Channel:
+    """A channel to the RTI: mTLS with `creds`, else plain (insecure mode)."""
+    if creds is None:
+        return grpc.insecure_channel(target, options)
+    return grpc.secure_channel(target, channel_credentials(creds), options)
+
+
+def identity_metadata(site: str, creds: SiteCredentials | None) -> tuple[tuple[str, str], ...]:
+    """Admin-call metadata: the claimed site, needed (and trusted) only without TLS."""
+    return () if creds is not None else ((SITE_METADATA, site),)
+
+
+def peer_site(context: Any) -> str | None:
+    """The site named by the peer's verified client certificate; None on a plaintext connection."""
+    auth = context.auth_context() or {}
+    pems = auth.get("x509_pem_cert")
+    if not pems:
+        return None
+    try:
+        return site_of_pem(pems[0])
+    except CertificateError:
+        return None
+
+
+def claimed_site(context: Any) -> str:
+    """The site an insecure admin caller claims in its metadata ('' if none)."""
+    for key, value in context.invocation_metadata() or ():
+        if key == SITE_METADATA:
+            return str(value)
+    return ""
