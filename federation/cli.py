@@ -417,6 +417,9 @@ def inspect(fmu: Path) -> None:
 
 
 def main() -> None:
+    from federation.runtime.processes import die_with_parent
+
+    die_with_parent()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     # Threads hand messages to each other on every step; a short GIL switch interval
     # keeps that hand-over from waiting out Python's 5 ms default.

@@ -15,12 +15,22 @@ from typing import IO, Mapping, Sequence
 log = logging.getLogger(__name__)
 
 _PR_SET_PDEATHSIG = 1
+ENV_PARENT = "FEDERATION_PARENT_PID"
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child
-    # If the parent is killed (even with SIGKILL), the kernel kills the child too.
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+def die_with_parent() -> None:
+    """In a child started by `spawn`: ask the kernel to SIGKILL us when the parent dies.
+
+    Done by the child at start-up rather than between fork and exec: running Python in a
+    forked child of a process that serves gRPC can crash it, and without a preexec hook
+    Python can start children with vfork, which runs no fork handlers at all.
+    """
+    parent = os.environ.pop(ENV_PARENT, None)
+    if parent is None or not sys.platform.startswith("linux"):
+        return
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != int(parent):  # the parent died before we asked
+        os._exit(1)
 
 
 def spawn(
@@ -30,12 +40,9 @@ def spawn(
     err: int | IO[bytes] = subprocess.DEVNULL
     if log_path is not None:
         err = open(log_path, "wb")
-    env = dict(os.environ, PYTHONUNBUFFERED="1", **(extra_env or {}))
+    env = dict(os.environ, PYTHONUNBUFFERED="1", **{ENV_PARENT: str(os.getpid())}, **(extra_env or {}))
     try:
-        return subprocess.Popen(
-            list(args), stdout=stdout if stdout is not None else err, stderr=err,
-            preexec_fn=_die_with_parent, env=env,
-        )
+        return subprocess.Popen(list(args), stdout=stdout if stdout is not None else err, stderr=err, env=env)
     finally:
         if not isinstance(err, int):
             err.close()  # the child has its own copy; keeping ours leaks a descriptor per spawn

@@ -289,3 +289,16 @@ def test_silent_host_is_caught_by_the_heartbeat_timeout_and_killed(tmp_path: Pat
     print(f"SIGSTOP of host beta: run exited {latency:.2f} s later (failure at t={t_fail:g} s): "
           f"{' '.join(run.stderr.split())[:300]}")
 
+
+
+def test_killing_the_run_command_takes_its_rti_and_hosts_with_it(tmp_path: Path, runs: list[CliRun]) -> None:
+    scenario, out = chain_scenario(tmp_path), tmp_path / "out"
+    run = start(runs, ["run", str(scenario), "--mode", "grpc", "--out", str(out), "--no-plot"], tmp_path, "run")
+    wait_for_rows(run, out / "results.csv")
+    run.poll()
+    run.proc.kill()  # SIGKILL: no teardown code runs in the parent
+    run.proc.wait(10)
+    deadline = time.monotonic() + 5
+    while leftovers(run, str(tmp_path)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert_no_leftovers(run, str(tmp_path))
