@@ -14,7 +14,6 @@ import sys
 import threading
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 import yaml
 

@@ -19,7 +19,7 @@ from federation import telemetry
 from federation.ambassador import RTIAmbassador
 from federation.protocol import PROTOCOL_VERSION, pb, pb_grpc
 from federation.protocol.codec import fom_to_pb
-from federation.rti.time import LogicalTime, to_seconds, to_ticks
+from federation.rti.time import LogicalTime, to_ticks
 from federation.scenario import Scenario
 from federation.security.certs import COORDINATOR_SITE, SiteCredentials
 from federation.security.local import RunSecurity, run_security
@@ -27,7 +27,7 @@ from federation.security.tls import identity_metadata, open_channel
 
 from .assembly import build_fom, build_recorder
 from .driver import drive
-from .embedded import RunResult, write_run_json
+from .run_record import RunResult, recorded_run
 from .grpc_transport import FederationFailed, GrpcTransport
 from .host import connect
 from .processes import federation_command, spawn, stop_all
@@ -141,72 +141,59 @@ def run_grpc(
 
 def _run_grpc(scenario: Scenario, out_dir: Path, sec: RunSecurity, on_progress: Callable[[LogicalTime], None] | None,
               plot: bool, grant_timeout: float | None, join_timeout: float, rti: str | None) -> RunResult:
-    from federation.results.plot import plot_results
-
     logs = out_dir / "logs"
     logs.mkdir(exist_ok=True)
     recorder = build_recorder(scenario, out_dir, on_progress)
-    result = RunResult(out_dir, "failed", 0.0)
-    started = time.perf_counter()
     servers: list[subprocess.Popen[bytes]] = []
     hosts: dict[str, subprocess.Popen[bytes]] = {}
     conn = None
     creds = sec.credentials(COORDINATOR)
+    result: RunResult | None = None
     try:
-        env = child_env(out_dir)
-        if rti is None:
-            server, target = start_rti(logs / "rti.log", grant_timeout, env, sec.rti_args())
-            servers.append(server)
-        else:
-            target = rti
-        create_federation(target, scenario, grant_timeout or 0.0, creds)
-        for site in sorted({spec.owner for spec in scenario.federates.values()}):
-            cmd = federation_command("host", str(scenario.path), "--site", site, "--rti", target,
-                                     *sec.host_args(), *override_args(scenario))
-            hosts[site] = spawn(cmd, logs / f"host-{site}.log", extra_env=env)
-        conn = connect(target, scenario.federation, COORDINATOR, metadata=telemetry.grpc_metadata(),
-                       credentials=sec.channel(COORDINATOR))
-        transport = GrpcTransport(conn)
-        amb = RTIAmbassador(transport, recorder.name)
-        recorder.start(amb)
-        wait_ready(target, scenario, lambda: check_hosts(hosts), join_timeout, creds)
-        recorder.begin()
+        with recorded_run(scenario, out_dir, recorder, "grpc", plot) as result:
+            try:
+                env = child_env(out_dir)
+                if rti is None:
+                    server, target = start_rti(logs / "rti.log", grant_timeout, env, sec.rti_args())
+                    servers.append(server)
+                else:
+                    target = rti
+                create_federation(target, scenario, grant_timeout or 0.0, creds)
+                for site in sorted({spec.owner for spec in scenario.federates.values()}):
+                    cmd = federation_command("host", str(scenario.path), "--site", site, "--rti", target,
+                                             *sec.host_args(), *override_args(scenario))
+                    hosts[site] = spawn(cmd, logs / f"host-{site}.log", extra_env=env)
+                conn = connect(target, scenario.federation, COORDINATOR, metadata=telemetry.grpc_metadata(),
+                               credentials=sec.channel(COORDINATOR))
+                transport = GrpcTransport(conn)
+                amb = RTIAmbassador(transport, recorder.name)
+                recorder.start(amb)
+                wait_ready(target, scenario, lambda: check_hosts(hosts), join_timeout, creds)
+                recorder.begin()
 
-        def take_ready() -> list[int]:
-            assert conn is not None
-            ready = conn.take_ready(0.5)
-            if not ready:
-                try:
-                    check_hosts(hosts)
-                except HostExited:
-                    # The RTI's verdict (federate, host, logical time) is on its way: prefer it.
-                    failure = conn.wait_failure(2.0)
-                    if isinstance(failure, FederationFailed):
-                        raise failure from None
-                    raise
-            return ready
+                def take_ready() -> list[int]:
+                    assert conn is not None
+                    ready = conn.take_ready(0.5)
+                    if not ready:
+                        try:
+                            check_hosts(hosts)
+                        except HostExited:
+                            # The RTI's verdict (federate, host, logical time) is on its way: prefer it.
+                            failure = conn.wait_failure(2.0)
+                            if isinstance(failure, FederationFailed):
+                                raise failure from None
+                            raise
+                    return ready
 
-        drive({amb.handle: recorder}, take_ready, transport.drain, lambda: None)
-        for site, proc in hosts.items():
-            code = proc.wait(30)
-            if code != 0:
-                raise HostExited(f"host of site {site!r} exited with code {code}")
-        result.status = "completed"
-    except KeyboardInterrupt:
-        result.status, result.error = "interrupted", "interrupted by the user"
-        raise
-    except Exception as exc:
-        result.error = str(exc)
-        raise
+                drive({amb.handle: recorder}, take_ready, transport.drain, lambda: None)
+                for site, proc in hosts.items():
+                    code = proc.wait(30)
+                    if code != 0:
+                        raise HostExited(f"host of site {site!r} exited with code {code}")
+            finally:
+                if conn is not None:
+                    conn.close()
+                stop_all(list(hosts.values()) + servers)
     finally:
-        if conn is not None:
-            conn.close()
-        stop_all(list(hosts.values()) + servers)
-        sec.status = result.status
-        recorder.close()
-        result.wall_time = time.perf_counter() - started
-        result.last_time = to_seconds(recorder.time)
-        write_run_json(scenario, result, "grpc")
-        if plot and recorder.sink.rows:
-            plot_results(out_dir / "results.csv", out_dir / "results.png", scenario.federation)
+        sec.status = result.status if result is not None else "failed"
     return result

@@ -16,17 +16,15 @@ the RTI's failure handling stops the run naming the federate; results are kept.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
-import time
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 from federation.ambassador import RTIAmbassador
-from federation.rti.time import LogicalTime, to_seconds
+from federation.rti.time import LogicalTime
 from federation.scenario import Scenario
 from federation.security.certs import SiteCredentials
 from federation.security.local import RunSecurity, run_security
@@ -34,7 +32,7 @@ from federation.security.tls import channel_credentials
 
 from .assembly import build_recorder
 from .driver import drive
-from .embedded import RunResult, write_run_json
+from .run_record import RunResult, recorded_run
 from .grpc_run import COORDINATOR, HostExited, create_federation, wait_ready
 from .grpc_transport import FederationFailed, GrpcTransport
 from .host import connect
@@ -282,7 +280,6 @@ def run_ray(
     """Run a scenario with one Ray actor per owner host (mTLS unless `insecure`); raises PlacementError before starting."""
     import ray
 
-    from federation.results.plot import plot_results
 
     from .rti_service import Limits, serve
 
@@ -293,84 +290,68 @@ def run_ray(
     out_dir = out_dir.resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     recorder = build_recorder(scenario, out_dir, on_progress)
-    result = RunResult(out_dir, "failed", 0.0)
-    started = time.perf_counter()
     hosts = _Hosts(scenario)
     server = service = conn = guard = None
     sec: RunSecurity | None = None
     security = ExitStack()
+    result: RunResult | None = None
     try:
-        ip = ray.util.get_node_ip_address()
-        sec = security.enter_context(run_security(scenario, out_dir, "ray", insecure, [ip]))
-        guard = sec.guard()
-        limits = Limits(heartbeat_timeout=heartbeat_timeout, grant_timeout=grant_timeout or Limits().grant_timeout)
-        server, port, service = serve(f"{ip}:0", limits, sec.server(), guard=guard)
-        target = f"{ip}:{port}"
-        creds = sec.credentials(COORDINATOR)
-        create_federation(target, scenario, grant_timeout or 0.0, creds)
-        hosts.start(target, join_timeout, sec)
-        conn = connect(target, scenario.federation, COORDINATOR, credentials=sec.channel(COORDINATOR))
-        transport = GrpcTransport(conn)
-        amb = RTIAmbassador(transport, recorder.name)
-        recorder.start(amb)
-        wait_ready(target, scenario, hosts.check, join_timeout, creds)
-        recorder.begin()
+        with recorded_run(scenario, out_dir, recorder, "ray", plot) as result:
+            try:
+                ip = ray.util.get_node_ip_address()
+                sec = security.enter_context(run_security(scenario, out_dir, "ray", insecure, [ip]))
+                guard = sec.guard()
+                limits = Limits(heartbeat_timeout=heartbeat_timeout,
+                                grant_timeout=grant_timeout or Limits().grant_timeout)
+                server, port, service = serve(f"{ip}:0", limits, sec.server(), guard=guard)
+                target = f"{ip}:{port}"
+                creds = sec.credentials(COORDINATOR)
+                create_federation(target, scenario, grant_timeout or 0.0, creds)
+                hosts.start(target, join_timeout, sec)
+                conn = connect(target, scenario.federation, COORDINATOR, credentials=sec.channel(COORDINATOR))
+                transport = GrpcTransport(conn)
+                amb = RTIAmbassador(transport, recorder.name)
+                recorder.start(amb)
+                wait_ready(target, scenario, hosts.check, join_timeout, creds)
+                recorder.begin()
 
-        def take_ready() -> list[int]:
-            assert conn is not None
-            ready = conn.take_ready(0.5)
-            if not ready:
-                hosts.check()
-            return ready
+                def take_ready() -> list[int]:
+                    assert conn is not None
+                    ready = conn.take_ready(0.5)
+                    if not ready:
+                        hosts.check()
+                    return ready
 
-        drive({amb.handle: recorder}, take_ready, transport.drain, lambda: None)
-        infos = hosts.finish(30.0)
-        result.steps = {k: v for info in infos.values() for k, v in info.get("steps", {}).items()}
-        result.status = "completed"
-    except KeyboardInterrupt:
-        result.status, result.error = "interrupted", "interrupted by the user"
-        raise
-    except FederationFailed as exc:
-        # The RTI names the federate; a host that raised (say, an FMU rejecting a parameter)
-        # usually knows why, so add its own words when it has any.
-        details = hosts.errors(timeout=1.0)
-        extra = "".join(f"; host of site {s!r} reported: {r}" for s, r in sorted(details.items()))
-        result.error = str(exc) + extra
-        if extra:
-            raise FederationFailed(exc.federate, exc.host, exc.time, exc.reason + extra) from exc
-        raise
-    except Exception as exc:
-        result.error = str(exc)
-        raise
+                drive({amb.handle: recorder}, take_ready, transport.drain, lambda: None)
+                infos = hosts.finish(30.0)
+                result.steps = {k: v for info in infos.values() for k, v in info.get("steps", {}).items()}
+            except FederationFailed as exc:
+                # The RTI names the federate; a host that raised (say, an FMU rejecting a parameter)
+                # usually knows why, so add its own words when it has any.
+                details = hosts.errors(timeout=1.0)
+                extra = "".join(f"; host of site {s!r} reported: {r}" for s, r in sorted(details.items()))
+                if extra:
+                    raise FederationFailed(exc.federate, exc.host, exc.time, exc.reason + extra) from exc
+                raise
+            finally:
+                if conn is not None:
+                    conn.close()
+                if service is not None:
+                    service.stop()
+                if server is not None:
+                    server.stop(grace=0.5).wait()
+                if guard is not None and guard.audit is not None:
+                    guard.audit.close()
+                hosts.stop(grace=5.0)
+                result.extra["placement"] = _placement({site: {**where, **hosts.infos.get(site, {})}
+                                                        for site, where in hosts.where.items()})
     finally:
-        if conn is not None:
-            conn.close()
-        if service is not None:
-            service.stop()
-        if server is not None:
-            server.stop(grace=0.5).wait()
-        if guard is not None and guard.audit is not None:
-            guard.audit.close()
-        hosts.stop(grace=5.0)
-        recorder.close()
-        result.wall_time = time.perf_counter() - started
-        result.last_time = to_seconds(recorder.time)
-        write_run_json(scenario, result, "ray")
-        _add_placement(out_dir / "run.json", {site: {**where, **hosts.infos.get(site, {})}
-                                              for site, where in hosts.where.items()})
-        if plot and recorder.sink.rows:
-            plot_results(out_dir / "results.csv", out_dir / "results.png", scenario.federation)
         if sec is not None:
-            sec.status = result.status
+            sec.status = result.status if result is not None else "failed"
         security.close()  # records the run's end, deletes the throw-away certificates
     return result
 
 
-def _add_placement(run_json: Path, infos: Mapping[str, Mapping[str, Any]]) -> None:
+def _placement(infos: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     """Where each owner's host ran: node id, IP, pid, FMU paths (on that node) or its error."""
-    try:
-        data = json.loads(run_json.read_text())
-        data["placement"] = {site: {k: v for k, v in info.items() if k != "steps"} for site, info in sorted(infos.items())}
-        run_json.write_text(json.dumps(data, indent=2) + "\n")
-    except (OSError, ValueError):
-        log.warning("could not record the placement in %s", run_json, exc_info=True)
+    return {site: {k: v for k, v in info.items() if k != "steps"} for site, info in sorted(infos.items())}

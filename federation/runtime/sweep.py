@@ -177,7 +177,7 @@ def execute_run(scenario_path: str, params: Mapping[str, Any], base: Mapping[str
     """One federation execution; never raises: a failure is an outcome with its reason."""
     from federation.scenario import ScenarioError, load_scenario
 
-    from .embedded import RunResult, write_run_json
+    from .run_record import RunResult, write_run_json
 
     out = Path(run_dir)
     out.mkdir(parents=True, exist_ok=True)

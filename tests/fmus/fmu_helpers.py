@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from ctypes import byref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable

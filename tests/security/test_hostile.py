@@ -34,7 +34,7 @@ from federation.security.tls import SITE_METADATA, channel_credentials, server_c
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "runtime"))
 import test_grpc_protocol as proto  # noqa: E402  (the protocol tests' harness, reused)
-from test_grpc_protocol import DT, FOM_SPEC, MAX_BYTES, Live, hello, msg, resign, session  # noqa: E402
+from test_grpc_protocol import FOM_SPEC, MAX_BYTES, Live, hello, msg, resign, session  # noqa: E402
 
 SITES = ["site-a", "site-b", "mallory", "operator"]
 POLICY = Policy.model_validate({"federations": {"*": {

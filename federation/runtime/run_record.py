@@ -1,0 +1,87 @@
+"""What every runtime does around a run, whatever happens in it: status, run.json and the plot."""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping
+
+from federation import __version__
+from federation.results.recorder import Recorder
+from federation.rti.time import to_seconds
+from federation.scenario import Scenario
+
+
+@dataclass
+class RunResult:
+    out_dir: Path
+    status: str
+    wall_time: float
+    steps: dict[str, int] = field(default_factory=dict)
+    last_time: float = 0.0
+    error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # mode-specific facts for run.json
+
+
+@contextmanager
+def recorded_run(
+    scenario: Scenario, out_dir: Path, recorder: Recorder, mode: str, plot: bool,
+    on_error: Callable[[], None] | None = None,
+) -> Iterator[RunResult]:
+    """Yield the run's result; on exit mark it completed, failed or interrupted and keep what was recorded.
+
+    The body's own clean-up (closing connections, stopping processes) runs first, inside it.
+    """
+    result = RunResult(out_dir, "failed", 0.0)
+    started = time.perf_counter()
+    try:
+        yield result
+        result.status = "completed"
+    except KeyboardInterrupt:
+        result.status, result.error = "interrupted", "interrupted by the user"
+        raise
+    except Exception as exc:
+        result.error = result.error or str(exc)
+        if on_error is not None:
+            on_error()
+        raise
+    finally:
+        recorder.close()
+        result.wall_time = time.perf_counter() - started
+        result.last_time = to_seconds(recorder.time)
+        write_run_json(scenario, result, mode)
+        if plot and recorder.sink.rows:
+            from federation.results.plot import plot_results
+
+            plot_results(out_dir / "results.csv", out_dir / "results.png", scenario.federation)
+
+
+def write_run_json(scenario: Scenario, result: RunResult, mode: str, extra: Mapping[str, Any] | None = None) -> None:
+    import fmpy
+    import numpy
+
+    info = {
+        "federation": scenario.federation,
+        "scenario": str(scenario.path),
+        "scenario_sha256": scenario.sha256(),
+        "mode": mode,
+        "status": result.status,
+        "error": result.error,
+        "wall_time_s": round(result.wall_time, 6),
+        "last_time_s": result.last_time,
+        "time": scenario.time.model_dump(),
+        "steps": result.steps,
+        "versions": {
+            "federation": __version__,
+            "python": platform.python_version(),
+            "fmpy": fmpy.__version__,
+            "numpy": numpy.__version__,
+        },
+        **result.extra,
+        **(extra or {}),
+    }
+    (result.out_dir / "run.json").write_text(json.dumps(info, indent=2) + "\n")
