@@ -27,7 +27,13 @@ def _overrides(stop: Optional[float], settings: Optional[list[str]]) -> dict[str
         if not sep or not key:
             err.print(f"[red]--set expects KEY=VALUE, got {item!r}[/red]")
             raise typer.Exit(2)
-        out[key.strip()] = yaml.safe_load(value)
+        parsed = yaml.safe_load(value)
+        if isinstance(parsed, str):  # YAML 1.1 reads 5e6 as text; a user means the number
+            try:
+                parsed = float(parsed)
+            except ValueError:
+                pass
+        out[key.strip()] = parsed
     if stop is not None:
         out["time.stop"] = stop
     return out

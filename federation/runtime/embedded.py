@@ -11,6 +11,7 @@ from federation.results.recorder import Recorder
 from federation.rti import RTI, FederationExecution
 from federation.rti.time import LogicalTime, to_seconds, to_ticks
 from federation.scenario import Scenario
+from federation.security.tunable import check_tunable
 
 from .assembly import build_federate, build_fom, build_recorder
 from .driver import drive
@@ -30,6 +31,8 @@ def run_embedded(
     plot: bool = True,
 ) -> RunResult:
     """Run a scenario to its stop time; results up to the last completed step survive any error."""
+    for site in {spec.owner for spec in scenario.federates.values()}:
+        check_tunable(scenario, site)  # the same rule as an owner's host applies
     out_dir.mkdir(parents=True, exist_ok=True)
     execution = RTI().create_federation_execution(scenario.federation, build_fom(scenario), to_ticks(scenario.time.start))
     recorder = build_recorder(scenario, out_dir, on_progress)

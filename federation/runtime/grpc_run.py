@@ -102,11 +102,21 @@ def wait_ready(target: str, scenario: Scenario, check: Callable[[], None], timeo
             time.sleep(0.05)
 
 
-def check_hosts(hosts: dict[str, subprocess.Popen[bytes]]) -> None:
+def host_exited(site: str, code: int, logs: Path | None) -> HostExited:
+    """The error for a host that ended early, with the last thing it said (its reason, usually)."""
+    said = ""
+    log_file = logs / f"host-{site}.log" if logs is not None else None
+    if log_file is not None and log_file.is_file():
+        lines = [line.strip() for line in log_file.read_text(errors="replace").splitlines() if line.strip()]
+        said = f": {lines[-1]}" if lines else ""
+    return HostExited(f"host of site {site!r} exited with code {code}{said}")
+
+
+def check_hosts(hosts: dict[str, subprocess.Popen[bytes]], logs: Path | None = None) -> None:
     for site, proc in hosts.items():
         code = proc.poll()
         if code not in (None, 0):
-            raise HostExited(f"host of site {site!r} exited with code {code}")
+            raise host_exited(site, code, logs)
 
 
 def override_args(scenario: Scenario) -> list[str]:
@@ -168,7 +178,7 @@ def _run_grpc(scenario: Scenario, out_dir: Path, sec: RunSecurity, on_progress: 
                 transport = GrpcTransport(conn)
                 amb = RTIAmbassador(transport, recorder.name)
                 recorder.start(amb)
-                wait_ready(target, scenario, lambda: check_hosts(hosts), join_timeout, creds)
+                wait_ready(target, scenario, lambda: check_hosts(hosts, logs), join_timeout, creds)
                 recorder.begin()
 
                 def take_ready() -> list[int]:
@@ -176,7 +186,7 @@ def _run_grpc(scenario: Scenario, out_dir: Path, sec: RunSecurity, on_progress: 
                     ready = conn.take_ready(0.5)
                     if not ready:
                         try:
-                            check_hosts(hosts)
+                            check_hosts(hosts, logs)
                         except HostExited:
                             # The RTI's verdict (federate, host, logical time) is on its way: prefer it.
                             failure = conn.wait_failure(2.0)
@@ -189,7 +199,7 @@ def _run_grpc(scenario: Scenario, out_dir: Path, sec: RunSecurity, on_progress: 
                 for site, proc in hosts.items():
                     code = proc.wait(30)
                     if code != 0:
-                        raise HostExited(f"host of site {site!r} exited with code {code}")
+                        raise host_exited(site, code, logs)
             finally:
                 if conn is not None:
                     conn.close()

@@ -8,6 +8,8 @@ import subprocess
 import sys
 import textwrap
 import time
+
+import pytest
 from pathlib import Path
 
 
@@ -83,3 +85,17 @@ def test_ctrl_c_stops_cleanly_and_keeps_results(fmu_dist: Path, tmp_path: Path) 
     assert all(len(r.split(",")) == len(rows[0].split(",")) for r in rows)  # no torn line
     info = json.loads((tmp_path / "run.json").read_text())
     assert info["status"] == "interrupted"
+
+
+@pytest.mark.parametrize("mode", ["embedded", "grpc"])
+def test_a_parameter_its_owner_keeps_private_cannot_be_set(fmu_dist: Path, tmp_path: Path, mode: str) -> None:
+    proc = federation("run", str(FLAGSHIP), "--mode", mode, "--stop", "60", "--out", str(tmp_path),
+                      "--set", "furnace.P_max=5e6")
+    assert proc.returncode != 0
+    text = " ".join(proc.stderr.split())
+    assert "furnace.P_max" in text and "tunable" in text and "furnace_maker" in text
+
+
+def test_set_accepts_a_tunable_parameter_in_exponent_notation(fmu_dist: Path, tmp_path: Path) -> None:
+    proc = federation("run", str(FLAGSHIP), "--stop", "60", "--out", str(tmp_path), "--set", "grid.H=4e0")
+    assert proc.returncode == 0, proc.stderr
