@@ -169,11 +169,12 @@ def test_audit_continues_a_chain_across_writers_and_never_takes_values(tmp_path:
 
 # -------------------------------------------------------------------------------------------------- tunables
 def _flagship_copy(tmp_path: Path, furnace_tunable: str, name: str = "scenario") -> Path:
-    text = FLAGSHIP.read_text().replace("parameters: {T_set: 1300.0}",
-                                        f"parameters: {{T_set: 1300.0}}\n    tunable: {furnace_tunable}")
-    text = text.replace("../../fmus", str(ROOT / "fmus"))
+    import yaml
+
+    data = yaml.safe_load(FLAGSHIP.read_text().replace("../../fmus", str(ROOT / "fmus")))
+    data["federates"]["furnace"]["tunable"] = yaml.safe_load(furnace_tunable)
     path = tmp_path / f"{name}.yaml"
-    path.write_text(text)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
 
 
