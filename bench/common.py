@@ -106,49 +106,35 @@ def direct_ring(n: int, steps: int, fmi: str, step: float = 1.0) -> tuple[float,
         u_vr, y_vr, tau_vr = vr["u"], vr["y"], vr["tau"]
         assert md.coSimulation is not None
         common = dict(guid=md.guid, unzipDirectory=unzip, modelIdentifier=md.coSimulation.modelIdentifier)
-        slaves = []
-        if int(fmi) == 3:
-            from fmpy.fmi3 import FMU3Slave
-
-            for i in range(n):
-                s = FMU3Slave(instanceName=f"n{i}", **common)
-                s.instantiate()
-                s.setFloat64([tau_vr], [0.0])
-                s.enterInitializationMode(startTime=0.0, stopTime=steps * step)
-                s.exitInitializationMode()
-                slaves.append(s)
-            ys = [s.getFloat64([y_vr])[0] for s in slaves]
-            t0 = time.perf_counter()
-            for k in range(steps):
-                t = k * step
-                prev = ys[:]
-                for i, s in enumerate(slaves):
-                    s.setFloat64([u_vr], [prev[i - 1]])
-                    s.doStep(currentCommunicationPoint=t, communicationStepSize=step)
-                    ys[i] = s.getFloat64([y_vr])[0]
-            wall = time.perf_counter() - t0
+        fmi3 = int(fmi) == 3
+        if fmi3:
+            from fmpy.fmi3 import FMU3Slave as Slave
         else:
-            from fmpy.fmi2 import FMU2Slave
-
-            for i in range(n):
-                s = FMU2Slave(instanceName=f"n{i}", **common)
-                s.instantiate()
-                s.setReal([tau_vr], [0.0])
+            from fmpy.fmi2 import FMU2Slave as Slave  # type: ignore[assignment]
+        slaves = []
+        for i in range(n):
+            s = Slave(instanceName=f"n{i}", **common)
+            s.instantiate()
+            set_real, get_real = (s.setFloat64, s.getFloat64) if fmi3 else (s.setReal, s.getReal)
+            set_real([tau_vr], [0.0])
+            if fmi3:
+                s.enterInitializationMode(startTime=0.0, stopTime=steps * step)
+            else:
                 s.setupExperiment(startTime=0.0, stopTime=steps * step)
                 s.enterInitializationMode()
-                s.exitInitializationMode()
-                slaves.append(s)
-            ys = [s.getReal([y_vr])[0] for s in slaves]
-            t0 = time.perf_counter()
-            for k in range(steps):
-                t = k * step
-                prev = ys[:]
-                for i, s in enumerate(slaves):
-                    s.setReal([u_vr], [prev[i - 1]])
-                    s.doStep(currentCommunicationPoint=t, communicationStepSize=step)
-                    ys[i] = s.getReal([y_vr])[0]
-            wall = time.perf_counter() - t0
-        for s in slaves:
+            s.exitInitializationMode()
+            slaves.append((s, set_real, get_real))
+        ys = [get_real([y_vr])[0] for _, _, get_real in slaves]
+        t0 = time.perf_counter()
+        for k in range(steps):
+            t = k * step
+            prev = ys[:]
+            for i, (s, set_real, get_real) in enumerate(slaves):
+                set_real([u_vr], [prev[i - 1]])
+                s.doStep(currentCommunicationPoint=t, communicationStepSize=step)
+                ys[i] = get_real([y_vr])[0]
+        wall = time.perf_counter() - t0
+        for s, _, _ in slaves:
             s.terminate()
             s.freeInstance()
         return wall / steps, ys[0]
