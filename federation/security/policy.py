@@ -76,23 +76,21 @@ class Policy(_Strict):
                 return key, rules
         return federation, None
 
-    def may_admin(self, site: str, federation: str) -> Decision:
+    def _federation_right(self, site: str, federation: str, right: str, verb: str) -> Decision:
+        """A per-federation right ('admin' or 'create'); global administrators hold every one."""
         if site in self.admin:
             return Decision(True, "admin", f"site {site!r} is a global administrator")
         key, rules = self._rules(federation)
-        rule = f"federations.{key}.admin"
-        if rules is not None and site in rules.admin:
-            return Decision(True, rule, f"site {site!r} administers {federation!r}")
-        return Decision(False, rule, f"site {site!r} may not administer federation {federation!r}")
+        rule = f"federations.{key}.{right}"
+        if rules is not None and site in getattr(rules, right):
+            return Decision(True, rule, f"site {site!r} may {verb} {federation!r}")
+        return Decision(False, rule, f"site {site!r} may not {verb} federation {federation!r}")
+
+    def may_admin(self, site: str, federation: str) -> Decision:
+        return self._federation_right(site, federation, "admin", "administer")
 
     def may_create(self, site: str, federation: str) -> Decision:
-        if site in self.admin:
-            return Decision(True, "admin", f"site {site!r} is a global administrator")
-        key, rules = self._rules(federation)
-        rule = f"federations.{key}.create"
-        if rules is not None and site in rules.create:
-            return Decision(True, rule, f"site {site!r} may create {federation!r}")
-        return Decision(False, rule, f"site {site!r} may not create federation {federation!r}")
+        return self._federation_right(site, federation, "create", "create")
 
     def visible(self, site: str, names: Iterable[str]) -> list[str]:
         """The federations a site may see in a listing: those it administers."""
