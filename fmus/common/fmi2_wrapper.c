@@ -1,5 +1,4 @@
-/* FMI 2.0 co-simulation wrapper around the model API in model.h. */
-#include <math.h>
+/* FMI 2.0 co-simulation wrapper around the model API in model.h (shared logic in fmu_core.h). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,23 +6,20 @@
 
 #include "fmi2Functions.h"
 #include "model.h"
-
-typedef enum { ST_INSTANTIATED, ST_INIT, ST_STEP, ST_TERMINATED, ST_ERROR } State;
+#include "fmu_core.h"
 
 typedef struct {
-    ModelData m;
-    State state;
-    char *name;
+    FmuCore core; /* first member */
     fmi2CallbackFunctions cb;
-    int logging_on;
-    int initialized_model;
 } Instance;
+
+#define STATUS(failed) ((failed) ? fmi2Error : fmi2OK)
 
 static void inst_log(Instance *c, fmi2Status status, const char *category, const char *fmt, ...) {
     char buf[MODEL_MSG_LEN + 256];
     va_list ap;
     if (!c || !c->cb.logger) return;
-    if (status == fmi2OK && !c->logging_on) return;
+    if (status == fmi2OK && !c->core.logging_on) return;
     va_start(ap, fmt);
     vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
@@ -37,7 +33,7 @@ static void inst_log(Instance *c, fmi2Status status, const char *category, const
             esc[j++] = buf[i];
         }
         esc[j] = '\0';
-        c->cb.logger(c->cb.componentEnvironment, c->name, status, category, esc);
+        c->cb.logger(c->cb.componentEnvironment, c->core.name, status, category, esc);
     }
 }
 
@@ -46,15 +42,10 @@ static void model_log_cb(void *env, int is_error, const char *msg) {
     inst_log(c, is_error ? fmi2Error : fmi2Warning, is_error ? "logStatusError" : "logStatusWarning", "%s", msg);
 }
 
-static fmi2Status wrong_state(Instance *c, const char *fn) {
-    inst_log(c, fmi2Error, "logStatusError", "%s called in wrong state", fn);
-    return fmi2Error;
-}
-
 #define CHECK_INST(fn) \
     Instance *c = (Instance *)comp; \
     if (!c) return fmi2Error; \
-    if (c->state == ST_ERROR) { inst_log(c, fmi2Error, "logStatusError", "%s: instance is in error state", fn); return fmi2Error; }
+    if (fmu_in_error(&c->core, fn)) return fmi2Error;
 
 const char *fmi2GetTypesPlatform(void) { return fmi2TypesPlatform; }
 const char *fmi2GetVersion(void) { return fmi2Version; }
@@ -63,7 +54,7 @@ fmi2Status fmi2SetDebugLogging(fmi2Component comp, fmi2Boolean loggingOn, size_t
     Instance *c = (Instance *)comp;
     (void)nCategories; (void)categories;
     if (!c) return fmi2Error;
-    c->logging_on = loggingOn ? 1 : 0;
+    c->core.logging_on = loggingOn ? 1 : 0;
     return fmi2OK;
 }
 
@@ -87,23 +78,15 @@ fmi2Component fmi2Instantiate(fmi2String instanceName, fmi2Type fmuType, fmi2Str
     }
     c = (Instance *)calloc(1, sizeof(Instance));
     if (!c) return NULL;
-    c->name = (char *)malloc(strlen(instanceName) + 1);
-    if (!c->name) { free(c); return NULL; }
-    strcpy(c->name, instanceName);
     c->cb = *functions;
-    c->logging_on = loggingOn ? 1 : 0;
-    c->state = ST_INSTANTIATED;
-    model_setup_defaults(&c->m);
-    c->m.log_env = c;
-    c->m.log = model_log_cb;
+    if (fmu_core_init(&c->core, instanceName, loggingOn, c, model_log_cb)) { free(c); return NULL; }
     return c;
 }
 
 void fmi2FreeInstance(fmi2Component comp) {
     Instance *c = (Instance *)comp;
     if (!c) return;
-    if (c->initialized_model) model_free(&c->m);
-    free(c->name);
+    fmu_core_free(&c->core);
     free(c);
 }
 
@@ -111,150 +94,62 @@ fmi2Status fmi2SetupExperiment(fmi2Component comp, fmi2Boolean toleranceDefined,
                                fmi2Real startTime, fmi2Boolean stopTimeDefined, fmi2Real stopTime) {
     CHECK_INST("fmi2SetupExperiment")
     (void)toleranceDefined; (void)tolerance; (void)stopTimeDefined; (void)stopTime;
-    if (c->state != ST_INSTANTIATED) return wrong_state(c, "fmi2SetupExperiment");
-    c->m.time = startTime;
+    if (fmu_require_state(&c->core, ST_INSTANTIATED, "fmi2SetupExperiment")) return fmi2Error;
+    c->core.m.time = startTime;
     return fmi2OK;
 }
 
 fmi2Status fmi2EnterInitializationMode(fmi2Component comp) {
     CHECK_INST("fmi2EnterInitializationMode")
-    if (c->state != ST_INSTANTIATED) return wrong_state(c, "fmi2EnterInitializationMode");
-    c->state = ST_INIT;
+    if (fmu_require_state(&c->core, ST_INSTANTIATED, "fmi2EnterInitializationMode")) return fmi2Error;
+    c->core.state = ST_INIT;
     return fmi2OK;
-}
-
-static int check_inputs(Instance *c, const char *where) {
-    int k;
-    for (k = 0; k < N_VR; k++) {
-        if (VAR_INFO[k].causality == CA_INPUT && VAR_INFO[k].type == VT_REAL && !isfinite(c->m.r[k])) {
-            char buf[MODEL_MSG_LEN];
-            snprintf(buf, sizeof(buf), "%s: input %s is not finite (got %g)", where, VAR_INFO[k].name, c->m.r[k]);
-            inst_log(c, fmi2Error, "logStatusError", "%s", buf);
-            return 1;
-        }
-    }
-    return 0;
-}
-
-static int check_params(Instance *c, const char *where) {
-    const char *bad = NULL;
-    char msg[MODEL_MSG_LEN];
-    msg[0] = '\0';
-    if (model_validate(&c->m, &bad, msg)) {
-        inst_log(c, fmi2Error, "logStatusError", "%s: %s", where, msg);
-        return 1;
-    }
-    return 0;
 }
 
 fmi2Status fmi2ExitInitializationMode(fmi2Component comp) {
     CHECK_INST("fmi2ExitInitializationMode")
-    if (c->state != ST_INIT) return wrong_state(c, "fmi2ExitInitializationMode");
-    if (check_params(c, "fmi2ExitInitializationMode")) { c->state = ST_ERROR; return fmi2Error; }
-    if (check_inputs(c, "fmi2ExitInitializationMode")) { c->state = ST_ERROR; return fmi2Error; }
-    if (model_init(&c->m) != 0) {
-        inst_log(c, fmi2Error, "logStatusError", "fmi2ExitInitializationMode: model initialization failed");
-        c->state = ST_ERROR;
-        return fmi2Error;
-    }
-    c->initialized_model = 1;
-    c->state = ST_STEP;
-    return fmi2OK;
+    return STATUS(fmu_exit_initialization(&c->core, "fmi2ExitInitializationMode"));
 }
 
 fmi2Status fmi2Terminate(fmi2Component comp) {
     Instance *c = (Instance *)comp;
     if (!c) return fmi2Error;
-    c->state = ST_TERMINATED;
+    c->core.state = ST_TERMINATED;
     return fmi2OK;
 }
 
 fmi2Status fmi2Reset(fmi2Component comp) {
     Instance *c = (Instance *)comp;
     if (!c) return fmi2Error;
-    if (c->initialized_model) model_free(&c->m);
-    c->initialized_model = 0;
-    memset(&c->m, 0, sizeof(c->m));
-    model_setup_defaults(&c->m);
-    c->m.log_env = c;
-    c->m.log = model_log_cb;
-    c->state = ST_INSTANTIATED;
+    fmu_core_reset(&c->core, c, model_log_cb);
     return fmi2OK;
-}
-
-static int vr_ok(Instance *c, fmi2ValueReference vr, VarType t, const char *fn) {
-    if (vr >= N_VR || VAR_INFO[vr].name == NULL || VAR_INFO[vr].type != t) {
-        inst_log(c, fmi2Error, "logStatusError", "%s: unknown value reference %u", fn, (unsigned)vr);
-        return 0;
-    }
-    return 1;
-}
-
-static int settable(Instance *c, fmi2ValueReference vr, const char *fn) {
-    const VarInfo *v = &VAR_INFO[vr];
-    int ok = 0;
-    if (v->causality == CA_INPUT) ok = 1;
-    else if (v->causality == CA_PARAMETER)
-        ok = (c->state == ST_INSTANTIATED || c->state == ST_INIT) || v->variability == VA_TUNABLE;
-    if (!ok) inst_log(c, fmi2Error, "logStatusError", "%s: variable %s cannot be set in this state", fn, v->name);
-    return ok;
 }
 
 fmi2Status fmi2GetReal(fmi2Component comp, const fmi2ValueReference vr[], size_t nvr, fmi2Real value[]) {
-    size_t k;
     CHECK_INST("fmi2GetReal")
-    for (k = 0; k < nvr; k++) {
-        if (!vr_ok(c, vr[k], VT_REAL, "fmi2GetReal")) return fmi2Error;
-        value[k] = (vr[k] == 0) ? c->m.time : c->m.r[vr[k]];
-    }
-    return fmi2OK;
+    return STATUS(fmu_get_real(&c->core, vr, nvr, value, "fmi2GetReal"));
 }
 
 fmi2Status fmi2GetInteger(fmi2Component comp, const fmi2ValueReference vr[], size_t nvr, fmi2Integer value[]) {
-    size_t k;
     CHECK_INST("fmi2GetInteger")
-    for (k = 0; k < nvr; k++) {
-        if (!vr_ok(c, vr[k], VT_INTEGER, "fmi2GetInteger")) return fmi2Error;
-        value[k] = c->m.i[vr[k]];
-    }
-    return fmi2OK;
+    return STATUS(fmu_get_int(&c->core, vr, nvr, value, "fmi2GetInteger"));
 }
 
 fmi2Status fmi2SetReal(fmi2Component comp, const fmi2ValueReference vr[], size_t nvr, const fmi2Real value[]) {
-    size_t k;
     CHECK_INST("fmi2SetReal")
-    for (k = 0; k < nvr; k++) {
-        if (!vr_ok(c, vr[k], VT_REAL, "fmi2SetReal") || !settable(c, vr[k], "fmi2SetReal")) return fmi2Error;
-        c->m.r[vr[k]] = value[k];
-    }
-    return fmi2OK;
+    return STATUS(fmu_set_real(&c->core, vr, nvr, value, "fmi2SetReal"));
 }
 
 fmi2Status fmi2SetInteger(fmi2Component comp, const fmi2ValueReference vr[], size_t nvr, const fmi2Integer value[]) {
-    size_t k;
     CHECK_INST("fmi2SetInteger")
-    for (k = 0; k < nvr; k++) {
-        if (!vr_ok(c, vr[k], VT_INTEGER, "fmi2SetInteger") || !settable(c, vr[k], "fmi2SetInteger")) return fmi2Error;
-        c->m.i[vr[k]] = value[k];
-    }
-    return fmi2OK;
+    return STATUS(fmu_set_int(&c->core, vr, nvr, value, "fmi2SetInteger"));
 }
 
 fmi2Status fmi2DoStep(fmi2Component comp, fmi2Real currentCommunicationPoint, fmi2Real communicationStepSize,
                       fmi2Boolean noSetFMUStatePriorToCurrentPoint) {
     CHECK_INST("fmi2DoStep")
     (void)noSetFMUStatePriorToCurrentPoint;
-    if (c->state != ST_STEP) return wrong_state(c, "fmi2DoStep");
-    if (!(communicationStepSize >= 0.0) || !isfinite(communicationStepSize))
-        {
-        inst_log(c, fmi2Error, "logStatusError", "fmi2DoStep: communication step size must be >= 0 (got %g)", communicationStepSize);
-        return fmi2Error;
-    }
-    if (check_inputs(c, "fmi2DoStep")) return fmi2Error;
-    if (check_params(c, "fmi2DoStep")) return fmi2Error;
-    model_do_step(&c->m, currentCommunicationPoint, communicationStepSize);
-    c->m.time = currentCommunicationPoint + communicationStepSize;
-    return fmi2OK;
+    return STATUS(fmu_do_step(&c->core, currentCommunicationPoint, communicationStepSize, "fmi2DoStep"));
 }
 
 fmi2Status fmi2CancelStep(fmi2Component comp) { (void)comp; return fmi2Error; }
@@ -279,7 +174,7 @@ fmi2Status fmi2GetRealOutputDerivatives(fmi2Component comp, const fmi2ValueRefer
 fmi2Status fmi2GetStatus(fmi2Component comp, const fmi2StatusKind s, fmi2Status *v) { (void)s; (void)v; UNSUPPORTED("fmi2GetStatus") }
 fmi2Status fmi2GetRealStatus(fmi2Component comp, const fmi2StatusKind s, fmi2Real *v) {
     Instance *c = (Instance *)comp;
-    if (c && s == fmi2LastSuccessfulTime) { *v = c->m.time; return fmi2OK; }
+    if (c && s == fmi2LastSuccessfulTime) { *v = c->core.m.time; return fmi2OK; }
     UNSUPPORTED("fmi2GetRealStatus")
 }
 fmi2Status fmi2GetIntegerStatus(fmi2Component comp, const fmi2StatusKind s, fmi2Integer *v) { (void)s; (void)v; UNSUPPORTED("fmi2GetIntegerStatus") }

@@ -1,5 +1,4 @@
-/* FMI 3.0 co-simulation wrapper around the model API in model.h. */
-#include <math.h>
+/* FMI 3.0 co-simulation wrapper around the model API in model.h (shared logic in fmu_core.h). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,24 +6,21 @@
 
 #include "fmi3Functions.h"
 #include "model.h"
-
-typedef enum { ST_INSTANTIATED, ST_INIT, ST_STEP, ST_TERMINATED, ST_ERROR } State;
+#include "fmu_core.h"
 
 typedef struct {
-    ModelData m;
-    State state;
-    char *name;
+    FmuCore core; /* first member */
     fmi3InstanceEnvironment env;
     fmi3LogMessageCallback logger;
-    int logging_on;
-    int initialized_model;
 } Instance;
+
+#define STATUS(failed) ((failed) ? fmi3Error : fmi3OK)
 
 static void inst_log(Instance *c, fmi3Status status, const char *category, const char *fmt, ...) {
     char buf[MODEL_MSG_LEN + 256];
     va_list ap;
     if (!c || !c->logger) return;
-    if (status == fmi3OK && !c->logging_on) return;
+    if (status == fmi3OK && !c->core.logging_on) return;
     va_start(ap, fmt);
     vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
@@ -36,15 +32,10 @@ static void model_log_cb(void *env, int is_error, const char *msg) {
     inst_log(c, is_error ? fmi3Error : fmi3Warning, is_error ? "logStatusError" : "logStatusWarning", "%s", msg);
 }
 
-static fmi3Status wrong_state(Instance *c, const char *fn) {
-    inst_log(c, fmi3Error, "logStatusError", "%s called in wrong state", fn);
-    return fmi3Error;
-}
-
 #define CHECK_INST(fn) \
     Instance *c = (Instance *)instance; \
     if (!c) return fmi3Error; \
-    if (c->state == ST_ERROR) { inst_log(c, fmi3Error, "logStatusError", "%s: instance is in error state", fn); return fmi3Error; }
+    if (fmu_in_error(&c->core, fn)) return fmi3Error;
 
 const char *fmi3GetVersion(void) { return fmi3Version; }
 
@@ -52,7 +43,7 @@ fmi3Status fmi3SetDebugLogging(fmi3Instance instance, fmi3Boolean loggingOn, siz
     Instance *c = (Instance *)instance;
     (void)nCategories; (void)categories;
     if (!c) return fmi3Error;
-    c->logging_on = loggingOn ? 1 : 0;
+    c->core.logging_on = loggingOn ? 1 : 0;
     return fmi3OK;
 }
 
@@ -76,16 +67,9 @@ fmi3Instance fmi3InstantiateCoSimulation(fmi3String instanceName, fmi3String ins
     }
     c = (Instance *)calloc(1, sizeof(Instance));
     if (!c) return NULL;
-    c->name = (char *)malloc(strlen(instanceName) + 1);
-    if (!c->name) { free(c); return NULL; }
-    strcpy(c->name, instanceName);
     c->env = instanceEnvironment;
     c->logger = logMessage;
-    c->logging_on = loggingOn ? 1 : 0;
-    c->state = ST_INSTANTIATED;
-    model_setup_defaults(&c->m);
-    c->m.log_env = c;
-    c->m.log = model_log_cb;
+    if (fmu_core_init(&c->core, instanceName, loggingOn, c, model_log_cb)) { free(c); return NULL; }
     return c;
 }
 
@@ -110,8 +94,7 @@ fmi3Instance fmi3InstantiateScheduledExecution(fmi3String instanceName, fmi3Stri
 void fmi3FreeInstance(fmi3Instance instance) {
     Instance *c = (Instance *)instance;
     if (!c) return;
-    if (c->initialized_model) model_free(&c->m);
-    free(c->name);
+    fmu_core_free(&c->core);
     free(c);
 }
 
@@ -119,157 +102,72 @@ fmi3Status fmi3EnterInitializationMode(fmi3Instance instance, fmi3Boolean tolera
                                        fmi3Float64 startTime, fmi3Boolean stopTimeDefined, fmi3Float64 stopTime) {
     CHECK_INST("fmi3EnterInitializationMode")
     (void)toleranceDefined; (void)tolerance; (void)stopTimeDefined; (void)stopTime;
-    if (c->state != ST_INSTANTIATED) return wrong_state(c, "fmi3EnterInitializationMode");
-    c->m.time = startTime;
-    c->state = ST_INIT;
+    if (fmu_require_state(&c->core, ST_INSTANTIATED, "fmi3EnterInitializationMode")) return fmi3Error;
+    c->core.m.time = startTime;
+    c->core.state = ST_INIT;
     return fmi3OK;
-}
-
-static int check_inputs(Instance *c, const char *where) {
-    int k;
-    for (k = 0; k < N_VR; k++) {
-        if (VAR_INFO[k].causality == CA_INPUT && VAR_INFO[k].type == VT_REAL && !isfinite(c->m.r[k])) {
-            inst_log(c, fmi3Error, "logStatusError", "%s: input %s is not finite (got %g)", where, VAR_INFO[k].name, c->m.r[k]);
-            return 1;
-        }
-    }
-    return 0;
-}
-
-static int check_params(Instance *c, const char *where) {
-    const char *bad = NULL;
-    char msg[MODEL_MSG_LEN];
-    msg[0] = '\0';
-    if (model_validate(&c->m, &bad, msg)) {
-        inst_log(c, fmi3Error, "logStatusError", "%s: %s", where, msg);
-        return 1;
-    }
-    return 0;
 }
 
 fmi3Status fmi3ExitInitializationMode(fmi3Instance instance) {
     CHECK_INST("fmi3ExitInitializationMode")
-    if (c->state != ST_INIT) return wrong_state(c, "fmi3ExitInitializationMode");
-    if (check_params(c, "fmi3ExitInitializationMode")) { c->state = ST_ERROR; return fmi3Error; }
-    if (check_inputs(c, "fmi3ExitInitializationMode")) { c->state = ST_ERROR; return fmi3Error; }
-    if (model_init(&c->m) != 0) {
-        inst_log(c, fmi3Error, "logStatusError", "fmi3ExitInitializationMode: model initialization failed");
-        c->state = ST_ERROR;
-        return fmi3Error;
-    }
-    c->initialized_model = 1;
-    c->state = ST_STEP;
-    return fmi3OK;
+    return STATUS(fmu_exit_initialization(&c->core, "fmi3ExitInitializationMode"));
 }
 
 fmi3Status fmi3EnterStepMode(fmi3Instance instance) {
     CHECK_INST("fmi3EnterStepMode")
-    if (c->state != ST_STEP) return wrong_state(c, "fmi3EnterStepMode");
-    return fmi3OK;
+    return STATUS(fmu_require_state(&c->core, ST_STEP, "fmi3EnterStepMode"));
 }
 
 fmi3Status fmi3Terminate(fmi3Instance instance) {
     Instance *c = (Instance *)instance;
     if (!c) return fmi3Error;
-    c->state = ST_TERMINATED;
+    c->core.state = ST_TERMINATED;
     return fmi3OK;
 }
 
 fmi3Status fmi3Reset(fmi3Instance instance) {
     Instance *c = (Instance *)instance;
     if (!c) return fmi3Error;
-    if (c->initialized_model) model_free(&c->m);
-    c->initialized_model = 0;
-    memset(&c->m, 0, sizeof(c->m));
-    model_setup_defaults(&c->m);
-    c->m.log_env = c;
-    c->m.log = model_log_cb;
-    c->state = ST_INSTANTIATED;
+    fmu_core_reset(&c->core, c, model_log_cb);
     return fmi3OK;
-}
-
-static int vr_ok(Instance *c, fmi3ValueReference vr, VarType t, const char *fn) {
-    if (vr >= N_VR || VAR_INFO[vr].name == NULL || VAR_INFO[vr].type != t) {
-        inst_log(c, fmi3Error, "logStatusError", "%s: unknown value reference %u", fn, (unsigned)vr);
-        return 0;
-    }
-    return 1;
-}
-
-static int settable(Instance *c, fmi3ValueReference vr, const char *fn) {
-    const VarInfo *v = &VAR_INFO[vr];
-    int ok = 0;
-    if (v->causality == CA_INPUT) ok = 1;
-    else if (v->causality == CA_PARAMETER)
-        ok = (c->state == ST_INSTANTIATED || c->state == ST_INIT) || v->variability == VA_TUNABLE;
-    if (!ok) inst_log(c, fmi3Error, "logStatusError", "%s: variable %s cannot be set in this state", fn, v->name);
-    return ok;
 }
 
 fmi3Status fmi3GetFloat64(fmi3Instance instance, const fmi3ValueReference vr[], size_t nvr, fmi3Float64 values[], size_t nValues) {
-    size_t k;
     CHECK_INST("fmi3GetFloat64")
     if (nValues < nvr) return fmi3Error;
-    for (k = 0; k < nvr; k++) {
-        if (!vr_ok(c, vr[k], VT_REAL, "fmi3GetFloat64")) return fmi3Error;
-        values[k] = (vr[k] == 0) ? c->m.time : c->m.r[vr[k]];
-    }
-    return fmi3OK;
+    return STATUS(fmu_get_real(&c->core, vr, nvr, values, "fmi3GetFloat64"));
 }
 
 fmi3Status fmi3GetInt32(fmi3Instance instance, const fmi3ValueReference vr[], size_t nvr, fmi3Int32 values[], size_t nValues) {
-    size_t k;
     CHECK_INST("fmi3GetInt32")
     if (nValues < nvr) return fmi3Error;
-    for (k = 0; k < nvr; k++) {
-        if (!vr_ok(c, vr[k], VT_INTEGER, "fmi3GetInt32")) return fmi3Error;
-        values[k] = c->m.i[vr[k]];
-    }
-    return fmi3OK;
+    return STATUS(fmu_get_int(&c->core, vr, nvr, values, "fmi3GetInt32"));
 }
 
 fmi3Status fmi3SetFloat64(fmi3Instance instance, const fmi3ValueReference vr[], size_t nvr, const fmi3Float64 values[], size_t nValues) {
-    size_t k;
     CHECK_INST("fmi3SetFloat64")
     if (nValues < nvr) return fmi3Error;
-    for (k = 0; k < nvr; k++) {
-        if (!vr_ok(c, vr[k], VT_REAL, "fmi3SetFloat64") || !settable(c, vr[k], "fmi3SetFloat64")) return fmi3Error;
-        c->m.r[vr[k]] = values[k];
-    }
-    return fmi3OK;
+    return STATUS(fmu_set_real(&c->core, vr, nvr, values, "fmi3SetFloat64"));
 }
 
 fmi3Status fmi3SetInt32(fmi3Instance instance, const fmi3ValueReference vr[], size_t nvr, const fmi3Int32 values[], size_t nValues) {
-    size_t k;
     CHECK_INST("fmi3SetInt32")
     if (nValues < nvr) return fmi3Error;
-    for (k = 0; k < nvr; k++) {
-        if (!vr_ok(c, vr[k], VT_INTEGER, "fmi3SetInt32") || !settable(c, vr[k], "fmi3SetInt32")) return fmi3Error;
-        c->m.i[vr[k]] = values[k];
-    }
-    return fmi3OK;
+    return STATUS(fmu_set_int(&c->core, vr, nvr, values, "fmi3SetInt32"));
 }
 
 fmi3Status fmi3DoStep(fmi3Instance instance, fmi3Float64 currentCommunicationPoint, fmi3Float64 communicationStepSize,
                       fmi3Boolean noSetFMUStatePriorToCurrentPoint, fmi3Boolean *eventHandlingNeeded,
                       fmi3Boolean *terminateSimulation, fmi3Boolean *earlyReturn, fmi3Float64 *lastSuccessfulTime) {
+    int failed;
     CHECK_INST("fmi3DoStep")
     (void)noSetFMUStatePriorToCurrentPoint;
     if (eventHandlingNeeded) *eventHandlingNeeded = fmi3False;
     if (terminateSimulation) *terminateSimulation = fmi3False;
     if (earlyReturn) *earlyReturn = fmi3False;
-    if (lastSuccessfulTime) *lastSuccessfulTime = c->m.time;
-    if (c->state != ST_STEP) return wrong_state(c, "fmi3DoStep");
-    if (!(communicationStepSize >= 0.0) || !isfinite(communicationStepSize)) {
-        inst_log(c, fmi3Error, "logStatusError", "fmi3DoStep: communication step size must be >= 0 (got %g)", communicationStepSize);
-        return fmi3Error;
-    }
-    if (check_inputs(c, "fmi3DoStep")) return fmi3Error;
-    if (check_params(c, "fmi3DoStep")) return fmi3Error;
-    model_do_step(&c->m, currentCommunicationPoint, communicationStepSize);
-    c->m.time = currentCommunicationPoint + communicationStepSize;
-    if (lastSuccessfulTime) *lastSuccessfulTime = c->m.time;
-    return fmi3OK;
+    failed = fmu_do_step(&c->core, currentCommunicationPoint, communicationStepSize, "fmi3DoStep");
+    if (lastSuccessfulTime) *lastSuccessfulTime = c->core.m.time;
+    return STATUS(failed);
 }
 
 /* ---- unsupported functions: present so that importers can load the library ---- */
