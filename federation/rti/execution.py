@@ -27,7 +27,7 @@ from .callbacks import (
 )
 from .fom import FOM
 from .ordering import KeyedMinHeap
-from .time import LogicalTime
+from .time import END_OF_TIME, LogicalTime
 
 TAR = "TAR"
 NMR = "NMR"
@@ -107,6 +107,11 @@ class FederationExecution:
         # Output time bound of each regulating federate, and candidate grant time of each waiter.
         self._bounds = KeyedMinHeap()
         self._waiting = KeyedMinHeap()
+        # NMR-pending regulators at their granted time + lookahead: with `_bounds` this gives a
+        # GALT that never decreases (the "safe" GALT), which remote hosts may grant themselves below.
+        self._nmr_floor = KeyedMinHeap()
+        self._ahead_ok = True  # false once a call could lower a safe GALT (see safe_galt)
+        self._granted_any = False
         self._ready: dict[int, None] = {}  # insertion-ordered set
         self._nmr_moved = False  # an NMR waiter's candidate fell: grants may now be possible
         # Federates in lockstep are granted the same time: they share one (immutable) grant.
@@ -181,6 +186,7 @@ class FederationExecution:
         self._ready.pop(handle, None)
         self._bounds.discard(fed.name)
         self._waiting.discard(fed.name)
+        self._nmr_floor.discard(fed.name)
         for subscribers in self._class_subscribers.values():
             subscribers.pop(fed.name, None)
         for interaction_subscribers in self._interaction_subscribers.values():
@@ -372,6 +378,7 @@ class FederationExecution:
         self._waiting.set(fed.name, candidate)
         if fed.lookahead is not None:
             self._bounds.set(fed.name, candidate + fed.lookahead)
+            self._nmr_floor.set(fed.name, fed.time + fed.lookahead)
 
     def enable_time_regulation(self, handle: int, lookahead: LogicalTime) -> None:
         fed = self.federate(handle)
@@ -384,6 +391,8 @@ class FederationExecution:
         # Never let a new regulator send into a constrained federate's past.
         constrained = [f.time for f in self._federates.values() if f.constrained and f is not fed]
         fed.time = max([fed.time, *constrained])
+        if self._granted_any:  # a regulator joining a running federation may lower GALTs
+            self._ahead_ok = False
         fed.lookahead = lookahead
         self._bounds.set(fed.name, fed.time + lookahead)
         self._push(fed, TimeRegulationEnabled(fed.time))
@@ -392,6 +401,7 @@ class FederationExecution:
         fed = self.federate(handle)
         fed.lookahead = None
         self._bounds.discard(fed.name)
+        self._nmr_floor.discard(fed.name)
         self._grant_ready()
 
     def modify_lookahead(self, handle: int, lookahead: LogicalTime) -> None:
@@ -400,6 +410,8 @@ class FederationExecution:
             raise E.InvalidLookahead(f"cannot set lookahead {lookahead} on {fed.name!r}")
         if lookahead < fed.lookahead and fed.pending is None:
             raise E.InvalidLookahead(f"{fed.name!r} may only shrink its lookahead while advancing")
+        if lookahead < fed.lookahead:
+            self._ahead_ok = False
         fed.lookahead = lookahead
         self._bounds.set(fed.name, self._output_bound(fed))
         self._grant_ready()
@@ -456,6 +468,36 @@ class FederationExecution:
                 self._bounds.set(fed.name, time + fed.lookahead)
         self._grant_ready()
 
+    def safe_galt(self, handle: int) -> LogicalTime | None:
+        """A GALT that can only grow (END_OF_TIME when nobody else regulates); None when none is known.
+
+        An NMR-pending regulator may still lower its output bound down to its granted time +
+        lookahead, so that is what counts for it here. A regulator enabled mid-run or a shrunk
+        lookahead could lower it too: after either, no safe GALT is given any more.
+        """
+        if not self._ahead_ok:
+            return None
+        name = self.federate(handle).name
+        bounds = [b for b in (self._bounds.min_excluding(name), self._nmr_floor.min_excluding(name)) if b is not None]
+        return min(bounds) if bounds else END_OF_TIME
+
+    def drain_ahead(self, handle: int) -> tuple[list[Callback], LogicalTime | None]:
+        """Like drain, plus every TSO message stamped below the federate's safe GALT, and that GALT.
+
+        Nothing can arrive below a safe GALT any more, so a remote federate holding these may
+        grant itself any TAR below it in the order the RTI would (see GrpcTransport). A
+        federate waiting on an NMR keeps its messages here: the NMR grant depends on them.
+        """
+        fed = self._by_handle.get(handle) or self.federate(handle)
+        galt = None
+        if fed.constrained and (fed.pending is None or fed.pending[0] == TAR):
+            galt = self.safe_galt(handle)
+            if galt is not None:
+                queue, callbacks = fed.tso, fed.callbacks
+                while queue and queue[0][0] < galt:
+                    callbacks.append(heapq.heappop(queue)[3])
+        return self.drain(handle), galt
+
     def query_galt(self, handle: int) -> LogicalTime | None:
         """Greatest available logical time of a federate; None when nobody regulates."""
         return self._bounds.min_excluding(self.federate(handle).name)
@@ -490,6 +532,9 @@ class FederationExecution:
             callbacks.append(heapq.heappop(queue)[3])
         fed.time = time
         fed.pending = None
+        self._granted_any = True
+        if self._nmr_floor:
+            self._nmr_floor.discard(fed.name)
         grant = self._last_grant
         if grant.time != time:
             grant = self._last_grant = TimeAdvanceGrant(time)

@@ -30,6 +30,14 @@ def run(spec: Spec, stop: int, seed: int, driver_seed: int) -> dict[str, list[tu
         fx.enable_time_regulation(h, lookahead)
         fx.enable_time_constrained(h)
     received: dict[str, list[tuple[int, str, float]]] = {n: [] for n in names}
+    safe: dict[str, int] = {n: 0 for n in names}  # highest safe GALT seen per federate
+
+    def observe_safe_galts() -> None:
+        for n in names:
+            if n not in done:
+                galt = fx.safe_galt(handles[n])
+                assert galt is not None and galt >= safe[n], "safe GALT went down"
+                safe[n] = galt
     sent: Counter[tuple[str, float]] = Counter()
     done: set[str] = set()
     driver = random.Random(driver_seed)
@@ -40,6 +48,7 @@ def run(spec: Spec, stop: int, seed: int, driver_seed: int) -> dict[str, list[tu
         for k in range(rng.randint(0, 3) if t < stop else 0):
             ts = t + lookahead + rng.randint(0, 7)
             value = float(rng.randint(0, 1_000_000))
+            assert all(ts >= safe[m] for m in names if m != n and m not in done), "sent below a safe GALT"
             if rng.random() < 0.5:
                 fx.update_attribute_values(handles[n], objs[n], {0: value}, ts)
             else:
@@ -63,6 +72,7 @@ def run(spec: Spec, stop: int, seed: int, driver_seed: int) -> dict[str, list[tu
         ready = fx.take_ready()
         assert ready, "federation stalled"
         driver.shuffle(ready)
+        observe_safe_galts()
         for h in ready:
             n = by_handle[h]
             for c in fx.drain(h):
