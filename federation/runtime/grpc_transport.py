@@ -21,6 +21,8 @@ from federation import telemetry
 from federation.protocol import PROTOCOL_VERSION, pb, pb_grpc
 from federation.protocol.codec import callback_from_pb, error_from_pb, fom_from_pb
 from federation.rti import FOM, callbacks as cb
+
+from .ahead import AheadClock, GaltNotice
 from federation.rti.time import LogicalTime, to_seconds
 
 log = logging.getLogger(__name__)
@@ -60,7 +62,7 @@ class RTIConnection:
         self._ids = itertools.count(1)
         self._outbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._replies: dict[int, Any] = {}
-        self._inbox: dict[int, deque[cb.Callback]] = {}
+        self._inbox: dict[int, deque[Any]] = {}  # callbacks and GaltNotices
         self._ready: dict[int, None] = {}
         self._cond = threading.Condition()
         self.failure: Exception | None = None
@@ -92,7 +94,10 @@ class RTIConnection:
                 with self._cond:
                     if kind == "callbacks":
                         handle = msg.callbacks.federate
-                        self._inbox.setdefault(handle, deque()).extend(callback_from_pb(c) for c in msg.callbacks.items)
+                        box = self._inbox.setdefault(handle, deque())
+                        box.extend(callback_from_pb(c) for c in msg.callbacks.items)
+                        if msg.callbacks.has_galt:
+                            box.append(GaltNotice(msg.callbacks.galt))
                         self._ready[handle] = None
                     elif kind == "failed":
                         f = msg.failed
@@ -168,7 +173,13 @@ class RTIConnection:
                 self._cond.wait(left)
             return self.failure
 
-    def drain(self, handle: int) -> list[cb.Callback]:
+    def mark_ready(self, handle: int) -> None:
+        """Wake the host for a federate that has something to do without a message from the RTI."""
+        with self._cond:
+            self._ready[handle] = None
+            self._cond.notify_all()
+
+    def drain(self, handle: int) -> list[Any]:
         self.busy = handle  # the caller is about to act on these callbacks
         with self._cond:
             box = self._inbox.get(handle)
@@ -193,6 +204,7 @@ class GrpcTransport:
         self._updates: dict[int, list[Any]] = {}
         self._interactions: dict[int, list[Any]] = {}
         self._names: dict[int, str] = {}
+        self._clocks: dict[int, AheadClock] = {}
         self._requested: dict[int, int] = {}  # handle -> perf_counter_ns of its pending request
         self._rounds: dict[int, int] = {}
         self._started = time.perf_counter()
@@ -222,6 +234,7 @@ class GrpcTransport:
     def join(self, name: str, federate_type: str = "") -> int:
         handle: int = self.conn.call(join=pb.Join(federate_name=name, federate_type=federate_type)).joined.federate
         self._names[handle] = name
+        self._clocks[handle] = AheadClock()
         self._rounds[handle] = 0
         self._updates[handle] = []
         self._interactions[handle] = []
@@ -284,13 +297,22 @@ class GrpcTransport:
 
     def enable_time_constrained(self, handle: int) -> None:
         self.conn.call(enable_time=pb.EnableTime(federate=handle, constrained=True))
+        self._clocks[handle].constrained = True
 
     def time_advance_request(self, handle: int, time: LogicalTime) -> None:
         self._requested[handle] = _now_ns()
-        self._flush(handle, pb.TimeRequest(kind=pb.TimeRequest.TAR, time=time))
+        here = self._clocks[handle].request(time)
+        self._flush(handle, pb.TimeRequest(kind=pb.TimeRequest.TAR, time=time, granted_here=here))
+        if here:
+            self.conn.mark_ready(handle)  # granted here: see ahead.py
 
     def next_message_request(self, handle: int, time: LogicalTime) -> None:
+        stop_at = self._clocks[handle].next_message(time)
+        if stop_at is not None:  # a message held here comes first: that is a TAR to its time
+            self.time_advance_request(handle, stop_at)
+            return
         self._requested[handle] = _now_ns()
+        self._clocks[handle].request_from_rti()
         self._flush(handle, pb.TimeRequest(kind=pb.TimeRequest.NMR, time=time))
 
     def register_synchronization_point(
@@ -303,7 +325,7 @@ class GrpcTransport:
         self.conn.call(sync_achieved=pb.SyncAchieved(federate=handle, label=label))
 
     def drain(self, handle: int) -> list[cb.Callback]:
-        callbacks = self.conn.drain(handle)
+        callbacks = self._clocks[handle].filter(self.conn.drain(handle))
         if callbacks and isinstance(callbacks[-1], cb.TimeAdvanceGrant) and handle in self._requested:
             self._granted(handle, callbacks[-1].time)
         return callbacks

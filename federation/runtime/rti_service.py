@@ -23,6 +23,7 @@ from federation import telemetry
 from federation.protocol import PROTOCOL_VERSION, pb, pb_grpc
 from federation.protocol.codec import callback_to_pb, fom_from_pb, fom_to_pb
 from federation.rti import RTI, errors as E
+from federation.rti.callbacks import TimeAdvanceGrant
 from federation.rti.execution import FederationExecution
 from federation.rti.time import to_seconds
 from federation.security.guard import AUDITED, Guard
@@ -102,6 +103,7 @@ class FederationState:
         self.sites: dict[int, str] = {}
         self.names: dict[int, str] = {}
         self.stats: dict[int, Stats] = {}
+        self.granted_here: dict[int, int] = {}  # TARs a host granted itself: no grant to send back
         self.state = "running"
         self.failure: Any = None
         self.last_progress = time.monotonic()
@@ -115,10 +117,14 @@ class FederationState:
         """Ship every queued callback to the session of its federate, one message per federate."""
         ex = self.execution
         for handle in ex.take_ready():
-            items = [callback_to_pb(c) for c in ex.drain(handle)]
+            drained, galt = ex.drain_ahead(handle)
+            here = self.granted_here.pop(handle, None)
+            items = [callback_to_pb(c) for c in drained
+                     if not (here is not None and isinstance(c, TimeAdvanceGrant) and c.time == here)]
             session = self.sessions.get(handle)
             if session is not None and items:
-                session.send(callbacks=pb.Callbacks(federate=handle, items=items))
+                session.send(callbacks=pb.Callbacks(federate=handle, items=items, has_galt=galt is not None,
+                                                    galt=galt or 0))
 
     def fail(self, handle: int | None, reason: str) -> None:
         if self.state != "running":
@@ -476,6 +482,8 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
     def _request(self, state: FederationState, handle: int, request: Any) -> None:
         if request.kind == pb.TimeRequest.TAR:
             state.execution.time_advance_request(handle, request.time)
+            if request.granted_here and state.execution.federate(handle).pending is None:
+                state.granted_here[handle] = request.time  # a false claim just gets the grant sent
         elif request.kind == pb.TimeRequest.NMR:
             state.execution.next_message_request(handle, request.time)
         else:
