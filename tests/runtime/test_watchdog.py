@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from federation.rti import FOM, RTI
-from federation.runtime.rti_service import FederationState, HostSession, Limits
+from federation.runtime.rti_state import FederationState, HostSession, Limits
 
 
 def state_with(names: list[str], site: str = "gamma") -> tuple[FederationState, HostSession, dict[str, int]]:

@@ -1,0 +1,187 @@
+"""Server-side state of the RTI service: sessions, federations and the watchdog's failure rules.
+
+Each federation has its own lock, so a failure or a bad client in one never touches another.
+Kept apart from the gRPC plumbing (rti_service.py) so the rules can be exercised directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+
+from federation.protocol import pb
+from federation.protocol.codec import callback_to_pb
+from federation.rti import errors as E
+from federation.rti.callbacks import TimeAdvanceGrant
+from federation.rti.execution import FederationExecution
+from federation.rti.time import to_seconds
+
+log = logging.getLogger(__name__)
+
+CLOSE = object()  # ends a session's writer
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_message_bytes: int = 4 * 1024 * 1024
+    heartbeat_timeout: float = 4.0  # s without any message from a host
+    grant_timeout: float = 6.0  # s without a time advance while someone waits
+
+
+class ProtocolViolation(Exception):
+    """A client broke the protocol: its session is closed with this status."""
+
+    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class HostSession:
+    peer: str
+    site: str = ""
+    federation: "FederationState | None" = None
+    handles: set[int] = field(default_factory=set)
+    # Outgoing messages, awaited by the session's writer on the server's event loop; without
+    # a loop (a state driven directly, as in tests) they simply collect in `out`.
+    loop: asyncio.AbstractEventLoop | None = None
+    out: "asyncio.Queue[Any] | list[Any]" = field(default_factory=list)
+    last_seen: float = field(default_factory=time.monotonic)
+    abort: tuple[grpc.StatusCode, str] | None = None
+    closed: bool = False
+    trace_parent: Any = None  # the host's span context, from gRPC metadata
+    busy: int = 0  # federate the host last reported stepping
+    context: Any = None  # the session's gRPC context: the peer's client certificate
+    loop_thread: int = 0
+
+    def _put(self, item: Any) -> None:
+        out = self.out
+        if isinstance(out, list):
+            out.append(item)
+        elif self.loop is not None and threading.get_ident() != self.loop_thread:
+            self.loop.call_soon_threadsafe(out.put_nowait, item)  # e.g. from the watchdog
+        else:
+            out.put_nowait(item)
+
+    def send(self, **body: Any) -> None:
+        self._put(pb.ServerMessage(**body))
+
+    def close(self, code: grpc.StatusCode | None = None, message: str = "") -> None:
+        if not self.closed:
+            self.closed = True
+            self.abort = (code, message) if code is not None else None
+            self._put(CLOSE)
+
+
+@dataclass
+class Stats:
+    messages: int = 0
+    bytes: int = 0
+
+
+class FederationState:
+    """One federation execution on the server, with its sessions and failure state."""
+
+    def __init__(self, execution: FederationExecution, grant_timeout: float) -> None:
+        self.execution = execution
+        self.grant_timeout = grant_timeout
+        self.lock = threading.RLock()
+        self.sessions: dict[int, HostSession] = {}
+        self.sites: dict[int, str] = {}
+        self.names: dict[int, str] = {}
+        self.stats: dict[int, Stats] = {}
+        self.granted_here: dict[int, int] = {}  # TARs a host granted itself: no grant to send back
+        self.state = "running"
+        self.failure: Any = None
+        self.last_progress = time.monotonic()
+        self.all_sessions: list[HostSession] = []
+
+    @property
+    def name(self) -> str:
+        return self.execution.name
+
+    def flush(self) -> None:
+        """Ship every queued callback to the session of its federate, one message per federate."""
+        ex = self.execution
+        for handle in ex.take_ready():
+            drained, galt = ex.drain_ahead(handle)
+            here = self.granted_here.pop(handle, None)
+            items = [callback_to_pb(c) for c in drained
+                     if not (here is not None and isinstance(c, TimeAdvanceGrant) and c.time == here)]
+            session = self.sessions.get(handle)
+            if session is not None and items:
+                session.send(callbacks=pb.Callbacks(federate=handle, items=items, has_galt=galt is not None,
+                                                    galt=galt or 0))
+
+    def fail(self, handle: int | None, reason: str) -> None:
+        if self.state != "running":
+            return
+        name = self.names.get(handle, "") if handle is not None else ""
+        host = self.sites.get(handle, "") if handle is not None else ""
+        t = 0
+        if handle is not None:
+            try:
+                t = self.execution.federate(handle).time
+            except E.RTIError:
+                pass
+        self.state = "failed"
+        self.failure = pb.FederationFailed(federate=name, host=host, time=t, reason=reason)
+        log.error("federation %s failed: federate %r on host %r at t=%ss: %s", self.name, name, host, to_seconds(t), reason)
+        for session in list(self.all_sessions):
+            if not session.closed:
+                session.send(failed=self.failure)
+
+    def status(self) -> Any:
+        now = time.monotonic()
+        feds = []
+        for f in sorted(self.execution.federates, key=lambda f: f.name):
+            session = self.sessions.get(f.handle)
+            st = self.stats.get(f.handle, Stats())
+            feds.append(pb.FederateStatus(
+                name=f.name, host=self.sites.get(f.handle, ""), time=f.time,
+                pending=f.pending[0] if f.pending else "", pending_time=f.pending[1] if f.pending else 0,
+                last_heartbeat_age_s=now - session.last_seen if session else 0.0,
+                regulating=f.lookahead is not None, constrained=f.constrained, lookahead=f.lookahead or 0,
+                messages_in=st.messages, bytes_in=st.bytes))
+        reason = ""
+        if self.failure is not None:
+            fl = self.failure
+            reason = f"federate {fl.federate!r} on host {fl.host!r} at t={to_seconds(fl.time)} s: {fl.reason}"
+        return pb.FederationStatus(name=self.name, federates=feds, state=self.state, error=reason)
+
+    def check_liveness(self, now: float, limits: Limits) -> None:
+        """The watchdog's rules, run under the federation lock."""
+        if self.state != "running":
+            return
+        for handle, session in sorted(self.sessions.items()):
+            if now - session.last_seen > limits.heartbeat_timeout:
+                self.fail(handle, f"no message or heartbeat for {now - session.last_seen:.1f} s "
+                                  "(host frozen, killed or cut off)")
+                session.close(grpc.StatusCode.UNAVAILABLE, "heartbeat lost")
+                return
+        feds = self.execution.federates
+        waiting = [f for f in feds if f.pending is not None]
+        stalled_for = now - self.last_progress
+        if stalled_for <= self.grant_timeout:
+            return
+        pending_sync = self.execution.pending_synchronization_points()
+        laggards = sorted(n for names in pending_sync.values() for n in names)
+        if laggards:
+            culprit = self.execution.federate_by_name(laggards[0])
+            self.fail(culprit.handle, f"did not reach synchronization point within {self.grant_timeout:g} s")
+        elif waiting:
+            # The host's heartbeat says which federate it is stepping: blame that one first.
+            def busy(f: Any) -> bool:
+                session = self.sessions.get(f.handle)
+                return session is not None and session.busy == f.handle
+
+            idle = sorted((f for f in feds if f.pending is None), key=lambda f: (not busy(f), f.time, f.name))
+            culprit = idle[0] if idle else min(waiting, key=lambda f: (f.time, f.name))
+            what = "sent no time advance request" if idle else "is deadlocked waiting for a grant"
+            self.fail(culprit.handle, f"{what} for {stalled_for:.1f} s (grant timeout {self.grant_timeout:g} s)")
