@@ -49,7 +49,7 @@ class ThreeSites:
         self.nodes = {"utility": self.cluster.head_node}
         for site in ("furnace_maker", "carmaker"):
             self.nodes[site] = self.cluster.add_node(**_node_args(site))
-        self.cluster.wait_for_nodes()
+        self.cluster.wait_for_nodes(timeout=120)  # a loaded 2-core machine starts nodes slowly
         ray.init(address=self.cluster.address, log_to_driver=False)
 
     def node_id(self, site: str) -> str:
@@ -64,7 +64,7 @@ class ThreeSites:
             time.sleep(0.2)
         if not any(n["Alive"] and n["Resources"].get(site_resource(site)) for n in ray.nodes()):
             self.nodes[site] = self.cluster.add_node(**_node_args(site))
-            self.cluster.wait_for_nodes()
+            self.cluster.wait_for_nodes(timeout=120)  # a loaded 2-core machine starts nodes slowly
 
 
 @pytest.fixture(scope="module")
