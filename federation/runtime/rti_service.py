@@ -185,7 +185,7 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
                     state.all_sessions.remove(session)
         session.close()
 
-    def _handle(self, session: HostSession, msg: Any) -> None:
+    def _handle(self, session: HostSession, msg: Any, flush: bool = True) -> None:
         if msg.protocol_version != PROTOCOL_VERSION:
             raise ProtocolViolation(grpc.StatusCode.FAILED_PRECONDITION,
                                     f"protocol version {msg.protocol_version} is not supported; "
@@ -195,6 +195,19 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
             raise ProtocolViolation(grpc.StatusCode.INVALID_ARGUMENT, "empty message: no body set")
         if kind == "heartbeat":
             session.busy = msg.heartbeat.busy
+            return
+        if kind == "batch":
+            try:
+                for inner in msg.batch.messages:
+                    if inner.WhichOneof("body") == "batch":
+                        raise ProtocolViolation(grpc.StatusCode.INVALID_ARGUMENT, "a batch inside a batch")
+                    self._handle(session, inner, flush=False)
+                    if session.closed:
+                        return
+            finally:
+                if session.federation is not None:
+                    with session.federation.lock:
+                        session.federation.flush()  # one message per federate for the whole batch
             return
         if kind == "hello":
             self._hello(session, msg)
@@ -215,7 +228,8 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
                     session.send(reply_to=msg.request_id, **reply)
                 if kind in AUDITED:
                     self.guard.applied(kind, state.name, session.site, getattr(msg, kind), reply, state.names)
-            state.flush()
+            if flush:
+                state.flush()
             # Only the last resign finishes a federation: a rejected request (say, a declare
             # before anyone joined) must leave it open for the federates still to come.
             if kind == "resign" and state.execution.empty and state.sessions == {}:
@@ -319,7 +333,7 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
         if request.kind == pb.TimeRequest.TAR:
             state.execution.time_advance_request(handle, request.time)
             if request.granted_here and state.execution.federate(handle).pending is None:
-                state.granted_here[handle] = request.time  # a false claim just gets the grant sent
+                state.granted_here.setdefault(handle, set()).add(request.time)  # a false claim gets the grant sent
         elif request.kind == pb.TimeRequest.NMR:
             state.execution.next_message_request(handle, request.time)
         else:

@@ -96,7 +96,7 @@ class FederationState:
         self.sites: dict[int, str] = {}
         self.names: dict[int, str] = {}
         self.stats: dict[int, Stats] = {}
-        self.granted_here: dict[int, int] = {}  # TARs a host granted itself: no grant to send back
+        self.granted_here: dict[int, set[int]] = {}  # TARs a host granted itself: no grant to send back
         self.state = "running"
         self.failure: Any = None
         self.last_progress = time.monotonic()
@@ -111,9 +111,8 @@ class FederationState:
         ex = self.execution
         for handle in ex.take_ready():
             drained, galt = ex.drain_ahead(handle)
-            here = self.granted_here.pop(handle, None)
-            items = [callback_to_pb(c) for c in drained
-                     if not (here is not None and isinstance(c, TimeAdvanceGrant) and c.time == here)]
+            here = self.granted_here.pop(handle, ())
+            items = [callback_to_pb(c) for c in drained if not (isinstance(c, TimeAdvanceGrant) and c.time in here)]
             session = self.sessions.get(handle)
             if session is not None and items:
                 session.send(callbacks=pb.Callbacks(federate=handle, items=items, has_galt=galt is not None,

@@ -352,6 +352,16 @@ def test_session_order_violations(live: Live, healthy: str) -> None:
     session(live, [hello(fed, site="")]).closed(grpc.StatusCode.INVALID_ARGUMENT, "no site")
 
 
+def test_batches_apply_in_order_and_may_not_nest(live: Live, healthy: str) -> None:
+    fed = live.fresh("batched")
+    inner = [pb.ClientMessage.FromString(m) for m in (hello(fed), msg(2, join=pb.Join(federate_name="b1")))]
+    out = session(live, [msg(0, batch=pb.Batch(messages=inner)), msg(3, resign=pb.Resign(federate=1))])
+    assert [r.WhichOneof("body") for r in out.replies[:2]] == ["welcome", "joined"], out.replies
+    nested = pb.ClientMessage(protocol_version=PROTOCOL_VERSION, batch=pb.Batch(messages=inner[:1]))
+    session(live, [hello(fed, site="s2"), msg(0, batch=pb.Batch(messages=[nested]))]).closed(
+        grpc.StatusCode.INVALID_ARGUMENT, "batch inside a batch")
+
+
 # --------------------------------------------------------------- unknown handles
 def test_unknown_federate_handle_is_an_error_reply_and_leaves_the_federation_open(live: Live, healthy: str) -> None:
     fed = live.fresh("unknown-federate")

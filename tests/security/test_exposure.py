@@ -36,12 +36,13 @@ def shared_values(scenario: Scenario, session: list[bytes]) -> set[float]:
     """Every value sent in updates and interactions: exposed data, which other federates may see."""
     values: set[float] = set()
     for raw in session:
-        msg = pb.ClientMessage.FromString(raw)
-        if msg.WhichOneof("body") == "step":
-            for u in msg.step.updates:
-                values.update(u.values)
-            for i in msg.step.interactions:
-                values.update(i.values)
+        outer = pb.ClientMessage.FromString(raw)
+        for msg in (outer.batch.messages if outer.WhichOneof("body") == "batch" else [outer]):
+            if msg.WhichOneof("body") == "step":
+                for u in msg.step.updates:
+                    values.update(u.values)
+                for i in msg.step.interactions:
+                    values.update(i.values)
     return values
 
 
