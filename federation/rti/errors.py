@@ -19,19 +19,11 @@ class FederatesCurrentlyJoined(RTIError):
     pass
 
 
-class FederateAlreadyExecutionMember(RTIError):
-    pass
-
-
 class FederateNameAlreadyInUse(RTIError):
     pass
 
 
 class FederateNotExecutionMember(RTIError):
-    pass
-
-
-class NameNotFound(RTIError):
     pass
 
 
@@ -105,7 +97,3 @@ class SynchronizationPointLabelNotAnnounced(RTIError):
 
 class SynchronizationPointLabelInUse(RTIError):
     pass
-
-
-class TimeAdvanceDeadlock(RTIError):
-    """No federate can be granted: e.g. zero-lookahead regulators waiting on each other."""

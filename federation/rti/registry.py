@@ -21,9 +21,10 @@ class RTI:
         self._executions[name] = execution
         return execution
 
-    def destroy_federation_execution(self, name: str) -> None:
+    def destroy_federation_execution(self, name: str, force: bool = False) -> None:
+        """Remove an execution; `force` discards members still joined (a failed federation's)."""
         execution = self.execution(name)
-        if not execution.empty:
+        if not force and not execution.empty:
             joined = sorted(f.name for f in execution.federates)
             raise E.FederatesCurrentlyJoined(f"federation {name!r} still has joined federates {joined}")
         del self._executions[name]

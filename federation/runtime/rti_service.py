@@ -96,14 +96,13 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
         site = self._admit(context, "destroy", request.name)
         state = self._federation(request.name, context)
         with self.lock, state.lock:
-            if state.state == "running" and not state.execution.empty:
-                context.abort(grpc.StatusCode.FAILED_PRECONDITION,
-                              f"federation {request.name!r} still has joined federates "
-                              f"{sorted(f.name for f in state.execution.federates)}")
+            try:
+                self.rti.destroy_federation_execution(request.name, force=state.state != "running")
+            except E.FederatesCurrentlyJoined as exc:
+                context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
             for session in state.all_sessions:
                 session.close()
             self.federations.pop(request.name, None)
-            self.rti._executions.pop(request.name, None)
         self.guard.record("destroy", federation=request.name, site=site)
         return pb.DestroyReply()
 

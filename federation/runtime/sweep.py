@@ -24,7 +24,7 @@ import math
 import random
 import re
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -315,6 +315,3 @@ def write_summary(path: Path, outcomes: Sequence[RunOutcome]) -> None:
                         o.error or "", f"{o.wall_time:.3f}", *(repr(o.metrics[k]) if k in o.metrics else ""
                                                               for k in metric_keys)])
 
-
-def outcome_dict(outcome: RunOutcome) -> dict[str, Any]:
-    return asdict(outcome)
