@@ -688,3 +688,13 @@ def test_fuzzed_sessions_never_break_the_server_or_other_federations(
         assert sum(k.startswith("status") for k in seen) >= 4, seen
         assert seen["reply welcome"] and seen["reply joined"] and seen["reply error"], seen
     assert_serving(live)
+
+
+def test_destroy_refuses_a_running_federation_with_members_and_removes_an_empty_one(live: Live, healthy: str) -> None:
+    with pytest.raises(grpc.RpcError) as err:
+        live.admin.DestroyFederation(pb.FederationRef(name=healthy), timeout=5)
+    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION and "still has joined federates" in err.value.details()
+    empty = live.fresh("doomed")
+    live.admin.DestroyFederation(pb.FederationRef(name=empty), timeout=5)
+    assert empty not in live.admin.ListFederations(pb.ListFederationsRequest(), timeout=5).names
+    assert healthy in live.admin.ListFederations(pb.ListFederationsRequest(), timeout=5).names
