@@ -93,7 +93,7 @@ class SteppedFederate(Federate):
         for cls_name in self.wiring.publishes_interactions:
             amb.publish_interaction(cls_name)
         amb.enable_time_regulation(self.clock.step)
-        amb.enable_time_constrained()
+        amb.enable_time_constrained(latest_values=True)  # inputs hold the latest value: see _apply
 
     def handle(self, callbacks: list[cb.Callback]) -> None:
         for c in callbacks:

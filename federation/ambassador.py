@@ -36,7 +36,7 @@ class Transport(Protocol):
         self, handle: int, class_name: str, parameters: Mapping[int, float], timestamp: LogicalTime | None = None
     ) -> None: ...
     def enable_time_regulation(self, handle: int, lookahead: LogicalTime) -> None: ...
-    def enable_time_constrained(self, handle: int) -> None: ...
+    def enable_time_constrained(self, handle: int, latest_values: bool = False) -> None: ...
     def time_advance_request(self, handle: int, time: LogicalTime) -> None: ...
     def next_message_request(self, handle: int, time: LogicalTime) -> None: ...
     def register_synchronization_point(
@@ -98,8 +98,9 @@ class RTIAmbassador:
     def enable_time_regulation(self, lookahead: LogicalTime) -> None:
         self.transport.enable_time_regulation(self.handle, lookahead)
 
-    def enable_time_constrained(self) -> None:
-        self.transport.enable_time_constrained(self.handle)
+    def enable_time_constrained(self, latest_values: bool = False) -> None:
+        """latest_values: reflections released by one grant arrive merged per object (latest value wins)."""
+        self.transport.enable_time_constrained(self.handle, latest_values)
 
     def time_advance_request(self, time: LogicalTime) -> None:
         self.transport.time_advance_request(self.handle, time)

@@ -78,7 +78,7 @@ class Recorder(Federate):
             self._class_routes.setdefault(cls.handle, {})[cls.member_handles[var]] = col
         for fed, attrs in by_class.items():
             amb.subscribe(fed, attrs)
-        amb.enable_time_constrained()
+        amb.enable_time_constrained(latest_values=True)  # rows hold the latest value
 
     def begin(self) -> None:
         """Start the run once every federate has joined: announce the initialization point."""

@@ -98,3 +98,39 @@ Callback = Union[
     AnnounceSynchronizationPoint,
     FederationSynchronized,
 ]
+
+
+def merge_latest_values(items: list[Callback]) -> list[Callback]:
+    """Latest-value delivery: each run of reflections between other callbacks keeps one per object.
+
+    The kept reflection carries every attribute's latest value (later reflections win) and
+    the last one's timestamp, at the position of that object's last reflection in the run,
+    so what a latest-wins federate ends up holding is unchanged. Interactions and every
+    other callback keep their places: nothing is merged or moved across them. Shared
+    reflections are never mutated; merged ones are new.
+    """
+    out: list[Callback] = []
+    run: dict[int, list[ReflectAttributeValues]] = {}  # object -> its reflections, by last occurrence
+    for c in items:
+        if type(c) is ReflectAttributeValues:
+            group = run.pop(c.object_handle, None) or []
+            group.append(c)
+            run[c.object_handle] = group
+        else:
+            _end_run(run, out)
+            out.append(c)
+    _end_run(run, out)
+    return out
+
+
+def _end_run(run: dict[int, list[ReflectAttributeValues]], out: list[Callback]) -> None:
+    for group in run.values():
+        if len(group) == 1:
+            out.append(group[0])
+            continue
+        values: dict[int, float] = {}
+        for r in group:
+            values.update(r.values)
+        last = group[-1]
+        out.append(ReflectAttributeValues(last.object_handle, values, last.timestamp, last.sender))
+    run.clear()

@@ -24,6 +24,7 @@ from .callbacks import (
     TimeConstrainedEnabled,
     TimeRegulationEnabled,
     Values,
+    merge_latest_values,
 )
 from .fom import FOM
 from .ordering import KeyedMinHeap
@@ -41,6 +42,7 @@ class FederateState:
     time: LogicalTime
     lookahead: LogicalTime | None = None  # None: not time-regulating
     constrained: bool = False
+    latest_values: bool = False  # reflections released by one grant are merged per object
     pending: tuple[str, LogicalTime] | None = None
     published: dict[int, frozenset[int]] = field(default_factory=dict)
     subscribed: dict[int, frozenset[int]] = field(default_factory=dict)
@@ -416,7 +418,10 @@ class FederationExecution:
         self._bounds.set(fed.name, self._output_bound(fed))
         self._grant_ready()
 
-    def enable_time_constrained(self, handle: int) -> None:
+    def enable_time_constrained(self, handle: int, latest_values: bool = False) -> None:
+        """Become time-constrained; with `latest_values`, the reflections one grant releases are
+        merged per object instance (see callbacks.merge_latest_values): for federates that only use
+        the latest value of each input, like every time-stepped model, it saves their work."""
         fed = self.federate(handle)
         if fed.constrained:
             raise E.TimeConstrainedAlreadyEnabled(f"{fed.name!r} is already time-constrained")
@@ -428,6 +433,7 @@ class FederationExecution:
                 f"{fed.name!r} at {fed.time} cannot become time-constrained: GALT is {galt}"
             )
         fed.constrained = True
+        fed.latest_values = latest_values
         self._push(fed, TimeConstrainedEnabled(fed.time))
 
     def disable_time_constrained(self, handle: int) -> None:
@@ -485,12 +491,14 @@ class FederationExecution:
         """Like drain, plus every TSO message stamped below the federate's safe GALT, and that GALT.
 
         Nothing can arrive below a safe GALT any more, so a remote federate holding these may
-        grant itself any TAR below it in the order the RTI would (see GrpcTransport). A
-        federate waiting on an NMR keeps its messages here: the NMR grant depends on them.
+        grant itself any TAR below it in the order the RTI would (see GrpcTransport). Only a
+        federate with no request pending here gets them: a pending TAR is granted here, with
+        its messages, as soon as GALT passes it, so shipping them earlier would only cost a
+        message per GALT move; and an NMR grant depends on the messages staying here.
         """
         fed = self._by_handle.get(handle) or self.federate(handle)
         galt = None
-        if fed.constrained and (fed.pending is None or fed.pending[0] == TAR):
+        if fed.constrained and fed.pending is None:
             galt = self.safe_galt(handle)
             if galt is not None:
                 queue, callbacks = fed.tso, fed.callbacks
@@ -528,6 +536,11 @@ class FederationExecution:
 
     def _grant(self, fed: FederateState, time: LogicalTime) -> None:
         queue, callbacks = fed.tso, fed.callbacks  # what _push does, once per grant
+        if fed.latest_values and len(queue) > 1:
+            released: list[Callback] = []
+            while queue and queue[0][0] <= time:
+                released.append(heapq.heappop(queue)[3])
+            callbacks.extend(merge_latest_values(released) if len(released) > 1 else released)
         while queue and queue[0][0] <= time:
             callbacks.append(heapq.heappop(queue)[3])
         fed.time = time

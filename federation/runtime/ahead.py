@@ -34,6 +34,7 @@ class AheadClock:
 
     def __init__(self) -> None:
         self.constrained = False
+        self.latest_values = False  # merge what one grant releases, as the RTI does
         self.galt: LogicalTime | None = None
         self.early: deque[cb.ReflectAttributeValues | cb.ReceiveInteraction] = deque()  # TSO messages not granted yet, in delivery order
         self.want: LogicalTime | None = None  # a TAR not granted yet
@@ -84,5 +85,7 @@ class AheadClock:
 
     def _release(self, out: list[cb.Callback], time: LogicalTime) -> None:
         early = self.early
+        released: list[cb.Callback] = []
         while early and (early[0].timestamp or 0) <= time:
-            out.append(early.popleft())
+            released.append(early.popleft())
+        out.extend(cb.merge_latest_values(released) if self.latest_values and len(released) > 1 else released)

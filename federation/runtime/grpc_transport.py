@@ -305,9 +305,10 @@ class GrpcTransport:
     def enable_time_regulation(self, handle: int, lookahead: LogicalTime) -> None:
         self.conn.call(enable_time=pb.EnableTime(federate=handle, regulating=True, lookahead=lookahead))
 
-    def enable_time_constrained(self, handle: int) -> None:
-        self.conn.call(enable_time=pb.EnableTime(federate=handle, constrained=True))
-        self._clocks[handle].constrained = True
+    def enable_time_constrained(self, handle: int, latest_values: bool = False) -> None:
+        self.conn.call(enable_time=pb.EnableTime(federate=handle, constrained=True, latest_values=latest_values))
+        clock = self._clocks[handle]
+        clock.constrained, clock.latest_values = True, latest_values
 
     def time_advance_request(self, handle: int, time: LogicalTime) -> None:
         self._requested[handle] = _now_ns()

@@ -312,7 +312,7 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
             if body.regulating:
                 ex.enable_time_regulation(handle, body.lookahead)
             if body.constrained:
-                ex.enable_time_constrained(handle)
+                ex.enable_time_constrained(handle, body.latest_values)
             return {"ack": pb.Ack()}
         if kind == "register_sync":
             ex.register_synchronization_point(handle, body.label, body.tag)

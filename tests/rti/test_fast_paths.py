@@ -75,3 +75,30 @@ def test_receivers_get_only_their_attributes_and_never_the_senders_dict() -> Non
     got_b = [x.values for x in fx.drain(b) if isinstance(x, cb.ReflectAttributeValues)]
     got_c = [x.values for x in fx.drain(c) if isinstance(x, cb.ReflectAttributeValues)]
     assert got_b == [{0: 1.0, 1: 2.0}] and got_c == [{1: 2.0}]
+
+
+def test_messages_are_shipped_ahead_only_to_a_federate_with_no_request_pending() -> None:
+    # A pending TAR is granted by the core, messages included, once GALT passes it:
+    # shipping them on every GALT move before that would only cost messages.
+    fx = RTI().create_federation_execution("f", FOM({"Src": ["x"]}))
+    src, reader = fx.join("src"), fx.join("reader")
+    fx.publish_object_class_attributes(src, "Src", ["x"])
+    fx.subscribe_object_class_attributes(reader, "Src", ["x"])
+    obj = fx.register_object_instance(src, "Src")
+    for h, lookahead in ((src, 1), (reader, 5)):
+        fx.enable_time_regulation(h, lookahead)
+        fx.enable_time_constrained(h)
+        fx.drain(h)
+    fx.time_advance_request(reader, 5)
+    fx.update_attribute_values(src, obj, {0: 1.0}, 1)
+    fx.time_advance_request(src, 1)
+    assert fx.drain_ahead(reader) == ([], None)  # pending: held for the grant
+    for t in range(1, 5):
+        fx.update_attribute_values(src, obj, {0: float(t + 1)}, t + 1)
+        fx.time_advance_request(src, t + 1)
+    granted, galt = fx.drain_ahead(reader)
+    assert [type(c).__name__ for c in granted][-1] == "TimeAdvanceGrant" and galt is not None
+    fx.update_attribute_values(src, obj, {0: 9.0}, 6)
+    fx.time_advance_request(src, 6)
+    ahead, galt = fx.drain_ahead(reader)  # granted and stepping: what lies below its safe GALT goes now
+    assert [c.timestamp for c in ahead if isinstance(c, cb.ReflectAttributeValues)] == [6] and galt == 7

@@ -63,3 +63,11 @@ def test_an_nmr_grant_from_the_rti_is_delivered() -> None:
     clock.constrained = True
     clock.request_from_rti()
     assert clock.filter([reflect(7), cb.TimeAdvanceGrant(7)]) == [reflect(7), cb.TimeAdvanceGrant(7)]
+
+
+def test_a_latest_value_federate_gets_what_a_local_grant_releases_merged_like_the_rti_does() -> None:
+    clock = AheadClock()
+    clock.constrained = clock.latest_values = True
+    clock.filter([GaltNotice(100), reflect(10, 1.0), reflect(20, 2.0), reflect(30, 3.0)])
+    assert clock.request(25) is True
+    assert clock.filter([]) == [reflect(20, 2.0), cb.TimeAdvanceGrant(25)]
