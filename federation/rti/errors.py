@@ -97,3 +97,10 @@ class SynchronizationPointLabelNotAnnounced(RTIError):
 
 class SynchronizationPointLabelInUse(RTIError):
     pass
+
+
+class PermissionDenied(RTIError):
+    """The RTI's authorization policy refused a request; the message names the rule.
+
+    Defined with the other service errors so a remote client gets it back typed.
+    """

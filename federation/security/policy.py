@@ -10,16 +10,12 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from federation.rti.errors import RTIError
+from federation.rti.errors import PermissionDenied, RTIError
 from federation.scenario import Problem, Scenario, format_problems
 
 __all__ = ["Decision", "FederationRules", "PermissionDenied", "Policy", "PolicyError", "from_scenario", "load_policy"]
 
 Members = dict[str, list[str]]  # object class -> attribute names
-
-
-class PermissionDenied(RTIError):
-    """The policy refused a request; the message names the rule."""
 
 
 class PolicyError(Exception):

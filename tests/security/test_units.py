@@ -193,3 +193,11 @@ def test_owner_host_refuses_parameters_not_tunable(tmp_path: Path) -> None:
     out = cli("host", str(path), "--site", "furnace_maker", "--rti", "127.0.0.1:1", "--set", "furnace.eta=0.5",
               "--wait", "1")
     assert out.returncode == 1 and "furnace.eta" in out.stderr and "tunable" in out.stderr, out.stderr
+
+
+def test_a_denial_reaches_a_remote_client_as_permission_denied() -> None:
+    from federation.protocol import pb
+    from federation.protocol.codec import error_from_pb
+
+    err = error_from_pb(pb.Error(type="PermissionDenied", message="denied by policy rule federations.f.join.a"))
+    assert type(err) is PermissionDenied and "federations.f.join.a" in str(err)
