@@ -43,6 +43,7 @@ bench: $(STAMP) fmus
 	$(PY) bench/ring.py
 	$(PY) bench/scale.py
 	$(PY) bench/grpc_ring.py
+	$(PY) bench/grpc_floor.py
 
 typecheck: $(STAMP)
 	$(PY) -m mypy

@@ -44,6 +44,7 @@ class Transport(Protocol):
     ) -> None: ...
     def synchronization_point_achieved(self, handle: int, label: str) -> None: ...
     def drain(self, handle: int) -> list[cb.Callback]: ...
+    def drain_below_galt(self, handle: int) -> tuple[list[cb.Callback], LogicalTime | None]: ...
 
 
 class RTIAmbassador:
@@ -114,6 +115,10 @@ class RTIAmbassador:
 
     def synchronization_point_achieved(self, label: str) -> None:
         self.transport.synchronization_point_achieved(self.handle, label)
+
+    def final_callbacks(self) -> tuple[list[cb.Callback], LogicalTime | None]:
+        """After a failure: what is queued, every message below the last safe GALT, and that GALT."""
+        return self.transport.drain_below_galt(self.handle)
 
     def evoke_callbacks(self) -> list[cb.Callback]:
         return self.transport.drain(self.handle)

@@ -1,14 +1,19 @@
 """Recorder federate: samples the recorded outputs at every multiple of time.step into a CSV.
 
-It is time-constrained but not regulating, so it never holds anyone back; at each
-grant t it has every value stamped <= t and writes the latest one (zero-order hold).
-It also registers the synchronization point that starts the run.
+It is time-constrained but not regulating, so it never holds anyone back. The row at t
+holds the latest value stamped <= t (zero-order hold). Reflections arrive one by one in
+timestamp order, so the recorder asks for several rows per time advance and writes each
+row once a later message or the grant shows it complete: fewer round trips in the
+distributed modes, the same bytes. After a failure it writes every row below the last
+safe GALT, which no message can change any more. It also registers the synchronization
+point that starts the run.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import logging
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -17,7 +22,10 @@ from federation.ambassador import Federate, RTIAmbassador
 from federation.rti import callbacks as cb
 from federation.rti.time import LogicalTime
 
+log = logging.getLogger(__name__)
+
 RECORDER = "$recorder"  # not an identifier, so it never clashes with a scenario federate
+ROWS_PER_REQUEST = 16  # rows per time advance: fewer round trips, at most this many rows behind
 
 
 class CsvSink:
@@ -56,6 +64,7 @@ class Recorder(Federate):
         clock: Clock,
         sink: CsvSink,
         on_row: Callable[[LogicalTime], None] | None = None,
+        rows_per_request: int | None = None,
     ) -> None:
         self.name = RECORDER
         self.owner = ""
@@ -63,8 +72,12 @@ class Recorder(Federate):
         self.clock = clock
         self.sink = sink
         self.on_row = on_row
+        self.rows_per_request = max(1, ROWS_PER_REQUEST if rows_per_request is None else rows_per_request)
         self.values = [float("nan")] * len(self.variables)
         self.time = clock.start
+        span = max(clock.stop - clock.start, 0)
+        self._last_row = clock.start + -(-span // clock.step) * clock.step  # the first multiple at or past stop
+        self._next_row: LogicalTime | None = None  # the next row to write; None before the start and after the last
         self._amb: RTIAmbassador | None = None
         self._routes: dict[int, dict[int, int]] = {}
         self._class_routes: dict[int, dict[int, int]] = {}
@@ -78,7 +91,7 @@ class Recorder(Federate):
             self._class_routes.setdefault(cls.handle, {})[cls.member_handles[var]] = col
         for fed, attrs in by_class.items():
             amb.subscribe(fed, attrs)
-        amb.enable_time_constrained(latest_values=True)  # rows hold the latest value
+        amb.enable_time_constrained()  # every reflection, not merged: rows between grants need them
 
     def begin(self) -> None:
         """Start the run once every federate has joined: announce the initialization point."""
@@ -86,10 +99,27 @@ class Recorder(Federate):
         self._amb.register_synchronization_point(INIT_POINT)
 
     def handle(self, callbacks: list[cb.Callback]) -> None:
+        self._take(callbacks, request=True)
+
+    def salvage(self) -> None:
+        """After a failure: write every row that nothing can change any more, and stop."""
+        if self._amb is None:
+            return
+        try:
+            callbacks, galt = self._amb.final_callbacks()
+            self._take(callbacks, request=False)
+            if galt is not None:
+                self._rows_before(galt)
+        except Exception:  # the original error is the one to report
+            log.debug("nothing more to salvage", exc_info=True)
+
+    def _take(self, callbacks: list[cb.Callback], request: bool) -> None:
         amb = self._amb
         assert amb is not None
         for c in callbacks:
             if isinstance(c, cb.ReflectAttributeValues):
+                if c.timestamp is not None:
+                    self._rows_before(c.timestamp)  # TSO order: every row before it is complete
                 routes = self._routes.get(c.object_handle)
                 if routes:
                     for attr, value in c.values.items():
@@ -97,25 +127,37 @@ class Recorder(Federate):
                         if col is not None:
                             self.values[col] = value
             elif isinstance(c, cb.TimeAdvanceGrant):
-                self._row(c.time)
+                self._rows_before(c.time + 1)
+                if request:
+                    self._request()
             elif isinstance(c, cb.DiscoverObjectInstance):
                 self._routes[c.object_handle] = self._class_routes.get(c.class_handle, {})
-            elif isinstance(c, cb.AnnounceSynchronizationPoint):
+            elif isinstance(c, cb.AnnounceSynchronizationPoint) and request:
                 amb.synchronization_point_achieved(c.label)
             elif isinstance(c, cb.FederationSynchronized) and c.label == INIT_POINT:
-                self._row(self.clock.start)
+                self._next_row = self.clock.start
+                self._rows_before(self.clock.start + 1)
+                if request:
+                    self._request()
 
-    def _row(self, t: LogicalTime) -> None:
+    def _rows_before(self, t: LogicalTime) -> None:
+        """Write every row stamped below t not written yet."""
+        while self._next_row is not None and self._next_row < t:
+            row = self._next_row
+            self.time = row
+            self.sink.write(row, self.values)
+            if self.on_row is not None:
+                self.on_row(row)
+            self._next_row = row + self.clock.step if row < self._last_row else None
+
+    def _request(self) -> None:
         assert self._amb is not None
-        self.time = t
-        self.sink.write(t, self.values)
-        if self.on_row is not None:
-            self.on_row(t)
-        if t >= self.clock.stop:
+        if self._next_row is None:
             self.done = True
             self._amb.resign()
         else:
-            self._amb.time_advance_request(t + self.clock.step)
+            ahead = self._next_row + (self.rows_per_request - 1) * self.clock.step
+            self._amb.time_advance_request(min(ahead, self._last_row))
 
     def close(self) -> None:
         self.sink.close()

@@ -487,7 +487,12 @@ class FederationExecution:
         bounds = [b for b in (self._bounds.min_excluding(name), self._nmr_floor.min_excluding(name)) if b is not None]
         return min(bounds) if bounds else END_OF_TIME
 
-    def drain_ahead(self, handle: int) -> tuple[list[Callback], LogicalTime | None]:
+    def drain_below_galt(self, handle: int) -> tuple[list[Callback], LogicalTime | None]:
+        """After a failure: like drain_ahead, even with a TAR pending. Nothing can arrive below
+        the safe GALT, so what a federate holds below it is final (the recorder's last rows)."""
+        return self.drain_ahead(handle, even_pending=True)
+
+    def drain_ahead(self, handle: int, even_pending: bool = False) -> tuple[list[Callback], LogicalTime | None]:
         """Like drain, plus every TSO message stamped below the federate's safe GALT, and that GALT.
 
         Nothing can arrive below a safe GALT any more, so a remote federate holding these may
@@ -498,7 +503,7 @@ class FederationExecution:
         """
         fed = self._by_handle.get(handle) or self.federate(handle)
         galt = None
-        if fed.constrained and fed.pending is None:
+        if fed.constrained and (fed.pending is None or (even_pending and fed.pending[0] == TAR)):
             galt = self.safe_galt(handle)
             if galt is not None:
                 queue, callbacks = fed.tso, fed.callbacks

@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import Callable
 
 from federation.ambassador import Federate, RTIAmbassador
-from federation.results.recorder import Recorder
-from federation.rti import RTI, FederationExecution
+from federation.rti import RTI
 from federation.rti.time import LogicalTime, to_seconds, to_ticks
 from federation.scenario import Scenario
 from federation.security.tunable import check_tunable
@@ -37,7 +36,7 @@ def run_embedded(
     execution = RTI().create_federation_execution(scenario.federation, build_fom(scenario), to_ticks(scenario.time.start))
     recorder = build_recorder(scenario, out_dir, on_progress)
     federates: list[Federate] = []
-    with recorded_run(scenario, out_dir, recorder, "embedded", plot, lambda: _salvage(execution, recorder)) as result:
+    with recorded_run(scenario, out_dir, recorder, "embedded", plot) as result:
         try:
             federates.extend(build_federate(scenario, name) for name in scenario.federates)
             federates.append(recorder)
@@ -64,11 +63,3 @@ def run_embedded(
             result.steps = {f.name: getattr(f, "steps", 0) for f in federates if f is not recorder}
     return result
 
-
-def _salvage(execution: FederationExecution, recorder: Recorder) -> None:
-    """After a failure, record what the RTI had already granted the recorder."""
-    try:
-        handle = execution.federate_by_name(recorder.name).handle
-        recorder.handle(execution.drain(handle))
-    except Exception:  # the original error is the one to report
-        log.debug("nothing more to salvage", exc_info=True)

@@ -341,6 +341,15 @@ class GrpcTransport:
             self._granted(handle, callbacks[-1].time)
         return callbacks
 
+    def drain_below_galt(self, handle: int) -> tuple[list[cb.Callback], LogicalTime | None]:
+        """After a failure: what arrived, and every message held here below the RTI's last safe GALT."""
+        clock = self._clocks[handle]
+        out = clock.filter(self.conn.drain(handle))
+        galt = clock.galt
+        if galt is not None:
+            out.extend(c for c in clock.early if c.timestamp is not None and c.timestamp < galt)
+        return out, galt
+
     def _granted(self, handle: int, granted: LogicalTime) -> None:
         start = self._requested.pop(handle)
         end = _now_ns()

@@ -110,13 +110,15 @@ class FederationState:
         """Ship every queued callback to the session of its federate, one message per federate."""
         ex = self.execution
         for handle in ex.take_ready():
-            drained, galt = ex.drain_ahead(handle)
-            here = self.granted_here.pop(handle, ())
-            items = [callback_to_pb(c) for c in drained if not (isinstance(c, TimeAdvanceGrant) and c.time in here)]
-            session = self.sessions.get(handle)
-            if session is not None and items:
-                session.send(callbacks=pb.Callbacks(federate=handle, items=items, has_galt=galt is not None,
-                                                    galt=galt or 0))
+            self._ship(handle, *ex.drain_ahead(handle))
+
+    def _ship(self, handle: int, drained: list[Any], galt: int | None, final: bool = False) -> None:
+        here = self.granted_here.pop(handle, ())
+        items = [callback_to_pb(c) for c in drained if not (isinstance(c, TimeAdvanceGrant) and c.time in here)]
+        session = self.sessions.get(handle)
+        if session is not None and (items or (final and galt is not None)):
+            session.send(callbacks=pb.Callbacks(federate=handle, items=items, has_galt=galt is not None,
+                                                galt=galt or 0))
 
     def fail(self, handle: int | None, reason: str) -> None:
         if self.state != "running":
@@ -131,6 +133,11 @@ class FederationState:
                 pass
         self.state = "failed"
         self.failure = pb.FederationFailed(federate=name, host=host, time=t, reason=reason)
+        # What lies below a member's safe GALT is final: ship it first, so that the recorder
+        # can still write every row the federation completed.
+        for member in self.execution.federates:
+            if member.constrained and member.lookahead is None:
+                self._ship(member.handle, *self.execution.drain_below_galt(member.handle), final=True)
         log.error("federation %s failed: federate %r on host %r at t=%ss: %s", self.name, name, host, to_seconds(t), reason)
         for session in list(self.all_sessions):
             if not session.closed:

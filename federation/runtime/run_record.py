@@ -8,7 +8,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Iterator, Mapping
 
 from federation import __version__
 from federation.results.recorder import Recorder
@@ -28,13 +28,11 @@ class RunResult:
 
 
 @contextmanager
-def recorded_run(
-    scenario: Scenario, out_dir: Path, recorder: Recorder, mode: str, plot: bool,
-    on_error: Callable[[], None] | None = None,
-) -> Iterator[RunResult]:
+def recorded_run(scenario: Scenario, out_dir: Path, recorder: Recorder, mode: str, plot: bool) -> Iterator[RunResult]:
     """Yield the run's result; on exit mark it completed, failed or interrupted and keep what was recorded.
 
     The body's own clean-up (closing connections, stopping processes) runs first, inside it.
+    After a failure or an interrupt the recorder still writes every row the federation completed.
     """
     result = RunResult(out_dir, "failed", 0.0)
     started = time.perf_counter()
@@ -43,11 +41,11 @@ def recorded_run(
         result.status = "completed"
     except KeyboardInterrupt:
         result.status, result.error = "interrupted", "interrupted by the user"
+        recorder.salvage()
         raise
     except Exception as exc:
         result.error = result.error or str(exc)
-        if on_error is not None:
-            on_error()
+        recorder.salvage()
         raise
     finally:
         recorder.close()

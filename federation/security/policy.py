@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from federation.rti.errors import PermissionDenied, RTIError
+from federation.rti.errors import PermissionDenied
 from federation.scenario import Problem, Scenario, format_problems
 
 __all__ = ["Decision", "FederationRules", "PermissionDenied", "Policy", "PolicyError", "from_scenario", "load_policy"]

@@ -227,7 +227,8 @@ def check_failed_run(run: CliRun, out: Path, fault_at: float, federate: str, hos
     times = [float(r[0]) for r in body]
     assert times == [float(k) for k in range(len(body))]
     assert times[-1] < STOP
-    assert 0.0 < t_fail < STOP and abs(t_fail - times[-1]) <= 5.0, (t_fail, times[-1])
+    # the recorder asks for many rows at once, yet writes every row below the last safe GALT
+    assert 0.0 < t_fail < STOP and abs(t_fail - times[-1]) <= 2.0, (t_fail, times[-1])
     info = json.loads((out / "run.json").read_text())
     assert info["status"] == "failed" and federate in info["error"] and info["last_time_s"] == times[-1]
     return latency, t_fail
