@@ -25,7 +25,7 @@ from federation.rti.time import LogicalTime
 log = logging.getLogger(__name__)
 
 RECORDER = "$recorder"  # not an identifier, so it never clashes with a scenario federate
-ROWS_PER_REQUEST = 16  # rows per time advance: fewer round trips, at most this many rows behind
+ROWS_PER_REQUEST = 16  # rows asked for per time advance: fewer round trips in the distributed modes
 
 
 class CsvSink:
@@ -79,6 +79,7 @@ class Recorder(Federate):
         self._last_row = clock.start + -(-span // clock.step) * clock.step  # the first multiple at or past stop
         self._next_row: LogicalTime | None = None  # the next row to write; None before the start and after the last
         self._amb: RTIAmbassador | None = None
+        self._consistent = True  # False while a batch is half taken: salvage must not add to it
         self._routes: dict[int, dict[int, int]] = {}
         self._class_routes: dict[int, dict[int, int]] = {}
 
@@ -103,8 +104,8 @@ class Recorder(Federate):
 
     def salvage(self) -> None:
         """After a failure: write every row that nothing can change any more, and stop."""
-        if self._amb is None:
-            return
+        if self._amb is None or not self._consistent:
+            return  # interrupted mid-batch: the values held may not match the next row
         try:
             callbacks, galt = self._amb.final_callbacks()
             self._take(callbacks, request=False)
@@ -114,8 +115,9 @@ class Recorder(Federate):
             log.debug("nothing more to salvage", exc_info=True)
 
     def _take(self, callbacks: list[cb.Callback], request: bool) -> None:
-        amb = self._amb
-        assert amb is not None
+        self._consistent = False
+        advance = False  # calls into the RTI wait until the whole batch is taken
+        achieved: list[str] = []
         for c in callbacks:
             if isinstance(c, cb.ReflectAttributeValues):
                 if c.timestamp is not None:
@@ -128,27 +130,33 @@ class Recorder(Federate):
                             self.values[col] = value
             elif isinstance(c, cb.TimeAdvanceGrant):
                 self._rows_before(c.time + 1)
-                if request:
-                    self._request()
+                advance = True
             elif isinstance(c, cb.DiscoverObjectInstance):
                 self._routes[c.object_handle] = self._class_routes.get(c.class_handle, {})
-            elif isinstance(c, cb.AnnounceSynchronizationPoint) and request:
-                amb.synchronization_point_achieved(c.label)
+            elif isinstance(c, cb.AnnounceSynchronizationPoint):
+                achieved.append(c.label)
             elif isinstance(c, cb.FederationSynchronized) and c.label == INIT_POINT:
                 self._next_row = self.clock.start
                 self._rows_before(self.clock.start + 1)
-                if request:
-                    self._request()
+                advance = True
+        self._consistent = True
+        if request:
+            assert self._amb is not None
+            for label in achieved:
+                self._amb.synchronization_point_achieved(label)
+            if advance:
+                self._request()
 
     def _rows_before(self, t: LogicalTime) -> None:
         """Write every row stamped below t not written yet."""
         while self._next_row is not None and self._next_row < t:
             row = self._next_row
             self.time = row
+            # Advanced first, so an interrupt inside write never writes this row twice.
+            self._next_row = row + self.clock.step if row < self._last_row else None
             self.sink.write(row, self.values)
             if self.on_row is not None:
                 self.on_row(row)
-            self._next_row = row + self.clock.step if row < self._last_row else None
 
     def _request(self) -> None:
         assert self._amb is not None

@@ -107,7 +107,9 @@ def merge_latest_values(items: list[Callback]) -> list[Callback]:
     the last one's timestamp, at the position of that object's last reflection in the run,
     so what a latest-wins federate ends up holding is unchanged. Interactions and every
     other callback keep their places: nothing is merged or moved across them. Shared
-    reflections are never mutated; merged ones are new.
+    reflections are never mutated; merged ones are new. It suits federates whose inputs each
+    have one source (scenario validation refuses an input fed twice); the recorder, which
+    rebuilds rows between grants, takes every reflection instead.
     """
     out: list[Callback] = []
     run: dict[int, list[ReflectAttributeValues]] = {}  # object -> its reflections, by last occurrence

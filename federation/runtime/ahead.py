@@ -1,7 +1,8 @@
 """Grants a host gives its federate itself, below a safe GALT the RTI forwards.
 
-The RTI sends, with a federate's callbacks, a GALT that never decreases and every TSO
-message stamped below it. Nothing can then arrive below that GALT, so a TAR below it will
+While a federate has no request pending, the RTI sends it, with its callbacks, a GALT
+that never decreases and every TSO message stamped below it (and, after a failure, a final
+shipment of the same kind). Nothing can then arrive below that GALT, so a TAR below it will
 certainly be granted, with exactly the messages already here: the host grants it at once
 instead of waiting a round trip, and tells the RTI, which then sends no grant back. The
 order of what the federate sees is the order the RTI would have delivered.

@@ -55,7 +55,7 @@ def run_embedded(
         finally:
             for fed in federates:
                 if fed is recorder:
-                    continue  # recorded_run closes it, after salvaging what it was granted
+                    continue  # recorded_run closes it, after salvaging the rows below GALT
                 try:
                     fed.close()
                 except Exception:  # keep closing the others; the first error is what matters

@@ -28,7 +28,7 @@ from federation.security.tls import identity_metadata, open_channel
 from .assembly import build_fom, build_recorder
 from .driver import drive
 from .run_record import RunResult, recorded_run
-from .grpc_transport import FederationFailed, GrpcTransport
+from .grpc_transport import FederationFailed, GrpcTransport, RTIConnection
 from .host import connect
 from .processes import federation_command, spawn, stop_all
 
@@ -119,6 +119,26 @@ def check_hosts(hosts: dict[str, subprocess.Popen[bytes]], logs: Path | None = N
             raise host_exited(site, code, logs)
 
 
+def coordinator_ready(conn: RTIConnection, check: Callable[[], None]) -> Callable[[], list[int]]:
+    """The coordinator's wait for work, checking its hosts while none comes.
+
+    When a host is gone, the RTI's verdict (federate, host, logical time) is on its way and
+    says more than an exit code: it is preferred when it comes within two seconds.
+    """
+    def take_ready() -> list[int]:
+        ready = conn.take_ready(0.5)
+        if not ready:
+            try:
+                check()
+            except HostExited:
+                failure = conn.wait_failure(2.0)
+                if isinstance(failure, FederationFailed):
+                    raise failure from None
+                raise
+        return ready
+    return take_ready
+
+
 def override_args(scenario: Scenario) -> list[str]:
     """The scenario's overrides as `--set` options, so every host runs the same scenario."""
     import yaml
@@ -181,20 +201,7 @@ def _run_grpc(scenario: Scenario, out_dir: Path, sec: RunSecurity, on_progress: 
                 wait_ready(target, scenario, lambda: check_hosts(hosts, logs), join_timeout, creds)
                 recorder.begin()
 
-                def take_ready() -> list[int]:
-                    assert conn is not None
-                    ready = conn.take_ready(0.5)
-                    if not ready:
-                        try:
-                            check_hosts(hosts, logs)
-                        except HostExited:
-                            # The RTI's verdict (federate, host, logical time) is on its way: prefer it.
-                            failure = conn.wait_failure(2.0)
-                            if isinstance(failure, FederationFailed):
-                                raise failure from None
-                            raise
-                    return ready
-
+                take_ready = coordinator_ready(conn, lambda: check_hosts(hosts, logs))
                 drive({amb.handle: recorder}, take_ready, transport.drain, lambda: None)
                 for site, proc in hosts.items():
                     code = proc.wait(30)

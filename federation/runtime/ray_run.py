@@ -33,7 +33,7 @@ from federation.security.tls import channel_credentials
 from .assembly import build_recorder
 from .driver import drive
 from .run_record import RunResult, recorded_run
-from .grpc_run import COORDINATOR, HostExited, create_federation, wait_ready
+from .grpc_run import COORDINATOR, HostExited, coordinator_ready, create_federation, wait_ready
 from .grpc_transport import FederationFailed, GrpcTransport
 from .host import connect
 
@@ -315,13 +315,7 @@ def run_ray(
                 wait_ready(target, scenario, hosts.check, join_timeout, creds)
                 recorder.begin()
 
-                def take_ready() -> list[int]:
-                    assert conn is not None
-                    ready = conn.take_ready(0.5)
-                    if not ready:
-                        hosts.check()
-                    return ready
-
+                take_ready = coordinator_ready(conn, hosts.check)
                 drive({amb.handle: recorder}, take_ready, transport.drain, lambda: None)
                 infos = hosts.finish(30.0)
                 result.steps = {k: v for info in infos.values() for k, v in info.get("steps", {}).items()}

@@ -137,7 +137,10 @@ class FederationState:
         # can still write every row the federation completed.
         for member in self.execution.federates:
             if member.constrained and member.lookahead is None:
-                self._ship(member.handle, *self.execution.drain_below_galt(member.handle), final=True)
+                try:
+                    self._ship(member.handle, *self.execution.drain_below_galt(member.handle), final=True)
+                except Exception:  # the failure notice must still go out to everyone
+                    log.exception("could not ship the final messages of federate %r", member.name)
         log.error("federation %s failed: federate %r on host %r at t=%ss: %s", self.name, name, host, to_seconds(t), reason)
         for session in list(self.all_sessions):
             if not session.closed:

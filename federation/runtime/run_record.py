@@ -32,7 +32,9 @@ def recorded_run(scenario: Scenario, out_dir: Path, recorder: Recorder, mode: st
     """Yield the run's result; on exit mark it completed, failed or interrupted and keep what was recorded.
 
     The body's own clean-up (closing connections, stopping processes) runs first, inside it.
-    After a failure or an interrupt the recorder still writes every row the federation completed.
+    After a failure or an interrupt the recorder still writes every row it knows complete: below
+    the last safe GALT it got (in the distributed modes, whatever reached it before the connection
+    closed).
     """
     result = RunResult(out_dir, "failed", 0.0)
     started = time.perf_counter()

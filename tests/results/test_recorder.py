@@ -58,3 +58,18 @@ def test_a_failure_ships_an_observer_everything_below_its_safe_galt_first() -> N
     assert [i.reflect.timestamp for i in shipped.callbacks.items] == [1, 2, 3, 4, 5]
     assert failed.WhichOneof("body") == "failed" and failed.failed.federate == "src"
     assert isinstance(shipped, pb.ServerMessage)
+
+
+def test_an_interrupt_while_a_row_is_written_keeps_every_row_once(fmu_dist: Path, tmp_path: Path) -> None:
+    scenario = load_scenario(FLAGSHIP, {"time.stop": 600.0})
+    stop_at = 300 * 10**9  # the interrupt strikes inside the write of this row, mid-batch
+
+    def progress(t: int) -> None:
+        if t == stop_at:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_embedded(scenario, tmp_path, on_progress=progress, plot=False)
+    lines = (tmp_path / "results.csv").read_text().splitlines()[1:]
+    times = [float(line.split(",")[0]) for line in lines]
+    assert times == [5.0 * i for i in range(61)]  # 0 .. 300 s, each once, nothing half-taken added
