@@ -369,3 +369,19 @@ def test_multi_rate_loop_holds_slow_outputs(
     expected = loop_reference(third_party_fmus, stop, round(lag_step / base), round(integ_step / base))
     for column, values in expected.items():
         assert_close(got[column], values, column)
+
+
+# ------------------------------------------------------------------------------ 4. the same bytes over gRPC
+
+def test_multi_rate_loop_over_grpc_is_byte_identical_to_embedded(
+        third_party_fmus: ThirdPartyFMUs, tmp_path: Path) -> None:
+    """Each FMU in its own owner's host process (site1, site2), joined to a real RTI server."""
+    from federation.runtime.grpc_run import run_grpc
+
+    scenario = load_scenario(loop_scenario(third_party_fmus, tmp_path, 6.0, 0.1, 0.5))
+    embedded = run_embedded(scenario, tmp_path / "embedded", plot=False)
+    grpc = run_grpc(scenario, tmp_path / "grpc", plot=False)
+    assert (embedded.status, grpc.status) == ("completed", "completed"), grpc.error
+    data = (tmp_path / "grpc" / "results.csv").read_bytes()
+    assert data.count(b"\n") == 62  # header + 0.0 .. 6.0 s every 0.1 s
+    assert data == (tmp_path / "embedded" / "results.csv").read_bytes()
