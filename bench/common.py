@@ -142,6 +142,36 @@ def direct_ring(n: int, steps: int, fmi: str, step: float = 1.0) -> tuple[float,
         shutil.rmtree(unzip, ignore_errors=True)
 
 
+def adapter_ring(n: int, steps: int, fmi: str, step: float = 1.0) -> tuple[float, float]:
+    """The same ring through our FMU adapter's own model calls only, no RTI and no protocol.
+
+    Returns (seconds per whole-ring step, final y of node 0): the model side of a
+    federate-step (preallocated ctypes calls), so that the rest of ours is orchestration.
+    """
+    from adapters.fmu import FMUFederate
+    from adapters.stepped import Clock, Wiring
+    from federation.rti.time import to_ticks
+
+    h = to_ticks(step)
+    clock = Clock(0, steps * h, h)
+    feds = [FMUFederate(f"n{i}", "s", node_fmu(fmi), ["y"], clock,
+                        Wiring(attributes={(f"n{(i - 1) % n}", "y"): ["u"]}), {"tau": 0.0}) for i in range(n)]
+    try:
+        ys = [fed.initial_outputs()[0] for fed in feds]
+        t0 = time.perf_counter()
+        for k in range(steps):
+            t = k * h
+            prev = ys[:]
+            for i, fed in enumerate(feds):
+                fed.changed = {"u": prev[i - 1]}
+                ys[i] = fed.step(t, h)[0]
+        wall = time.perf_counter() - t0
+    finally:
+        for fed in feds:
+            fed.close()
+    return wall / steps, ys[0]
+
+
 def mosaik_available() -> bool:
     return importlib.util.find_spec("mosaik") is not None and importlib.util.find_spec("mosaik_api_v3") is not None
 

@@ -1,6 +1,7 @@
 """N node FMUs in a ring: embedded-runtime cost per step against plain fmpy stepping and mosaik, in one run.
 
 Usage: python bench/ring.py [--n 8] [--steps 2000] [--fmi 2] [--reps 3]
+It also times the ring through our adapter's model calls alone, to split ours into model calls and orchestration.
 Prints ONE line; compare the ratios (same process, same machine state, interleaved repetitions, medians).
 """
 
@@ -13,7 +14,7 @@ from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import (Workdir, direct_ring, embedded_per_step, interleaved, last_recorded,  # noqa: E402
+from bench.common import (Workdir, adapter_ring, direct_ring, embedded_per_step, interleaved, last_recorded,  # noqa: E402
                           mosaik_available, peer_per_step, timed_embedded, write_ring)
 
 
@@ -32,19 +33,22 @@ def main(argv: list[str] | None = None) -> int:
         _, result = timed_embedded(write_ring(work, n, steps, fmi), work / "check")
         ours_y = last_recorded(work / "check")
         _, direct_y = direct_ring(n, steps, fmi)
-        agree = "yes" if ours_y == direct_y else f"NO(ours={ours_y!r},direct={direct_y!r})"
+        _, adapter_y = adapter_ring(n, steps, fmi)
+        agree = ("yes" if ours_y == direct_y == adapter_y
+                 else f"NO(ours={ours_y!r},direct={direct_y!r},adapter={adapter_y!r})")
 
         use_mosaik = mosaik_available()
         measures: dict[str, Callable[[], float | None]] = {
             "ours": lambda: embedded_per_step(work, n, steps, short, fmi),
             "direct": lambda: direct_ring(n, steps, fmi)[0],
+            "adapter": lambda: adapter_ring(n, steps, fmi)[0],
         }
         if use_mosaik:
             measures["mosaik"] = lambda: peer_per_step("mosaik_ring.py", str(n), str(steps), "python")
         med = interleaved(args.reps, measures)
 
-    ours, direct, mosaik = med["ours"], med["direct"], med.get("mosaik")
-    assert ours is not None and direct is not None
+    ours, direct, adapter, mosaik = med["ours"], med["direct"], med["adapter"], med.get("mosaik")
+    assert ours is not None and direct is not None and adapter is not None
     fields = [
         f"ring n={n} steps={steps} fmi={fmi} reps={args.reps}",
         f"ours_us_per_step={ours * 1e6:.0f}",
@@ -52,6 +56,10 @@ def main(argv: list[str] | None = None) -> int:
         f"direct_fmpy_us_per_step={direct * 1e6:.0f}",
         f"ours/direct={ours / direct:.2f}x",
         f"overhead={(ours / direct - 1) * 100:+.0f}%",
+        # where ours goes: the adapter's model calls alone, and the rest (RTI, protocol, recorder)
+        f"adapter_calls_us_per_fed_step={adapter * 1e6 / n:.1f}",
+        f"orchestration_us_per_fed_step={(ours - adapter) * 1e6 / n:.1f}",
+        f"orchestration_budget_at_1.25x_us={(1.25 * direct - adapter) * 1e6 / n:.1f}",
     ]
     if mosaik is not None:
         fields += [f"mosaik_python_us_per_step={mosaik * 1e6:.0f}", f"mosaik/ours={mosaik / ours:.2f}x"]
