@@ -9,6 +9,7 @@ from typing import Any, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from federation.security.certs import CertificateError
@@ -25,7 +26,7 @@ def _overrides(stop: Optional[float], settings: Optional[list[str]]) -> dict[str
     for item in settings or []:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            err.print(f"[red]--set expects KEY=VALUE, got {item!r}[/red]")
+            err.print(f"[red]--set expects KEY=VALUE, got {escape(repr(item))}[/red]")
             raise typer.Exit(2)
         parsed = yaml.safe_load(value)
         if isinstance(parsed, str):  # YAML 1.1 reads 5e6 as text; a user means the number
@@ -46,7 +47,7 @@ def _load(scenario: Path, stop: Optional[float] = None, settings: Optional[list[
     try:
         return load_scenario(scenario, _overrides(stop, settings) or None, site=site)
     except ScenarioError as exc:
-        err.print(f"[red]invalid scenario[/red]\n{exc}", highlight=False, markup=True, soft_wrap=True)
+        err.print(f"[red]invalid scenario[/red]\n{escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)
         raise typer.Exit(2) from None
 
 
@@ -61,7 +62,7 @@ def validate(scenario: Path) -> None:
 def run(
     scenario: Path,
     out: Optional[Path] = typer.Option(None, "--out", help="results folder (default: the scenario's output.dir)"),
-    stop: Optional[float] = typer.Option(None, "--stop", help="override time.stop [s]"),
+    stop: Optional[float] = typer.Option(None, "--stop", help="override time.stop (s)"),
     settings: Optional[list[str]] = typer.Option(None, "--set", help="override a parameter, e.g. furnace.T_set=1200"),
     mode: str = typer.Option("embedded", "--mode", help="embedded (one process), grpc (RTI + one host process per owner) or ray (one host actor per owner, on that owner's nodes)"),
     no_plot: bool = typer.Option(False, "--no-plot", help="skip results.png"),
@@ -73,12 +74,18 @@ def run(
     from federation.rti.time import to_seconds
 
     if mode not in ("embedded", "grpc", "ray"):
-        err.print(f"[red]unknown mode {mode!r}; use embedded, grpc or ray[/red]")
+        err.print(f"[red]unknown mode {escape(repr(mode))}; use embedded, grpc or ray[/red]")
         raise typer.Exit(2)
     from federation import telemetry
 
     sc = _load(scenario, stop, settings)
-    out_dir = out or sc.output.dir
+    # Absolute: an FMU's loader may change the working directory (fmpy does when a binary fails).
+    out_dir = (out or sc.output.dir).absolute()
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        err.print(f"[red]cannot write results to {escape(str(out_dir))}: {escape(exc.strerror or str(exc))}[/red]")
+        raise typer.Exit(2) from None
     if insecure and mode != "embedded":
         _warn_insecure()
     telemetry.setup("federation-run", out_dir / "telemetry")
@@ -101,11 +108,11 @@ def run(
             with telemetry.span("federation.run", federation=sc.federation, mode=mode):
                 result = _run_mode(mode, sc, out_dir, tick, not no_plot, grant_timeout, address, insecure)
         except KeyboardInterrupt:
-            err.print(f"[yellow]interrupted; results so far are in {out_dir}[/yellow]")
+            err.print(f"[yellow]interrupted; results so far are in {escape(str(out_dir))}[/yellow]")
             raise typer.Exit(130) from None
         except Exception as exc:
-            err.print(f"[red]run failed:[/red] {exc}", markup=True, highlight=False, soft_wrap=True)
-            err.print(f"results up to the last completed step are in {out_dir}")
+            err.print(f"[red]run failed:[/red] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
+            err.print(f"results up to the last completed step are in {escape(str(out_dir))}")
             raise typer.Exit(1) from None
     typer.echo(f"{sc.federation}: completed {sc.time.stop - sc.time.start:g} s in {result.wall_time:.2f} s wall -> {out_dir}")
 
@@ -134,7 +141,7 @@ def sweep(
     mode: str = typer.Option("ray", "--mode", help="ray (runs in parallel) or embedded (one after the other, in-process)"),
     address: Optional[str] = typer.Option(None, "--address", help="ray: address of a running Ray cluster (default: start Ray locally)"),
     out: Optional[Path] = typer.Option(None, "--out", help="sweep folder (default: the scenario's output.dir + '-sweep')"),
-    stop: Optional[float] = typer.Option(None, "--stop", help="override time.stop [s] for every run"),
+    stop: Optional[float] = typer.Option(None, "--stop", help="override time.stop (s) for every run"),
     settings: Optional[list[str]] = typer.Option(None, "--set", help="override a parameter for every run"),
     force: bool = typer.Option(False, "--force", help="re-run runs that already completed"),
     plot: bool = typer.Option(False, "--plot", help="write results.png for every run"),
@@ -143,13 +150,13 @@ def sweep(
     from federation.runtime.sweep import MODES, SweepError, expand, parse_param, run_sweep
 
     if mode not in MODES:
-        err.print(f"[red]unknown mode {mode!r}; use {' or '.join(MODES)}[/red]")
+        err.print(f"[red]unknown mode {escape(repr(mode))}; use {' or '.join(MODES)}[/red]")
         raise typer.Exit(2)
     sc = _load(scenario, stop, settings)
     try:
         specs = expand([parse_param(p) for p in params], samples, seed)
     except SweepError as exc:
-        err.print(f"[red]{exc}[/red]", highlight=False)
+        err.print(f"[red]{escape(str(exc))}[/red]", highlight=False)
         raise typer.Exit(2) from None
     out_dir = out or sc.output.dir.with_name(sc.output.dir.name + "-sweep")
     console = Console(stderr=True)
@@ -169,13 +176,13 @@ def sweep(
         try:
             outcomes = run_sweep(sc.path, specs, out_dir, sc.overrides, mode, force, plot, address, None, on_done)
         except KeyboardInterrupt:
-            err.print(f"[yellow]interrupted; finished runs are in {out_dir}[/yellow]")
+            err.print(f"[yellow]interrupted; finished runs are in {escape(str(out_dir))}[/yellow]")
             raise typer.Exit(130) from None
         except Exception as exc:
-            err.print(f"[red]sweep failed:[/red] {exc}", markup=True, highlight=False)
+            err.print(f"[red]sweep failed:[/red] {escape(str(exc))}", markup=True, highlight=False)
             raise typer.Exit(1) from None
     for line in failed:
-        err.print(f"[red]failed[/red] {line}", highlight=False)
+        err.print(f"[red]failed[/red] {escape(line)}", highlight=False)
     skipped = sum(o.skipped for o in outcomes)
     completed = sum(o.status == "completed" for o in outcomes)
     typer.echo(f"{sc.federation}: {len(outcomes)} runs, {completed} completed ({skipped} skipped), "
@@ -215,7 +222,7 @@ def rti_serve(
         rules = load_policy(policy) if policy else None
         credentials = server_credentials(tls) if tls else None
     except (PolicyError, CertificateError) as exc:
-        err.print(f"[red]{exc}[/red]", highlight=False, soft_wrap=True)
+        err.print(f"[red]{escape(str(exc))}[/red]", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     if tls is None:
         _warn_insecure()
@@ -285,7 +292,7 @@ def rti_status(
                 time.sleep(interval)
                 live.update(table())
     except grpc.RpcError as exc:
-        err.print(f"[red]cannot reach the RTI at {rti}: {exc.code().name}: {exc.details()}[/red]")
+        err.print(f"[red]cannot reach the RTI at {escape(f'{rti}: {exc.code().name}: {exc.details()}')}[/red]")
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         pass
@@ -297,7 +304,7 @@ def host(
     site: str = typer.Option(..., "--site", help="the owner whose federates this host runs"),
     rti: str = typer.Option(..., "--rti", help="HOST:PORT of the RTI"),
     wait: float = typer.Option(30.0, "--wait", help="seconds to wait for the RTI and the federation"),
-    stop: Optional[float] = typer.Option(None, "--stop", help="override time.stop [s]"),
+    stop: Optional[float] = typer.Option(None, "--stop", help="override time.stop (s)"),
     settings: Optional[list[str]] = typer.Option(None, "--set", help="override a parameter, e.g. furnace.T_set=1200"),
     tls: Optional[Path] = typer.Option(None, "--tls", help="certificate directory holding sites/<site>.pem/.key and ca.pem: mutual TLS"),
 ) -> None:
@@ -315,7 +322,7 @@ def host(
         with telemetry.span("federation.host", telemetry.inherited_context(), site=site, federation=sc.federation):
             steps = run_host(sc, site, rti, wait, channel_credentials(creds) if creds else None)
     except Exception as exc:
-        err.print(f"[red]host {site!r} failed:[/red] {exc}", markup=True, highlight=False, soft_wrap=True)
+        err.print(f"[red]host {escape(repr(site))} failed:[/red] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     typer.echo(f"site {site}: done ({', '.join(f'{k}: {v} steps' for k, v in steps.items())})")
 
@@ -342,7 +349,7 @@ def _site_credentials(tls: Optional[Path], site: str) -> Any:
     try:
         return SiteCredentials.load(tls, site)
     except CertificateError as exc:
-        err.print(f"[red]{exc}[/red]", highlight=False, soft_wrap=True)
+        err.print(f"[red]{escape(str(exc))}[/red]", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
 
 
@@ -367,7 +374,7 @@ def certs_init(
     try:
         d = init_ca(directory, federation, [*_sites(sites), COORDINATOR_SITE], _sites(hosts))
     except CertificateError as exc:
-        err.print(f"[red]{exc}[/red]", highlight=False, soft_wrap=True)
+        err.print(f"[red]{escape(str(exc))}[/red]", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     typer.echo(f"{d.root}: CA, RTI certificate and {len(_sites(sites)) + 1} site certificates for {federation}; "
                f"keep {d.ca_key} offline, give each site only sites/<site>.pem, sites/<site>.key and ca.pem")
@@ -381,7 +388,7 @@ def certs_issue(directory: Path, site: str = typer.Option(..., "--site", help="t
     try:
         path = issue_site(directory, site)
     except CertificateError as exc:
-        err.print(f"[red]{exc}[/red]", highlight=False, soft_wrap=True)
+        err.print(f"[red]{escape(str(exc))}[/red]", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     typer.echo(f"{path}: certificate of site {site}")
 
@@ -398,7 +405,7 @@ def audit_verify(file: Path) -> None:
     try:
         tail = verify(file)
     except AuditError as exc:
-        err.print(f"[red]audit log broken: {exc}[/red]", highlight=False, soft_wrap=True)
+        err.print(f"[red]audit log broken: {escape(str(exc))}[/red]", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     typer.echo(f"{file}: OK ({tail.seq} entries)")
 
@@ -411,7 +418,7 @@ def inspect(fmu: Path) -> None:
     try:
         iface = fmu_interface(fmu)
     except InterfaceError as exc:
-        err.print(f"[red]{exc}[/red]")
+        err.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(2) from None
     typer.echo(f"{fmu.name}: model {iface.model_name}, FMI {iface.fmi_version}")
     for title, names in (("inputs", iface.inputs()), ("outputs", iface.outputs()), ("parameters", iface.parameters())):

@@ -412,6 +412,8 @@ class _Checker:
     def check_step(self, key: str, step: float, span_ns: int) -> None:
         if step <= 0:
             self.add(key, f"step must be > 0, got {step}")
+        elif _to_ns(step) == 0:
+            self.add(key, f"step {step} s is below the 1 ns resolution of logical time")
         elif span_ns > 0 and span_ns % _to_ns(step) != 0:
             self.add(key, f"step {step} s does not divide stop - start = {span_ns / _NS_PER_S} s")
 
@@ -541,6 +543,10 @@ class _Checker:
 
     # -- connections
     def check_connection(self, key: str, connection: Connection) -> None:
+        if connection.src_federate == connection.dst_federate:
+            # The RTI reflects an update to the other federates only, as HLA does.
+            self.add(key, f"{connection.src} -> {connection.dst} connects federate "
+                          f"{connection.src_federate!r} to itself; a model's own feedback belongs inside it")
         src = self.exposed_output(key, connection.src_federate, connection.src_variable)
         dst = self.driven_input(key, connection.dst_federate, connection.dst_variable)
         if src is None or dst is None:
@@ -578,6 +584,7 @@ class _Checker:
 
     # -- output
     def check_output(self) -> None:
+        seen: dict[str, int] = {}
         for index, reference in enumerate(self.scenario.output.variables or []):
             key = f"output.variables[{index}]"
             try:
@@ -585,6 +592,9 @@ class _Checker:
             except ValueError as exc:
                 self.add(key, str(exc))
                 continue
+            if reference in seen:
+                self.add(key, f"{reference} is already recorded by output.variables[{seen[reference]}]")
+            seen.setdefault(reference, index)
             self.exposed_output(key, federate, variable)
 
 

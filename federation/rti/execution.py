@@ -388,6 +388,8 @@ class FederationExecution:
             raise E.TimeRegulationAlreadyEnabled(f"{fed.name!r} is already time-regulating")
         if lookahead < 0:
             raise E.InvalidLookahead(f"lookahead {lookahead} of {fed.name!r} is negative")
+        if lookahead >= END_OF_TIME:
+            raise E.InvalidLookahead(f"lookahead {lookahead} of {fed.name!r} is beyond the end of time")
         if fed.pending is not None:
             raise E.TimeAdvanceAlreadyInProgress(f"{fed.name!r} has a time advance pending")
         # Never let a new regulator send into a constrained federate's past.
@@ -408,7 +410,7 @@ class FederationExecution:
 
     def modify_lookahead(self, handle: int, lookahead: LogicalTime) -> None:
         fed = self.federate(handle)
-        if fed.lookahead is None or lookahead < 0:
+        if fed.lookahead is None or not 0 <= lookahead < END_OF_TIME:
             raise E.InvalidLookahead(f"cannot set lookahead {lookahead} on {fed.name!r}")
         if lookahead < fed.lookahead and fed.pending is None:
             raise E.InvalidLookahead(f"{fed.name!r} may only shrink its lookahead while advancing")
@@ -459,6 +461,8 @@ class FederationExecution:
             )
         if time < fed.time:
             raise E.LogicalTimeAlreadyPassed(f"{fed.name!r} requested {time} but is already at {fed.time}")
+        if time > END_OF_TIME:  # so that time + lookahead stays a 64-bit integer on the wire
+            raise E.InvalidLogicalTime(f"{fed.name!r} requested {time}, beyond the end of time ({END_OF_TIME})")
         fed.pending = (kind, time)
         if not fed.constrained:
             self._grant(fed, time)

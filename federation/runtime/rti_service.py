@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import threading
 import time
 from concurrent import futures
@@ -69,6 +70,9 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
     def CreateFederation(self, request: Any, context: grpc.ServicerContext) -> Any:
         self._check_version(request.protocol_version, context)
         site = self._admit(context, "create", request.name)
+        if not (math.isfinite(request.grant_timeout_s) and request.grant_timeout_s >= 0):
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                          f"grant_timeout_s must be a finite number >= 0 (0 = the server's), got {request.grant_timeout_s}")
         with self.lock:
             try:
                 execution = self.rti.create_federation_execution(request.name, fom_from_pb(request.fom), request.start_time)
@@ -227,12 +231,12 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
                     session.send(reply_to=msg.request_id, **reply)
                 if kind in AUDITED:
                     self.guard.applied(kind, state.name, session.site, getattr(msg, kind), reply, state.names)
+                # Only the last accepted resign finishes a federation: a rejected request (say, a
+                # declare, or a resign of a federate nobody joined) leaves it open for those to come.
+                if kind == "resign" and state.execution.empty and state.sessions == {}:
+                    state.state = "finished"
             if flush:
                 state.flush()
-            # Only the last resign finishes a federation: a rejected request (say, a declare
-            # before anyone joined) must leave it open for the federates still to come.
-            if kind == "resign" and state.execution.empty and state.sessions == {}:
-                state.state = "finished"
 
     def _hello(self, session: HostSession, msg: Any) -> None:
         if session.federation is not None:

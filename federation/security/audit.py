@@ -68,15 +68,33 @@ def verify(path: Path | str) -> Tail:
 
 
 def _last_tail(path: Path) -> Tail:
-    """The tail after the file's last entry (trusted: `verify` is the check)."""
+    """The tail after the file's last entry (trusted: `verify` is the check).
+
+    Reads back from the end in growing chunks until the whole last line is in, however long.
+    """
     with path.open("rb") as f:
-        f.seek(0, os.SEEK_END)
-        f.seek(max(0, f.tell() - 65536))
-        lines = f.read().splitlines()
-    if not lines:
+        end = f.seek(0, os.SEEK_END)
+        chunk = 65536
+        while True:
+            start = max(0, end - chunk)
+            f.seek(start)
+            data = f.read(end - start).rstrip(b"\n")
+            if start == 0 or b"\n" in data:
+                break
+            chunk *= 4
+    if not data:
         return Tail(0, GENESIS)
-    last = json.loads(lines[-1])
+    last = json.loads(data.rsplit(b"\n", 1)[-1])
     return Tail(int(last["seq"]) + 1, str(last["hash"]))
+
+
+MAX_FIELD = 256  # characters of a name kept in an entry: a client's huge name must not bloat the log
+
+
+def _clip(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > MAX_FIELD:
+        return f"{value[:MAX_FIELD]}...({len(value)} characters)"
+    return value
 
 
 class AuditLog:
@@ -100,7 +118,8 @@ class AuditLog:
             fcntl.flock(self._file, fcntl.LOCK_EX)  # another process may append to the same log
             try:
                 tail = _last_tail(self.path)
-                entry = {"seq": tail.seq, "ts": time.time(), "event": event, **fields, "prev": tail.prev}
+                clipped = {k: _clip(v) for k, v in fields.items()}
+                entry = {"seq": tail.seq, "ts": time.time(), "event": event, **clipped, "prev": tail.prev}
                 entry["hash"] = _digest(entry)
                 self._file.write(json.dumps(entry, sort_keys=True, separators=(",", ":")) + "\n")
                 self._file.flush()

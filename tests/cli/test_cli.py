@@ -61,6 +61,20 @@ def test_inspect_rejects_a_corrupt_fmu(tmp_path: Path) -> None:
     assert proc.returncode != 0 and "junk.fmu" in proc.stderr
 
 
+def test_errors_are_printed_verbatim_and_an_unwritable_out_is_named(fmu_dist: Path, tmp_path: Path) -> None:
+    # Square brackets in a message are text, not console markup (a unit "[s]" must survive).
+    data = FLAGSHIP.read_text().replace("step: 5.0}", "step: 1.0e-10}").replace("../../", f"{FLAGSHIP.parents[2]}/")
+    (tmp_path / "bad [s].yaml").write_text(data)
+    proc = federation("validate", str(tmp_path / "bad [s].yaml"))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert "bad [s].yaml" in proc.stderr and "below the 1 ns resolution" in proc.stderr
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    proc = federation("run", str(FLAGSHIP), "--out", str(blocker / "sub"), "--stop", "60")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert "cannot write results to" in proc.stderr and "a-file" in proc.stderr
+
+
 def test_run_with_out_and_stop_is_quiet_when_not_a_terminal(fmu_dist: Path, tmp_path: Path) -> None:
     proc = federation("run", str(FLAGSHIP), "--out", str(tmp_path), "--stop", "3600")
     assert proc.returncode == 0, proc.stderr

@@ -284,3 +284,20 @@ def test_resigning_member_completes_a_synchronization_point() -> None:
     fx.synchronization_point_achieved(a, "go")
     fx.resign(b)
     assert kinds(fx.drain(a)) == ["AnnounceSynchronizationPoint", "FederationSynchronized"]
+
+
+def test_times_and_lookaheads_beyond_the_end_of_time_are_refused_by_the_offender() -> None:
+    from federation.rti.time import END_OF_TIME
+
+    fx = make()
+    p, q = fx.join("p"), fx.join("q")
+    with pytest.raises(E.InvalidLookahead, match="end of time"):
+        fx.enable_time_regulation(p, 2**63 - 1)
+    fx.enable_time_regulation(p, 1)
+    with pytest.raises(E.InvalidLookahead):
+        fx.modify_lookahead(p, END_OF_TIME)
+    with pytest.raises(E.InvalidLogicalTime, match="end of time"):
+        fx.time_advance_request(p, 2**63 - 1)
+    fx.time_advance_request(p, END_OF_TIME)  # the largest time allowed: + lookahead still fits in 64 bits
+    fx.enable_time_constrained(q)  # the victim of the overflow before: nothing breaks
+    assert fx.query_galt(q) == END_OF_TIME + 1 < 2**63

@@ -341,6 +341,16 @@ def test_admin_create_federation_with_wrong_version(live: Live, healthy: str) ->
     assert info.value.code() == grpc.StatusCode.ALREADY_EXISTS and healthy in info.value.details()
 
 
+def test_admin_create_federation_refuses_a_grant_timeout_that_is_not_a_finite_non_negative_number(
+        live: Live, healthy: str) -> None:
+    for bad in (float("nan"), -1.0, float("inf")):
+        with pytest.raises(grpc.RpcError) as info:
+            create(live.admin, "bad-timeout", grant_timeout_s=bad)
+        assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "grant_timeout_s" in info.value.details() and str(bad) in info.value.details()
+    assert "bad-timeout" not in live.admin.ListFederations(pb.ListFederationsRequest(), timeout=5).names
+
+
 def test_session_order_violations(live: Live, healthy: str) -> None:
     fed = live.fresh("order")
     session(live, [msg(1, join=pb.Join(federate_name="a"))]).closed(
@@ -370,16 +380,19 @@ def test_unknown_federate_handle_is_an_error_reply_and_leaves_the_federation_ope
         msg(2, declare=pb.Declare(federate=99, kind=pb.Declare.PUBLISH_OBJECT, class_name="Ball", members=["x"])),
         update(3, [0], [1.0], federate=4_000_000_000),
         msg(4, enable_time=pb.EnableTime(federate=0, regulating=True)),
-        # Regression: a rejected request on a federation nobody joined yet used to mark it "finished".
-        msg(5, join=pb.Join(federate_name="a")),
-        resign(6, 1),
+        # Regression: a rejected request, even a resign of a federate nobody joined, on a
+        # federation nobody joined yet used to mark it "finished".
+        resign(5, 7),
+        msg(6, join=pb.Join(federate_name="a")),
+        resign(7, 1),
     ])
     assert out.code == OK, out.details
     out.error(2, "FederateNotExecutionMember", "99", repr(fed))
     out.error(3, "FederateNotExecutionMember", "4000000000")
     out.error(4, "FederateNotExecutionMember", "handle 0")
-    assert out.reply(5).joined.federate == 1
-    assert out.reply(6).WhichOneof("body") == "ack"
+    out.error(5, "FederateNotExecutionMember", "7")
+    assert out.reply(6).joined.federate == 1
+    assert out.reply(7).WhichOneof("body") == "ack"
 
 
 def test_unknown_object_and_attribute_handles(live: Live, healthy: str) -> None:

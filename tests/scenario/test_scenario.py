@@ -230,6 +230,19 @@ def test_unknown_references_in_interactions(write_scenario: ScenarioWriter) -> N
     assert_problem(error, "interactions.Shed.to.furnace.shed", "no variable 'shed'")
 
 
+def test_output_variable_listed_twice(write_scenario: ScenarioWriter) -> None:
+    data = base_scenario()
+    data["output"] = {"variables": ["grid.f", "furnace.P_el", "grid.f"]}
+    problems_for(write_scenario, data, "output.variables[2]", "grid.f is already recorded by output.variables[0]")
+
+
+def test_connection_from_a_federate_to_itself(write_scenario: ScenarioWriter) -> None:
+    data = base_scenario()
+    data["connections"].remove("furnace.P_el -> grid.P_furnace")
+    data["connections"].append("grid.f -> grid.P_furnace")
+    problems_for(write_scenario, data, "connections[4]", "grid.f -> grid.P_furnace", "'grid' to itself")
+
+
 def test_unknown_variable_in_expose(write_scenario: ScenarioWriter) -> None:
     data = base_scenario()
     data["federates"]["grid"]["expose"] = ["f", "rocof"]
