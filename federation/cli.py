@@ -18,6 +18,11 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Federated, H
 err = Console(stderr=True)
 
 
+def _error(message: object) -> None:
+    """An error message in red, printed verbatim: brackets in it (units like [s]) are text."""
+    err.print(f"[red]{escape(str(message))}[/red]", highlight=False, soft_wrap=True)
+
+
 def _overrides(stop: Optional[float], settings: Optional[list[str]]) -> dict[str, object]:
     """`--stop` and `--set key=value` as scenario overrides (values parsed as YAML scalars)."""
     import yaml
@@ -156,7 +161,7 @@ def sweep(
     try:
         specs = expand([parse_param(p) for p in params], samples, seed)
     except SweepError as exc:
-        err.print(f"[red]{escape(str(exc))}[/red]", highlight=False)
+        _error(exc)
         raise typer.Exit(2) from None
     out_dir = out or sc.output.dir.with_name(sc.output.dir.name + "-sweep")
     console = Console(stderr=True)
@@ -222,7 +227,7 @@ def rti_serve(
         rules = load_policy(policy) if policy else None
         credentials = server_credentials(tls) if tls else None
     except (PolicyError, CertificateError) as exc:
-        err.print(f"[red]{escape(str(exc))}[/red]", highlight=False, soft_wrap=True)
+        _error(exc)
         raise typer.Exit(2) from None
     if tls is None:
         _warn_insecure()
@@ -349,7 +354,7 @@ def _site_credentials(tls: Optional[Path], site: str) -> Any:
     try:
         return SiteCredentials.load(tls, site)
     except CertificateError as exc:
-        err.print(f"[red]{escape(str(exc))}[/red]", highlight=False, soft_wrap=True)
+        _error(exc)
         raise typer.Exit(2) from None
 
 
@@ -374,7 +379,7 @@ def certs_init(
     try:
         d = init_ca(directory, federation, [*_sites(sites), COORDINATOR_SITE], _sites(hosts))
     except CertificateError as exc:
-        err.print(f"[red]{escape(str(exc))}[/red]", highlight=False, soft_wrap=True)
+        _error(exc)
         raise typer.Exit(2) from None
     typer.echo(f"{d.root}: CA, RTI certificate and {len(_sites(sites)) + 1} site certificates for {federation}; "
                f"keep {d.ca_key} offline, give each site only sites/<site>.pem, sites/<site>.key and ca.pem")
@@ -388,7 +393,7 @@ def certs_issue(directory: Path, site: str = typer.Option(..., "--site", help="t
     try:
         path = issue_site(directory, site)
     except CertificateError as exc:
-        err.print(f"[red]{escape(str(exc))}[/red]", highlight=False, soft_wrap=True)
+        _error(exc)
         raise typer.Exit(2) from None
     typer.echo(f"{path}: certificate of site {site}")
 
@@ -418,7 +423,7 @@ def inspect(fmu: Path) -> None:
     try:
         iface = fmu_interface(fmu)
     except InterfaceError as exc:
-        err.print(f"[red]{escape(str(exc))}[/red]")
+        _error(exc)
         raise typer.Exit(2) from None
     typer.echo(f"{fmu.name}: model {iface.model_name}, FMI {iface.fmi_version}")
     for title, names in (("inputs", iface.inputs()), ("outputs", iface.outputs()), ("parameters", iface.parameters())):
