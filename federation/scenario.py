@@ -5,14 +5,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Container, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import (BaseModel, ConfigDict, Field, FiniteFloat, PlainSerializer, PlainValidator, PrivateAttr,
-                      StringConstraints, ValidationError, model_validator)
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, FiniteFloat, PlainSerializer, PlainValidator,
+                      PrivateAttr, StringConstraints, ValidationError, model_validator)
 
 from federation.interfaces import (REMOTE, FederateInterface, InterfaceError, VariableInfo, declared_interface,
                                    fmu_interface, python_interface, replay_interface, units_compatible)
@@ -132,7 +132,16 @@ def _parameter_value(value: object) -> ParameterValue:
     return value
 
 
+def _not_bool(value: object) -> object:
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number of seconds, got {str(value).lower()}")
+    return value
+
+
 ConnectionItem = Annotated[Connection, PlainValidator(Connection.parse), PlainSerializer(str)]
+# Not StrictFloat: PyYAML reads '1e6' (no dot) as a string, which lax parsing turns into the number a user means;
+# only YAML booleans, which lax parsing would take as 1.0 / 0.0, are refused.
+Seconds = Annotated[FiniteFloat, BeforeValidator(_not_bool)]
 ParameterItem = Annotated[ParameterValue, PlainValidator(_parameter_value)]
 NonEmptyStr = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
@@ -146,9 +155,9 @@ class _Strict(BaseModel):
 class TimeSpec(_Strict):
     """Simulated time interval [start, stop] in seconds and the default communication step."""
 
-    start: FiniteFloat = 0.0
-    stop: FiniteFloat
-    step: FiniteFloat
+    start: Seconds = 0.0
+    stop: Seconds
+    step: Seconds
 
 
 class FederateSpec(_Strict):
@@ -158,7 +167,7 @@ class FederateSpec(_Strict):
     python: str | None = None
     replay: Path | None = None
     owner: NonEmptyStr
-    step: FiniteFloat | None = None
+    step: Seconds | None = None
     parameters: dict[str, ParameterItem] = Field(default_factory=dict)
     expose: list[str] | None = None
     # Parameters the owner lets the federation set (scenario values, --set, sweeps); None: any
@@ -384,24 +393,95 @@ def _value_matches(var_type: str, value: ParameterValue) -> bool:
     return check is None or check(value)
 
 
+class _AnyName:
+    """Contains every name: no federate entry could be read, so no reference to one is reported unknown."""
+
+    def __contains__(self, name: object) -> bool:
+        return True
+
+
+@dataclass
+class _Unparsed:
+    """What the cross-checks of a structurally invalid file skip, and the connections that did parse."""
+
+    time: bool = False
+    federates: Container[str] = frozenset()
+    connections: list[tuple[int, Connection]] = field(default_factory=list)
+
+
+def _valid(model: type[BaseModel], value: object) -> Any:
+    try:
+        return model.model_validate(value)
+    except ValidationError:
+        return None
+
+
+def _parsed_parts(data: Mapping[str, Any]) -> tuple[Scenario, _Unparsed]:
+    """The parts of a structurally invalid scenario that validate alone, so that one run reports every problem."""
+    unparsed = _Unparsed()
+    time = _valid(TimeSpec, data.get("time"))
+    unparsed.time = time is None
+    federates: dict[str, FederateSpec] = {}
+    raw_federates = data.get("federates")
+    if isinstance(raw_federates, Mapping):
+        failed: set[str] = set()
+        for name, entry in raw_federates.items():
+            spec = _valid(FederateSpec, entry)
+            if spec is None:
+                failed.add(str(name))
+            else:
+                federates[str(name)] = spec
+        unparsed.federates = failed
+    else:
+        unparsed.federates = _AnyName()
+    raw_connections = data.get("connections")
+    for index, item in enumerate(raw_connections if isinstance(raw_connections, list) else []):
+        try:
+            unparsed.connections.append((index, Connection.parse(item)))
+        except ValueError:
+            pass  # already a structural problem
+    raw_interactions = data.get("interactions")
+    interactions = {str(name): spec for name, entry in
+                    (raw_interactions.items() if isinstance(raw_interactions, Mapping) else [])
+                    if (spec := _valid(InteractionSpec, entry)) is not None}
+    scenario = Scenario.model_construct(
+        federation=str(data.get("federation")),
+        time=time if time is not None else TimeSpec.model_construct(start=0.0, stop=0.0, step=0.0),
+        federates=federates,
+        connections=[c for _, c in unparsed.connections],
+        interactions=interactions,
+        output=_valid(OutputSpec, data.get("output", {})) or OutputSpec(),
+    )
+    return scenario, unparsed
+
+
 class _Checker:
     """Cross-field checks of a structurally valid scenario against the federates' interfaces."""
 
-    def __init__(self, scenario: Scenario, site: str | None = None) -> None:
+    def __init__(self, scenario: Scenario, site: str | None = None, unparsed: _Unparsed | None = None) -> None:
         self.scenario = scenario
         self.site = site
+        self.unparsed = unparsed or _Unparsed(connections=list(enumerate(scenario.connections)))
         self.problems: list[Problem] = []
         self.drivers: dict[tuple[str, str], str] = {}
 
     def add(self, key: str, message: str) -> None:
         self.problems.append(Problem(key, message))
 
+    def known_federate(self, key: str, federate: str, what: str = "federate") -> bool:
+        """Whether the federate exists, after recording a problem if not (silent if its entry did not parse)."""
+        if federate in self.scenario.federates:
+            return True
+        if federate not in self.unparsed.federates:
+            self.add(key, f"unknown {what} {federate!r}")
+        return False
+
     def run(self) -> list[Problem]:
         self.check_time()
         self.load_interfaces()
         for name in self.scenario.federates:
             self.check_federate(name)
-        for index, connection in enumerate(self.scenario.connections):
+        for index, connection in self.unparsed.connections:
             self.check_connection(f"connections[{index}]", connection)
         for name, interaction in self.scenario.interactions.items():
             self.check_interaction(name, interaction)
@@ -419,10 +499,12 @@ class _Checker:
 
     def check_time(self) -> None:
         time = self.scenario.time
-        span_ns = _to_ns(time.stop) - _to_ns(time.start)
-        if span_ns <= 0:
-            self.add("time.stop", f"stop ({time.stop}) must be greater than start ({time.start})")
-        self.check_step("time.step", time.step, span_ns)
+        span_ns = 0  # unknown when `time` did not parse: federate steps are then checked alone
+        if not self.unparsed.time:
+            span_ns = _to_ns(time.stop) - _to_ns(time.start)
+            if span_ns <= 0:
+                self.add("time.stop", f"stop ({time.stop}) must be greater than start ({time.start})")
+            self.check_step("time.step", time.step, span_ns)
         for name, spec in self.scenario.federates.items():
             if spec.step is not None:
                 self.check_step(f"federates.{name}.step", spec.step, span_ns)
@@ -473,8 +555,7 @@ class _Checker:
 
     def variable(self, key: str, federate: str, variable: str) -> VariableInfo | None:
         """The variable, or None after recording a problem (unknown federate/variable; silent if unreadable)."""
-        if federate not in self.scenario.federates:
-            self.add(key, f"unknown federate {federate!r}")
+        if not self.known_federate(key, federate):
             return None
         interface = self.scenario.interfaces.get(federate)
         if interface is None:
@@ -568,8 +649,7 @@ class _Checker:
         if not interaction.parameters:
             self.add(f"{base}.parameters", "an interaction needs at least one parameter")
         for index, publisher in enumerate(interaction.publishers):
-            if publisher not in self.scenario.federates:
-                self.add(f"{base}.publishers[{index}]", f"unknown publisher federate {publisher!r}")
+            self.known_federate(f"{base}.publishers[{index}]", publisher, "publisher federate")
         for target, parameter in interaction.to.items():
             key = f"{base}.to.{target}"
             try:
@@ -611,14 +691,17 @@ def load_scenario(
     path = Path(path).resolve()
     raw, data = _read_yaml(path)
     problems = _apply_overrides(data, overrides or {})
+    unparsed: _Unparsed | None = None
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(path, problems + _pydantic_problems(exc)) from None
+        # Cross-check what did parse too: a user fixing one problem should not only then meet the next.
+        problems += _pydantic_problems(exc)
+        scenario, unparsed = _parsed_parts(data)
     scenario._path = path
     scenario._sha256 = hashlib.sha256(raw).hexdigest()
     scenario._overrides = dict(overrides or {})
-    problems += _Checker(scenario, site).run()
+    problems += _Checker(scenario, site, unparsed).run()
     if problems:
         raise ScenarioError(path, problems)
     log.info("loaded scenario %s (%s, %d federates)", path, scenario.federation, len(scenario.federates))

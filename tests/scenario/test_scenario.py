@@ -100,6 +100,56 @@ def test_problems_are_all_reported_at_once(write_scenario: ScenarioWriter) -> No
     assert len(str(error).splitlines()) == len(error.problems)
 
 
+def test_structural_and_cross_check_problems_together(write_scenario: ScenarioWriter) -> None:
+    data = base_scenario()
+    data["federates"]["furnace"]["outputs"] = ["P_el"]  # structural: unknown key
+    data["federates"]["meter"]["owner"] = ""  # structural
+    data["time"]["step"] = "fast"  # structural
+    data["connections"].append(42)  # structural
+    data["connections"].append("vehicle.P_nope -> grid.P_furnace")  # cross-check on entries that parsed
+    data["federates"]["grid"]["parameters"]["bogus"] = 1.0
+    data["federates"]["grid"]["step"] = -1.0
+    data["output"] = {"variables": ["ems.nope"]}
+    error = load_error(write_scenario(data))
+    assert_problem(error, "federates.furnace.outputs", "unknown key")
+    assert_problem(error, "federates.meter.owner", "must not be empty")
+    assert_problem(error, "time.step", "number", "fast")
+    assert_problem(error, "connections[5]", "a connection is")
+    assert_problem(error, "connections[6]", "federate 'vehicle' has no variable 'P_nope'")
+    assert_problem(error, "connections[6]", "already fed by connections[0]")
+    assert_problem(error, "federates.grid.parameters.bogus", "not a parameter")
+    assert_problem(error, "federates.grid.step", "must be > 0")
+    assert_problem(error, "output.variables[0]", "federate 'ems' has no variable 'nope'")
+    # References to the federates whose entries did not parse are not blamed on the references.
+    assert not [p for p in error.problems if "unknown federate" in p.message], str(error)
+    assert len(error.problems) == 9, str(error)
+
+
+def test_no_reference_blamed_when_federates_do_not_parse(write_scenario: ScenarioWriter) -> None:
+    data = base_scenario()
+    data["federates"] = ["grid", "furnace"]
+    data["interactions"]["DemandResponse"]["publishers"] = ["ems"]
+    data["connections"].append("grid.f -> grid.f")
+    error = load_error(write_scenario(data))
+    assert_problem(error, "federates", "dictionary")
+    assert_problem(error, "connections[5]", "connects federate 'grid' to itself")
+    assert len(error.problems) == 2, str(error)
+
+
+@pytest.mark.parametrize(("where", "key"), [("time", "time.step"), ("time", "time.stop"),
+                                            ("grid", "federates.grid.step")])
+def test_boolean_is_not_a_number_of_seconds(write_scenario: ScenarioWriter, where: str, key: str) -> None:
+    data = base_scenario()
+    field = key.rsplit(".", 1)[1]
+    (data["time"] if where == "time" else data["federates"]["grid"])[field] = True
+    problems_for(write_scenario, data, key, "expected a number of seconds, got true")
+
+
+def test_yaml_exponent_without_dot_is_still_a_number(write_scenario: ScenarioWriter) -> None:
+    text = write_scenario().read_text().replace("stop: 86400.0", "stop: 864e2")
+    assert load_scenario(write_scenario(text=text)).time.stop == 86400.0
+
+
 # ---------------------------------------------------------------------------------------------- syntax and structure
 
 def test_yaml_syntax_error_reports_line(write_scenario: ScenarioWriter) -> None:
