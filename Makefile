@@ -9,7 +9,7 @@ FMU_NAMES := grid furnace vehicle node
 FMU_SRC   := fmus/build.py $(wildcard fmus/common/*) $(foreach n,$(FMU_NAMES),$(wildcard fmus/$(n)/*.c fmus/$(n)/*.h fmus/$(n)/*.json))
 FMU_OUT   := $(foreach v,fmi2 fmi3,$(foreach n,$(FMU_NAMES),fmus/dist/$(v)/$(n).fmu))
 
-.PHONY: demo standalone test fmus proto venv bench typecheck clean
+.PHONY: demo standalone test fmus proto native venv bench typecheck clean
 
 venv: $(STAMP)
 
@@ -20,6 +20,13 @@ $(STAMP): pyproject.toml
 
 fmus: $(FMU_OUT)
 
+# The FMU adapter's native stepping helper (optional at run time, always built here).
+NATIVE_OUT := adapters/native/build/fmi_step.so
+native: $(NATIVE_OUT)
+
+$(NATIVE_OUT): adapters/native/fmi_step.c | $(STAMP)
+	$(PY) -m adapters.native
+
 PROTO_OUT := federation/protocol/_gen/rti_pb2.py
 proto: $(PROTO_OUT)
 
@@ -29,16 +36,16 @@ $(PROTO_OUT): proto/federation/v1/rti.proto | $(STAMP)
 $(FMU_OUT) &: $(FMU_SRC) | $(STAMP)
 	$(PY) fmus/build.py
 
-demo: $(STAMP) fmus proto
+demo: $(STAMP) fmus proto native
 	$(VENV)/bin/federation run examples/grid_furnace_vehicle/scenario.yaml
 
 standalone: $(STAMP) fmus
 	$(PY) examples/standalone_twins.py --out results/standalone
 
-test: $(STAMP) fmus proto
+test: $(STAMP) fmus proto native
 	$(PY) -m pytest
 
-bench: $(STAMP) fmus
+bench: $(STAMP) fmus proto native
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	$(PY) bench/ring.py
 	$(PY) bench/scale.py
@@ -49,4 +56,4 @@ typecheck: $(STAMP)
 	$(PY) -m mypy
 
 clean:
-	rm -rf fmus/build fmus/dist results federation/protocol/_gen
+	rm -rf fmus/build fmus/dist results federation/protocol/_gen adapters/native/build

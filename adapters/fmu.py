@@ -22,6 +22,7 @@ from fmpy.model_description import ModelDescription, ScalarVariable
 
 from federation.ambassador import LogicalTime, to_seconds
 
+from . import native
 from .stepped import Clock, SteppedFederate, Wiring
 
 log = logging.getLogger(__name__)
@@ -135,6 +136,11 @@ class _Slave:
         fn = self._get_real if getter else self._set_real
         extra = (n,) if self.fmi3 else ()  # FMI 3 also takes the number of values
         return functools.partial(fn, self.component, vrs, n, values, *extra)
+
+    def native_stepper(self, in_vr: Any, in_val: Any, out_vr: Any | None, out_val: Any | None) -> native.Stepper | None:
+        """Set the real inputs, doStep and get the real outputs (unless None) in one native call; None without the helper."""
+        return native.stepper(self.component, self._set_real, self._do_step, self._get_real, self.fmi3,
+                              in_vr, in_val, out_vr, out_val)
 
     def _log2(self, env: object, instance: bytes, status: int, category: bytes, message: bytes) -> None:
         self._keep(status, category, message)
@@ -257,10 +263,12 @@ class FMUFederate(SteppedFederate):
     def _prepare_hot_path(self, slave: _Slave) -> None:
         # Outputs that are all real are read with one preallocated call.
         self._get_outputs: Callable[[], int] | None = None
+        out_vr = out_val = None
         if len(self._out_groups) == 1 and self._out_groups[0][0] == "real":
             vrs = self._out_groups[0][1]
-            self._out_val = (ctypes.c_double * len(vrs))()
-            self._get_outputs = slave.real_array_call(True, (ctypes.c_uint32 * len(vrs))(*vrs), len(vrs), self._out_val)
+            out_vr = (ctypes.c_uint32 * len(vrs))(*vrs)
+            out_val = self._out_val = (ctypes.c_double * len(vrs))()
+            self._get_outputs = slave.real_array_call(True, out_vr, len(vrs), out_val)
         # Changed real inputs are packed into preallocated arrays and set with one call per step;
         # calls bound for every count from 1 to all real inputs.
         self._real_in_vr = {n: self._in_vr[n] for n, kind in self._in_kind.items() if kind == "real"}
@@ -270,6 +278,9 @@ class FMUFederate(SteppedFederate):
         self._set_inputs = [slave.real_array_call(False, self._in_vr_arr, k, self._in_val_arr)
                             for k in range(size + 1)]
         self._h_seconds = to_seconds(self.clock.step)
+        # Set, doStep and get in one foreign call when the helper is built (outputs read by it when all real).
+        self._native_reads = out_vr is not None
+        self._native = slave.native_stepper(self._in_vr_arr, self._in_val_arr, out_vr, out_val)
 
     def _read_outputs(self) -> list[float]:
         slave = self._slave
@@ -300,14 +311,28 @@ class FMUFederate(SteppedFederate):
             else:
                 kind, vr = self._in_kind[name], self._in_vr[name]
                 self._call(f"setting input {name}", lambda: slave.set(kind, [vr], [value]))
+        h_seconds = self._h_seconds if h == self.clock.step else to_seconds(h)
+        if self._native is not None:
+            status = self._native(k, to_seconds(t), h_seconds)
+            if status:
+                phase, status = status & ~0xFF, status & 0xFF
+                if phase == native.FAILED_SET:
+                    raise self._input_error(status, t)
+                if phase == native.FAILED_STEP:
+                    raise self._status_error(status, f"doStep at t={to_seconds(t)} s")
+                raise self._status_error(status, "reading outputs")
+            return self._out_val[:] if self._native_reads else self._read_outputs()
         status = self._set_inputs[k]() if k else 0
         if status > 1:
-            inputs = ", ".join(f"{n} = {v!r}" for n, v in self.changed.items() if n in real_vr)
-            raise self._status_error(status, f"setting input {inputs} at t={to_seconds(t)}")
-        status = slave.do_step(to_seconds(t), self._h_seconds if h == self.clock.step else to_seconds(h))
+            raise self._input_error(status, t)
+        status = slave.do_step(to_seconds(t), h_seconds)
         if status > 1:
             raise self._status_error(status, f"doStep at t={to_seconds(t)} s")
         return self._read_outputs()
+
+    def _input_error(self, status: int, t: LogicalTime) -> FMUError:
+        inputs = ", ".join(f"{n} = {v!r}" for n, v in self.changed.items() if n in self._real_in_vr)
+        return self._status_error(status, f"setting input {inputs} at t={to_seconds(t)}")
 
     def close(self) -> None:
         if self._slave is not None:

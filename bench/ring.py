@@ -14,6 +14,7 @@ from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from adapters import native  # noqa: E402
 from bench.common import (Workdir, adapter_ring, direct_ring, embedded_per_step, interleaved, last_recorded,  # noqa: E402
                           mosaik_available, peer_per_step, timed_embedded, write_ring)
 
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     ours, direct, adapter, mosaik = med["ours"], med["direct"], med["adapter"], med.get("mosaik")
     assert ours is not None and direct is not None and adapter is not None
     fields = [
-        f"ring n={n} steps={steps} fmi={fmi} reps={args.reps}",
+        f"ring n={n} steps={steps} fmi={fmi} reps={args.reps} native_step={'yes' if native.available() else 'no'}",
         f"ours_us_per_step={ours * 1e6:.0f}",
         f"ours_us_per_fed_step={ours * 1e6 / n:.1f}",
         f"direct_fmpy_us_per_step={direct * 1e6:.0f}",
