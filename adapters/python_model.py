@@ -22,7 +22,7 @@ class StepResult:
 
 
 class ModelError(RuntimeError):
-    """A Python model returned something that is not its declared outputs."""
+    """A Python model failed or returned something that is not its declared outputs."""
 
 
 class PythonFederate(SteppedFederate):
@@ -34,23 +34,44 @@ class PythonFederate(SteppedFederate):
         declared = getattr(model, "inputs", ()) or ()
         for n in declared:
             self.inputs.setdefault(n, 0.0)
+        # Every declared output may be returned; the exposed ones (self.outputs) must be.
+        self._declared_outputs = frozenset(getattr(model, "outputs", ()) or ()) | frozenset(self.outputs)
 
     def initial_outputs(self) -> Sequence[float]:
         init = getattr(self.model, "initial_outputs", None)
-        values = init() if callable(init) else {}
-        return self._ordered(values, "initial_outputs")
+        if not callable(init):
+            return [0.0] * len(self.outputs)
+        try:
+            values = init()
+        except Exception as exc:
+            raise self._failed("initial_outputs", self.clock.start, exc) from exc
+        return self._ordered(values, "initial_outputs", self.clock.start)
 
     def step(self, t: LogicalTime, h: LogicalTime) -> Sequence[float]:
-        result = self.model.step(to_seconds(t), to_seconds(h), dict(self.inputs))
+        try:
+            result = self.model.step(to_seconds(t), to_seconds(h), dict(self.inputs))
+        except Exception as exc:
+            raise self._failed("step", t, exc) from exc
         if isinstance(result, StepResult):
             self.outbox.extend(result.interactions)
             result = result.outputs
-        return self._ordered(result, "step")
+        return self._ordered(result, "step", t)
 
-    def _ordered(self, values: Mapping[str, float], where: str) -> list[float]:
+    def _failed(self, where: str, t: LogicalTime, exc: Exception) -> ModelError:
+        """The model's own exception, saying whose and when; raised `from` it to keep the model's traceback."""
+        return ModelError(f"federate {self.name!r}: {where} at t={to_seconds(t)} s raised {type(exc).__name__}: {exc}")
+
+    def _ordered(self, values: Mapping[str, float], where: str, t: LogicalTime) -> list[float]:
+        context = f"federate {self.name!r}: {where} at t={to_seconds(t)} s"
         if not isinstance(values, Mapping):
-            raise ModelError(f"federate {self.name!r}: {where} returned {type(values).__name__}, not a mapping")
+            raise ModelError(f"{context} returned {type(values).__name__}, not a mapping")
+        if not self._declared_outputs.issuperset(values):
+            unknown = ", ".join(repr(n) for n in values if n not in self._declared_outputs)
+            raise ModelError(f"{context} returned unknown output {unknown} "
+                             f"(declared: {', '.join(sorted(self._declared_outputs))})")
         try:
-            return [float(values.get(n, 0.0)) for n in self.outputs]
+            return [float(values[n]) for n in self.outputs]
+        except KeyError as exc:
+            raise ModelError(f"{context} returned no value for output {exc.args[0]!r}") from None
         except (TypeError, ValueError) as exc:
-            raise ModelError(f"federate {self.name!r}: {where} returned a non-numeric output: {exc}") from None
+            raise ModelError(f"{context} returned a non-numeric output: {exc}") from None

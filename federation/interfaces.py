@@ -257,8 +257,29 @@ def _constructor_parameters(cls: type) -> dict[str, str | None]:
     return {name: None for name, p in signature.parameters.items() if p.kind in kinds}
 
 
+def _check_step(spec: str, cls: type) -> None:
+    """The class has a `step` callable as step(t, dt, inputs), checked from its signature without running it."""
+    step = getattr(cls, "step", None)
+    if step is None:
+        raise InterfaceError(f"{spec!r}: class has no 'step(t, dt, inputs)' method")
+    if not callable(step):
+        raise InterfaceError(f"{spec!r}: 'step' is a {type(step).__name__}, not a method step(t, dt, inputs)")
+    try:
+        signature = inspect.signature(step)
+    except (TypeError, ValueError):
+        return  # e.g. a builtin: nothing to check without calling it
+    # A plain function read from the class still takes `self`; static and class methods do not.
+    takes_self = inspect.isfunction(step) and not isinstance(inspect.getattr_static(cls, "step"), staticmethod)
+    args: tuple[object, ...] = (None, 0.0, 0.0, {}) if takes_self else (0.0, 0.0, {})
+    try:
+        signature.bind(*args)
+    except TypeError as exc:
+        names = ", ".join(signature.parameters)
+        raise InterfaceError(f"{spec!r}: 'step({names})' cannot be called as step(t, dt, inputs): {exc}") from None
+
+
 def python_interface(spec: str, search_paths: Sequence[Path]) -> FederateInterface:
-    """Interface of a Python-model federate class declaring `inputs`, `outputs` and optionally `parameters`.
+    """Interface of a Python-model federate class declaring `inputs`, `outputs`, `step` and optionally `parameters`.
 
     Without a `parameters` attribute, the constructor's keyword arguments are the parameters.
     """
@@ -275,6 +296,7 @@ def python_interface(spec: str, search_paths: Sequence[Path]) -> FederateInterfa
             variables[name] = VariableInfo(name=name, causality=causality, type="Real", unit=unit,
                                            variability="tunable" if causality == "parameter" else "continuous",
                                            start=None)
+    _check_step(spec, cls)
     return FederateInterface(kind="python", variables=variables, model_name=cls.__qualname__)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
 import logging
 import re
 from collections.abc import Callable, Container, Mapping, Sequence
@@ -15,7 +16,8 @@ from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, FiniteFloat
                       PrivateAttr, StringConstraints, ValidationError, model_validator)
 
 from federation.interfaces import (REMOTE, FederateInterface, InterfaceError, VariableInfo, declared_interface,
-                                   fmu_interface, python_interface, replay_interface, units_compatible)
+                                   fmu_interface, load_python_class, python_interface, replay_interface,
+                                   units_compatible)
 
 log = logging.getLogger(__name__)
 
@@ -621,6 +623,22 @@ class _Checker:
                 continue
             if spec.kind == "fmu" and not _value_matches(info.type, value):
                 self.add(key, f"value {value!r} does not match the {info.type} type of {name}.{parameter}")
+        if spec.kind == "python":
+            self.check_constructor(name, spec)
+
+    def check_constructor(self, name: str, spec: FederateSpec) -> None:
+        """The class accepts the parameters as keywords, as the run will construct it: cls(**parameters)."""
+        cls = load_python_class(str(spec.python), self.scenario.search_paths())  # already imported: cached
+        try:
+            signature = inspect.signature(cls)
+        except (TypeError, ValueError):
+            return  # no signature to check against without constructing it
+        try:
+            signature.bind(**spec.parameters)
+        except TypeError as exc:
+            given = ", ".join(spec.parameters) or "none"
+            self.add(f"federates.{name}.parameters",
+                     f"{spec.python} cannot be constructed with the parameters given ({given}): {exc}")
 
     # -- connections
     def check_connection(self, key: str, connection: Connection) -> None:

@@ -53,7 +53,8 @@ def test_fmu_interface_errors(tmp_path: Path) -> None:
 def test_python_interface_mapping_and_sequence_forms(tmp_path: Path) -> None:
     (tmp_path / "toy_models.py").write_text(
         "class Seq:\n    inputs = ['a', 'b']\n    outputs = ('y',)\n"
-        "    def __init__(self, gain=1.0, *, mode='x'):\n        pass\n")
+        "    def __init__(self, gain=1.0, *, mode='x'):\n        pass\n"
+        "    def step(self, t, dt, inputs):\n        return {'y': 0.0}\n")
     interface = python_interface("toy_models:Seq", [tmp_path])
     assert interface.kind == "python"
     assert interface.inputs() == ["a", "b"] and interface.outputs() == ["y"]

@@ -470,11 +470,39 @@ def test_invalid_replay_csv(write_scenario: ScenarioWriter, scenario_dir: Path, 
     ("toy_ems:Missing", "no attribute 'Missing'"),
     ("toy_ems:Incomplete", "does not declare 'outputs'"),
     ("toy_ems", "expected 'package.module:ClassName'"),
+    ("toy_ems:NoStep", "has no 'step(t, dt, inputs)' method"),
+    ("toy_ems:StepNotCallable", "'step' is a float, not a method"),
+    ("toy_ems:BadStepSignature", "'step(self, inputs)' cannot be called as step(t, dt, inputs)"),
 ])
 def test_python_class_problems(write_scenario: ScenarioWriter, spec: str, fragment: str) -> None:
     data = base_scenario()
     data["federates"]["ems"]["python"] = spec
+    del data["federates"]["ems"]["parameters"]
     problems_for(write_scenario, data, "federates.ems.python", fragment)
+
+
+@pytest.mark.parametrize(("spec", "parameters", "fragment"), [
+    ("toy_ems:NeedsGain", {}, "given (none): missing a required argument: 'gain'"),
+    ("toy_ems:DeclaresUnaccepted", {"alpha": 1.0}, "given (alpha): got an unexpected keyword argument 'alpha'"),
+])
+def test_python_class_cannot_take_the_parameters(write_scenario: ScenarioWriter, spec: str,
+                                                 parameters: dict[str, float], fragment: str) -> None:
+    data = base_scenario()
+    data["federates"]["ems"].update(python=spec, parameters=parameters)
+    data["connections"].remove("grid.f -> ems.f")
+    data["interactions"] = {}
+    error = load_error(write_scenario(data))
+    assert_problem(error, "federates.ems.parameters", spec, fragment)
+
+
+def test_static_step_and_constructor_parameters_pass(write_scenario: ScenarioWriter) -> None:
+    data = base_scenario()
+    data["federates"]["ems"].update(python="toy_ems:StaticStep", parameters={})
+    data["connections"].remove("grid.f -> ems.f")
+    data["interactions"] = {}
+    load_scenario(write_scenario(data))
+    data["federates"]["ems"].update(python="toy_ems:NeedsGain", parameters={"gain": 2.0})
+    load_scenario(write_scenario(data))
 
 
 # ------------------------------------------------------------------------------------------------------- parameters

@@ -1,0 +1,103 @@
+"""Errors of Python models and replay files during a run: each names the federate and the logical time."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from adapters.python_model import ModelError
+from federation.runtime.embedded import run_embedded
+from federation.scenario import Scenario, load_scenario
+
+ScenarioFor = Callable[..., Scenario]
+
+MODELS = '''
+class Base:
+    inputs = {"f": "Hz"}
+    outputs = {"y": "W", "z": "1"}
+
+class WrongName(Base):
+    def step(self, t, dt, inputs):
+        return {"y": 1.0, "z": 2.0, "yy": 3.0}
+
+class Missing(Base):
+    def step(self, t, dt, inputs):
+        return {"y": 1.0} if t < 20 else {"z": 1.0}
+
+class Raises(Base):
+    def step(self, t, dt, inputs):
+        if t >= 10:
+            raise ZeroDivisionError("boom")
+        return {"y": 1.0, "z": 0.0}
+
+class BadInitial(Base):
+    def initial_outputs(self):
+        return {"y": 0.0}
+    def step(self, t, dt, inputs):
+        return {"y": 1.0, "z": 0.0}
+
+class OnlyExposed(Base):
+    def step(self, t, dt, inputs):
+        return {"y": inputs["f"]}
+'''
+
+
+@pytest.fixture
+def scenario_for(tmp_path: Path) -> Iterator[ScenarioFor]:
+    """scenario_for(model, expose=None) -> a loaded scenario: a replayed meter feeding toy_errmodels:<model>."""
+    (tmp_path / "toy_errmodels.py").write_text(MODELS)
+    (tmp_path / "meter.csv").write_text("time,f [Hz]\n0,50\n15,49.9\n")
+
+    def build(model: str, expose: list[str] | None = None) -> Scenario:
+        path = tmp_path / "scenario.yaml"
+        path.write_text(textwrap.dedent(f"""
+            federation: errors
+            time: {{start: 0.0, stop: 40.0, step: 10.0}}
+            federates:
+              meter: {{replay: meter.csv, owner: utility}}
+              model: {{python: "toy_errmodels:{model}", owner: op, expose: {expose or ['y', 'z']}}}
+            connections: [meter.f -> model.f]
+            """))
+        return load_scenario(path)
+
+    yield build
+    sys.modules.pop("toy_errmodels", None)
+
+
+def run_error(scenario: Scenario, out: Path) -> ModelError:
+    with pytest.raises(ModelError) as info:
+        run_embedded(scenario, out, plot=False)
+    return info.value
+
+
+def test_unknown_output_name_is_an_error(scenario_for: ScenarioFor, tmp_path: Path) -> None:
+    message = str(run_error(scenario_for("WrongName"), tmp_path / "out"))
+    assert message.startswith("federate 'model': step at t=0.0 s returned unknown output 'yy'"), message
+    assert "(declared: y, z)" in message
+
+
+def test_missing_output_is_an_error_not_zero(scenario_for: ScenarioFor, tmp_path: Path) -> None:
+    message = str(run_error(scenario_for("Missing"), tmp_path / "out"))
+    assert message == "federate 'model': step at t=0.0 s returned no value for output 'z'"
+
+
+def test_unexposed_declared_output_may_be_omitted(scenario_for: ScenarioFor, tmp_path: Path) -> None:
+    result = run_embedded(scenario_for("OnlyExposed", expose=["y"]), tmp_path / "out", plot=False)
+    assert result.status == "completed"
+    rows = (tmp_path / "out" / "results.csv").read_text().splitlines()
+    assert rows[0] == "time,meter.f,model.y" and rows[-1].endswith(",49.9,49.9")
+
+
+def test_model_exception_names_federate_and_time(scenario_for: ScenarioFor, tmp_path: Path) -> None:
+    error = run_error(scenario_for("Raises"), tmp_path / "out")
+    assert str(error) == "federate 'model': step at t=10.0 s raised ZeroDivisionError: boom"
+    assert isinstance(error.__cause__, ZeroDivisionError), "the model's traceback is kept"
+
+
+def test_incomplete_initial_outputs(scenario_for: ScenarioFor, tmp_path: Path) -> None:
+    message = str(run_error(scenario_for("BadInitial"), tmp_path / "out"))
+    assert message == "federate 'model': initial_outputs at t=0.0 s returned no value for output 'z'"
