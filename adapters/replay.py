@@ -7,35 +7,35 @@ replay feeds a twin exactly what was measured, at any communication step.
 from __future__ import annotations
 
 import bisect
-import csv
 from pathlib import Path
 from typing import Sequence
 
 from federation.ambassador import LogicalTime, to_ticks
+from federation.interfaces import InterfaceError, read_replay_csv
 
 from .stepped import Clock, SteppedFederate, Wiring
 
 
+class ReplayError(RuntimeError):
+    """A replay federate's CSV cannot be played."""
+
+
 def read_series(path: Path) -> tuple[list[str], list[LogicalTime], list[list[float]]]:
-    """Columns (units stripped from 'name [unit]' headers), sample ticks and rows."""
-    with open(path, newline="") as fh:
-        reader = csv.reader(fh)
-        header = next(reader)
-        columns = [h.split("[")[0].strip() for h in header[1:]]
-        times: list[LogicalTime] = []
-        rows: list[list[float]] = []
-        for row in reader:
-            if not row:
-                continue
-            times.append(to_ticks(float(row[0])))
-            rows.append([float(x) for x in row[1:]])
-    return columns, times, rows
+    """Columns (units stripped from 'name [unit]' headers), sample ticks and rows, checked as `validate` does."""
+    series = read_replay_csv(path)
+    return [name for name, _ in series.columns], [to_ticks(t) for t in series.times], series.rows
 
 
 class ReplayFederate(SteppedFederate):
     def __init__(self, name: str, owner: str, path: Path, outputs: Sequence[str], clock: Clock, wiring: Wiring) -> None:
         super().__init__(name, owner, outputs, clock, wiring)
-        columns, self._times, rows = read_series(path)
+        try:  # the file may have changed since validation
+            columns, self._times, rows = read_series(path)
+        except InterfaceError as exc:
+            raise ReplayError(f"federate {name!r}: {exc}") from None
+        missing = [o for o in self.outputs if o not in columns]
+        if missing:
+            raise ReplayError(f"federate {name!r}: {path} has no column {', '.join(map(repr, missing))}")
         index = [columns.index(o) for o in self.outputs]
         self._rows = [[row[i] for i in index] for row in rows]
 

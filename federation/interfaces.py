@@ -23,11 +23,13 @@ __all__ = [
     "BASE_UNITS",
     "FederateInterface",
     "InterfaceError",
+    "ReplaySeries",
     "UnitDefinition",
     "VariableInfo",
     "fmu_interface",
     "load_python_class",
     "python_interface",
+    "read_replay_csv",
     "replay_interface",
     "split_header_cell",
     "units_compatible",
@@ -311,39 +313,67 @@ def split_header_cell(cell: str) -> tuple[str, str | None]:
     return match.group("name"), (unit.strip() or None) if unit is not None else None
 
 
-def replay_interface(path: Path) -> FederateInterface:
-    """Interface of a replay federate: a CSV 'time,<col>...' whose columns all become Real outputs."""
+@dataclass(frozen=True)
+class ReplaySeries:
+    """A replay CSV as read: output columns (name, unit), sample times in seconds and the outputs' rows."""
+
+    columns: list[tuple[str, str | None]]
+    times: list[float]
+    rows: list[list[float]]
+
+
+def _replay_cell(path: Path, line: int, column: str, cell: str) -> float:
+    if not cell.strip():
+        raise InterfaceError(f"{path}: row {line}, column {column!r}: empty cell")
+    try:
+        return float(cell)
+    except ValueError:
+        raise InterfaceError(f"{path}: row {line}, column {column!r}: {cell.strip()!r} is not a number") from None
+
+
+def read_replay_csv(path: Path) -> ReplaySeries:
+    """Read and check a replay CSV 'time,<col> [unit]...'; both `validate` and the replay federate use it."""
     path = Path(path)
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            rows = [row for row in csv.reader(handle) if row and any(cell.strip() for cell in row)]
+        # utf-8-sig: spreadsheet exports often start with a byte-order mark, which would hide the 'time' header
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            lines = [(line, row) for line, row in enumerate(csv.reader(handle), start=1)
+                     if any(cell.strip() for cell in row)]  # blank lines, and ',,' rows of blank cells
     except OSError as exc:
         raise InterfaceError(f"{path}: replay CSV not found or unreadable: {exc}") from exc
     except UnicodeDecodeError as exc:
         raise InterfaceError(f"{path}: replay CSV is not UTF-8 text") from exc
-    if not rows:
+    if not lines:
         raise InterfaceError(f"{path}: replay CSV is empty")
-    header = [split_header_cell(cell) for cell in rows[0]]
-    if not header or header[0][0] != "time":
-        raise InterfaceError(f"{path}: first column must be 'time'")
+    header = [split_header_cell(cell) for cell in lines[0][1]]
+    if header[0][0] != "time":
+        raise InterfaceError(f"{path}: first column must be 'time', got {header[0][0]!r}")
     names = [name for name, _ in header]
     if len(set(names)) != len(names) or not all(names):
         raise InterfaceError(f"{path}: column names must be unique and non-empty")
-    previous = -math.inf
-    for line, row in enumerate(rows[1:], start=2):
+    if len(lines) == 1:
+        raise InterfaceError(f"{path}: replay CSV has a header but no data rows")
+    times: list[float] = []
+    rows: list[list[float]] = []
+    for line, row in lines[1:]:
         if len(row) != len(header):
             raise InterfaceError(f"{path}: row {line} has {len(row)} cells, header has {len(header)}")
-        try:
-            values = [float(cell) for cell in row]
-        except ValueError as exc:
-            raise InterfaceError(f"{path}: row {line}: non-numeric cell ({exc})") from exc
-        if not all(math.isfinite(v) for v in values[:1]) or values[0] <= previous:
-            raise InterfaceError(f"{path}: row {line}: time must be finite and strictly increasing")
-        previous = values[0]
+        values = [_replay_cell(path, line, name, cell) for name, cell in zip(names, row)]
+        if not math.isfinite(values[0]) or (times and values[0] <= times[-1]):
+            raise InterfaceError(f"{path}: row {line}: time {values[0]} must be finite and strictly increasing"
+                                 + (f" (previous row: {times[-1]})" if times else ""))
+        times.append(values[0])
+        rows.append(values[1:])
+    return ReplaySeries(header[1:], times, rows)
+
+
+def replay_interface(path: Path) -> FederateInterface:
+    """Interface of a replay federate: a CSV 'time,<col>...' whose columns all become Real outputs."""
+    series = read_replay_csv(path)
     variables = {name: VariableInfo(name=name, causality="output", type="Real", unit=unit,
                                     variability="continuous", start=None)
-                 for name, unit in header[1:]}
-    return FederateInterface(kind="replay", variables=variables, model_name=path.stem)
+                 for name, unit in series.columns}
+    return FederateInterface(kind="replay", variables=variables, model_name=Path(path).stem)
 
 
 REMOTE = "remote"

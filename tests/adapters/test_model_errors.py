@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from adapters.python_model import ModelError
+from adapters.replay import ReplayError
 from federation.runtime.embedded import run_embedded
 from federation.scenario import Scenario, load_scenario
 
@@ -101,3 +102,19 @@ def test_model_exception_names_federate_and_time(scenario_for: ScenarioFor, tmp_
 def test_incomplete_initial_outputs(scenario_for: ScenarioFor, tmp_path: Path) -> None:
     message = str(run_error(scenario_for("BadInitial"), tmp_path / "out"))
     assert message == "federate 'model': initial_outputs at t=0.0 s returned no value for output 'z'"
+
+
+def test_replay_with_byte_order_mark_and_blank_rows_runs(scenario_for: ScenarioFor, tmp_path: Path) -> None:
+    (tmp_path / "meter.csv").write_bytes("time,f [Hz]\n0,50\n,\n15,49.9\n".encode("utf-8-sig"))
+    result = run_embedded(scenario_for("OnlyExposed", expose=["y"]), tmp_path / "out", plot=False)
+    assert result.status == "completed"
+    rows = (tmp_path / "out" / "results.csv").read_text().splitlines()
+    assert rows[1:] == ["0.0,50.0,0.0", "10.0,50.0,50.0", "20.0,49.9,50.0", "30.0,49.9,49.9", "40.0,49.9,49.9"]
+
+
+def test_replay_file_broken_after_validation_names_the_federate(scenario_for: ScenarioFor, tmp_path: Path) -> None:
+    scenario = scenario_for("OnlyExposed", expose=["y"])
+    (tmp_path / "meter.csv").write_text("time,f [Hz]\n0,50\n15,\n")
+    with pytest.raises(ReplayError) as info:
+        run_embedded(scenario, tmp_path / "out", plot=False)
+    assert str(info.value) == f"federate 'meter': {tmp_path / 'meter.csv'}: row 3, column 'f': empty cell"

@@ -454,15 +454,30 @@ def test_missing_replay_csv(write_scenario: ScenarioWriter) -> None:
 
 
 @pytest.mark.parametrize(("content", "fragment"), [
-    ("t,P\n0,1\n", "first column must be 'time'"),
-    ("time,P\n0,1\n1,abc\n", "non-numeric"),
-    ("time,P\n0,1\n0,2\n", "strictly increasing"),
+    ("t,P\n0,1\n", "first column must be 'time', got 't'"),
+    ("time,P\n0,1\n1,abc\n", "row 3, column 'P': 'abc' is not a number"),
+    ("time,P [W]\n0,1\nx,2\n", "row 3, column 'time': 'x' is not a number"),
+    ("time,P\n0,1\n0,2\n", "row 3: time 0.0 must be finite and strictly increasing (previous row: 0.0)"),
+    ("time,P\n10,1\n5,2\n", "row 3: time 5.0 must be finite and strictly increasing (previous row: 10.0)"),
+    ("time,P [W]\n", "has a header but no data rows"),
+    ("time,P [W],Q\n0,1,2\n10,,3\n", "row 3, column 'P': empty cell"),
+    ("time,P\n0,1\n \t,5\n", "row 3, column 'time': empty cell"),
 ])
 def test_invalid_replay_csv(write_scenario: ScenarioWriter, scenario_dir: Path, content: str, fragment: str) -> None:
     (scenario_dir / "data" / "bad.csv").write_text(content)
     data = base_scenario()
     data["federates"]["meter"]["replay"] = "data/bad.csv"
     problems_for(write_scenario, data, "federates.meter.replay", fragment)
+
+
+def test_replay_csv_with_byte_order_mark_and_blank_rows(write_scenario: ScenarioWriter, scenario_dir: Path) -> None:
+    (scenario_dir / "data" / "bom.csv").write_bytes(
+        "time,P_meas [W],f_meas [Hz]\n0,1,50\n,,\n\n10,2,50\n".encode("utf-8-sig"))
+    data = base_scenario()
+    data["federates"]["meter"]["replay"] = "data/bom.csv"
+    scenario = load_scenario(write_scenario(data))
+    assert scenario.interfaces["meter"].outputs() == ["P_meas", "f_meas"]
+    assert scenario.interfaces["meter"].variables["P_meas"].unit == "W"
 
 
 @pytest.mark.parametrize(("spec", "fragment"), [
