@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from abc import abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Sequence
 
 from federation.ambassador import Federate, LogicalTime, RTIAmbassador, cb
 
@@ -93,22 +93,31 @@ class SteppedFederate(Federate):
         for cls_name in self.wiring.publishes_interactions:
             amb.publish_interaction(cls_name)
         amb.enable_time_regulation(self.clock.step)
-        amb.enable_time_constrained(latest_values=True)  # inputs hold the latest value: see _apply
+        amb.enable_time_constrained(latest_values=True)  # inputs hold the latest value: see handle
 
     def handle(self, callbacks: list[cb.Callback]) -> None:
+        inputs, changed = self.inputs, self.changed
         for c in callbacks:
-            # The two callbacks of every step are tested first, without a handler call.
-            if type(c) is cb.ReflectAttributeValues:
-                self._apply(self._routes.get(c.object_handle), c.values)
-            elif type(c) is cb.TimeAdvanceGrant:
-                self._advance(c.time)
+            # The callbacks of every step are tested first, without a handler call.
+            kind = type(c)
+            if kind is cb.ReflectAttributeValues:
+                routes, values = self._routes.get(c.object_handle), c.values  # type: ignore[union-attr]
+            elif kind is cb.TimeAdvanceGrant:
+                self._advance(c.time)  # type: ignore[union-attr]
+                continue
+            elif kind is cb.ReceiveInteraction:
+                routes, values = self._interaction_routes.get(c.class_handle), c.parameters  # type: ignore[union-attr]
             else:
-                handler = _HANDLERS.get(type(c))
+                handler = _HANDLERS.get(kind)
                 if handler is not None:
                     handler(self, c)
-
-    def _on_interaction(self, c: cb.ReceiveInteraction) -> None:
-        self._apply(self._interaction_routes.get(c.class_handle), c.parameters)
+                continue
+            if routes:
+                # `values` may be shared with other receivers: read it, never mutate it.
+                for handle, value in values.items():
+                    for name in routes.get(handle, ()):
+                        inputs[name] = value
+                        changed[name] = value
 
     def _on_discover(self, c: cb.DiscoverObjectInstance) -> None:
         self._routes[c.object_handle] = self._class_routes.get(c.class_handle, {})
@@ -121,16 +130,6 @@ class SteppedFederate(Federate):
     def _on_synchronized(self, c: cb.FederationSynchronized) -> None:
         if c.label == INIT_POINT:
             self._advance(self.clock.start)
-
-    def _apply(self, routes: dict[int, list[str]] | None, values: Mapping[int, float]) -> None:
-        # `values` may be shared with other receivers: read it, never mutate it.
-        if not routes:
-            return
-        inputs, changed = self.inputs, self.changed
-        for handle, value in values.items():
-            for name in routes.get(handle, ()):
-                inputs[name] = value
-                changed[name] = value
 
     def _advance(self, t: LogicalTime) -> None:
         amb = self._amb
@@ -145,7 +144,11 @@ class SteppedFederate(Federate):
         self.changed.clear()
         self.steps += 1
         t_next = t + h
-        self._send(amb, outputs, t_next)
+        handles = self._attr_handles
+        if len(handles) == 1:  # _send's common case, inline
+            amb.update(self._object, {handles[0]: outputs[0]}, t_next)
+        else:
+            self._send(amb, outputs, t_next)
         if self.outbox:
             for cls_name, params in self.outbox:
                 amb.send_interaction(cls_name, params, t_next)
@@ -157,9 +160,7 @@ class SteppedFederate(Federate):
 
     def _send(self, amb: RTIAmbassador, outputs: Sequence[float], timestamp: LogicalTime | None) -> None:
         handles = self._attr_handles
-        if len(handles) == 1:  # the common case, without the zip machinery
-            amb.update(self._object, {handles[0]: outputs[0]}, timestamp)
-        elif handles:
+        if handles:
             amb.update(self._object, dict(zip(handles, outputs)), timestamp)
 
     def _require_amb(self) -> RTIAmbassador:
@@ -171,7 +172,6 @@ class SteppedFederate(Federate):
 # Handlers of the rarer callbacks by exact type: one dict lookup instead of an isinstance chain.
 # Unbound functions, so that federates hold no reference cycles through bound methods.
 _HANDLERS: dict[type, Callable[[SteppedFederate, Any], None]] = {
-    cb.ReceiveInteraction: SteppedFederate._on_interaction,
     cb.DiscoverObjectInstance: SteppedFederate._on_discover,
     cb.AnnounceSynchronizationPoint: SteppedFederate._on_announce,
     cb.FederationSynchronized: SteppedFederate._on_synchronized,

@@ -7,6 +7,7 @@ transports implement the same protocol.
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
 from typing import Mapping, Protocol, Sequence
 
@@ -55,6 +56,10 @@ class RTIAmbassador:
         self.name = name
         self.fom = transport.fom
         self.handle = transport.join(name, federate_type)
+        # The two calls of every step go straight to the transport, one frame less each (same signatures).
+        self.update = functools.partial(transport.update_attribute_values, self.handle)  # type: ignore[method-assign]
+        self.time_advance_request = functools.partial(  # type: ignore[method-assign]
+            transport.time_advance_request, self.handle)
 
     def resign(self) -> None:
         self.transport.resign(self.handle)

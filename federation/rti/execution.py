@@ -284,7 +284,15 @@ class FederationExecution:
         if pub is None or pub.handle != handle or not pub.published.issuperset(values):
             pub = self._validate_update(handle, object_handle, values)
         fed = pub.fed
-        tso_time = timestamp if self._check_send_time(fed, timestamp) else None
+        # The usual sender is granted (no request pending): its bound is time + lookahead.
+        if timestamp is None or fed.lookahead is None or fed.pending is not None:
+            tso_time = timestamp if self._check_send_time(fed, timestamp) else None
+        elif timestamp < fed.time + fed.lookahead:
+            self._check_send_time(fed, timestamp)  # raises, with the message
+            tso_time = None
+        else:
+            tso_time = timestamp
+        sender = fed.name
         seq = fed.sent
         fed.sent += 1
         # Subscribers to every updated attribute share one copy of the values and one callback.
@@ -294,15 +302,22 @@ class FederationExecution:
                 continue
             if subscribed.issuperset(values):
                 if shared is None:
-                    shared = ReflectAttributeValues(object_handle, dict(values), timestamp, fed.name)
+                    shared = ReflectAttributeValues(object_handle, dict(values), timestamp, sender)
                 cb = shared
             else:
                 selected = {a: v for a, v in values.items() if a in subscribed}
                 if not selected:
                     continue
-                cb = ReflectAttributeValues(object_handle, selected, timestamp, fed.name)
-            self._deliver(other, cb, tso_time, fed.name, seq)
-        self._after_send()
+                cb = ReflectAttributeValues(object_handle, selected, timestamp, sender)
+            if tso_time is not None and other.constrained:  # _deliver's common case, inline
+                heapq.heappush(other.tso, (tso_time, sender, seq, cb))
+                if other.pending is not None and other.pending[0] == NMR:
+                    self._refresh_nmr(other)
+                    self._nmr_moved = True
+            else:
+                self._deliver(other, cb, tso_time, sender, seq)
+        if self._nmr_moved:
+            self._after_send()
 
     def _validate_update(self, handle: int, object_handle: int, values: Values) -> _Publication:
         fed = self.federate(handle)
@@ -447,13 +462,9 @@ class FederationExecution:
             self._waiting.discard(fed.name)
             self._grant(fed, fed.pending[1])
 
-    def time_advance_request(self, handle: int, time: LogicalTime) -> None:
-        self._request(handle, TAR, time)
-
-    def next_message_request(self, handle: int, time: LogicalTime) -> None:
-        self._request(handle, NMR, time)
-
-    def _request(self, handle: int, kind: str, time: LogicalTime) -> None:
+    def time_advance_request(self, handle: int, time: LogicalTime, _kind: str = TAR) -> None:
+        """TAR; next_message_request shares this path with _kind=NMR (one call less per step)."""
+        kind = _kind
         fed = self._by_handle.get(handle) or self.federate(handle)  # federate() raises the typed error
         if fed.pending is not None:
             raise E.TimeAdvanceAlreadyInProgress(
@@ -477,6 +488,9 @@ class FederationExecution:
             if fed.lookahead is not None:
                 self._bounds.set(fed.name, time + fed.lookahead)
         self._grant_ready()
+
+    def next_message_request(self, handle: int, time: LogicalTime) -> None:
+        self.time_advance_request(handle, time, _kind=NMR)
 
     def safe_galt(self, handle: int) -> LogicalTime | None:
         """A GALT that can only grow (END_OF_TIME when nobody else regulates); None when none is known.
@@ -544,23 +558,25 @@ class FederationExecution:
                     self._grant(self._federates[owner], pending)
 
     def _grant(self, fed: FederateState, time: LogicalTime) -> None:
-        queue, callbacks = fed.tso, fed.callbacks  # what _push does, once per grant
-        if fed.latest_values and len(queue) > 1:
-            released: list[Callback] = []
+        queue = fed.tso
+        if queue:
+            callbacks = fed.callbacks  # what _push does, once per grant
+            if fed.latest_values and len(queue) > 1:
+                released: list[Callback] = []
+                while queue and queue[0][0] <= time:
+                    released.append(heapq.heappop(queue)[3])
+                callbacks.extend(merge_latest_values(released) if len(released) > 1 else released)
             while queue and queue[0][0] <= time:
-                released.append(heapq.heappop(queue)[3])
-            callbacks.extend(merge_latest_values(released) if len(released) > 1 else released)
-        while queue and queue[0][0] <= time:
-            callbacks.append(heapq.heappop(queue)[3])
+                callbacks.append(heapq.heappop(queue)[3])
+        if fed.pending is not None and fed.pending[0] == NMR:
+            self._nmr_floor.discard(fed.name)  # only NMR-pending federates have a floor
         fed.time = time
         fed.pending = None
         self._granted_any = True
-        if self._nmr_floor:
-            self._nmr_floor.discard(fed.name)
         grant = self._last_grant
         if grant.time != time:
             grant = self._last_grant = TimeAdvanceGrant(time)
-        callbacks.append(grant)
+        fed.callbacks.append(grant)
         self._ready[fed.handle] = None
 
     @property
