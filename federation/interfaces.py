@@ -6,16 +6,19 @@ import csv
 import functools
 import importlib
 import inspect
+import io
 import logging
 import math
 import re
 import sys
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +29,7 @@ __all__ = [
     "ReplaySeries",
     "UnitDefinition",
     "VariableInfo",
+    "check_fmu_binary",
     "fmu_interface",
     "load_python_class",
     "python_interface",
@@ -77,6 +81,7 @@ class FederateInterface:
     variables: Mapping[str, VariableInfo]
     fmi_version: str | None = None
     model_name: str | None = None
+    model_identifier: str | None = None  # an FMU's co-simulation binary is binaries/<platform>/<this><ext>
     unit_definitions: Mapping[str, UnitDefinition] = field(default_factory=dict)
 
     def _names(self, causalities: Iterable[str]) -> list[str]:
@@ -156,9 +161,18 @@ def _fmu_interface_cached(path: Path, mtime_ns: int, size: int) -> FederateInter
 
     if not zipfile.is_zipfile(path):
         raise InterfaceError(f"{path}: not an FMU (not a zip archive)")
-    with zipfile.ZipFile(path) as archive:
-        if "modelDescription.xml" not in archive.namelist():
-            raise InterfaceError(f"{path}: FMU has no modelDescription.xml")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if "modelDescription.xml" not in archive.namelist():
+                raise InterfaceError(f"{path}: FMU has no modelDescription.xml")
+            damaged = archive.testzip()  # CRC of every member: a damaged FMU would only fail when extracted
+            if damaged is not None:
+                raise InterfaceError(f"{path}: corrupt FMU: bad CRC for {damaged}")
+            version = _declared_fmi_version(archive.read("modelDescription.xml"))
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
+        raise InterfaceError(f"{path}: corrupt FMU: {exc}") from exc
+    if version is not None and version.startswith("1."):
+        raise InterfaceError(f"{path}: FMI {version} is not supported, use FMI 2.0 or 3.0")
     try:
         md = read_model_description(str(path), validate=False)
     except Exception as exc:  # fmpy raises bare Exceptions / lxml errors for malformed XML
@@ -180,7 +194,39 @@ def _fmu_interface_cached(path: Path, mtime_ns: int, size: int) -> FederateInter
     log.debug("read %d variables from %s (FMI %s)", len(variables), path, md.fmiVersion)
     return FederateInterface(kind="fmu", variables=variables, fmi_version=str(md.fmiVersion),
                              model_name=str(md.modelName) if md.modelName else None,
+                             model_identifier=str(md.coSimulation.modelIdentifier),
                              unit_definitions=_unit_definitions(md))
+
+
+def _declared_fmi_version(xml: bytes) -> str | None:
+    """The root's fmiVersion attribute; None when unreadable (fmpy then reports the XML problem)."""
+    try:
+        for _, element in ElementTree.iterparse(io.BytesIO(xml), events=("start",)):
+            version = element.get("fmiVersion")
+            return str(version) if version is not None else None
+    except ElementTree.ParseError:
+        pass
+    return None
+
+
+def check_fmu_binary(path: Path, interface: FederateInterface) -> None:
+    """Raise InterfaceError unless the FMU holds its co-simulation binary for this platform (nothing is loaded)."""
+    import fmpy
+
+    fmi3 = (interface.fmi_version or "").startswith("3")
+    platform = fmpy.platform_tuple if fmi3 else fmpy.platform
+    binary = f"binaries/{platform}/{interface.model_identifier}{fmpy.sharedLibraryExtension}"
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+    if binary in names:
+        return
+    found = sorted({n.split("/")[1] for n in names if n.startswith("binaries/") and n.count("/") >= 2})
+    if platform not in found:
+        raise InterfaceError(f"{path}: no binary for this platform ({platform}); the FMU has binaries for: "
+                             f"{', '.join(found) or 'none'}")
+    present = sorted(n for n in names if n.startswith(f"binaries/{platform}/") and not n.endswith("/"))
+    raise InterfaceError(f"{path}: {binary} is missing (modelIdentifier {interface.model_identifier!r}); "
+                         f"binaries/{platform}/ holds: {', '.join(present) or 'nothing'}")
 
 
 def fmu_interface(path: Path) -> FederateInterface:

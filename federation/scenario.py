@@ -15,9 +15,9 @@ import yaml
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, FiniteFloat, PlainSerializer, PlainValidator,
                       PrivateAttr, StringConstraints, ValidationError, model_validator)
 
-from federation.interfaces import (REMOTE, FederateInterface, InterfaceError, VariableInfo, declared_interface,
-                                   fmu_interface, load_python_class, python_interface, replay_interface,
-                                   units_compatible)
+from federation.interfaces import (REMOTE, FederateInterface, InterfaceError, VariableInfo, check_fmu_binary,
+                                   declared_interface, fmu_interface, load_python_class, python_interface,
+                                   replay_interface, units_compatible)
 
 log = logging.getLogger(__name__)
 
@@ -523,6 +523,8 @@ class _Checker:
             try:
                 if spec.kind == "fmu":
                     interface = fmu_interface(scenario.fmu_path(name))
+                    if self.site in (None, spec.owner):  # another site's FMU runs on its own platform
+                        check_fmu_binary(scenario.fmu_path(name), interface)
                 elif spec.kind == "replay":
                     interface = replay_interface(scenario.replay_path(name))
                 else:

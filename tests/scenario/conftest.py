@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import fmpy
 import pytest
 import yaml
 
@@ -91,12 +92,13 @@ def write_scenario(scenario_dir: Path) -> ScenarioWriter:
 
 
 def make_fmu(path: Path, variables: str, unit_definitions: str = "", co_simulation: bool = True,
-             model_description: bool = True) -> Path:
-    """A minimal FMI 2.0 FMU holding only a modelDescription.xml (enough for interface reading)."""
+             model_description: bool = True, fmi_version: str = "2.0",
+             binary: str | None = f"binaries/{fmpy.platform}/toy{fmpy.sharedLibraryExtension}") -> Path:
+    """A minimal FMU: a modelDescription.xml and a placeholder binary at `binary` (enough for validation)."""
     interface = ('<CoSimulation modelIdentifier="toy"/>' if co_simulation
                  else '<ModelExchange modelIdentifier="toy"/>')
     xml = f"""<?xml version="1.0" encoding="UTF-8"?>
-<fmiModelDescription fmiVersion="2.0" modelName="toy" guid="{{toy}}" numberOfEventIndicators="0">
+<fmiModelDescription fmiVersion="{fmi_version}" modelName="toy" guid="{{toy}}" numberOfEventIndicators="0">
   {interface}
   {unit_definitions}
   <ModelVariables>
@@ -107,4 +109,17 @@ def make_fmu(path: Path, variables: str, unit_definitions: str = "", co_simulati
 """
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("modelDescription.xml" if model_description else "other.xml", xml)
+        if binary is not None:
+            archive.writestr(binary, b"not loaded by validation")
     return path
+
+
+def corrupt_fmu(source: Path, target: Path) -> Path:
+    """A copy of a real FMU with one byte flipped inside its binary's compressed data (the zip still opens)."""
+    data = bytearray(source.read_bytes())
+    with zipfile.ZipFile(source) as archive:
+        info = next(i for i in archive.infolist() if i.filename.startswith("binaries/"))
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)  # after the local header
+    data[start + info.compress_size // 2] ^= 0xFF
+    target.write_bytes(bytes(data))
+    return target

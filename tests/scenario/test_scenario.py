@@ -7,11 +7,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import fmpy
 import pytest
 
 from federation.scenario import Connection, Problem, ScenarioError, load_scenario
 
-from .conftest import ScenarioWriter, base_scenario, make_fmu
+from .conftest import ScenarioWriter, base_scenario, corrupt_fmu, make_fmu
 
 
 def load_error(path: Path, overrides: Mapping[str, object] | None = None) -> ScenarioError:
@@ -445,6 +446,44 @@ def test_model_exchange_only_fmu(write_scenario: ScenarioWriter, scenario_dir: P
     data = base_scenario()
     data["federates"]["grid"]["fmu"] = "me.fmu"
     problems_for(write_scenario, data, "federates.grid.fmu", "model exchange only")
+
+
+_BINARY = f"binaries/{fmpy.platform}/toy{fmpy.sharedLibraryExtension}"
+
+
+@pytest.mark.parametrize(("kwargs", "fragment"), [
+    ({"binary": None}, f"no binary for this platform ({fmpy.platform}); the FMU has binaries for: none"),
+    ({"binary": "binaries/win64/toy.dll"}, f"no binary for this platform ({fmpy.platform}); "
+                                           "the FMU has binaries for: win64"),
+    ({"binary": f"binaries/{fmpy.platform}/other{fmpy.sharedLibraryExtension}"},
+     f"{_BINARY} is missing (modelIdentifier 'toy'); binaries/{fmpy.platform}/ holds: "
+     f"binaries/{fmpy.platform}/other{fmpy.sharedLibraryExtension}"),
+    ({"fmi_version": "1.0"}, "fmi 1.0 is not supported, use fmi 2.0 or 3.0"),
+])
+def test_fmu_that_cannot_run_here(write_scenario: ScenarioWriter, scenario_dir: Path, kwargs: dict[str, Any],
+                                  fragment: str) -> None:
+    fmu = make_fmu(scenario_dir / "toy.fmu", "", **kwargs)
+    data = base_scenario()
+    data["federates"]["toy"] = {"fmu": "toy.fmu", "owner": "lab"}
+    error = load_error(write_scenario(data))
+    assert_problem(error, "federates.toy.fmu", str(fmu), fragment)
+    assert len(error.problems) == 1, str(error)
+
+
+def test_another_sites_fmu_may_lack_a_binary_for_this_platform(write_scenario: ScenarioWriter,
+                                                               scenario_dir: Path) -> None:
+    make_fmu(scenario_dir / "toy.fmu", "", binary="binaries/win64/toy.dll")
+    data = base_scenario()
+    data["federates"]["toy"] = {"fmu": "toy.fmu", "owner": "lab"}
+    assert "toy" in load_scenario(write_scenario(data), site="utility").interfaces
+    assert_problem(load_error(write_scenario(data)), "federates.toy.fmu", "no binary for this platform")
+
+
+def test_fmu_with_a_damaged_member(write_scenario: ScenarioWriter, scenario_dir: Path,
+                                   twin_fmus: dict[tuple[str, int], Path]) -> None:
+    corrupt_fmu(twin_fmus[("grid", 3)], scenario_dir.parent / "fmus" / "grid.fmu")
+    error = problems_for(write_scenario, base_scenario(), "federates.grid.fmu", "grid.fmu: corrupt FMU")
+    assert [p.key for p in error.problems] == ["federates.grid.fmu"], str(error)
 
 
 def test_missing_replay_csv(write_scenario: ScenarioWriter) -> None:
