@@ -11,6 +11,7 @@ import ctypes
 import functools
 import logging
 import shutil
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,11 +61,20 @@ def extract_fmu(path: Path) -> ExtractedFMU:
     with _cache_lock:
         hit = _cache.get(key)
         if hit is None:
-            model = fmpy.read_model_description(str(path))
+            try:
+                model = fmpy.read_model_description(str(path))
+            except Exception as exc:  # fmpy raises bare Exceptions for a bad zip or XML
+                raise FMUError(f"{path}: cannot read modelDescription.xml: {exc}") from exc
             if model.coSimulation is None:
                 raise FMUError(f"{path}: the FMU does not support co-simulation")
-            directory = str(fmpy.extract(str(path)))
+            # Our own directory, its cleanup registered before extracting: fmpy's would leak on a damaged zip.
+            directory = tempfile.mkdtemp(prefix=f"fmu-{path.stem}-")
             atexit.register(shutil.rmtree, directory, True)
+            try:
+                fmpy.extract(str(path), unzipdir=directory)
+            except Exception as exc:  # a damaged member: no half-extracted FMU stays behind until exit
+                shutil.rmtree(directory, ignore_errors=True)
+                raise FMUError(f"{path}: cannot extract the FMU: {exc}") from exc
             hit = _cache[key] = ExtractedFMU(path, directory, model)
         return hit
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
+import tempfile
 import textwrap
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from adapters.fmu import FMUError, extract_fmu
 from adapters.python_model import ModelError
 from adapters.replay import ReplayError
 from federation.runtime.embedded import run_embedded
@@ -118,3 +122,18 @@ def test_replay_file_broken_after_validation_names_the_federate(scenario_for: Sc
     with pytest.raises(ReplayError) as info:
         run_embedded(scenario, tmp_path / "out", plot=False)
     assert str(info.value) == f"federate 'meter': {tmp_path / 'meter.csv'}: row 3, column 'f': empty cell"
+
+
+def test_a_damaged_fmu_leaves_no_extracted_files(fmu_dist: Path, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    fmu = tmp_path / "grid.fmu"
+    shutil.copy(fmu_dist / "fmi2" / "grid.fmu", fmu)
+    with zipfile.ZipFile(fmu, "a") as archive:
+        archive.writestr("resources/table.bin", b"SAMPLE" * 100)  # stored: its bytes are in the file as written
+    fmu.write_bytes(fmu.read_bytes().replace(b"SAMPLESAMPLE", b"SAMPLEXAMPLE", 1))  # CRC no longer matches
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    with pytest.raises(FMUError, match=r"grid\.fmu: cannot extract the FMU: Bad CRC-32 for file 'resources/table.bin'"):
+        extract_fmu(fmu)
+    assert list(scratch.iterdir()) == []
