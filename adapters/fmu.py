@@ -261,12 +261,14 @@ class FMUFederate(SteppedFederate):
         return FMUError(f"federate {self.name!r} ({self.fmu.path.name}): {what} failed: {detail}\n  FMU log:\n  {tail}")
 
     def initial_outputs(self) -> Sequence[float]:
-        slave = self._slave = self._call("instantiate", lambda: _Slave(self.fmu, self.name, self.log_lines))
+        start, stop = to_seconds(self.clock.start), to_seconds(self.clock.stop)
+        at = f"at t={start} s"  # errors during a run name the logical time, these included
+        slave = self._slave = self._call(f"instantiate {at}", lambda: _Slave(self.fmu, self.name, self.log_lines))
         for pname, value in self._parameters.items():
             var = self._vars[pname]
-            self._call(f"setting parameter {pname}", lambda: slave.set(_kind(var), [var.valueReference], [value]))
-        start, stop = to_seconds(self.clock.start), to_seconds(self.clock.stop)
-        self._call("initialization", lambda: slave.initialize(start, stop))
+            self._call(f"setting parameter {pname} = {value!r} {at}",
+                       lambda: slave.set(_kind(var), [var.valueReference], [value]))
+        self._call(f"initialization {at}", lambda: slave.initialize(start, stop))
         self._prepare_hot_path(slave)
         return self._read_outputs()
 

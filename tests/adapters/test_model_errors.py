@@ -137,3 +137,18 @@ def test_a_damaged_fmu_leaves_no_extracted_files(fmu_dist: Path, tmp_path: Path,
     with pytest.raises(FMUError, match=r"grid\.fmu: cannot extract the FMU: Bad CRC-32 for file 'resources/table.bin'"):
         extract_fmu(fmu)
     assert list(scratch.iterdir()) == []
+
+
+def test_fmu_initialization_error_names_federate_and_time(fmu_dist: Path, tmp_path: Path) -> None:
+    path = tmp_path / "scenario.yaml"
+    path.write_text(textwrap.dedent(f"""
+        federation: init
+        time: {{start: 5.0, stop: 15.0, step: 5.0}}
+        federates:
+          furnace: {{fmu: {fmu_dist / 'fmi2' / 'furnace.fmu'}, owner: steelworks, parameters: {{T_set: -5.0}}}}
+        """))
+    with pytest.raises(FMUError) as info:
+        run_embedded(load_scenario(path), tmp_path / "out", plot=False)
+    first, *log = str(info.value).splitlines()
+    assert first.startswith("federate 'furnace' (furnace.fmu): initialization at t=5.0 s failed: "), first
+    assert any("T_set must be in [300, 1550] K (got -5)" in line for line in log)
