@@ -17,10 +17,17 @@ def fom_to_pb(fom: FOM) -> Any:
 
 
 def fom_from_pb(spec: Any) -> FOM:
-    return FOM(
-        {c.name: list(c.members) for c in spec.object_classes},
-        {c.name: list(c.members) for c in spec.interaction_classes},
-    )
+    """The FOM a spec describes; ValueError names a class defined twice (a dict would merge them silently)."""
+    return FOM(_classes(spec.object_classes, "object class"), _classes(spec.interaction_classes, "interaction class"))
+
+
+def _classes(specs: Any, kind: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for c in specs:
+        if c.name in out:
+            raise ValueError(f"{kind} {c.name!r} is defined twice in the FOM")
+        out[c.name] = list(c.members)
+    return out
 
 
 def _ts(timestamped: bool, timestamp: int) -> int | None:

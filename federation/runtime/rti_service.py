@@ -73,14 +73,28 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
         if not (math.isfinite(request.grant_timeout_s) and request.grant_timeout_s >= 0):
             context.abort(grpc.StatusCode.INVALID_ARGUMENT,
                           f"grant_timeout_s must be a finite number >= 0 (0 = the server's), got {request.grant_timeout_s}")
+        try:
+            _check_names(request, self.limits.max_name_length)
+            fom = fom_from_pb(request.fom)
+        except ValueError as exc:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         with self.lock:
+            old = self.federations.get(request.name)
+            if old is not None:
+                with old.lock:
+                    # A finished or failed run's name is free again at once: re-running a scenario
+                    # must not wait for the reaper. Its status goes with it.
+                    if old.state != "running":
+                        self._drop(old, f"federation execution {request.name!r} ({old.state}) was replaced "
+                                        f"by a new one created by site {site!r}")
             try:
-                execution = self.rti.create_federation_execution(request.name, fom_from_pb(request.fom), request.start_time)
+                execution = self.rti.create_federation_execution(request.name, fom, request.start_time)
             except E.FederationExecutionAlreadyExists as exc:
                 context.abort(grpc.StatusCode.ALREADY_EXISTS, str(exc))
             except (E.RTIError, ValueError) as exc:
                 context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-            state = FederationState(execution, request.grant_timeout_s or self.limits.grant_timeout)
+            state = FederationState(execution, request.grant_timeout_s or self.limits.grant_timeout,
+                                    self.limits.max_callbacks_bytes)
             self.federations[request.name] = state
         log.info("created federation %s", request.name)
         self.guard.record("create", federation=request.name, site=site)
@@ -100,15 +114,23 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
         site = self._admit(context, "destroy", request.name)
         state = self._federation(request.name, context)
         with self.lock, state.lock:
+            if self.federations.get(request.name) is not state:  # reaped or replaced meanwhile
+                context.abort(grpc.StatusCode.NOT_FOUND, f"federation execution {request.name!r} does not exist")
             try:
-                self.rti.destroy_federation_execution(request.name, force=state.state != "running")
+                self._drop(state, f"federation execution {request.name!r} was destroyed by site {site!r}",
+                           force=state.state != "running")
             except E.FederatesCurrentlyJoined as exc:
                 context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
-            for session in state.all_sessions:
-                session.close()
-            self.federations.pop(request.name, None)
         self.guard.record("destroy", federation=request.name, site=site)
         return pb.DestroyReply()
+
+    def _drop(self, state: FederationState, reason: str, force: bool = True) -> None:
+        """Forget a federation (under self.lock and its lock); its open sessions end ABORTED with `reason`."""
+        self.rti.destroy_federation_execution(state.name, force=force)
+        del self.federations[state.name]
+        for session in state.all_sessions:
+            session.close(grpc.StatusCode.ABORTED, reason)
+        log.info("%s", reason)
 
     def _admit(self, context: grpc.ServicerContext, action: str, federation: str) -> str:
         """The admin caller's site, once the policy allows `action` on `federation` (else PERMISSION_DENIED)."""
@@ -134,22 +156,31 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
     # ---------------------------------------------------------------- session
     async def Session(self, request_iterator: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> None:
         # Reading and writing both run on the server's event loop: a message costs no thread hand-over.
-        queue: asyncio.Queue[Any] = asyncio.Queue()
-        session = HostSession(peer=context.peer(), loop=asyncio.get_running_loop(), out=queue,
-                              loop_thread=threading.get_ident(), context=context)
+        queue: asyncio.Queue[Any] = asyncio.Queue(self.limits.max_queued_messages)
+        loop = asyncio.get_running_loop()
+        session = HostSession(peer=context.peer(), loop=loop, out=queue, loop_thread=threading.get_ident(),
+                              context=context)
         session.trace_parent = telemetry.context_from(context.invocation_metadata())
         reader = asyncio.ensure_future(self._read(session, request_iterator))
+        # A task of its own, so that a queue overflow can cancel a write the host never reads.
+        writer = session.writer = asyncio.ensure_future(_write(queue, context))
+        hello_due = loop.call_later(self.limits.hello_timeout, self._hello_overdue, session)
         try:
-            while True:
-                item = await queue.get()
-                if item is CLOSE:
-                    break
-                await context.write(item)
+            await asyncio.wait({writer})
+            if not writer.cancelled():
+                writer.result()  # a broken stream ends the call as before
         finally:
-            if not reader.done():
-                reader.cancel()
+            hello_due.cancel()
+            for task in (writer, reader):
+                if not task.done():
+                    task.cancel()
         if session.abort is not None:
             await context.abort(*session.abort)
+
+    def _hello_overdue(self, session: HostSession) -> None:
+        if session.federation is None:
+            session.close(grpc.StatusCode.FAILED_PRECONDITION,
+                          f"no hello within {self.limits.hello_timeout:g} s of opening the session")
 
     async def _read(self, session: HostSession, requests: AsyncIterator[Any]) -> None:
         reason = "stream closed by the host"
@@ -157,7 +188,8 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
             async for message in requests:
                 session.last_seen = time.monotonic()
                 try:
-                    self._handle(session, _decode(message))
+                    decoded = _decode(message)
+                    self._handle(session, decoded)
                 except ProtocolViolation as exc:
                     log.warning("closing session %s: %s", session.peer, exc)
                     reason = f"protocol violation: {exc}"
@@ -165,6 +197,8 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
                     break
                 if session.closed:
                     break
+                if decoded.WhichOneof("body") == "batch":
+                    await asyncio.sleep(0)  # let other sessions in between one host's batches
         except asyncio.CancelledError:
             reason = "stream cancelled"
         except grpc.RpcError as exc:
@@ -173,7 +207,7 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
             log.exception("session %s crashed", session.peer)
             reason = f"internal error: {exc}"
         finally:
-            self._ended(session, reason)
+            self._ended(session, session.overflowed or reason)
 
     def _ended(self, session: HostSession, reason: str) -> None:
         state = session.federation
@@ -200,6 +234,10 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
             session.busy = msg.heartbeat.busy
             return
         if kind == "batch":
+            n, limit = len(msg.batch.messages), self.limits.max_batch_messages
+            if n > limit:
+                raise ProtocolViolation(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                                        f"a batch of {n} messages exceeds the limit of {limit} per batch")
             try:
                 for inner in msg.batch.messages:
                     if inner.WhichOneof("body") == "batch":
@@ -234,30 +272,37 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
                 # Only the last accepted resign finishes a federation: a rejected request (say, a
                 # declare, or a resign of a federate nobody joined) leaves it open for those to come.
                 if kind == "resign" and state.execution.empty and state.sessions == {}:
-                    state.state = "finished"
+                    state.finish()
             if flush:
                 state.flush()
 
     def _hello(self, session: HostSession, msg: Any) -> None:
         if session.federation is not None:
             raise ProtocolViolation(grpc.StatusCode.FAILED_PRECONDITION, "hello sent twice on one session")
+        hello = msg.hello
+        if self.guard.policy is not None:
+            # Before the existence check: a site with no right in a federation must not learn whether it exists.
+            session.site = self._session_site(session, hello)
         with self.lock:
-            state = self.federations.get(msg.hello.federation)
+            state = self.federations.get(hello.federation)
         if state is None:
-            raise ProtocolViolation(grpc.StatusCode.NOT_FOUND,
-                                    f"federation execution {msg.hello.federation!r} does not exist")
-        if not msg.hello.site:
+            raise ProtocolViolation(grpc.StatusCode.NOT_FOUND, f"federation execution {hello.federation!r} does not exist")
+        if not hello.site:
             raise ProtocolViolation(grpc.StatusCode.INVALID_ARGUMENT, "hello names no site")
-        try:
-            session.site = self.guard.session_site(session.context, msg.hello.site, state.name, session.peer)
-        except PermissionDenied as exc:
-            raise ProtocolViolation(grpc.StatusCode.PERMISSION_DENIED, str(exc)) from None
+        if not session.site:
+            session.site = self._session_site(session, hello)
         session.federation = state
         with state.lock:
             state.all_sessions.append(session)
             session.send(reply_to=msg.request_id, welcome=pb.Welcome(
                 protocol_version=PROTOCOL_VERSION, fom=fom_to_pb(state.execution.fom),
                 start_time=state.execution.start_time))
+
+    def _session_site(self, session: HostSession, hello: Any) -> str:
+        try:
+            return self.guard.authorize_session(session.context, hello.site, hello.federation, session.peer)
+        except PermissionDenied as exc:
+            raise ProtocolViolation(grpc.StatusCode.PERMISSION_DENIED, str(exc)) from None
 
     def _own(self, session: HostSession, state: FederationState, handle: int) -> int:
         if handle in session.handles:
@@ -351,6 +396,41 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
             for state in states:
                 with state.lock:
                     state.check_liveness(now, self.limits)
+                    expired = state.state != "running" and now - state.ended_at > self.limits.reap_after
+                if expired:
+                    self._reap(state)
+
+    def _reap(self, state: FederationState) -> None:
+        with self.lock, state.lock:
+            if self.federations.get(state.name) is state:  # not destroyed or replaced meanwhile
+                self._drop(state, f"federation execution {state.name!r} was removed "
+                                  f"{self.limits.reap_after:g} s after it {state.state}")
+
+
+async def _write(queue: "asyncio.Queue[Any]", context: grpc.aio.ServicerContext) -> None:
+    while (item := await queue.get()) is not CLOSE:
+        await context.write(item)
+
+
+def _check_names(request: Any, limit: int) -> None:
+    """ValueError naming the first federation, class or member name that is empty, too long or not printable."""
+    _check_name("federation name", request.name, limit)
+    for kind, classes in (("object class", request.fom.object_classes),
+                          ("interaction class", request.fom.interaction_classes)):
+        for c in classes:
+            _check_name(kind, c.name, limit)
+            for member in c.members:
+                _check_name(f"member of {kind} {c.name!r}", member, limit)
+
+
+def _check_name(what: str, name: str, limit: int) -> None:
+    if not name:
+        raise ValueError(f"{what} is empty")
+    if len(name) > limit:
+        raise ValueError(f"{what} {name[:40]!r}... is {len(name)} characters long, over the limit of {limit}")
+    bad = [c for c in name if not c.isprintable()]
+    if bad:
+        raise ValueError(f"{what} {name!r} contains the unprintable character {bad[0]!r}")
 
 
 def _decode(raw: Any) -> Any:

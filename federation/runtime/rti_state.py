@@ -32,6 +32,16 @@ class Limits:
     max_message_bytes: int = 4 * 1024 * 1024
     heartbeat_timeout: float = 4.0  # s without any message from a host
     grant_timeout: float = 6.0  # s without a time advance while someone waits
+    # A batch is applied in one go on the event loop every federation shares; real hosts send
+    # at most 256 messages per batch (grpc_transport.RTIConnection._requests).
+    max_batch_messages: int = 4096
+    # Messages queued for a host that does not read its stream; beyond, its session is closed.
+    max_queued_messages: int = 16384
+    # One Callbacks message is split beyond this, well below the 64 MB gRPC send limit.
+    max_callbacks_bytes: int = 16 * 1024 * 1024
+    reap_after: float = 60.0  # s a finished or failed federation stays inspectable
+    hello_timeout: float = 10.0  # s a session may stay open without saying hello
+    max_name_length: int = 256  # characters in a federation, class or member name
 
 
 class ProtocolViolation(Exception):
@@ -59,15 +69,32 @@ class HostSession:
     busy: int = 0  # federate the host last reported stepping
     context: Any = None  # the session's gRPC context: the peer's client certificate
     loop_thread: int = 0
+    writer: "asyncio.Future[Any] | None" = None  # cancelled when `out` overflows
+    overflowed: str = ""  # why the session was closed for not reading, if it was
 
     def _put(self, item: Any) -> None:
         out = self.out
         if isinstance(out, list):
             out.append(item)
         elif self.loop is not None and threading.get_ident() != self.loop_thread:
-            self.loop.call_soon_threadsafe(out.put_nowait, item)  # e.g. from the watchdog
+            self.loop.call_soon_threadsafe(self._put_here, item)  # e.g. from the watchdog
         else:
-            out.put_nowait(item)
+            self._put_here(item)
+
+    def _put_here(self, item: Any) -> None:
+        assert isinstance(self.out, asyncio.Queue)
+        if self.overflowed:
+            return  # nobody writes any more
+        try:
+            self.out.put_nowait(item)
+        except asyncio.QueueFull:
+            # Never wait for a host that does not read: that would stall every federation.
+            reason = f"host does not read its stream: {self.out.maxsize} messages to it are queued unread"
+            log.warning("closing session %s: %s", self.peer, reason)
+            self.closed, self.overflowed = True, reason
+            self.abort = (grpc.StatusCode.RESOURCE_EXHAUSTED, reason)
+            if self.writer is not None:
+                self.writer.cancel()
 
     def send(self, **body: Any) -> None:
         self._put(pb.ServerMessage(**body))
@@ -88,9 +115,11 @@ class Stats:
 class FederationState:
     """One federation execution on the server, with its sessions and failure state."""
 
-    def __init__(self, execution: FederationExecution, grant_timeout: float) -> None:
+    def __init__(self, execution: FederationExecution, grant_timeout: float,
+                 max_callbacks_bytes: int = Limits.max_callbacks_bytes) -> None:
         self.execution = execution
         self.grant_timeout = grant_timeout
+        self.max_callbacks_bytes = max_callbacks_bytes
         self.lock = threading.RLock()
         self.sessions: dict[int, HostSession] = {}
         self.sites: dict[int, str] = {}
@@ -100,6 +129,7 @@ class FederationState:
         self.state = "running"
         self.failure: Any = None
         self.last_progress = time.monotonic()
+        self.ended_at = 0.0  # monotonic time it finished or failed
         self.all_sessions: list[HostSession] = []
 
     @property
@@ -116,9 +146,26 @@ class FederationState:
         here = self.granted_here.pop(handle, ())
         items = [callback_to_pb(c) for c in drained if not (isinstance(c, TimeAdvanceGrant) and c.time in here)]
         session = self.sessions.get(handle)
-        if session is not None and (items or (final and galt is not None)):
-            session.send(callbacks=pb.Callbacks(federate=handle, items=items, has_galt=galt is not None,
-                                                galt=galt or 0))
+        if session is None or not (items or (final and galt is not None)):
+            return
+        # Consecutive messages, in order, each below the bound (a single item never exceeds the
+        # incoming message limit); the GALT goes with the last one, after every message it covers.
+        chunks: list[list[Any]] = [[]]
+        size = 0
+        for item in items:
+            n = item.ByteSize() + 6  # with its field tag and length prefix
+            if chunks[-1] and size + n > self.max_callbacks_bytes:
+                chunks.append([])
+                size = 0
+            chunks[-1].append(item)
+            size += n
+        for chunk in chunks[:-1]:
+            session.send(callbacks=pb.Callbacks(federate=handle, items=chunk))
+        session.send(callbacks=pb.Callbacks(federate=handle, items=chunks[-1], has_galt=galt is not None,
+                                            galt=galt or 0))
+
+    def finish(self) -> None:
+        self.state, self.ended_at = "finished", time.monotonic()
 
     def fail(self, handle: int | None, reason: str) -> None:
         if self.state != "running":
@@ -131,7 +178,7 @@ class FederationState:
                 t = self.execution.federate(handle).time
             except E.RTIError:
                 pass
-        self.state = "failed"
+        self.state, self.ended_at = "failed", time.monotonic()
         self.failure = pb.FederationFailed(federate=name, host=host, time=t, reason=reason)
         # What lies below a member's safe GALT is final: ship it first, so that the recorder
         # can still write every row the federation completed.

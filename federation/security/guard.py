@@ -61,6 +61,13 @@ class Guard:
             raise Impersonation(f"denied by rule certificate: {reason}")
         return claimed
 
+    def authorize_session(self, context: Any, claimed: str, federation: str, peer: str) -> str:
+        """The site of a session opening on `federation`, once the policy grants it some right there."""
+        site = self.session_site(context, claimed, federation, peer)
+        decision = self.policy.may_enter(site, federation) if self.policy else None
+        self._decide(decision, "hello", federation=federation, site=site, peer=peer)
+        return site
+
     def authorize_join(self, federation: str, site: str, federate: str) -> None:
         decision = self.policy.may_join(site, federation, federate) if self.policy else None
         self._decide(decision, "join", federation=federation, site=site, federate=federate)

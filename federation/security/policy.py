@@ -88,6 +88,19 @@ class Policy(_Strict):
     def may_create(self, site: str, federation: str) -> Decision:
         return self._federation_right(site, federation, "create", "create")
 
+    def may_enter(self, site: str, federation: str) -> Decision:
+        """Whether a site may open a session on a federation: only if it holds some right in it.
+
+        Decided on the name alone, so a site with no right cannot learn whether the federation exists.
+        """
+        if site in self.admin:
+            return Decision(True, "admin", f"site {site!r} is a global administrator")
+        key, rules = self._rules(federation)
+        rule = f"federations.{key}"
+        if rules is not None and (site in rules.join or site in rules.admin or site in rules.create):
+            return Decision(True, rule, f"site {site!r} holds a right in {federation!r}")
+        return Decision(False, rule, f"site {site!r} holds no right in federation {federation!r}")
+
     def visible(self, site: str, names: Iterable[str]) -> list[str]:
         """The federations a site may see in a listing: those it administers."""
         return [n for n in names if self.may_admin(site, n).allowed]

@@ -711,3 +711,204 @@ def test_destroy_refuses_a_running_federation_with_members_and_removes_an_empty_
     live.admin.DestroyFederation(pb.FederationRef(name=empty), timeout=5)
     assert empty not in live.admin.ListFederations(pb.ListFederationsRequest(), timeout=5).names
     assert healthy in live.admin.ListFederations(pb.ListFederationsRequest(), timeout=5).names
+
+
+# ------------------------------------------------------------------ limits and lifetimes
+TIGHT = Limits(max_message_bytes=MAX_BYTES, heartbeat_timeout=30.0, grant_timeout=30.0, max_queued_messages=64,
+               max_callbacks_bytes=64, reap_after=3.0, hello_timeout=1.0)
+
+
+@pytest.fixture(scope="module")
+def tight() -> Iterator[Live]:
+    """A server of its own with tiny queues, Callbacks messages, grace and hello periods."""
+    server, port, service = serve("127.0.0.1:0", TIGHT)
+    crashes = _Crashes()
+    logging.getLogger("federation.runtime.rti_service").addHandler(crashes)
+    target = f"127.0.0.1:{port}"
+    channel = grpc.insecure_channel(target)
+    try:
+        yield Live(target, channel, pb_grpc.AdminStub(channel), health_pb2_grpc.HealthStub(channel),
+                   channel.stream_stream("/federation.v1.RTI/Session"), crashes, itertools.count(1))
+    finally:
+        logging.getLogger("federation.runtime.rti_service").removeHandler(crashes)
+        channel.close()
+        service.stop()
+        server.stop(0)
+
+
+def inspect(live: Live, name: str) -> Any:
+    return live.admin.InspectFederation(pb.FederationRef(name=name), timeout=5)
+
+
+def test_a_batch_over_the_limit_is_refused_naming_its_length_and_the_limit(live: Live, healthy: str) -> None:
+    limit = Limits().max_batch_messages
+    assert limit >= 256  # what RTIConnection puts in one batch at most
+    beat = pb.ClientMessage(protocol_version=PROTOCOL_VERSION, heartbeat=pb.Heartbeat())
+    fed = live.fresh("long-batch")
+    out = session(live, [*joined_publisher(fed), msg(0, batch=pb.Batch(messages=[beat] * (limit + 1)))])
+    assert_setup_ok(out)
+    out.closed(grpc.StatusCode.RESOURCE_EXHAUSTED, f"batch of {limit + 1} messages", f"limit of {limit}")
+    status = inspect(live, fed)
+    assert status.state == "failed" and f"limit of {limit}" in status.error, status
+    out = session(live, [hello(fed), msg(0, batch=pb.Batch(messages=[beat] * limit))])  # the limit itself is fine
+    assert out.code == OK, out.details
+
+
+def test_a_host_that_never_reads_is_closed_and_its_federation_fails_naming_it(tight: Live) -> None:
+    fed = tight.fresh("no-reader")
+    bad = pb.ClientMessage(protocol_version=PROTOCOL_VERSION, request_id=7, step=pb.Step(federate=99))
+    flood = msg(0, batch=pb.Batch(messages=[bad] * 4096))  # 4096 error replies, some 0.5 MB
+    stop = threading.Event()
+
+    def requests() -> Iterator[bytes]:
+        yield hello(fed)
+        yield msg(2, join=pb.Join(federate_name="deaf"))
+        for _ in range(200):  # far beyond what the transport buffers for a reader that never comes
+            if stop.wait(0.01):
+                break
+            yield flood
+        stop.wait(20)
+
+    call = tight.raw(requests(), timeout=30)  # never iterated while it floods
+    try:
+        deadline = time.monotonic() + 20
+        while (status := inspect(tight, fed)).state == "running":
+            assert time.monotonic() < deadline, "the server queues replies for a host that never reads"
+            time.sleep(0.1)
+        assert status.state == "failed", status
+        assert "'deaf'" in status.error and "does not read its stream" in status.error, status.error
+        stop.set()
+        with pytest.raises(grpc.RpcError) as info:
+            for _ in call:
+                pass
+        assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, info.value
+        assert "64 messages to it are queued unread" in (info.value.details() or "")
+    finally:
+        stop.set()
+        call.cancel()
+    assert tight.health.Check(health_pb2.HealthCheckRequest(), timeout=5).status == health_pb2.HealthCheckResponse.SERVING
+    assert not tight.crashes.records, [r.getMessage() for r in tight.crashes.records]
+
+
+def test_callbacks_are_split_below_the_size_bound_in_order_with_the_grant_last(
+        tight: Live, baseline: dict[str, list[cb.Callback]]) -> None:
+    fed = tight.fresh("split")
+    D, ET, TR = pb.Declare, pb.EnableTime, pb.TimeRequest
+    updates = [update(0, [0], [float(k)], timestamp=5 + k) for k in range(40)]
+    out = session(tight, [
+        *joined_publisher(fed, lookahead=1), msg(6, join=pb.Join(federate_name="b")),
+        msg(7, declare=D(federate=2, kind=D.SUBSCRIBE_OBJECT, class_name="Ball", members=["x", "v"])),
+        msg(8, enable_time=ET(federate=2, constrained=True)),
+        msg(9, step=pb.Step(federate=2, request=TR(kind=TR.TAR, time=10_000))),
+        *updates, msg(10, step=pb.Step(federate=1, request=TR(kind=TR.TAR, time=20_000))), resign(11), resign(12, 2)])
+    assert out.code == OK, out.details
+    mine = [r.callbacks for r in out.replies if r.WhichOneof("body") == "callbacks" and r.callbacks.federate == 2]
+    items = [c for m in mine for c in m.items if c.WhichOneof("body") in ("reflect", "grant")]
+    assert [c.reflect.values[0] for c in items[:-1]] == [float(k) for k in range(40)]
+    assert items[-1].grant == 10_000
+    assert len(mine) > 10, "one Callbacks message for everything"
+    for m in mine:
+        assert len(m.items) == 1 or sum(c.ByteSize() + 6 for c in m.items) <= TIGHT.max_callbacks_bytes, m
+    # The real client takes a grant and its reflection from separate messages just the same.
+    assert run_healthy(tight.target, tight.fresh("split-healthy"), STEPS) == baseline
+
+
+def test_a_finished_or_failed_federation_is_replaced_by_a_new_one_of_its_name(live: Live, healthy: str) -> None:
+    fed = live.fresh("rerun")
+    out = session(live, [hello(fed), msg(2, join=pb.Join(federate_name="a")), resign(3)])
+    assert out.code == OK and inspect(live, fed).state == "finished"
+    create(live.admin, fed)  # at once, no ALREADY_EXISTS
+    assert inspect(live, fed).state == "running"
+    with pytest.raises(grpc.RpcError) as info:
+        create(live.admin, fed)  # a running federation is never replaced
+    assert info.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    # A failed one, with a session still open on it: that session is told why it ends.
+    lingering = session_in_background(live, [hello(fed, site="watcher")])
+    session(live, [hello(fed), msg(2, join=pb.Join(federate_name="a"))])  # stream ends: 'a' fails the federation
+    assert inspect(live, fed).state == "failed"
+    create(live.admin, fed)
+    out = lingering()
+    out.closed(grpc.StatusCode.ABORTED, repr(fed), "(failed) was replaced by a new one")
+    assert inspect(live, fed).state == "running"
+    live.admin.DestroyFederation(pb.FederationRef(name=fed), timeout=5)
+
+
+def session_in_background(live: Live, messages: list[bytes], hold: float = 10.0) -> Any:
+    """A session that sends `messages` then stays open up to `hold` s; call the result for its Outcome."""
+    done: dict[str, Outcome] = {}
+    first = threading.Event()
+
+    def requests() -> Iterator[bytes]:
+        yield from messages
+        first.wait(hold)
+
+    def run() -> None:
+        done["out"] = session(live, requests(), timeout=hold + 5)  # type: ignore[arg-type]
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    time.sleep(0.5)  # its messages are in
+
+    def outcome() -> Outcome:
+        thread.join(hold + 10)
+        first.set()
+        return done["out"]
+
+    return outcome
+
+
+def test_finished_federations_are_reaped_and_silent_sessions_closed(tight: Live) -> None:
+    fed = tight.fresh("reaped")
+    out = session(tight, [hello(fed), msg(2, join=pb.Join(federate_name="a")), resign(3)])
+    assert out.code == OK and inspect(tight, fed).state == "finished"
+    time.sleep(TIGHT.reap_after + 1.0)
+    with pytest.raises(grpc.RpcError) as info:
+        inspect(tight, fed)
+    assert info.value.code() == grpc.StatusCode.NOT_FOUND
+    assert fed not in tight.admin.ListFederations(pb.ListFederationsRequest(), timeout=5).names
+    # A session that never says hello (heartbeats are no hello) is closed after the hello timeout.
+    started = time.monotonic()
+    out = session_in_background(tight, [msg(0, heartbeat=pb.Heartbeat())])()
+    out.closed(grpc.StatusCode.FAILED_PRECONDITION, f"no hello within {TIGHT.hello_timeout:g} s")
+    assert time.monotonic() - started < 5
+
+
+def test_destroy_ends_the_sessions_of_the_federation_naming_why(live: Live, healthy: str) -> None:
+    fed = live.fresh("destroyed")
+    waiting = session_in_background(live, [hello(fed, site="early")])
+    live.admin.DestroyFederation(pb.FederationRef(name=fed), timeout=5)
+    waiting().closed(grpc.StatusCode.ABORTED, f"federation execution {fed!r} was destroyed by site ''")
+
+
+def test_create_refuses_bad_names_and_duplicate_classes_naming_them(live: Live, healthy: str) -> None:
+    limit = Limits().max_name_length
+
+    def refused(name: str, fom: Any, *words: str) -> None:
+        with pytest.raises(grpc.RpcError) as info:
+            live.admin.CreateFederation(pb.CreateFederationRequest(
+                protocol_version=PROTOCOL_VERSION, name=name, fom=fom), timeout=5)
+        assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT, info.value
+        for w in words:
+            assert w in info.value.details(), (w, info.value.details())
+
+    good = fom_to_pb(FOM_SPEC)
+    C = pb.ClassSpec
+    refused("", good, "federation name is empty")
+    refused("two\nlines", good, "federation name 'two\\nlines'", "unprintable character '\\n'")
+    refused("nul\x00", good, "unprintable character '\\x00'")
+    refused("x" * (limit + 1), good, f"{limit + 1} characters long", f"limit of {limit}")
+    refused("dup-class", pb.FOMSpec(object_classes=[C(name="Ball", members=["x"]), C(name="Ball", members=["v"])]),
+            "object class 'Ball' is defined twice")
+    refused("dup-interaction", pb.FOMSpec(interaction_classes=[C(name="Kick"), C(name="Kick")]),
+            "interaction class 'Kick' is defined twice")
+    refused("empty-class", pb.FOMSpec(object_classes=[C(name="", members=["x"])]), "object class is empty")
+    refused("bad-member", pb.FOMSpec(object_classes=[C(name="Ball", members=["x\ty"])]),
+            "member of object class 'Ball'", "'x\\ty'")
+    refused("long-member", pb.FOMSpec(interaction_classes=[C(name="Kick", members=["f" * (limit + 1)])]),
+            "member of interaction class 'Kick'", f"limit of {limit}")
+    listed = set(live.admin.ListFederations(pb.ListFederationsRequest(), timeout=5).names)
+    assert not listed & {"", "two\nlines", "dup-class", "dup-interaction", "empty-class", "bad-member", "long-member"}
+    name = "grid-furnace.v2 (Ω)" + "n" * (limit - 19)  # at the limit, non-ASCII and spaces: fine
+    assert len(name) == limit
+    create(live.admin, name)
+    live.admin.DestroyFederation(pb.FederationRef(name=name), timeout=5)

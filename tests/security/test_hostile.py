@@ -37,7 +37,9 @@ import test_grpc_protocol as proto  # noqa: E402  (the protocol tests' harness, 
 from test_grpc_protocol import FOM_SPEC, MAX_BYTES, Live, hello, msg, resign, session  # noqa: E402
 
 SITES = ["site-a", "site-b", "mallory", "operator"]
-POLICY = Policy.model_validate({"federations": {"*": {
+POLICY = Policy.model_validate({"federations": {"secret-*": {
+    "create": ["operator"], "admin": ["operator"], "join": {"site-a": ["producer"]},
+}, "*": {
     "create": ["operator"], "admin": ["operator"],
     "join": {"site-a": ["producer", "spare"], "site-b": ["consumer"], "mallory": ["mallory"]},
     "publish": {"producer": {"Ball": ["x", "v"]}, "mallory": {"Ball": ["x"]}},
@@ -216,6 +218,27 @@ def test_admin_calls_need_the_admin_rule(secure: Secure, healthy: str) -> None:
         rule = "create" if what == "create" else "admin"
         assert f"federations.*.{rule}" in info.value.details() and "'mallory'" in info.value.details(), what
     mallory.close()
+
+
+def test_hello_needs_a_right_in_the_federation_and_tells_no_one_else_whether_it_exists(
+        secure: Secure, healthy: str) -> None:
+    secret = secure.fresh("secret")  # mallory holds no right in secret-*: neither join, admin nor create
+    answers = []
+    for name in (secret, "secret-nope"):
+        out = session(secure, [hello(name, site="mallory"), msg(2, join=pb.Join(federate_name="mallory"))])
+        out.closed(grpc.StatusCode.PERMISSION_DENIED, "rule federations.secret-*", "'mallory' holds no right",
+                   repr(name))
+        assert out.replies == []  # no Welcome, so no FOM
+        answers.append(out.details.replace(name, "<name>"))
+    assert answers[0] == answers[1]  # no existence oracle
+    # A site with a right learns what it asks: site-a may join, operator may administer.
+    site_a = as_site(secure, "site-a")
+    session(site_a, [hello("secret-nope", site="site-a")]).closed(grpc.StatusCode.NOT_FOUND, "does not exist")
+    assert session(site_a, [hello(secret, site="site-a")]).reply(1).WhichOneof("body") == "welcome"
+    operator = as_site(secure, "operator")
+    assert session(operator, [hello(secret, site="operator")]).reply(1).WhichOneof("body") == "welcome"
+    denied = [json.loads(line) for line in secure.audit_path.read_text().splitlines()]
+    assert any(e["event"] == "denied" and e["request"] == "hello" and e["federation"] == secret for e in denied)
 
 
 # ------------------------------------------------------------------------------------------------- replays
