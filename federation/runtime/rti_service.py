@@ -189,6 +189,10 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
                 session.last_seen = time.monotonic()
                 try:
                     decoded = _decode(message)
+                    if (items := _items(decoded)) > self.limits.max_message_items:
+                        raise ProtocolViolation(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                                                f"a message of {items} updates and interactions exceeds the limit "
+                                                f"of {self.limits.max_message_items} per message")
                     self._handle(session, decoded)
                 except ProtocolViolation as exc:
                     log.warning("closing session %s: %s", session.peer, exc)
@@ -405,6 +409,16 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
             if self.federations.get(state.name) is state:  # not destroyed or replaced meanwhile
                 self._drop(state, f"federation execution {state.name!r} was removed "
                                   f"{self.limits.reap_after:g} s after it {state.state}")
+
+
+def _items(msg: Any) -> int:
+    """The updates and interactions a message carries, in its batch too: the cost of applying it."""
+    kind = msg.WhichOneof("body")
+    if kind == "step":
+        return len(msg.step.updates) + len(msg.step.interactions)
+    if kind == "batch":
+        return sum(_items(m) for m in msg.batch.messages)  # a nested batch is refused when applied
+    return 0
 
 
 async def _write(queue: "asyncio.Queue[Any]", context: grpc.aio.ServicerContext) -> None:

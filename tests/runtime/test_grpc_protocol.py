@@ -715,7 +715,7 @@ def test_destroy_refuses_a_running_federation_with_members_and_removes_an_empty_
 
 # ------------------------------------------------------------------ limits and lifetimes
 TIGHT = Limits(max_message_bytes=MAX_BYTES, heartbeat_timeout=30.0, grant_timeout=30.0, max_queued_messages=64,
-               max_callbacks_bytes=64, reap_after=3.0, hello_timeout=1.0)
+               max_callbacks_bytes=64, reap_after=3.0, hello_timeout=1.0, max_message_items=100)
 
 
 @pytest.fixture(scope="module")
@@ -752,6 +752,20 @@ def test_a_batch_over_the_limit_is_refused_naming_its_length_and_the_limit(live:
     assert status.state == "failed" and f"limit of {limit}" in status.error, status
     out = session(live, [hello(fed), msg(0, batch=pb.Batch(messages=[beat] * limit))])  # the limit itself is fine
     assert out.code == OK, out.details
+
+
+def test_a_message_with_too_many_updates_and_interactions_is_refused(tight: Live) -> None:
+    fed = tight.fresh("many-items")
+    step = pb.Step(federate=1, updates=[pb.AttributeUpdate(object=1, attributes=[0], values=[1.0])] * 60,
+                   interactions=[pb.InteractionSend(class_name="Kick", parameters=[0], values=[1.0])] * 41)
+    out = session(tight, [*joined_publisher(fed), msg(5, step=step)])
+    assert_setup_ok(out)
+    out.closed(grpc.StatusCode.RESOURCE_EXHAUSTED, "message of 101 updates and interactions", "limit of 100")
+    status = inspect(tight, fed)
+    assert status.state == "failed" and "'a'" in status.error and "limit of 100" in status.error, status
+    half = pb.ClientMessage(protocol_version=PROTOCOL_VERSION, step=pb.Step(federate=1, updates=step.updates[:51]))
+    out = session(tight, [hello(fed), msg(0, batch=pb.Batch(messages=[half, half]))])  # counted across a batch
+    out.closed(grpc.StatusCode.RESOURCE_EXHAUSTED, "message of 102 updates")
 
 
 def test_a_host_that_never_reads_is_closed_and_its_federation_fails_naming_it(tight: Live) -> None:
