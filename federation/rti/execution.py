@@ -90,7 +90,10 @@ class SyncPoint:
 class FederationExecution:
     """State of one federation execution, advanced only through its service methods."""
 
-    def __init__(self, name: str, fom: FOM, start_time: LogicalTime = 0) -> None:
+    def __init__(self, name: str, fom: FOM, start_time: LogicalTime = 0, defer_grants: bool = False) -> None:
+        """defer_grants: for a runtime that reads callbacks only between federates' turns (take_ready,
+        drain): the grants time advance requests make possible are then found once per turn, not
+        after every request. Same grants, same times, same messages with them."""
         self.name = name
         self.fom = fom
         self.start_time = start_time
@@ -118,6 +121,8 @@ class FederationExecution:
         self._nmr_moved = False  # an NMR waiter's candidate fell: grants may now be possible
         # Federates in lockstep are granted the same time: they share one (immutable) grant.
         self._last_grant = TimeAdvanceGrant(start_time)
+        self._defer_grants = defer_grants
+        self._grants_due = False  # deferred: requests arrived since the last _grant_ready
 
     # ----------------------------------------------------------------- lookup
     def federate(self, handle: int) -> FederateState:
@@ -145,7 +150,7 @@ class FederationExecution:
             raise E.ObjectInstanceNotKnown(f"object instance handle {handle} is not known") from None
 
     def drain(self, handle: int) -> list[Callback]:
-        """Hand over (and forget) the callbacks queued for a federate, oldest first."""
+        """Hand over (and forget) the callbacks queued for a federate, oldest first (deferred grants: see take_ready)."""
         fed = self._by_handle.get(handle) or self.federate(handle)  # federate() raises the typed error
         out = fed.callbacks
         fed.callbacks = []
@@ -153,10 +158,16 @@ class FederationExecution:
         return out
 
     def take_ready(self) -> list[int]:
-        """Handles of federates with callbacks waiting, in the order they became ready."""
+        """Handles of federates with callbacks waiting, in the order they became ready; deferred grants are found first."""
+        if self._grants_due:
+            self._settle()
         ready = list(self._ready)
         self._ready.clear()
         return ready
+
+    def _settle(self) -> None:
+        self._grants_due = False
+        self._grant_ready()
 
     def _push(self, fed: FederateState, callback: Callback) -> None:
         fed.callbacks.append(callback)
@@ -477,17 +488,19 @@ class FederationExecution:
         fed.pending = (kind, time)
         if not fed.constrained:
             self._grant(fed, time)
-            if fed.lookahead is not None:
-                self._bounds.set(fed.name, fed.time + fed.lookahead)
-                self._grant_ready()
-            return
-        if kind == NMR:
+            if fed.lookahead is None:
+                return
+            self._bounds.set(fed.name, fed.time + fed.lookahead)
+        elif kind == NMR:
             self._refresh_nmr(fed)
         else:
             self._waiting.set(fed.name, time)
             if fed.lookahead is not None:
                 self._bounds.set(fed.name, time + fed.lookahead)
-        self._grant_ready()
+        if self._defer_grants:
+            self._grants_due = True
+        else:
+            self._grant_ready()
 
     def next_message_request(self, handle: int, time: LogicalTime) -> None:
         self.time_advance_request(handle, time, _kind=NMR)
@@ -519,6 +532,8 @@ class FederationExecution:
         its messages, as soon as GALT passes it, so shipping them earlier would only cost a
         message per GALT move; and an NMR grant depends on the messages staying here.
         """
+        if self._grants_due:
+            self._settle()
         fed = self._by_handle.get(handle) or self.federate(handle)
         galt = None
         if fed.constrained and (fed.pending is None or (even_pending and fed.pending[0] == TAR)):
@@ -582,6 +597,8 @@ class FederationExecution:
     @property
     def deadlocked(self) -> bool:
         """True when every member waits for a grant that no member can make possible."""
+        if self._grants_due:
+            self._settle()
         return bool(self._federates) and all(f.pending is not None for f in self._federates.values())
 
     # ----------------------------------------------------- synchronization points

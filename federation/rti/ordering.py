@@ -33,17 +33,18 @@ class KeyedMinHeap:
         return self._value.get(key)
 
     def set(self, key: str, value: int) -> None:
-        old = self._value.get(key)
+        values, buckets = self._value, self._buckets
+        old = values.get(key)
         if old == value:
             return
         if old is not None:
-            self._buckets[old].discard(key)
-        self._value[key] = value
-        bucket = self._buckets.get(value)
+            buckets[old].discard(key)
+        values[key] = value
+        bucket = buckets.get(value)
         if bucket is None:
-            self._buckets[value] = {key}
+            buckets[value] = {key}
             heapq.heappush(self._heap, value)
-            if len(self._heap) > 2 * len(self._value) + 32:
+            if len(self._heap) > 2 * len(values) + 32:
                 self._compact()
         else:
             bucket.add(key)
@@ -69,11 +70,13 @@ class KeyedMinHeap:
 
     def min_and_sole_holder(self) -> tuple[int | None, str | None]:
         """The smallest value, and the key holding it if no other key does (else None)."""
-        low = self.min()
-        if low is None:
-            return None, None
-        bucket = self._buckets[low]
-        return low, (next(iter(bucket)) if len(bucket) == 1 else None)
+        heap, buckets = self._heap, self._buckets
+        while heap:  # min(), inline: this runs on every time advance
+            bucket = buckets[heap[0]]
+            if bucket:
+                return heap[0], (next(iter(bucket)) if len(bucket) == 1 else None)
+            del buckets[heapq.heappop(heap)]
+        return None, None
 
     def second(self) -> int | None:
         """The smallest value above the minimum (not the minimum again), or None."""

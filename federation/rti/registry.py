@@ -12,12 +12,13 @@ class RTI:
     def __init__(self) -> None:
         self._executions: dict[str, FederationExecution] = {}
 
-    def create_federation_execution(self, name: str, fom: FOM, start_time: LogicalTime = 0) -> FederationExecution:
+    def create_federation_execution(self, name: str, fom: FOM, start_time: LogicalTime = 0,
+                                    defer_grants: bool = False) -> FederationExecution:
         if not name:
             raise E.RTIError("federation name must not be empty")
         if name in self._executions:
             raise E.FederationExecutionAlreadyExists(f"federation execution {name!r} already exists")
-        execution = FederationExecution(name, fom, start_time)
+        execution = FederationExecution(name, fom, start_time, defer_grants)
         self._executions[name] = execution
         return execution
 

@@ -33,7 +33,9 @@ def run_embedded(
     for site in {spec.owner for spec in scenario.federates.values()}:
         check_tunable(scenario, site)  # the same rule as an owner's host applies
     out_dir.mkdir(parents=True, exist_ok=True)
-    execution = RTI().create_federation_execution(scenario.federation, build_fom(scenario), to_ticks(scenario.time.start))
+    # Callbacks are read only between federates' turns (drive): grants can be found once per turn.
+    execution = RTI().create_federation_execution(scenario.federation, build_fom(scenario),
+                                                  to_ticks(scenario.time.start), defer_grants=True)
     recorder = build_recorder(scenario, out_dir, on_progress)
     federates: list[Federate] = []
     with recorded_run(scenario, out_dir, recorder, "embedded", plot) as result:
