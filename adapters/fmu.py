@@ -270,7 +270,7 @@ class FMUFederate(SteppedFederate):
                        lambda: slave.set(_kind(var), [var.valueReference], [value]))
         self._call(f"initialization {at}", lambda: slave.initialize(start, stop))
         self._prepare_hot_path(slave)
-        return self._read_outputs()
+        return self._read_outputs(self.clock.start)
 
     def _prepare_hot_path(self, slave: _Slave) -> None:
         # Outputs that are all real are read with one preallocated call.
@@ -294,17 +294,18 @@ class FMUFederate(SteppedFederate):
         self._native_reads = out_vr is not None
         self._native = slave.native_stepper(self._in_vr_arr, self._in_val_arr, out_vr, out_val)
 
-    def _read_outputs(self) -> list[float]:
+    def _read_outputs(self, t: LogicalTime) -> list[float]:
+        """The exposed outputs at logical time t (named in errors)."""
         slave = self._slave
         assert slave is not None
         if self._get_outputs is not None:
             status = self._get_outputs()
             if status > 1:
-                raise self._status_error(status, "reading outputs")
+                raise self._status_error(status, f"reading outputs at t={to_seconds(t)} s")
             return self._out_val[:]
         values = [0.0] * len(self.outputs)
         for kind, vrs, pos in self._out_groups:
-            got = self._call("reading outputs", lambda: slave.get(kind, vrs))
+            got = self._call(f"reading outputs at t={to_seconds(t)} s", lambda: slave.get(kind, vrs))
             for p, v in zip(pos, got):
                 values[p] = float(v)
         return values
@@ -322,7 +323,7 @@ class FMUFederate(SteppedFederate):
                 k += 1
             else:
                 kind, vr = self._in_kind[name], self._in_vr[name]
-                self._call(f"setting input {name}", lambda: slave.set(kind, [vr], [value]))
+                self._call(f"setting input {name} at t={to_seconds(t)} s", lambda: slave.set(kind, [vr], [value]))
         h_seconds = self._h_seconds if h == self.clock.step else to_seconds(h)
         if self._native is not None:
             status = self._native(k, to_seconds(t), h_seconds)
@@ -332,19 +333,19 @@ class FMUFederate(SteppedFederate):
                     raise self._input_error(status, t)
                 if phase == native.FAILED_STEP:
                     raise self._status_error(status, f"doStep at t={to_seconds(t)} s")
-                raise self._status_error(status, "reading outputs")
-            return self._out_val[:] if self._native_reads else self._read_outputs()
+                raise self._status_error(status, f"reading outputs at t={to_seconds(t + h)} s")
+            return self._out_val[:] if self._native_reads else self._read_outputs(t + h)
         status = self._set_inputs[k]() if k else 0
         if status > 1:
             raise self._input_error(status, t)
         status = slave.do_step(to_seconds(t), h_seconds)
         if status > 1:
             raise self._status_error(status, f"doStep at t={to_seconds(t)} s")
-        return self._read_outputs()
+        return self._read_outputs(t + h)
 
     def _input_error(self, status: int, t: LogicalTime) -> FMUError:
         inputs = ", ".join(f"{n} = {v!r}" for n, v in self.changed.items() if n in self._real_in_vr)
-        return self._status_error(status, f"setting input {inputs} at t={to_seconds(t)}")
+        return self._status_error(status, f"setting input {inputs} at t={to_seconds(t)} s")
 
     def close(self) -> None:
         if self._slave is not None:
