@@ -21,7 +21,7 @@ import fmpy
 from fmpy.fmi1 import FMICallException
 from fmpy.model_description import ModelDescription, ScalarVariable
 
-from federation.ambassador import LogicalTime, to_seconds
+from federation.ambassador import LogicalTime, to_seconds, to_ticks
 
 from . import native
 from .stepped import Clock, SteppedFederate, Wiring
@@ -32,6 +32,9 @@ _INT_TYPES = ("Int8", "UInt8", "Int16", "UInt16", "Int32", "UInt32", "Int64", "U
 # fmpy accessor suffix per FMI type: FMI 3 has one per width, FMI 2 one per family.
 _FMI3_ACCESSOR = {**{t: t for t in ("Float32", "Float64", "Boolean", "String", *_INT_TYPES)}, "Enumeration": "Int64"}
 _FMI2_ACCESSOR = {"Real": "Real", "Integer": "Integer", "Enumeration": "Integer", "Boolean": "Boolean", "String": "String"}
+
+
+_TICKS_PER_SECOND = to_ticks(1.0)
 
 
 class FMUError(RuntimeError):
@@ -311,8 +314,6 @@ class FMUFederate(SteppedFederate):
         return values
 
     def step(self, t: LogicalTime, h: LogicalTime) -> Sequence[float]:
-        slave = self._slave
-        assert slave is not None
         real_vr, vr_arr, val_arr = self._real_in_vr, self._in_vr_arr, self._in_val_arr
         k = 0
         for name, value in self.changed.items():
@@ -322,26 +323,39 @@ class FMUFederate(SteppedFederate):
                 val_arr[k] = value
                 k += 1
             else:
-                kind, vr = self._in_kind[name], self._in_vr[name]
-                self._call(f"setting input {name} at t={to_seconds(t)} s", lambda: slave.set(kind, [vr], [value]))
+                self._set_input(name, value, t)
+        t_seconds = t / _TICKS_PER_SECOND  # to_seconds, without a call on the hot path
         h_seconds = self._h_seconds if h == self.clock.step else to_seconds(h)
-        if self._native is not None:
-            status = self._native(k, to_seconds(t), h_seconds)
+        stepper = self._native
+        if stepper is not None:
+            status = stepper(k, t_seconds, h_seconds)
             if status:
-                phase, status = status & ~0xFF, status & 0xFF
-                if phase == native.FAILED_SET:
-                    raise self._input_error(status, t)
-                if phase == native.FAILED_STEP:
-                    raise self._status_error(status, f"doStep at t={to_seconds(t)} s")
-                raise self._status_error(status, f"reading outputs at t={to_seconds(t + h)} s")
+                raise self._native_error(status, t, h)
             return self._out_val[:] if self._native_reads else self._read_outputs(t + h)
         status = self._set_inputs[k]() if k else 0
         if status > 1:
             raise self._input_error(status, t)
-        status = slave.do_step(to_seconds(t), h_seconds)
+        assert self._slave is not None
+        status = self._slave.do_step(t_seconds, h_seconds)
         if status > 1:
-            raise self._status_error(status, f"doStep at t={to_seconds(t)} s")
+            raise self._status_error(status, f"doStep at t={t_seconds} s")
         return self._read_outputs(t + h)
+
+    def _set_input(self, name: str, value: Any, t: LogicalTime) -> None:
+        """An input of another type than real: set on its own."""
+        slave = self._slave
+        assert slave is not None
+        kind, vr = self._in_kind[name], self._in_vr[name]
+        self._call(f"setting input {name} at t={to_seconds(t)} s", lambda: slave.set(kind, [vr], [value]))
+
+    def _native_error(self, result: int, t: LogicalTime, h: LogicalTime) -> FMUError:
+        """The error for a failed native step: which call failed is above the FMI status."""
+        phase, status = result & ~0xFF, result & 0xFF
+        if phase == native.FAILED_SET:
+            return self._input_error(status, t)
+        if phase == native.FAILED_STEP:
+            return self._status_error(status, f"doStep at t={to_seconds(t)} s")
+        return self._status_error(status, f"reading outputs at t={to_seconds(t + h)} s")
 
     def _input_error(self, status: int, t: LogicalTime) -> FMUError:
         inputs = ", ".join(f"{n} = {v!r}" for n, v in self.changed.items() if n in self._real_in_vr)
