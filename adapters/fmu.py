@@ -325,7 +325,7 @@ class FMUFederate(SteppedFederate):
             else:
                 self._set_input(name, value, t)
         t_seconds = t / _TICKS_PER_SECOND  # to_seconds, without a call on the hot path
-        h_seconds = self._h_seconds if h == self.clock.step else to_seconds(h)
+        h_seconds = self._h_seconds if h == self._step else to_seconds(h)
         stepper = self._native
         if stepper is not None:
             status = stepper(k, t_seconds, h_seconds)

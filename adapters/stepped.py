@@ -48,6 +48,7 @@ class SteppedFederate(Federate):
         self.owner = owner
         self.outputs = list(outputs)
         self.clock = clock
+        self._stop, self._step = clock.stop, clock.step  # read on every step
         self.wiring = wiring
         self.inputs: dict[str, float] = {}
         self.changed: dict[str, float] = {}  # inputs changed since the last step
@@ -100,12 +101,12 @@ class SteppedFederate(Federate):
         for c in callbacks:
             # The callbacks of every step are tested first, without a handler call.
             kind = type(c)
-            if kind is cb.ReflectAttributeValues:
+            if kind is _REFLECT:
                 routes, values = self._routes.get(c.object_handle), c.values  # type: ignore[union-attr]
-            elif kind is cb.TimeAdvanceGrant:
+            elif kind is _GRANT:
                 self._advance(c.time)  # type: ignore[union-attr]
                 continue
-            elif kind is cb.ReceiveInteraction:
+            elif kind is _INTERACTION:
                 routes, values = self._interaction_routes.get(c.class_handle), c.parameters  # type: ignore[union-attr]
             else:
                 handler = _HANDLERS.get(kind)
@@ -133,27 +134,26 @@ class SteppedFederate(Federate):
 
     def _advance(self, t: LogicalTime) -> None:
         amb = self._amb
-        assert amb is not None, "grants arrive only after start()"
         self.time = t
-        if t >= self.clock.stop:
+        if t >= self._stop:
             self.done = True
-            amb.resign()
+            self._require_amb().resign()
             return
-        h = self.clock.step
+        h = self._step
         outputs = self.step(t, h)
         self.changed.clear()
         self.steps += 1
         t_next = t + h
         handles = self._attr_handles
         if len(handles) == 1:  # _send's common case, inline
-            amb.update(self._object, {handles[0]: outputs[0]}, t_next)
+            amb.update(self._object, {handles[0]: outputs[0]}, t_next)  # type: ignore[union-attr]
         else:
-            self._send(amb, outputs, t_next)
+            self._send(self._require_amb(), outputs, t_next)
         if self.outbox:
             for cls_name, params in self.outbox:
-                amb.send_interaction(cls_name, params, t_next)
+                amb.send_interaction(cls_name, params, t_next)  # type: ignore[union-attr]
             self.outbox.clear()
-        amb.time_advance_request(t_next)
+        amb.time_advance_request(t_next)  # type: ignore[union-attr]  # grants arrive only after start()
 
     def _publish(self, outputs: Sequence[float], timestamp: LogicalTime | None) -> None:
         self._send(self._require_amb(), outputs, timestamp)
@@ -169,6 +169,7 @@ class SteppedFederate(Federate):
         return self._amb
 
 
+_REFLECT, _GRANT, _INTERACTION = cb.ReflectAttributeValues, cb.TimeAdvanceGrant, cb.ReceiveInteraction
 # Handlers of the rarer callbacks by exact type: one dict lookup instead of an isinstance chain.
 # Unbound functions, so that federates hold no reference cycles through bound methods.
 _HANDLERS: dict[type, Callable[[SteppedFederate, Any], None]] = {

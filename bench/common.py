@@ -192,12 +192,17 @@ def peer_per_step(script: str, *args: str) -> float | None:
     return float(match.group(1)) * 1e-6
 
 
-def interleaved(reps: int, measures: Mapping[str, Callable[[], float | None]]) -> dict[str, float | None]:
-    """Run every measurement `reps` times, interleaved (a, b, c, a, b, c, ...), and return the medians."""
+def interleaved_samples(reps: int, measures: Mapping[str, Callable[[], float | None]]) -> dict[str, list[float]]:
+    """Run every measurement `reps` times, interleaved (a, b, c, a, b, c, ...); every sample, by measure."""
     got: dict[str, list[float]] = {k: [] for k in measures}
     for _ in range(reps):
         for name, fn in measures.items():
             v = fn()
             if v is not None:
                 got[name].append(v)
-    return {k: (median(v) if v else None) for k, v in got.items()}
+    return got
+
+
+def interleaved(reps: int, measures: Mapping[str, Callable[[], float | None]]) -> dict[str, float | None]:
+    """Like interleaved_samples, but the median of each measure."""
+    return {k: (median(v) if v else None) for k, v in interleaved_samples(reps, measures).items()}

@@ -15,7 +15,7 @@ from typing import Callable
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from adapters import native  # noqa: E402
-from bench.common import (Workdir, adapter_ring, direct_ring, embedded_per_step, interleaved, last_recorded,  # noqa: E402
+from bench.common import (Workdir, median, adapter_ring, direct_ring, embedded_per_step, interleaved_samples, last_recorded,  # noqa: E402
                           mosaik_available, peer_per_step, timed_embedded, write_ring)
 
 
@@ -46,10 +46,14 @@ def main(argv: list[str] | None = None) -> int:
         }
         if use_mosaik:
             measures["mosaik"] = lambda: peer_per_step("mosaik_ring.py", str(n), str(steps), "python")
-        med = interleaved(args.reps, measures)
+        samples = interleaved_samples(args.reps, measures)
 
+    med = {k: (median(v) if v else None) for k, v in samples.items()}
     ours, direct, adapter, mosaik = med["ours"], med["direct"], med["adapter"], med.get("mosaik")
     assert ours is not None and direct is not None and adapter is not None
+    # The plain fmpy loop runs at 55 or at 100 µs per step from one instantiation to the next (ours
+    # does not): best against best is the conservative ratio, the one the target is judged on.
+    best_ratio = min(samples["ours"]) / min(samples["direct"])
     fields = [
         f"ring n={n} steps={steps} fmi={fmi} reps={args.reps} native_step={'yes' if native.available() else 'no'}",
         f"ours_us_per_step={ours * 1e6:.0f}",
@@ -57,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         f"direct_fmpy_us_per_step={direct * 1e6:.0f}",
         f"ours/direct={ours / direct:.2f}x",
         f"overhead={(ours / direct - 1) * 100:+.0f}%",
+        f"best_ours/best_direct={best_ratio:.2f}x",
         # where ours goes: the adapter's model calls alone, and the rest (RTI, protocol, recorder)
         f"adapter_calls_us_per_fed_step={adapter * 1e6 / n:.1f}",
         f"orchestration_us_per_fed_step={(ours - adapter) * 1e6 / n:.1f}",
