@@ -85,8 +85,10 @@ def test_run_with_out_and_stop_is_quiet_when_not_a_terminal(fmu_dist: Path, tmp_
 
 
 def test_ctrl_c_stops_cleanly_and_keeps_results(fmu_dist: Path, tmp_path: Path) -> None:
+    # A shell's background job inherits SIGINT ignored (and Python keeps it so): as a terminal would, restore it.
     proc = subprocess.Popen([*CLI, "run", str(FLAGSHIP), "--out", str(tmp_path)], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     results = tmp_path / "results.csv"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and (not results.exists() or results.stat().st_size < 50_000):
