@@ -209,6 +209,7 @@ def rti_serve(
     tls: Optional[Path] = typer.Option(None, "--tls", help="certificate directory (federation certs init): mutual TLS"),
     policy: Optional[Path] = typer.Option(None, "--policy", help="authorization policy YAML (default: none, every client may do anything)"),
     audit: Optional[Path] = typer.Option(None, "--audit", help="audit log, JSON Lines (default: ~/.local/state/federation/rti-audit.jsonl)"),
+    limit: list[str] = typer.Option([], "--limit", help="NAME=VALUE: any other service limit (federation.runtime.rti_state.Limits), e.g. max_batch_messages=8192; repeatable"),
 ) -> None:
     """Serve the RTI, admin and health services until SIGTERM or Ctrl-C."""
     import signal
@@ -216,13 +217,19 @@ def rti_serve(
 
     from federation import telemetry
     from federation.runtime.rti_service import Limits, serve
+    from federation.runtime.rti_state import with_limits
     from federation.security.audit import AuditLog
     from federation.security.guard import Guard
     from federation.security.policy import PolicyError, load_policy
     from federation.security.tls import server_credentials
 
     telemetry.setup("federation-rti")
-    limits = Limits(max_message_bytes=max_message_bytes, heartbeat_timeout=heartbeat_timeout, grant_timeout=grant_timeout)
+    try:
+        limits = with_limits(Limits(max_message_bytes=max_message_bytes, heartbeat_timeout=heartbeat_timeout,
+                                    grant_timeout=grant_timeout), limit)
+    except ValueError as exc:
+        _error(exc)
+        raise typer.Exit(2) from None
     try:
         rules = load_policy(policy) if policy else None
         credentials = server_credentials(tls) if tls else None

@@ -10,7 +10,8 @@ import asyncio
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import grpc
@@ -45,6 +46,25 @@ class Limits:
     reap_after: float = 60.0  # s a finished or failed federation stays inspectable
     hello_timeout: float = 10.0  # s a session may stay open without saying hello
     max_name_length: int = 256  # characters in a federation, class or member name
+
+
+def with_limits(base: Limits, settings: list[str]) -> Limits:
+    """`base` with NAME=VALUE settings applied (`rti serve --limit`); ValueError names a bad one."""
+    kinds = {f.name: f.type for f in fields(Limits)}
+    changes: dict[str, Any] = {}
+    for text in settings:
+        name, sep, raw = text.partition("=")
+        name = name.strip()
+        if not sep or name not in kinds:
+            raise ValueError(f"limit {text!r}: expected NAME=VALUE with NAME one of {', '.join(kinds)}")
+        try:
+            value: float | int = int(raw) if kinds[name] == "int" else float(raw)
+        except ValueError:
+            raise ValueError(f"limit {name}: {raw!r} is not {'an integer' if kinds[name] == 'int' else 'a number'}") from None
+        if not (math.isfinite(value) and value > 0):
+            raise ValueError(f"limit {name}: must be a finite number above 0, got {raw!r}")
+        changes[name] = value
+    return replace(base, **changes)
 
 
 class ProtocolViolation(Exception):
@@ -216,6 +236,11 @@ class FederationState:
 
     def check_liveness(self, now: float, limits: Limits) -> None:
         """The watchdog's rules, run under the federation lock."""
+        for session in self.all_sessions:
+            # A session with no federate joined fails nobody when it goes silent: it is only closed.
+            if not session.handles and not session.closed and now - session.last_seen > limits.heartbeat_timeout:
+                session.close(grpc.StatusCode.UNAVAILABLE, f"no message or heartbeat for "
+                                                           f"{now - session.last_seen:.1f} s and no federate joined")
         if self.state != "running":
             return
         for handle, session in sorted(self.sessions.items()):

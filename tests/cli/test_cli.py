@@ -115,3 +115,17 @@ def test_a_parameter_its_owner_keeps_private_cannot_be_set(fmu_dist: Path, tmp_p
 def test_set_accepts_a_tunable_parameter_in_exponent_notation(fmu_dist: Path, tmp_path: Path) -> None:
     proc = federation("run", str(FLAGSHIP), "--stop", "60", "--out", str(tmp_path), "--set", "grid.H=4e0")
     assert proc.returncode == 0, proc.stderr
+
+
+def test_rti_serve_takes_any_limit_and_names_a_bad_one() -> None:
+    from federation.runtime.rti_state import Limits, with_limits
+
+    limits = with_limits(Limits(), ["max_batch_messages=8192", "reap_after=2.5"])
+    assert (limits.max_batch_messages, limits.reap_after, limits.hello_timeout) == (8192, 2.5, Limits().hello_timeout)
+    for bad, words in [("nope=1", ["'nope=1'", "max_batch_messages"]),
+                       ("max_batch_messages=1.5", ["max_batch_messages", "not an integer"]),
+                       ("reap_after=-1", ["reap_after", "above 0"])]:
+        proc = federation("rti", "serve", "--listen", "127.0.0.1:0", "--limit", bad)
+        text = " ".join(proc.stderr.split())
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+        assert all(w in text for w in words), text

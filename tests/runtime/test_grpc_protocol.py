@@ -887,6 +887,15 @@ def test_finished_federations_are_reaped_and_silent_sessions_closed(tight: Live)
     assert time.monotonic() - started < 5
 
 
+def test_a_silent_session_with_no_federate_is_closed_and_fails_nobody(live: Live, healthy: str) -> None:
+    fed = live.fresh("idle-session")
+    started = time.monotonic()
+    out = session_in_background(live, [hello(fed, site="idle")])()
+    out.closed(grpc.StatusCode.UNAVAILABLE, "no message or heartbeat for", "no federate joined")
+    assert time.monotonic() - started < 5.0 + 3  # the `live` server's heartbeat timeout, and some slack
+    assert inspect(live, fed).state == "running"
+
+
 def test_destroy_ends_the_sessions_of_the_federation_naming_why(live: Live, healthy: str) -> None:
     fed = live.fresh("destroyed")
     waiting = session_in_background(live, [hello(fed, site="early")])
