@@ -82,8 +82,11 @@ def run(
         err.print(f"[red]unknown mode {escape(repr(mode))}; use embedded, grpc or ray[/red]")
         raise typer.Exit(2)
     from federation import telemetry
+    from federation.security.certs import COORDINATOR_SITE
 
-    sc = _load(scenario, stop, settings)
+    # On Ray each owner's host validates its own models on its own nodes (their platform, their
+    # files): the coordinator holds no owner's models, like a grpc host of another site.
+    sc = _load(scenario, stop, settings, site=COORDINATOR_SITE if mode == "ray" else None)
     # Absolute: an FMU's loader may change the working directory (fmpy does when a binary fails).
     out_dir = (out or sc.output.dir).absolute()
     try:
