@@ -21,7 +21,7 @@ import fmpy
 from fmpy.fmi1 import FMICallException
 from fmpy.model_description import ModelDescription, ScalarVariable
 
-from federation.ambassador import LogicalTime, to_seconds, to_ticks
+from federation.ambassador import TICKS_PER_SECOND, LogicalTime, to_seconds
 
 from . import native
 from .stepped import Clock, SteppedFederate, Wiring
@@ -32,9 +32,6 @@ _INT_TYPES = ("Int8", "UInt8", "Int16", "UInt16", "Int32", "UInt32", "Int64", "U
 # fmpy accessor suffix per FMI type: FMI 3 has one per width, FMI 2 one per family.
 _FMI3_ACCESSOR = {**{t: t for t in ("Float32", "Float64", "Boolean", "String", *_INT_TYPES)}, "Enumeration": "Int64"}
 _FMI2_ACCESSOR = {"Real": "Real", "Integer": "Integer", "Enumeration": "Integer", "Boolean": "Boolean", "String": "String"}
-
-
-_TICKS_PER_SECOND = to_ticks(1.0)
 
 
 class FMUError(RuntimeError):
@@ -314,6 +311,8 @@ class FMUFederate(SteppedFederate):
         return values
 
     def step(self, t: LogicalTime, h: LogicalTime) -> Sequence[float]:
+        if self._slave is None:  # the bound calls below point into a library close() unloaded
+            raise FMUError(f"federate {self.name!r}: step at t={to_seconds(t)} s before initialization or after close")
         real_vr, vr_arr, val_arr = self._real_in_vr, self._in_vr_arr, self._in_val_arr
         k = 0
         for name, value in self.changed.items():
@@ -324,7 +323,7 @@ class FMUFederate(SteppedFederate):
                 k += 1
             else:
                 self._set_input(name, value, t)
-        t_seconds = t / _TICKS_PER_SECOND  # to_seconds, without a call on the hot path
+        t_seconds = t / TICKS_PER_SECOND  # to_seconds, without a call on the hot path
         h_seconds = self._h_seconds if h == self._step else to_seconds(h)
         stepper = self._native
         if stepper is not None:
@@ -335,8 +334,7 @@ class FMUFederate(SteppedFederate):
         status = self._set_inputs[k]() if k else 0
         if status > 1:
             raise self._input_error(status, t)
-        assert self._slave is not None
-        status = self._slave.do_step(t_seconds, h_seconds)
+        status = self._slave.do_step(t_seconds, h_seconds)  # type: ignore[union-attr]  # checked above
         if status > 1:
             raise self._status_error(status, f"doStep at t={t_seconds} s")
         return self._read_outputs(t + h)
@@ -363,5 +361,6 @@ class FMUFederate(SteppedFederate):
 
     def close(self) -> None:
         if self._slave is not None:
+            self._native = None  # it and the ctypes calls point into the library freeInstance unloads
             self._slave.close()
             self._slave = None

@@ -62,16 +62,18 @@ class PythonFederate(SteppedFederate):
         return ModelError(f"federate {self.name!r}: {where} at t={to_seconds(t)} s raised {type(exc).__name__}: {exc}")
 
     def _ordered(self, values: Mapping[str, float], where: str, t: LogicalTime) -> list[float]:
-        context = f"federate {self.name!r}: {where} at t={to_seconds(t)} s"
+        def context() -> str:  # built only for an error: this runs on every step
+            return f"federate {self.name!r}: {where} at t={to_seconds(t)} s"
+
         if not isinstance(values, Mapping):
-            raise ModelError(f"{context} returned {type(values).__name__}, not a mapping")
+            raise ModelError(f"{context()} returned {type(values).__name__}, not a mapping")
         if not self._declared_outputs.issuperset(values):
             unknown = ", ".join(repr(n) for n in values if n not in self._declared_outputs)
-            raise ModelError(f"{context} returned unknown output {unknown} "
+            raise ModelError(f"{context()} returned unknown output {unknown} "
                              f"(declared: {', '.join(sorted(self._declared_outputs))})")
         try:
             return [float(values[n]) for n in self.outputs]
         except KeyError as exc:
-            raise ModelError(f"{context} returned no value for output {exc.args[0]!r}") from None
+            raise ModelError(f"{context()} returned no value for output {exc.args[0]!r}") from None
         except (TypeError, ValueError) as exc:
-            raise ModelError(f"{context} returned a non-numeric output: {exc}") from None
+            raise ModelError(f"{context()} returned a non-numeric output: {exc}") from None

@@ -134,10 +134,11 @@ class SteppedFederate(Federate):
 
     def _advance(self, t: LogicalTime) -> None:
         amb = self._amb
+        assert amb is not None, "grants arrive only after start()"
         self.time = t
         if t >= self._stop:
             self.done = True
-            self._require_amb().resign()
+            amb.resign()
             return
         h = self._step
         outputs = self.step(t, h)
@@ -146,14 +147,14 @@ class SteppedFederate(Federate):
         t_next = t + h
         handles = self._attr_handles
         if len(handles) == 1:  # _send's common case, inline
-            amb.update(self._object, {handles[0]: outputs[0]}, t_next)  # type: ignore[union-attr]
+            amb.update(self._object, {handles[0]: outputs[0]}, t_next)
         else:
-            self._send(self._require_amb(), outputs, t_next)
+            self._send(amb, outputs, t_next)
         if self.outbox:
             for cls_name, params in self.outbox:
-                amb.send_interaction(cls_name, params, t_next)  # type: ignore[union-attr]
+                amb.send_interaction(cls_name, params, t_next)
             self.outbox.clear()
-        amb.time_advance_request(t_next)  # type: ignore[union-attr]  # grants arrive only after start()
+        amb.time_advance_request(t_next)
 
     def _publish(self, outputs: Sequence[float], timestamp: LogicalTime | None) -> None:
         self._send(self._require_amb(), outputs, timestamp)

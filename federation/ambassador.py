@@ -12,10 +12,10 @@ from abc import ABC, abstractmethod
 from typing import Mapping, Protocol, Sequence
 
 from .rti import FOM, callbacks as cb
-from .rti.time import LogicalTime, to_seconds, to_ticks
+from .rti.time import TICKS_PER_SECOND, LogicalTime, to_seconds, to_ticks
 
 # What a federate needs besides the services: callback types and the time base.
-__all__ = ["Federate", "LogicalTime", "RTIAmbassador", "Transport", "cb", "to_seconds", "to_ticks"]
+__all__ = ["Federate", "LogicalTime", "RTIAmbassador", "TICKS_PER_SECOND", "Transport", "cb", "to_seconds", "to_ticks"]
 
 
 class Transport(Protocol):
@@ -86,6 +86,7 @@ class RTIAmbassador:
         return sorted(self.fom.attribute_handles(cls, names))
 
     def update(self, object_handle: int, values: Mapping[int, float], timestamp: LogicalTime | None = None) -> None:
+        """Update attribute values (each instance binds this straight to its transport in __init__)."""
         self.transport.update_attribute_values(self.handle, object_handle, values, timestamp)
 
     def send_interaction(
@@ -109,6 +110,7 @@ class RTIAmbassador:
         self.transport.enable_time_constrained(self.handle, latest_values)
 
     def time_advance_request(self, time: LogicalTime) -> None:
+        """Request a time advance (each instance binds this straight to its transport in __init__)."""
         self.transport.time_advance_request(self.handle, time)
 
     def next_message_request(self, time: LogicalTime) -> None:

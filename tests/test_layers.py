@@ -46,6 +46,12 @@ def test_adapters_talk_to_the_federation_only_through_the_ambassador(layer: str)
     assert offenders("adapters", (layer,)) == []
 
 
+def test_adapters_import_nothing_of_the_federation_but_the_ambassador() -> None:
+    found = [f"{file}: {name}" for file, names in imports(ROOT / "adapters").items() for name in names
+             if name.startswith("federation") and name != "federation.ambassador"]
+    assert found == []
+
+
 def test_scenario_layer_knows_nothing_of_runtimes() -> None:
     found = [o for o in offenders("federation", ("federation.runtime", "federation.cli"))
              if o.startswith(("federation/scenario.py", "federation/interfaces.py", "federation/rti/"))]

@@ -93,7 +93,8 @@ class FederationExecution:
     def __init__(self, name: str, fom: FOM, start_time: LogicalTime = 0, defer_grants: bool = False) -> None:
         """defer_grants: for a runtime that reads callbacks only between federates' turns (take_ready,
         drain): the grants time advance requests make possible are then found once per turn, not
-        after every request. Same grants, same times, same messages with them."""
+        after every request. Same grants, same times, same messages with them. take_ready and every
+        service that reads or changes times find them first; drain alone does not."""
         self.name = name
         self.fom = fom
         self.start_time = start_time
@@ -119,13 +120,14 @@ class FederationExecution:
         self._granted_any = False
         self._ready: dict[int, None] = {}  # insertion-ordered set
         self._nmr_moved = False  # an NMR waiter's candidate fell: grants may now be possible
-        # Federates in lockstep are granted the same time: they share one (immutable) grant.
+        # Federates in lockstep are granted the same time: they share one grant (never mutated: see callbacks).
         self._last_grant = TimeAdvanceGrant(start_time)
         self._defer_grants = defer_grants
         self._grants_due = False  # deferred: requests arrived since the last _grant_ready
 
     # ----------------------------------------------------------------- lookup
     def federate(self, handle: int) -> FederateState:
+        self._settle_due()
         try:
             return self._by_handle[handle]
         except KeyError:
@@ -135,9 +137,11 @@ class FederationExecution:
 
     @property
     def federates(self) -> list[FederateState]:
+        self._settle_due()
         return list(self._federates.values())
 
     def federate_by_name(self, name: str) -> FederateState:
+        self._settle_due()
         try:
             return self._federates[name]
         except KeyError:
@@ -169,6 +173,11 @@ class FederationExecution:
         self._grants_due = False
         self._grant_ready()
 
+    def _settle_due(self) -> None:
+        """Deferred grants first, for services that read or change times (every one but drain)."""
+        if self._grants_due:
+            self._settle()
+
     def _push(self, fed: FederateState, callback: Callback) -> None:
         fed.callbacks.append(callback)
         self._ready[fed.handle] = None
@@ -186,6 +195,7 @@ class FederationExecution:
         return fed.handle
 
     def _joined_time(self) -> LogicalTime:
+        self._settle_due()
         # A late joiner starts no earlier than the slowest constrained member.
         times = [f.time for f in self._federates.values() if f.constrained]
         return min(times) if times else self.start_time
@@ -295,14 +305,7 @@ class FederationExecution:
         if pub is None or pub.handle != handle or not pub.published.issuperset(values):
             pub = self._validate_update(handle, object_handle, values)
         fed = pub.fed
-        # The usual sender is granted (no request pending): its bound is time + lookahead.
-        if timestamp is None or fed.lookahead is None or fed.pending is not None:
-            tso_time = timestamp if self._check_send_time(fed, timestamp) else None
-        elif timestamp < fed.time + fed.lookahead:
-            self._check_send_time(fed, timestamp)  # raises, with the message
-            tso_time = None
-        else:
-            tso_time = timestamp
+        tso_time = timestamp if self._check_send_time(fed, timestamp) else None
         sender = fed.name
         seq = fed.sent
         fed.sent += 1
@@ -321,6 +324,7 @@ class FederationExecution:
                     continue
                 cb = ReflectAttributeValues(object_handle, selected, timestamp, sender)
             if tso_time is not None and other.constrained:  # _deliver's common case, inline
+                assert tso_time >= other.time, "conservative sync violated"
                 heapq.heappush(other.tso, (tso_time, sender, seq, cb))
                 if other.pending is not None and other.pending[0] == NMR:
                     self._refresh_nmr(other)
@@ -409,6 +413,7 @@ class FederationExecution:
             self._nmr_floor.set(fed.name, fed.time + fed.lookahead)
 
     def enable_time_regulation(self, handle: int, lookahead: LogicalTime) -> None:
+        self._settle_due()
         fed = self.federate(handle)
         if fed.lookahead is not None:
             raise E.TimeRegulationAlreadyEnabled(f"{fed.name!r} is already time-regulating")
@@ -428,6 +433,7 @@ class FederationExecution:
         self._push(fed, TimeRegulationEnabled(fed.time))
 
     def disable_time_regulation(self, handle: int) -> None:
+        self._settle_due()
         fed = self.federate(handle)
         fed.lookahead = None
         self._bounds.discard(fed.name)
@@ -435,6 +441,7 @@ class FederationExecution:
         self._grant_ready()
 
     def modify_lookahead(self, handle: int, lookahead: LogicalTime) -> None:
+        self._settle_due()
         fed = self.federate(handle)
         if fed.lookahead is None or not 0 <= lookahead < END_OF_TIME:
             raise E.InvalidLookahead(f"cannot set lookahead {lookahead} on {fed.name!r}")
@@ -450,6 +457,7 @@ class FederationExecution:
         """Become time-constrained; with `latest_values`, the reflections one grant releases are
         merged per object instance (see callbacks.merge_latest_values): for federates that only use
         the latest value of each input, like every time-stepped model, it saves their work."""
+        self._settle_due()
         fed = self.federate(handle)
         if fed.constrained:
             raise E.TimeConstrainedAlreadyEnabled(f"{fed.name!r} is already time-constrained")
@@ -465,6 +473,7 @@ class FederationExecution:
         self._push(fed, TimeConstrainedEnabled(fed.time))
 
     def disable_time_constrained(self, handle: int) -> None:
+        self._settle_due()
         fed = self.federate(handle)
         fed.constrained = False
         while fed.tso:
@@ -512,6 +521,7 @@ class FederationExecution:
         lookahead, so that is what counts for it here. A regulator enabled mid-run or a shrunk
         lookahead could lower it too: after either, no safe GALT is given any more.
         """
+        self._settle_due()
         if not self._ahead_ok:
             return None
         name = self.federate(handle).name
@@ -546,6 +556,7 @@ class FederationExecution:
 
     def query_galt(self, handle: int) -> LogicalTime | None:
         """Greatest available logical time of a federate; None when nobody regulates."""
+        self._settle_due()
         return self._bounds.min_excluding(self.federate(handle).name)
 
     def _grant_ready(self) -> None:

@@ -71,7 +71,7 @@ class KeyedMinHeap:
     def min_and_sole_holder(self) -> tuple[int | None, str | None]:
         """The smallest value, and the key holding it if no other key does (else None)."""
         heap, buckets = self._heap, self._buckets
-        while heap:  # min(), inline: this runs on every time advance
+        while heap:  # min(), inline (keep the two alike): this runs on every time advance
             bucket = buckets[heap[0]]
             if bucket:
                 return heap[0], (next(iter(bucket)) if len(bucket) == 1 else None)

@@ -7,9 +7,9 @@ from typing import Callable, Iterable
 
 from adapters.fmu import FMUFederate
 from adapters.python_model import PythonFederate
-from adapters.replay import ReplayFederate
+from adapters.replay import ReplayError, ReplayFederate
 from adapters.stepped import Clock, SteppedFederate, Wiring
-from federation.interfaces import load_python_class
+from federation.interfaces import InterfaceError, load_python_class, read_replay_csv
 from federation.rti import FOM
 from federation.results.recorder import CsvSink, Recorder
 from federation.rti.time import LogicalTime, to_ticks
@@ -59,7 +59,13 @@ def build_federate(scenario: Scenario, name: str) -> SteppedFederate:
     if spec.kind == "fmu":
         return FMUFederate(name, spec.owner, scenario.fmu_path(name), outputs, clock, wiring, spec.parameters)
     if spec.kind == "replay":
-        return ReplayFederate(name, spec.owner, scenario.replay_path(name), outputs, clock, wiring)
+        path = scenario.replay_path(name)
+        try:  # the file may have changed since validation
+            series = read_replay_csv(path)
+        except InterfaceError as exc:
+            raise ReplayError(f"federate {name!r}: {exc}") from None
+        return ReplayFederate(name, spec.owner, path, [column for column, _ in series.columns], series.times,
+                              series.rows, outputs, clock, wiring)
     assert spec.python is not None
     cls = load_python_class(spec.python, scenario.search_paths())
     return PythonFederate(name, spec.owner, cls(**spec.parameters), outputs, clock, wiring)

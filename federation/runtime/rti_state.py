@@ -112,10 +112,13 @@ class HostSession:
             self.out.put_nowait(item)
         except asyncio.QueueFull:
             # Never wait for a host that does not read: that would stall every federation.
-            reason = f"host does not read its stream: {self.out.maxsize} messages to it are queued unread"
-            log.warning("closing session %s: %s", self.peer, reason)
+            if item is CLOSE and self.abort is not None:
+                reason = self.abort[1]  # a deliberate close (destroy, timeout): its reason stands
+            else:
+                reason = f"host does not read its stream: {self.out.maxsize} messages to it are queued unread"
+                log.warning("closing session %s: %s", self.peer, reason)
+                self.abort = (grpc.StatusCode.RESOURCE_EXHAUSTED, reason)
             self.closed, self.overflowed = True, reason
-            self.abort = (grpc.StatusCode.RESOURCE_EXHAUSTED, reason)
             if self.writer is not None:
                 self.writer.cancel()
 

@@ -16,12 +16,6 @@ ROOT = Path(__file__).resolve().parents[2]
 FLAGSHIP = ROOT / "examples" / "grid_furnace_vehicle" / "scenario.yaml"
 
 
-@pytest.fixture
-def ctypes_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The adapter as it runs on a machine without the helper."""
-    monkeypatch.setattr(fmu_adapter.native, "stepper", lambda *args: None)
-
-
 def test_the_helper_is_built_and_the_fmu_adapter_uses_it(fmu_dist: Path) -> None:
     assert native.available(), f"{native.LIBRARY} missing or stale: `make` builds it (python -m adapters.native)"
     for version in ("fmi2", "fmi3"):
@@ -65,3 +59,13 @@ def test_a_failing_call_is_named_the_same_way_on_both_paths(fmu_dist: Path, path
             fed.step(20 * 10**9, 10**10)
     finally:
         fed.close()
+
+
+def test_a_step_after_close_is_an_error_not_a_crash(fmu_dist: Path) -> None:
+    fed = FMUFederate("n", "s", fmu_dist / "fmi2" / "node.fmu", ["y"], Clock(0, 10**10, 10**9),
+                      Wiring(attributes={("m", "y"): ["u"]}))
+    fed.initial_outputs()
+    fed.close()  # unloads the FMU's library: the native call must not be made
+    fed.changed = {"u": 1.0}
+    with pytest.raises(FMUError, match=r"federate 'n': step at t=1\.0 s before initialization or after close"):
+        fed.step(10**9, 10**9)
