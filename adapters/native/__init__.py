@@ -95,7 +95,7 @@ def stepper(instance: Any, set_real: Any, do_step: Any, get_real: Any, fmi3: boo
 
 def build(cc: str | None = None) -> Path:
     """Compile fmi_step.c into LIBRARY (atomically, so concurrent runs never load half a file)."""
-    cc = cc or os.environ.get("CC", "cc")
+    cc = cc or os.environ.get("CC", "gcc")  # as fmus/build.py
     LIBRARY.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=LIBRARY.parent, suffix=LIBRARY.suffix)
     os.close(fd)
