@@ -79,6 +79,7 @@ def stepper(instance: Any, set_real: Any, do_step: Any, get_real: Any, fmi3: boo
 
     The FMI functions are fmpy's ctypes function objects; the arrays are ctypes arrays the
     caller keeps filling in place (inputs) and reading (outputs; None: the caller reads them).
+    The FMU's library must stay loaded while the result is used (FMUFederate.close drops it first).
     """
     fn = _fed_step()
     if fn is None:
@@ -89,7 +90,8 @@ def stepper(instance: Any, set_real: Any, do_step: Any, get_real: Any, fmi3: boo
                           None if out_val is None else ctypes.addressof(out_val),
                           0 if out_vr is None else len(out_vr))
     bound = functools.partial(fn, ctypes.byref(context))
-    bound.context = context  # type: ignore[attr-defined]  # alive as long as the call; the caller keeps the arrays
+    # The context holds bare addresses: the call owns everything they point to.
+    bound.keep = (context, in_vr, in_val, out_vr, out_val)  # type: ignore[attr-defined]
     return bound
 
 

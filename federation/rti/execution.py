@@ -163,20 +163,16 @@ class FederationExecution:
 
     def take_ready(self) -> list[int]:
         """Handles of federates with callbacks waiting, in the order they became ready; deferred grants are found first."""
-        if self._grants_due:
-            self._settle()
+        self._settle_due()
         ready = list(self._ready)
         self._ready.clear()
         return ready
 
-    def _settle(self) -> None:
-        self._grants_due = False
-        self._grant_ready()
-
     def _settle_due(self) -> None:
         """Deferred grants first, for services that read or change times (every one but drain)."""
         if self._grants_due:
-            self._settle()
+            self._grants_due = False
+            self._grant_ready()
 
     def _push(self, fed: FederateState, callback: Callback) -> None:
         fed.callbacks.append(callback)
@@ -546,8 +542,7 @@ class FederationExecution:
         its messages, as soon as GALT passes it, so shipping them earlier would only cost a
         message per GALT move; and an NMR grant depends on the messages staying here.
         """
-        if self._grants_due:
-            self._settle()
+        self._settle_due()
         fed = self._by_handle.get(handle) or self.federate(handle)
         galt = None
         if fed.constrained and (fed.pending is None or (even_pending and fed.pending[0] == TAR)):
@@ -612,8 +607,7 @@ class FederationExecution:
     @property
     def deadlocked(self) -> bool:
         """True when every member waits for a grant that no member can make possible."""
-        if self._grants_due:
-            self._settle()
+        self._settle_due()
         return bool(self._federates) and all(f.pending is not None for f in self._federates.values())
 
     # ----------------------------------------------------- synchronization points
