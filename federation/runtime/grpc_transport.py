@@ -1,7 +1,8 @@
 """Client side of the RTI protocol: one stream per host, a Transport per federate handle.
 
 Updates and interactions are buffered and leave with the time advance request, so a
-step costs one message up and one down. Replies are matched by request id; callbacks
+step costs one message up and one down; steps granted here share a write (outbox.py).
+Replies are matched by request id; callbacks
 are queued per federate; a FederationFailed from the RTI wakes every waiter.
 """
 
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import queue
 import threading
 import time
 from collections import deque
@@ -23,6 +23,7 @@ from federation.protocol.codec import callback_from_pb, error_from_pb, fom_from_
 from federation.rti import FOM, callbacks as cb
 
 from .ahead import AheadClock, GaltNotice
+from .outbox import HOLD, Outbox
 from federation.rti.time import LogicalTime, to_seconds
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ class RTIConnection:
         heartbeat: float = 1.0,
         timeout: float = 30.0,
         metadata: tuple[tuple[str, str], ...] = (),
+        hold: float = HOLD,
     ) -> None:
         options = [("grpc.keepalive_time_ms", 2000), ("grpc.keepalive_timeout_ms", 2000),
                    ("grpc.keepalive_permit_without_calls", 1), ("grpc.max_receive_message_length", 64 * 1024 * 1024)]
@@ -60,7 +62,7 @@ class RTIConnection:
         self.site = site
         self.timeout = timeout
         self._ids = itertools.count(1)
-        self._outbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._outbox = Outbox(hold)
         self._replies: dict[int, Any] = {}
         self._inbox: dict[int, deque[Any]] = {}  # callbacks and GaltNotices
         self._ready: dict[int, None] = {}
@@ -69,7 +71,7 @@ class RTIConnection:
         self.busy = 0  # federate handle being stepped, reported in heartbeats
         self._closed = False
         stub = pb_grpc.RTIStub(self.channel)
-        self._stream = stub.Session(self._requests(), metadata=metadata)
+        self._stream = stub.Session(self._outbox.batches(_one), metadata=metadata)
         self._reader = threading.Thread(target=self._read, name="rti-reader", daemon=True)
         self._reader.start()
         self._heartbeat = heartbeat
@@ -80,23 +82,6 @@ class RTIConnection:
         self.start_time: LogicalTime = welcome.start_time
 
     # ----------------------------------------------------------- the stream
-    def _requests(self) -> Any:
-        # What piled up while gRPC was sending the last message leaves as one batch: a federate
-        # running ahead of its round trips then costs one write per batch, not per step.
-        outbox = self._outbox
-        while True:
-            item = outbox.get()
-            if item is None:
-                return
-            batch = [item]
-            while not outbox.empty() and len(batch) < 256:
-                more = outbox.get_nowait()
-                if more is None:
-                    yield _one(batch)
-                    return
-                batch.append(more)
-            yield _one(batch)
-
     def _read(self) -> None:
         try:
             for msg in self._stream:
@@ -134,11 +119,11 @@ class RTIConnection:
         while not self._closed:
             time.sleep(self._heartbeat)
             if not self._closed:
-                self._outbox.put(pb.ClientMessage(protocol_version=PROTOCOL_VERSION, heartbeat=pb.Heartbeat(sent_at=time.time(), busy=self.busy)))
+                self.send(heartbeat=pb.Heartbeat(sent_at=time.time(), busy=self.busy))
 
-    def send(self, request_id: int = 0, **body: Any) -> None:
-        msg = pb.ClientMessage(protocol_version=PROTOCOL_VERSION, request_id=request_id, **body)
-        self._outbox.put(msg)
+    def send(self, request_id: int = 0, held: bool = False, **body: Any) -> None:
+        """Queue a message; `held` for a step granted here (see Outbox.put)."""
+        self._outbox.put(pb.ClientMessage(protocol_version=PROTOCOL_VERSION, request_id=request_id, **body), held)
 
     def call(self, **body: Any) -> Any:
         """Send a request and wait for its reply; RTI errors come back as their typed exceptions."""
@@ -202,7 +187,7 @@ class RTIConnection:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
-            self._outbox.put(None)
+            self._outbox.close()
             self.channel.close()
 
 
@@ -290,13 +275,13 @@ class GrpcTransport:
             class_name=class_name, parameters=list(parameters), values=list(parameters.values()),
             timestamped=timestamp is not None, timestamp=timestamp or 0))
 
-    def _flush(self, handle: int, request: Any) -> None:
+    def _flush(self, handle: int, request: Any, held: bool = False) -> None:
         updates, interactions = self._updates.get(handle), self._interactions.get(handle)
         if not updates and not interactions and request is None:
             return
         step = pb.Step(federate=handle, updates=updates or [], interactions=interactions or [], request=request)
         # No round trip: an error in a step comes back unsolicited and fails the next wait.
-        self.conn.send(step=step)
+        self.conn.send(step=step, held=held)
         if updates:
             updates.clear()
         if interactions:
@@ -313,7 +298,7 @@ class GrpcTransport:
     def time_advance_request(self, handle: int, time: LogicalTime) -> None:
         self._requested[handle] = _now_ns()
         here = self._clocks[handle].request(time)
-        self._flush(handle, pb.TimeRequest(kind=pb.TimeRequest.TAR, time=time, granted_here=here))
+        self._flush(handle, pb.TimeRequest(kind=pb.TimeRequest.TAR, time=time, granted_here=here), held=here)
         if here:
             self.conn.mark_ready(handle)  # granted here: see ahead.py
 
