@@ -34,7 +34,7 @@ class Limits:
     heartbeat_timeout: float = 4.0  # s without any message from a host
     grant_timeout: float = 6.0  # s without a time advance while someone waits
     # A batch is applied in one go on the event loop every federation shares; real hosts send
-    # at most 256 messages per batch (grpc_transport.RTIConnection._requests).
+    # at most 511 messages per batch (outbox.MAX_BATCH, plus at most one list of held steps).
     max_batch_messages: int = 4096
     # Updates and interactions in one message (a step, or all a batch's steps): a 4 MB step of
     # 200,000 tiny updates would hold the event loop for 0.7 s; 65,536 for some 0.2 s.
@@ -174,21 +174,23 @@ class FederationState:
         session = self.sessions.get(handle)
         if session is None or not (items or (final and galt is not None)):
             return
-        # Consecutive messages, in order, each below the bound (a single item never exceeds the
-        # incoming message limit); the GALT goes with the last one, after every message it covers.
-        chunks: list[list[Any]] = [[]]
-        size = 0
-        for item in items:
-            n = item.ByteSize() + 6  # with its field tag and length prefix
-            if chunks[-1] and size + n > self.max_callbacks_bytes:
-                chunks.append([])
-                size = 0
-            chunks[-1].append(item)
-            size += n
-        for chunk in chunks[:-1]:
-            session.send(callbacks=pb.Callbacks(federate=handle, items=chunk))
-        session.send(callbacks=pb.Callbacks(federate=handle, items=chunks[-1], has_galt=galt is not None,
-                                            galt=galt or 0))
+        last = pb.Callbacks(federate=handle, items=items, has_galt=galt is not None, galt=galt or 0)
+        if last.ByteSize() > self.max_callbacks_bytes:  # rare: sized item by item only then
+            # Consecutive messages, in order, each below the bound (a single item never exceeds the
+            # incoming message limit); the GALT goes with the last one, after every message it covers.
+            chunks: list[list[Any]] = [[]]
+            size = 0
+            for item in items:
+                n = item.ByteSize() + 6  # with its field tag and length prefix
+                if chunks[-1] and size + n > self.max_callbacks_bytes:
+                    chunks.append([])
+                    size = 0
+                chunks[-1].append(item)
+                size += n
+            for chunk in chunks[:-1]:
+                session.send(callbacks=pb.Callbacks(federate=handle, items=chunk))
+            last = pb.Callbacks(federate=handle, items=chunks[-1], has_galt=galt is not None, galt=galt or 0)
+        session.send(callbacks=last)
 
     def finish(self) -> None:
         self.state, self.ended_at = "finished", time.monotonic()

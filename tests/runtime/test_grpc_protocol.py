@@ -29,6 +29,7 @@ from federation.ambassador import RTIAmbassador
 from federation.protocol import PROTOCOL_VERSION, pb, pb_grpc
 from federation.protocol.codec import fom_to_pb
 from federation.rti import FOM, callbacks as cb, errors as E
+from federation.runtime import outbox
 from federation.runtime.grpc_transport import GrpcTransport, RTIConnection
 from federation.runtime.rti_service import Limits, serve
 
@@ -742,7 +743,7 @@ def inspect(live: Live, name: str) -> Any:
 
 def test_a_batch_over_the_limit_is_refused_naming_its_length_and_the_limit(live: Live, healthy: str) -> None:
     limit = Limits().max_batch_messages
-    assert limit >= 256  # what RTIConnection puts in one batch at most
+    assert limit >= 2 * outbox.MAX_BATCH  # what a host's Outbox puts in one batch at most
     beat = pb.ClientMessage(protocol_version=PROTOCOL_VERSION, heartbeat=pb.Heartbeat())
     fed = live.fresh("long-batch")
     out = session(live, [*joined_publisher(fed), msg(0, batch=pb.Batch(messages=[beat] * (limit + 1)))])
