@@ -29,7 +29,6 @@ __all__ = [
     "ReplaySeries",
     "UnitDefinition",
     "VariableInfo",
-    "check_fmu_binary",
     "fmu_interface",
     "load_python_class",
     "python_interface",
@@ -207,26 +206,6 @@ def _declared_fmi_version(xml: bytes) -> str | None:
     except ElementTree.ParseError:
         pass
     return None
-
-
-def check_fmu_binary(path: Path, interface: FederateInterface) -> None:
-    """Raise InterfaceError unless the FMU holds its co-simulation binary for this platform (nothing is loaded)."""
-    import fmpy
-
-    fmi3 = (interface.fmi_version or "").startswith("3")
-    platform = fmpy.platform_tuple if fmi3 else fmpy.platform
-    binary = f"binaries/{platform}/{interface.model_identifier}{fmpy.sharedLibraryExtension}"
-    with zipfile.ZipFile(path) as archive:
-        names = archive.namelist()
-    if binary in names:
-        return
-    found = sorted({n.split("/")[1] for n in names if n.startswith("binaries/") and n.count("/") >= 2})
-    if platform not in found:
-        raise InterfaceError(f"{path}: no binary for this platform ({platform}); the FMU has binaries for: "
-                             f"{', '.join(found) or 'none'}")
-    present = sorted(n for n in names if n.startswith(f"binaries/{platform}/") and not n.endswith("/"))
-    raise InterfaceError(f"{path}: {binary} is missing (modelIdentifier {interface.model_identifier!r}); "
-                         f"binaries/{platform}/ holds: {', '.join(present) or 'nothing'}")
 
 
 def fmu_interface(path: Path) -> FederateInterface:

@@ -15,9 +15,10 @@ import yaml
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, FiniteFloat, PlainSerializer, PlainValidator,
                       PrivateAttr, StringConstraints, ValidationError, model_validator)
 
-from federation.interfaces import (REMOTE, FederateInterface, InterfaceError, VariableInfo, check_fmu_binary,
+from federation.interfaces import (REMOTE, FederateInterface, InterfaceError, VariableInfo,
                                    declared_interface, fmu_interface, load_python_class, python_interface,
                                    replay_interface, units_compatible)
+from federation.fmu_binary import check_fmu_binary
 
 log = logging.getLogger(__name__)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 import subprocess
 import sys
@@ -24,10 +25,23 @@ ScenarioWriter = Callable[..., Path]
 @pytest.fixture(scope="session")
 def twin_fmus() -> dict[tuple[str, int], Path]:
     """{(twin, fmi_version): path} of the built twin FMUs (built via fmus/build.py if missing)."""
+    return built_twins()
+
+
+@functools.cache
+def built_twins() -> dict[tuple[str, int], Path]:
     paths = {(n, v): REPO / "fmus" / "dist" / f"fmi{v}" / f"{n}.fmu" for n in TWINS for v in (2, 3)}
     if not all(p.is_file() for p in paths.values()):
         subprocess.run([sys.executable, str(REPO / "fmus" / "build.py")], check=True, cwd=REPO)
     return paths
+
+
+@functools.cache
+def twin_library(fmi_major: int) -> bytes:
+    """A real co-simulation library of that FMI version for this platform (the grid twin's)."""
+    platform = fmpy.platform_tuple if fmi_major == 3 else fmpy.platform
+    with zipfile.ZipFile(built_twins()[("grid", fmi_major)]) as archive:
+        return archive.read(f"binaries/{platform}/grid{fmpy.sharedLibraryExtension}")
 
 
 @pytest.fixture
@@ -93,8 +107,9 @@ def write_scenario(scenario_dir: Path) -> ScenarioWriter:
 
 def make_fmu(path: Path, variables: str, unit_definitions: str = "", co_simulation: bool = True,
              model_description: bool = True, fmi_version: str = "2.0",
-             binary: str | None = f"binaries/{fmpy.platform}/toy{fmpy.sharedLibraryExtension}") -> Path:
-    """A minimal FMU: a modelDescription.xml and a placeholder binary at `binary` (enough for validation)."""
+             binary: str | None = f"binaries/{fmpy.platform}/toy{fmpy.sharedLibraryExtension}",
+             library: bytes | None = None) -> Path:
+    """A minimal FMU: a modelDescription.xml and at `binary` a library that loads (a twin's, or `library`)."""
     interface = ('<CoSimulation modelIdentifier="toy"/>' if co_simulation
                  else '<ModelExchange modelIdentifier="toy"/>')
     xml = f"""<?xml version="1.0" encoding="UTF-8"?>
@@ -110,7 +125,7 @@ def make_fmu(path: Path, variables: str, unit_definitions: str = "", co_simulati
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("modelDescription.xml" if model_description else "other.xml", xml)
         if binary is not None:
-            archive.writestr(binary, b"not loaded by validation")
+            archive.writestr(binary, library if library is not None else twin_library(3 if fmi_version[0] == "3" else 2))
     return path
 
 

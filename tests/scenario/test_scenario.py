@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,7 @@ import pytest
 
 from federation.scenario import Connection, Problem, ScenarioError, load_scenario
 
-from .conftest import ScenarioWriter, base_scenario, corrupt_fmu, make_fmu
+from .conftest import ScenarioWriter, base_scenario, corrupt_fmu, make_fmu, twin_library
 
 
 def load_error(path: Path, overrides: Mapping[str, object] | None = None) -> ScenarioError:
@@ -468,6 +470,34 @@ def test_fmu_that_cannot_run_here(write_scenario: ScenarioWriter, scenario_dir: 
     error = load_error(write_scenario(data))
     assert_problem(error, "federates.toy.fmu", str(fmu), fragment)
     assert len(error.problems) == 1, str(error)
+
+
+@pytest.mark.parametrize(("library", "fragment"), [
+    (lambda: twin_library(2)[:4096], "crashes the process that loads it (SIG"),  # a truncated export
+    (lambda: twin_library(3), "does not export fmi2Instantiate, fmi2SetupExperiment, fmi2DoStep, fmi2FreeInstance"),
+    (lambda: b"MZ\x90\x00 not an ELF file", "cannot be loaded"),
+])
+def test_fmu_whose_binary_does_not_load_is_named_before_anything_runs(
+        write_scenario: ScenarioWriter, scenario_dir: Path, library: Callable[[], bytes], fragment: str) -> None:
+    fmu = make_fmu(scenario_dir / "toy.fmu", "", library=library())
+    data = base_scenario()
+    data["federates"]["toy"] = {"fmu": "toy.fmu", "owner": "lab"}
+    error = load_error(write_scenario(data))
+    assert_problem(error, "federates.toy.fmu", str(fmu), f"binaries/{fmpy.platform}/toy{fmpy.sharedLibraryExtension} "
+                   f"{fragment}")
+    assert "fmu-probe-" not in str(error)  # no temporary path in the message
+    assert "toy" in load_scenario(write_scenario(data), site="utility").interfaces  # another site's: not loaded here
+
+
+def test_running_with_a_damaged_binary_is_a_clear_error_not_a_crash(write_scenario: ScenarioWriter,
+                                                                    scenario_dir: Path) -> None:
+    make_fmu(scenario_dir / "toy.fmu", "", library=twin_library(2)[:4096])
+    data = base_scenario()
+    data["federates"]["toy"] = {"fmu": "toy.fmu", "owner": "lab"}
+    run = subprocess.run([sys.executable, "-m", "federation.cli", "run", str(write_scenario(data)), "--no-plot",
+                          "--out", str(scenario_dir / "out")], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 2, run.stderr  # refused as an invalid scenario, with nothing loaded in-process
+    assert "federates.toy.fmu" in run.stderr and "crashes the process that loads it" in run.stderr, run.stderr
 
 
 def test_another_sites_fmu_may_lack_a_binary_for_this_platform(write_scenario: ScenarioWriter,
