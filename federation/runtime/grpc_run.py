@@ -8,6 +8,7 @@ the results through its own session, and tears every process down at the end.
 from __future__ import annotations
 
 import logging
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -109,7 +110,17 @@ def host_exited(site: str, code: int, logs: Path | None) -> HostExited:
     if log_file is not None and log_file.is_file():
         lines = [line.strip() for line in log_file.read_text(errors="replace").splitlines() if line.strip()]
         said = f": {lines[-1]}" if lines else ""
-    return HostExited(f"host of site {site!r} exited with code {code}{said}")
+    return HostExited(f"host of site {site!r} {exit_status(code)}{said}")
+
+
+def exit_status(code: int) -> str:
+    """How a child process ended, in words: a crash names its signal."""
+    if code >= 0:
+        return f"exited with code {code}"
+    try:
+        return f"was killed by {signal.Signals(-code).name}"
+    except ValueError:
+        return f"was killed by signal {-code}"
 
 
 def check_hosts(hosts: dict[str, subprocess.Popen[bytes]], logs: Path | None = None) -> None:
@@ -123,20 +134,31 @@ def coordinator_ready(conn: RTIConnection, check: Callable[[], None]) -> Callabl
     """The coordinator's wait for work, checking its hosts while none comes.
 
     When a host is gone, the RTI's verdict (federate, host, logical time) is on its way and
-    says more than an exit code: it is preferred when it comes within two seconds.
+    says more than an exit code: it is preferred when it comes within two seconds, with how
+    the host process ended added (a crash names its signal).
     """
     def take_ready() -> list[int]:
-        ready = conn.take_ready(0.5)
-        if not ready:
+        try:
+            ready = conn.take_ready(0.5)
+            if not ready:
+                check()
+            return ready
+        except FederationFailed as failed:
             try:
                 check()
-            except HostExited:
-                failure = conn.wait_failure(2.0)
-                if isinstance(failure, FederationFailed):
-                    raise failure from None
-                raise
-        return ready
+            except HostExited as exited:
+                raise _with_exit(failed, exited) from None
+            raise
+        except HostExited as exited:
+            verdict = conn.wait_failure(2.0)
+            if isinstance(verdict, FederationFailed):
+                raise _with_exit(verdict, exited) from None
+            raise
     return take_ready
+
+
+def _with_exit(failure: FederationFailed, exited: HostExited) -> FederationFailed:
+    return FederationFailed(failure.federate, failure.host, failure.time, f"{failure.reason} ({exited})")
 
 
 def override_args(scenario: Scenario) -> list[str]:

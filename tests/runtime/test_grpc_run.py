@@ -243,6 +243,7 @@ def test_host_killed_mid_run_fails_the_run_naming_it(tmp_path: Path, runs: list[
     fault_at = time.monotonic()
     run.wait(30)
     latency, t_fail = check_failed_run(run, out, fault_at, "mid", "beta")
+    assert "host of site 'beta' was killed by SIGKILL" in " ".join(run.stderr.split()), run.stderr
     assert not alive(victim)
     assert_no_leftovers(run, str(tmp_path))
     print(f"SIGKILL of host beta: run exited {latency:.2f} s later (failure at t={t_fail:g} s)")
