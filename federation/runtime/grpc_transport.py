@@ -2,8 +2,8 @@
 
 Updates and interactions are buffered and leave with the time advance request, so a
 step costs one message up and one down; steps granted here share a write (outbox.py).
-Replies are matched by request id; callbacks
-are queued per federate; a FederationFailed from the RTI wakes every waiter.
+Replies are matched by request id; callbacks are queued per federate; a FederationFailed
+from the RTI wakes every waiter.
 """
 
 from __future__ import annotations
