@@ -70,6 +70,7 @@ class RTIConnection:
         self.failure: Exception | None = None
         self.busy = 0  # federate handle being stepped, reported in heartbeats
         self._closed = False
+        self._closing = threading.Event()
         stub = pb_grpc.RTIStub(self.channel)
         self._stream = stub.Session(self._outbox.batches(_one), metadata=metadata)
         self._reader = threading.Thread(target=self._read, name="rti-reader", daemon=True)
@@ -116,10 +117,9 @@ class RTIConnection:
                 self._cond.notify_all()
 
     def _beat(self) -> None:
-        while not self._closed:
-            time.sleep(self._heartbeat)
-            if not self._closed:
-                self.send(heartbeat=pb.Heartbeat(sent_at=time.time(), busy=self.busy))
+        # close() wakes it: it ends at once and sends nothing after the close.
+        while not self._closing.wait(self._heartbeat):
+            self.send(heartbeat=pb.Heartbeat(sent_at=time.time(), busy=self.busy))
 
     def send(self, request_id: int = 0, held: bool = False, **body: Any) -> None:
         """Queue a message; `held` for a step granted here (see Outbox.put)."""
@@ -187,6 +187,7 @@ class RTIConnection:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
+            self._closing.set()
             self._outbox.close()
             self.channel.close()
 
