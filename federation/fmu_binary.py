@@ -55,7 +55,10 @@ def check_fmu_binary(path: Path, interface: FederateInterface) -> None:
                              f"binaries/{platform}/ holds: {', '.join(present) or 'nothing'}")
     resolved = Path(path).resolve()
     stat = resolved.stat()
-    problem = _probe(resolved, stat.st_mtime_ns, stat.st_size, binary, "3" if fmi3 else "2")
+    try:
+        problem = _probe(resolved, stat.st_mtime_ns, stat.st_size, binary, "3" if fmi3 else "2")
+    except subprocess.TimeoutExpired:  # not cached: a busy moment is no verdict on the library
+        problem = f"did not finish loading within {PROBE_TIMEOUT:g} s"
     if problem:
         raise InterfaceError(f"{path}: {binary} {problem}")
 
@@ -63,19 +66,19 @@ def check_fmu_binary(path: Path, interface: FederateInterface) -> None:
 @functools.lru_cache(maxsize=128)
 def _probe(path: Path, mtime_ns: int, size: int, binary: str, major: str) -> str:
     """What is wrong with loading `binary` of the FMU at `path` ('' if nothing); keyed like the interface cache."""
+    folder = binary.rsplit("/", 1)[0]
     with tempfile.TemporaryDirectory(prefix="fmu-probe-") as tmp:
-        with zipfile.ZipFile(path) as archive:
-            # The whole binaries folder: a library may need its neighbours.
-            for name in archive.namelist():
-                if name.startswith(binary.rsplit("/", 1)[0] + "/"):
-                    archive.extract(name, tmp)
-        extracted = str(Path(tmp) / binary)
         try:
-            proc = subprocess.run([sys.executable, "-I", "-S", "-c", _PROBE, extracted,
-                                   *ENTRY_POINTS[major]], capture_output=True, text=True, timeout=PROBE_TIMEOUT,
-                                  cwd=tmp)
-        except subprocess.TimeoutExpired:
-            return f"did not finish loading within {PROBE_TIMEOUT:g} s"
+            with zipfile.ZipFile(path) as archive:
+                for name in archive.namelist():  # the whole folder: a library may need its neighbours
+                    if name.startswith(folder + "/"):
+                        archive.extract(name, tmp)
+        except (zipfile.BadZipFile, OSError) as exc:
+            return f"cannot be extracted: {exc}"
+        extracted = str(Path(tmp) / binary)
+        # Loaded from its own folder, as fmpy loads it (a library may find its neighbours from there).
+        proc = subprocess.run([sys.executable, "-I", "-S", "-c", _PROBE, extracted, *ENTRY_POINTS[major]],
+                              capture_output=True, text=True, timeout=PROBE_TIMEOUT, cwd=Path(tmp) / folder)
     if proc.returncode == 0:
         return ""
     if proc.returncode < 0:

@@ -39,7 +39,11 @@ COORDINATOR = COORDINATOR_SITE
 
 
 class HostExited(RuntimeError):
-    """An owner host process ended before the run did."""
+    """An owner host process ended before the run did; `killed`: by a signal (a crash, a kill)."""
+
+    def __init__(self, message: str, site: str = "", killed: bool = False) -> None:
+        super().__init__(message)
+        self.site, self.killed = site, killed
 
 
 def child_env(out_dir: Path) -> dict[str, str]:
@@ -110,7 +114,7 @@ def host_exited(site: str, code: int, logs: Path | None) -> HostExited:
     if log_file is not None and log_file.is_file():
         lines = [line.strip() for line in log_file.read_text(errors="replace").splitlines() if line.strip()]
         said = f": {lines[-1]}" if lines else ""
-    return HostExited(f"host of site {site!r} {exit_status(code)}{said}")
+    return HostExited(f"host of site {site!r} {exit_status(code)}{said}", site, code < 0)
 
 
 def exit_status(code: int) -> str:
@@ -124,10 +128,11 @@ def exit_status(code: int) -> str:
 
 
 def check_hosts(hosts: dict[str, subprocess.Popen[bytes]], logs: Path | None = None) -> None:
-    for site, proc in hosts.items():
-        code = proc.poll()
-        if code not in (None, 0):
-            raise host_exited(site, code, logs)
+    """HostExited for a host that ended with an error: one killed by a signal first (it says the most)."""
+    ended = [(site, code) for site, proc in hosts.items() if (code := proc.poll()) not in (None, 0)]
+    if ended:
+        site, code = min(ended, key=lambda e: e[1] >= 0)
+        raise host_exited(site, code, logs)
 
 
 def coordinator_ready(conn: RTIConnection, check: Callable[[], None]) -> Callable[[], list[int]]:
@@ -158,6 +163,10 @@ def coordinator_ready(conn: RTIConnection, check: Callable[[], None]) -> Callabl
 
 
 def _with_exit(failure: FederationFailed, exited: HostExited) -> FederationFailed:
+    """The verdict, with the exit of the host it names or of a host killed by a signal (a host that
+    just ended on the verdict itself adds nothing)."""
+    if exited.site != failure.host and not exited.killed:
+        return failure
     return FederationFailed(failure.federate, failure.host, failure.time, f"{failure.reason} ({exited})")
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from typing import Any
+
+import pytest
 
 from federation.runtime.outbox import Outbox
 
@@ -35,6 +38,52 @@ def test_held_steps_go_ahead_of_the_next_message_without_waiting_for_the_hold() 
     box.put("s4", held=True)
     box.close()  # closing sends what is still held, then ends
     assert list(box.batches()) == [["s4"]]
+
+
+def test_held_steps_keep_their_place_among_other_messages() -> None:
+    """Held steps leave where their first one was put, while the consumer is still busy elsewhere."""
+    box = Outbox(hold=30.0)
+    box.put("y")
+    box.put("h1", held=True)
+    box.put("x")
+    box.put("h2", held=True)
+    assert next_batch(box)[0] == ["y", "h1", "x", "h2"]
+    box.put("h3", held=True)
+    box.put("h4", held=True)
+    box.put("z")
+    box.put("h5", held=True)
+    box.close()
+    assert list(box.batches()) == [["h3", "h4", "z", "h5"]]
+
+
+def test_a_concurrent_consumer_sees_each_threads_messages_in_order() -> None:
+    box = Outbox(hold=0.0005, max_batch=8)
+    seen: list[Any] = []
+    consumer = threading.Thread(target=lambda: seen.extend(m for b in box.batches() for m in b))
+    consumer.start()
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads take turns as often as they can
+    try:
+        def producer(name: str) -> None:
+            for i in range(2000):
+                box.put((name, i), held=i % 4 != 0)
+        threads = [threading.Thread(target=producer, args=(n,)) for n in "xy"]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(old)
+    box.close()
+    consumer.join(30)
+    for name in "xy":
+        assert [i for n, i in seen if n == name] == list(range(2000))
+
+
+def test_hold_must_be_a_non_negative_number() -> None:
+    for bad in (-1.0, float("nan")):
+        with pytest.raises(ValueError, match="hold must be"):
+            Outbox(hold=bad)
 
 
 def test_held_steps_leave_alone_once_the_hold_is_over() -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
+import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -487,6 +489,27 @@ def test_fmu_whose_binary_does_not_load_is_named_before_anything_runs(
                    f"{fragment}")
     assert "fmu-probe-" not in str(error)  # no temporary path in the message
     assert "toy" in load_scenario(write_scenario(data), site="utility").interfaces  # another site's: not loaded here
+
+
+def test_a_binary_that_needs_a_neighbour_library_loads_from_its_own_folder(
+        write_scenario: ScenarioWriter, scenario_dir: Path, tmp_path: Path) -> None:
+    """As fmpy loads it: from binaries/<platform>/, where a RUNPATH of "." finds its neighbours."""
+    cc = os.environ.get("CC", "gcc")  # as fmus/build.py
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "dep.c").write_text("int dep_value(void) { return 42; }\n")
+    entry = "".join(f"int {name}(void) {{ return dep_value(); }}\n" for name in
+                    ("fmi2Instantiate", "fmi2SetupExperiment", "fmi2DoStep", "fmi2FreeInstance"))
+    (src / "toy.c").write_text("int dep_value(void);\n" + entry)
+    subprocess.run([cc, "-shared", "-fPIC", "-o", str(src / "libdep.so"), str(src / "dep.c")], check=True)
+    subprocess.run([cc, "-shared", "-fPIC", "-o", str(src / "toy.so"), str(src / "toy.c"), "-L", str(src), "-ldep",
+                    "-Wl,-rpath,.", "-Wl,--enable-new-dtags"], check=True)
+    fmu = make_fmu(scenario_dir / "toy.fmu", "", library=(src / "toy.so").read_bytes())
+    with zipfile.ZipFile(fmu, "a") as archive:
+        archive.write(src / "libdep.so", f"binaries/{fmpy.platform}/libdep.so")
+    data = base_scenario()
+    data["federates"]["toy"] = {"fmu": "toy.fmu", "owner": "lab"}
+    assert "toy" in load_scenario(write_scenario(data)).interfaces
 
 
 def test_running_with_a_damaged_binary_is_a_clear_error_not_a_crash(write_scenario: ScenarioWriter,
