@@ -113,21 +113,3 @@ def test_held_lists_are_bounded_by_the_batch_size() -> None:
     batches = list(box.batches())
     assert [m for b in batches for m in b] == [*range(10), "tar"]
     assert all(len(b) <= 2 * 4 for b in batches)
-
-
-def test_many_threads_keep_each_threads_order() -> None:
-    box = Outbox(hold=0.001)
-
-    def producer(name: str) -> None:
-        for i in range(500):
-            box.put((name, i), held=i % 3 != 0)
-
-    threads = [threading.Thread(target=producer, args=(n,)) for n in "xyz"]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    box.close()
-    seen = [m for b in box.batches() for m in b]
-    for name in "xyz":
-        assert [i for n, i in seen if n == name] == list(range(500))
