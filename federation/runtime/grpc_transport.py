@@ -69,8 +69,7 @@ class RTIConnection:
         self._cond = threading.Condition()
         self.failure: Exception | None = None
         self.busy = 0  # federate handle being stepped, reported in heartbeats
-        self._closed = False
-        self._closing = threading.Event()
+        self._closed = threading.Event()
         stub = pb_grpc.RTIStub(self.channel)
         self._stream = stub.Session(self._outbox.batches(_one), metadata=metadata)
         self._reader = threading.Thread(target=self._read, name="rti-reader", daemon=True)
@@ -105,20 +104,19 @@ class RTIConnection:
                     self._cond.notify_all()
         except grpc.RpcError as exc:
             with self._cond:
-                if self.failure is None and not self._closed:
+                if self.failure is None and not self._closed.is_set():
                     code = exc.code() if hasattr(exc, "code") else None
                     details = exc.details() if hasattr(exc, "details") else str(exc)
                     self.failure = ConnectionLost(f"RTI stream ended: {code.name if code else ''} {details}")
                 self._cond.notify_all()
         else:
             with self._cond:
-                if self.failure is None and not self._closed:
+                if self.failure is None and not self._closed.is_set():
                     self.failure = ConnectionLost("the RTI closed the stream")
                 self._cond.notify_all()
 
     def _beat(self) -> None:
-        # close() wakes it: it ends at once and sends nothing after the close.
-        while not self._closing.wait(self._heartbeat):
+        while not self._closed.wait(self._heartbeat):  # close() wakes it: it ends at once
             self.send(heartbeat=pb.Heartbeat(sent_at=time.time(), busy=self.busy))
 
     def send(self, request_id: int = 0, held: bool = False, **body: Any) -> None:
@@ -185,9 +183,8 @@ class RTIConnection:
             return out
 
     def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._closing.set()
+        if not self._closed.is_set():
+            self._closed.set()
             self._outbox.close()
             self.channel.close()
 
