@@ -18,6 +18,7 @@ from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, FiniteFloat
 from federation.interfaces import (REMOTE, FederateInterface, InterfaceError, VariableInfo,
                                    declared_interface, fmu_interface, load_python_class, python_interface,
                                    replay_interface, units_compatible)
+from federation.errors import CarriesFields
 from federation.fmu_binary import check_fmu_binary
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ def format_problems(path: Path, problems: Sequence[Problem]) -> str:
     return "\n".join(f"{path}: {p.key}: {p.message}" for p in problems)
 
 
-class ScenarioError(Exception):
+class ScenarioError(CarriesFields, Exception):
     """The scenario file is invalid; carries every problem found."""
 
     def __init__(self, path: Path, problems: Sequence[Problem]) -> None:

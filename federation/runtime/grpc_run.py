@@ -18,6 +18,7 @@ import grpc
 
 from federation import telemetry
 from federation.ambassador import RTIAmbassador
+from federation.errors import CarriesFields
 from federation.protocol import PROTOCOL_VERSION, pb, pb_grpc
 from federation.protocol.codec import fom_to_pb
 from federation.rti.time import LogicalTime, to_ticks
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 COORDINATOR = COORDINATOR_SITE
 
 
-class HostExited(RuntimeError):
+class HostExited(CarriesFields, RuntimeError):
     """An owner host process ended before the run did; `killed`: by a signal (a crash, a kill)."""
 
     def __init__(self, message: str, site: str = "", killed: bool = False) -> None:

@@ -18,6 +18,7 @@ from typing import Any, Mapping
 import grpc
 
 from federation import telemetry
+from federation.errors import CarriesFields
 from federation.protocol import PROTOCOL_VERSION, pb, pb_grpc
 from federation.protocol.codec import callback_from_pb, error_from_pb, fom_from_pb
 from federation.rti import FOM, callbacks as cb
@@ -29,7 +30,7 @@ from federation.rti.time import LogicalTime, to_seconds
 log = logging.getLogger(__name__)
 
 
-class FederationFailed(RuntimeError):
+class FederationFailed(CarriesFields, RuntimeError):
     """The RTI stopped the federation: names the federate, its host and the logical time."""
 
     def __init__(self, federate: str, host: str, time: LogicalTime, reason: str) -> None:

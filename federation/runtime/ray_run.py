@@ -145,6 +145,7 @@ class _Hosts:
         self.runs: dict[str, Any] = {}
         self.infos: dict[str, dict[str, Any]] = {}
         self.where: dict[str, dict[str, Any]] = {}
+        self.stopped = False
 
     def start(self, target: str, wait: float, sec: RunSecurity) -> None:
         for site in owners_of(self.scenario):
@@ -163,18 +164,21 @@ class _Hosts:
         import ray
 
         refs = {ref: site for site, ref in self.runs.items() if site not in self.infos}
-        if not refs:
-            return {}
-        done, _ = ray.wait(list(refs), num_returns=len(refs), timeout=timeout)
-        out: dict[str, str] = {}
-        for ref in done:
-            site = refs[ref]
-            try:
-                self.infos[site] = ray.get(ref)
-            except Exception as exc:
-                self.infos[site] = {"error": _first_line(exc)}
-                out[site] = _first_line(exc)
-        return out
+        if refs:
+            done, _ = ray.wait(list(refs), num_returns=len(refs), timeout=timeout)
+            for ref in done:
+                try:
+                    self.infos[refs[ref]] = ray.get(ref)
+                except FederationFailed as exc:  # the verdict handed back: nothing of its own to add
+                    self.infos[refs[ref]] = {"error": _first_line(exc), "echo": True}
+                except Exception as exc:
+                    self.infos[refs[ref]] = {"error": _first_line(exc)}
+        return {site: info["error"] for site, info in sorted(self.infos.items()) if "error" in info}
+
+    def reports(self) -> str:
+        """What the hosts that ended with an error said, besides echoing the federation's verdict."""
+        return "".join(f"; host of site {site!r} reported: {info['error']}"
+                       for site, info in sorted(self.infos.items()) if "error" in info and not info.get("echo"))
 
     def check(self) -> None:
         errors = self.errors()
@@ -200,6 +204,9 @@ class _Hosts:
         """
         import ray
 
+        if self.stopped:
+            return
+        self.stopped = True
         pending = {ref: site for site, ref in self.runs.items() if site not in self.infos}
         if pending:
             done, _ = ray.wait(list(pending), num_returns=len(pending), timeout=grace)
@@ -321,9 +328,9 @@ def run_ray(
                 result.steps = {k: v for info in infos.values() for k, v in info.get("steps", {}).items()}
             except FederationFailed as exc:
                 # The RTI names the federate; a host that raised (say, an FMU rejecting a parameter)
-                # usually knows why, so add its own words when it has any.
-                details = hosts.errors(timeout=1.0)
-                extra = "".join(f"; host of site {s!r} reported: {r}" for s, r in sorted(details.items()))
+                # usually knows why, so let the hosts end on the verdict and add their own words.
+                hosts.stop(grace=5.0)
+                extra = hosts.reports()
                 if extra:
                     raise FederationFailed(exc.federate, exc.host, exc.time, exc.reason + extra) from exc
                 raise

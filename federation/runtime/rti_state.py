@@ -16,6 +16,7 @@ from typing import Any
 
 import grpc
 
+from federation.errors import CarriesFields
 from federation.protocol import pb
 from federation.protocol.codec import callback_to_pb
 from federation.rti import errors as E
@@ -67,7 +68,7 @@ def with_limits(base: Limits, settings: list[str]) -> Limits:
     return replace(base, **changes)
 
 
-class ProtocolViolation(Exception):
+class ProtocolViolation(CarriesFields, Exception):
     """A client broke the protocol: its session is closed with this status."""
 
     def __init__(self, code: grpc.StatusCode, message: str) -> None:

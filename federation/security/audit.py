@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from federation.errors import CarriesFields
+
 log = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
@@ -20,7 +22,7 @@ GENESIS = "0" * 64
 _FORBIDDEN_FIELDS = frozenset({"value", "values", "parameters_values", "updates"})
 
 
-class AuditError(Exception):
+class AuditError(CarriesFields, Exception):
     """An audit log failed verification: `line` (1-based) is the first bad entry."""
 
     def __init__(self, path: Path, line: int, reason: str) -> None:

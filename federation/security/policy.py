@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from federation.errors import CarriesFields
 from federation.rti.errors import PermissionDenied
 from federation.scenario import Problem, Scenario, format_problems
 
@@ -18,7 +19,7 @@ __all__ = ["Decision", "FederationRules", "PermissionDenied", "Policy", "PolicyE
 Members = dict[str, list[str]]  # object class -> attribute names
 
 
-class PolicyError(Exception):
+class PolicyError(CarriesFields, Exception):
     """The policy file is invalid; carries every problem found, each naming its key."""
 
     def __init__(self, path: Path, problems: list[Problem]) -> None:
