@@ -31,7 +31,7 @@ PROTO_OUT := federation/protocol/_gen/rti_pb2.py
 proto: $(PROTO_OUT)
 
 $(PROTO_OUT): proto/federation/v1/rti.proto | $(STAMP)
-	$(PY) -m federation.protocol.stubs
+	$(PY) -m federation.protocol
 
 $(FMU_OUT) &: $(FMU_SRC) | $(STAMP)
 	$(PY) fmus/build.py

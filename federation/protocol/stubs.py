@@ -52,6 +52,3 @@ def _load() -> tuple[ModuleType, ModuleType]:
 
 
 pb, pb_grpc = _load()
-
-if __name__ == "__main__":
-    generate(force=True)
