@@ -37,6 +37,7 @@ FLAGSHIP = ROOT / "examples" / "grid_furnace_vehicle" / "scenario.yaml"
 SITES = {"utility": "grid", "furnace_maker": "furnace", "carmaker": "vehicle"}
 DETECTION_LIMIT = 10.0  # s from the fault to run_ray raising
 STORE = 80 * 1024 * 1024
+NODE_SETTLE = 5.0  # s a new node must stay up: CI once lost a new node's raylet 2.4 s after it joined
 
 
 def _node_args(site: str) -> dict[str, Any]:
@@ -63,19 +64,34 @@ class ThreeSites:
         machine), so one lost node fails the test that saw it rather than every test after it."""
         for site, node in list(self.nodes.items()):
             if node is not self.cluster.head_node and not node.remaining_processes_alive():
-                codes = {name: proc.returncode for name, proc in node.dead_processes()}
-                warnings.warn(f"the Ray node of site {site!r} had died (exit codes {codes}); replacing it")
-                self.cluster.remove_node(node, allow_graceful=False)
+                self._drop(site, node, "had died")
                 self.replace(site, node.node_id)
 
-    def replace(self, site: str, dead_id: str, timeout: float = 60.0) -> None:
+    def replace(self, site: str, dead_id: str, attempts: int = 3) -> None:
         """Bring a (killed) site's node back for the tests that follow, once Ray knows it is gone."""
-        deadline = time.monotonic() + timeout
-        while any(n["NodeID"] == dead_id and n["Alive"] for n in ray.nodes()) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        if not any(n["Alive"] and n["Resources"].get(site_resource(site)) for n in ray.nodes()):
-            self.nodes[site] = self.cluster.add_node(**_node_args(site))
+        self._await_gone(dead_id)
+        for _ in range(attempts):
+            if any(n["Alive"] and n["Resources"].get(site_resource(site)) for n in ray.nodes()):
+                return
+            node = self.nodes[site] = self.cluster.add_node(**_node_args(site))
             self.cluster.wait_for_nodes(timeout=120)  # a loaded 2-core machine starts nodes slowly
+            time.sleep(NODE_SETTLE)
+            if node.remaining_processes_alive():
+                return
+            self._drop(site, node, "died on start")
+            self._await_gone(node.node_id)
+        raise RuntimeError(f"no Ray node of site {site!r} stayed up after {attempts} starts")
+
+    def _drop(self, site: str, node: Any, what: str) -> None:
+        codes = {name: proc.returncode for name, proc in node.dead_processes()}
+        warnings.warn(f"the Ray node of site {site!r} {what} (exit codes {codes}); replacing it")
+        self.cluster.remove_node(node, allow_graceful=False)
+
+    @staticmethod
+    def _await_gone(node_id: str, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while any(n["NodeID"] == node_id and n["Alive"] for n in ray.nodes()) and time.monotonic() < deadline:
+            time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")
