@@ -164,6 +164,9 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
         reader = asyncio.ensure_future(self._read(session, request_iterator))
         # A task of its own, so that a queue overflow can cancel a write the host never reads.
         writer = session.writer = asyncio.ensure_future(_write(queue, context))
+        # A write to a host that died fails after this call may have ended: take the error here,
+        # so asyncio does not log it as "never retrieved" (the reader reports the host's end).
+        writer.add_done_callback(lambda task: task.cancelled() or task.exception())
         hello_due = loop.call_later(self.limits.hello_timeout, self._hello_overdue, session)
         try:
             await asyncio.wait({writer})
