@@ -70,6 +70,9 @@ class VariableInfo:
     variability: str | None
     start: StartValue
     description: str = ""
+    fmi_type: str | None = None  # the declared FMI type (Int32, UInt8, Float64, Enumeration...), FMUs only
+    min: float | None = None  # declared bounds (FMU variables only)
+    max: float | None = None
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,17 @@ def _convert_start(raw: str | None, type_family: str) -> StartValue:
     return str(raw)
 
 
+def _bound(variable: Any, which: str) -> float | None:
+    """A variable's declared min or max (its own, else its declared type's); None if absent or unparsable."""
+    raw = getattr(variable, which, None)
+    if raw is None and getattr(variable, "declaredType", None) is not None:
+        raw = getattr(variable.declaredType, which, None)
+    try:
+        return float(str(raw).split()[0]) if raw is not None and str(raw).strip() else None
+    except ValueError:
+        return None
+
+
 def _variable_unit(variable: Any) -> str | None:
     unit = getattr(variable, "unit", None)
     if unit is None and getattr(variable, "declaredType", None) is not None:
@@ -170,6 +184,8 @@ def _fmu_interface_cached(path: Path, mtime_ns: int, size: int) -> FederateInter
             version = _declared_fmi_version(archive.read("modelDescription.xml"))
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
         raise InterfaceError(f"{path}: corrupt FMU: {exc}") from exc
+    if version == "":
+        raise InterfaceError(f"{path}: modelDescription.xml declares no fmiVersion")
     if version is not None and version.startswith("1."):
         raise InterfaceError(f"{path}: FMI {version} is not supported, use FMI 2.0 or 3.0")
     try:
@@ -181,6 +197,8 @@ def _fmu_interface_cached(path: Path, mtime_ns: int, size: int) -> FederateInter
     variables: dict[str, VariableInfo] = {}
     for v in md.modelVariables:
         family = _TYPE_FAMILY.get(str(v.type), str(v.type))
+        if str(v.name) in variables:
+            raise InterfaceError(f"{path}: modelDescription.xml declares the variable {str(v.name)!r} twice")
         variables[str(v.name)] = VariableInfo(
             name=str(v.name),
             causality=str(v.causality or "local"),
@@ -189,6 +207,9 @@ def _fmu_interface_cached(path: Path, mtime_ns: int, size: int) -> FederateInter
             variability=str(v.variability) if v.variability else None,
             start=_convert_start(v.start, family),
             description=str(v.description or ""),
+            fmi_type=str(v.type),
+            min=_bound(v, "min"),
+            max=_bound(v, "max"),
         )
     log.debug("read %d variables from %s (FMI %s)", len(variables), path, md.fmiVersion)
     return FederateInterface(kind="fmu", variables=variables, fmi_version=str(md.fmiVersion),
@@ -198,11 +219,10 @@ def _fmu_interface_cached(path: Path, mtime_ns: int, size: int) -> FederateInter
 
 
 def _declared_fmi_version(xml: bytes) -> str | None:
-    """The root's fmiVersion attribute; None when unreadable (fmpy then reports the XML problem)."""
+    """The root's fmiVersion attribute ("" if it has none); None when unreadable (fmpy then reports the XML problem)."""
     try:
         for _, element in ElementTree.iterparse(io.BytesIO(xml), events=("start",)):
-            version = element.get("fmiVersion")
-            return str(version) if version is not None else None
+            return str(element.get("fmiVersion") or "")
     except ElementTree.ParseError:
         pass
     return None

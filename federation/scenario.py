@@ -6,7 +6,8 @@ import hashlib
 import inspect
 import logging
 import re
-from collections.abc import Callable, Container, Mapping, Sequence
+import reprlib
+from collections.abc import Callable, Container, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -20,6 +21,7 @@ from federation.interfaces import (REMOTE, FederateInterface, InterfaceError, Va
                                    replay_interface, units_compatible)
 from federation.errors import CarriesFields
 from federation.fmu_binary import check_fmu_binary
+from federation.rti.time import END_OF_TIME
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,15 @@ _BAD_VARIABLE_NAME = re.compile(r"\s|->")
 _CONNECTION = re.compile(r"^\s*(\S+)\s*->\s*(\S+)\s*$")
 _SETTABLE_CAUSALITIES = frozenset({"parameter", "structuralParameter", "input"})
 _NS_PER_S = 1e9
+_LAST_SECOND = END_OF_TIME / _NS_PER_S  # logical time is int64 nanoseconds: about 4.6e9 s (146 years)
+_EXCHANGED_TYPES = ("Real", "Integer", "Boolean")  # what travels as a number through the RTI
+_INT_RANGES: dict[str, tuple[int, int]] = {
+    **{f"Int{b}": (-2 ** (b - 1), 2 ** (b - 1) - 1) for b in (8, 16, 32, 64)},
+    **{f"UInt{b}": (0, 2 ** b - 1) for b in (8, 16, 32, 64)},
+    "Integer": (-2 ** 31, 2 ** 31 - 1),  # FMI 2
+}
+_SHORT_REPR = reprlib.Repr()  # Python 3.11 takes no keywords here
+_SHORT_REPR.maxlevel, _SHORT_REPR.maxstring, _SHORT_REPR.maxother = 3, 200, 200
 
 
 # ----------------------------------------------------------------------------------------------------------- problems
@@ -257,7 +268,9 @@ class Scenario(_Strict):
         if interface is None:
             return list(spec.expose or [])
         outputs = interface.outputs()
-        return outputs if spec.expose is None else [name for name in outputs if name in set(spec.expose)]
+        if spec.expose is None:  # a String output cannot travel as a number: not exposed unless asked (an error)
+            return [name for name in outputs if interface.variables[name].type in _EXCHANGED_TYPES]
+        return [name for name in outputs if name in set(spec.expose)]
 
     def recorded(self) -> list[tuple[str, str]]:
         """(federate, variable) pairs to record: output.variables, default every exposed output (file order)."""
@@ -303,7 +316,10 @@ def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, 
     seen: set[object] = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
-        if isinstance(key, (str, int, float, bool)) and key in seen:
+        if not isinstance(key, Hashable):  # a complex key (`? [a, b]`)
+            raise yaml.constructor.ConstructorError(None, None, f"a mapping key must be a plain value, got a "
+                                                    f"{type(key).__name__}", key_node.start_mark)
+        if key in seen:
             raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
         seen.add(key)
     return loader.construct_mapping(node, deep=deep)
@@ -372,9 +388,14 @@ def _pydantic_problems(error: ValidationError) -> list[Problem]:
     for item in error.errors(include_url=False):
         message = _PYDANTIC_MESSAGES.get(item["type"], item["msg"]).removeprefix("Value error, ")
         if item["type"] not in _PYDANTIC_MESSAGES and item["type"] != "value_error":
-            message += f" (got {item['input']!r})"
+            message += f" (got {_clipped(item['input'])})"
         problems.append(Problem(_loc_to_key(item["loc"]), message))
     return problems
+
+
+def _clipped(value: object) -> str:
+    """repr(value), bounded in depth and length: a YAML alias bomb would otherwise echo gigabytes."""
+    return _SHORT_REPR.repr(value)
 
 
 # -------------------------------------------------------------------------------------------------- semantic checks
@@ -395,6 +416,29 @@ def _value_matches(var_type: str, value: ParameterValue) -> bool:
     """Whether a parameter value fits a variable type exactly (no bool-as-number, no float-as-Integer)."""
     check = _VALUE_CHECKS.get(var_type)
     return check is None or check(value)
+
+
+def _out_of_range(info: VariableInfo, value: ParameterValue) -> str | None:
+    """The range a numeric value falls outside (the FMI type's width, then the declared min/max), or None."""
+    if isinstance(value, (bool, str)):
+        return None
+    width = _INT_RANGES.get(info.fmi_type or "")
+    if info.type == "Integer" and width is not None and not width[0] <= value <= width[1]:
+        return f"the range of {info.fmi_type} [{width[0]}, {width[1]}]"
+    if (info.min is not None and value < info.min) or (info.max is not None and value > info.max):
+        return f"the declared range [{_bound_text(info.min, '-inf')}, {_bound_text(info.max, 'inf')}]"
+    return None
+
+
+def _bound_text(bound: float | None, missing: str) -> str:
+    return missing if bound is None else f"{bound:g}"
+
+
+def _narrows(src: VariableInfo, dst: VariableInfo) -> bool:
+    """Whether an Integer connection would truncate: the source's FMI type holds values the target's cannot."""
+    src_range, dst_range = _INT_RANGES.get(src.fmi_type or ""), _INT_RANGES.get(dst.fmi_type or "")
+    return src_range is not None and dst_range is not None and not (
+        dst_range[0] <= src_range[0] and src_range[1] <= dst_range[1])
 
 
 class _AnyName:
@@ -449,7 +493,7 @@ def _parsed_parts(data: Mapping[str, Any]) -> tuple[Scenario, _Unparsed]:
                     (raw_interactions.items() if isinstance(raw_interactions, Mapping) else [])
                     if (spec := _valid(InteractionSpec, entry)) is not None}
     scenario = Scenario.model_construct(
-        federation=str(data.get("federation")),
+        federation=name if isinstance(name := data.get("federation"), str) else "",
         time=time if time is not None else TimeSpec.model_construct(start=0.0, stop=0.0, step=0.0),
         federates=federates,
         connections=[c for _, c in unparsed.connections],
@@ -493,9 +537,19 @@ class _Checker:
         return self.problems
 
     # -- time
+    def within_time(self, key: str, seconds: float) -> bool:
+        """Whether a time fits logical time (int64 nanoseconds), after recording a problem if not."""
+        if abs(seconds) < _LAST_SECOND:
+            return True
+        self.add(key, f"{seconds:g} s is beyond the end of logical time (its range is +/-{_LAST_SECOND:.4g} s, "
+                      "in integer nanoseconds)")
+        return False
+
     def check_step(self, key: str, step: float, span_ns: int) -> None:
         if step <= 0:
             self.add(key, f"step must be > 0, got {step}")
+        elif not self.within_time(key, step):
+            pass
         elif _to_ns(step) == 0:
             self.add(key, f"step {step} s is below the 1 ns resolution of logical time")
         elif span_ns > 0 and span_ns % _to_ns(step) != 0:
@@ -504,7 +558,8 @@ class _Checker:
     def check_time(self) -> None:
         time = self.scenario.time
         span_ns = 0  # unknown when `time` did not parse: federate steps are then checked alone
-        if not self.unparsed.time:
+        if not self.unparsed.time and all([self.within_time("time.start", time.start),
+                                                self.within_time("time.stop", time.stop)]):
             span_ns = _to_ns(time.stop) - _to_ns(time.start)
             if span_ns <= 0:
                 self.add("time.stop", f"stop ({time.stop}) must be greater than start ({time.start})")
@@ -571,6 +626,14 @@ class _Checker:
             self.add(key, f"federate {federate!r} has no variable {variable!r}")
         return info
 
+    def exchangeable(self, key: str, federate: str, info: VariableInfo) -> bool:
+        """Whether the variable's values can travel through the RTI, after recording a problem if not."""
+        if info.type in _EXCHANGED_TYPES:
+            return True
+        self.add(key, f"{federate}.{info.name} is a {info.type} variable; only "
+                      f"{', '.join(_EXCHANGED_TYPES)} values can be exposed, connected or recorded")
+        return False
+
     def exposed_output(self, key: str, federate: str, variable: str) -> VariableInfo | None:
         """An output other federates may see, or None after recording why not."""
         info = self.variable(key, federate, variable)
@@ -578,6 +641,8 @@ class _Checker:
             return None
         if info.causality != "output":
             self.add(key, f"{federate}.{variable} is not an output (causality {info.causality!r})")
+            return None
+        if not self.exchangeable(key, federate, info):
             return None
         if variable not in self.scenario.exposed(federate):
             self.add(key, f"{federate}.{variable} is not exposed (not in federates.{federate}.expose)")
@@ -591,6 +656,8 @@ class _Checker:
             return None
         if info.causality != "input":
             self.add(key, f"{federate}.{variable} is not an input (causality {info.causality!r})")
+            return None
+        if not self.exchangeable(key, federate, info):
             return None
         first = self.drivers.setdefault((federate, variable), key)
         if first != key:
@@ -618,6 +685,8 @@ class _Checker:
                 self.add(f"federates.{name}.expose[{index}]",
                          f"{name}.{variable} is not an output (causality {info.causality!r}); "
                          "only outputs can be exposed")
+            elif info is not None:
+                self.exchangeable(f"federates.{name}.expose[{index}]", name, info)
         for index, parameter in enumerate(spec.tunable or []):
             self.settable(f"federates.{name}.tunable[{index}]", name, interface, parameter)
         for parameter, value in spec.parameters.items():
@@ -627,6 +696,8 @@ class _Checker:
                 continue
             if spec.kind == "fmu" and not _value_matches(info.type, value):
                 self.add(key, f"value {value!r} does not match the {info.type} type of {name}.{parameter}")
+            elif spec.kind == "fmu" and (bad := _out_of_range(info, value)):
+                self.add(key, f"value {value!r} is outside {bad} of {name}.{parameter}")
         if spec.kind == "python":
             self.check_constructor(name, spec)
 
@@ -659,6 +730,9 @@ class _Checker:
             return  # types and units of another site's model are checked on its own host
         if src.type != dst.type:
             self.add(key, f"type mismatch: {connection.src} is {src.type}, {connection.dst} is {dst.type}")
+        elif _narrows(src, dst):
+            self.add(key, f"type mismatch: {connection.src} is {src.fmi_type}, {connection.dst} is {dst.fmi_type}, "
+                          "which cannot hold all its values")
         if not units_compatible(src.unit, interfaces[connection.src_federate].unit_definitions,
                                 dst.unit, interfaces[connection.dst_federate].unit_definitions):
             self.add(key, f"unit mismatch: {connection.src} is in [{src.unit}], {connection.dst} is in [{dst.unit}]")
@@ -671,7 +745,10 @@ class _Checker:
         if not interaction.parameters:
             self.add(f"{base}.parameters", "an interaction needs at least one parameter")
         for index, publisher in enumerate(interaction.publishers):
-            self.known_federate(f"{base}.publishers[{index}]", publisher, "publisher federate")
+            if (self.known_federate(f"{base}.publishers[{index}]", publisher, "publisher federate")
+                    and self.scenario.federates[publisher].kind != "python"):
+                self.add(f"{base}.publishers[{index}]", f"{publisher!r} is a {self.scenario.federates[publisher].kind} "
+                                                        "federate; only python federates send interactions")
         for target, parameter in interaction.to.items():
             key = f"{base}.to.{target}"
             try:
@@ -702,6 +779,22 @@ class _Checker:
 
 # ------------------------------------------------------------------------------------------------------------ loading
 
+def _with_overrides(problems: list[Problem], overrides: Mapping[str, object]) -> list[Problem]:
+    """Say which problems an override (`--stop`, `--set`) may have caused: the file alone is not to blame."""
+    def key_of(name: str) -> str:
+        head, _, rest = name.partition(".")
+        return name if head == "time" else f"federates.{head}.parameters.{rest}"
+
+    given = {key_of(name): f"{name}={value!r}" for name, value in overrides.items()}
+    time_given = [text for key, text in given.items() if key.startswith("time.")]
+    noted = []
+    for problem in problems:
+        related = time_given if problem.key.startswith("time.") else [given[problem.key]] if problem.key in given else []
+        note = f" (with the override {', '.join(related)})" if related else ""
+        noted.append(Problem(problem.key, problem.message + note))
+    return noted
+
+
 def load_scenario(
     path: Path | str, overrides: Mapping[str, object] | None = None, site: str | None = None
 ) -> Scenario:
@@ -725,6 +818,6 @@ def load_scenario(
     scenario._overrides = dict(overrides or {})
     problems += _Checker(scenario, site, unparsed).run()
     if problems:
-        raise ScenarioError(path, problems)
+        raise ScenarioError(path, _with_overrides(problems, overrides or {}))
     log.info("loaded scenario %s (%s, %d federates)", path, scenario.federation, len(scenario.federates))
     return scenario

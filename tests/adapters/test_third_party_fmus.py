@@ -385,3 +385,46 @@ def test_multi_rate_loop_over_grpc_is_byte_identical_to_embedded(
     data = (tmp_path / "grpc" / "results.csv").read_bytes()
     assert data.count(b"\n") == 62  # header + 0.0 .. 6.0 s every 0.1 s
     assert data == (tmp_path / "embedded" / "results.csv").read_bytes()
+
+
+# ------------------------------------------------------------------------ 4. interactions into typed inputs
+
+COMMANDER = '''
+from adapters.python_model import StepResult
+
+
+class Commander:
+    inputs = {}
+    outputs = {"k": "1"}
+
+    def __init__(self, level):
+        self.level = level
+
+    def step(self, t, dt, inputs):
+        return StepResult({"k": t}, [("Cmd", {"level": self.level, "flag": 1.0})])
+'''
+
+
+@pytest.mark.parametrize("level", [3.0, 0.7])
+def test_an_interaction_sets_integer_and_boolean_inputs_only_with_fitting_values(
+        third_party_fmus: ThirdPartyFMUs, tmp_path: Path, level: float) -> None:
+    directory = tmp_path / "scen"
+    directory.mkdir()
+    (directory / "commander.py").write_text(COMMANDER)
+    scenario = write_scenario(directory, {
+        "federation": "typed-interactions",
+        "time": {"start": 0.0, "stop": 1.0, "step": 0.5},
+        "federates": {
+            "cmd": {"python": "commander:Commander", "owner": "a", "parameters": {"level": level}},
+            "lag": {"fmu": str(third_party_fmus.lag2), "owner": "b", "expose": ["y"]},
+        },
+        "interactions": {"Cmd": {"parameters": ["level", "flag"], "publishers": ["cmd"],
+                                 "to": {"lag.bias": "level", "lag.boost": "flag"}}},
+    })
+    if level == 3.0:
+        result = run_embedded(load_scenario(scenario), tmp_path / "out", plot=False)
+        assert result.status == "completed", result.error
+    else:  # truncating 0.7 to 0 used to go unnoticed
+        with pytest.raises(Exception, match=r"federate 'lag' .*setting input bias at t=0.5 s failed: "
+                                            r"0.7 is not a valid Integer value"):
+            run_embedded(load_scenario(scenario), tmp_path / "out", plot=False)

@@ -1,0 +1,123 @@
+"""Validation of what values can travel and fit: integer widths, declared ranges, String variables,
+times beyond logical time, interaction publishers, and hostile YAML (alias bombs, complex keys)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import fmpy
+import pytest
+
+from federation.interfaces import fmu_interface
+from federation.scenario import load_scenario
+
+from .conftest import ScenarioWriter, base_scenario, make_fmu
+from .test_scenario import assert_problem, load_error, problems_for
+
+FMI3_COUNTER = """
+    <Int64 name="wide" valueReference="1" causality="output" variability="discrete" initial="exact" start="0"/>
+    <Int8 name="small" valueReference="2" causality="input" variability="discrete" start="0"/>
+    <Int64 name="wide_in" valueReference="3" causality="input" variability="discrete" start="0"/>
+    <UInt8 name="level" valueReference="4" causality="parameter" variability="fixed" start="1" max="100"/>
+    <String name="label" valueReference="5" causality="output" variability="discrete" initial="exact">
+      <Start value="x"/></String>
+    <Float64 name="gain" valueReference="6" causality="parameter" variability="fixed" start="1" min="0" max="2"/>"""
+FMI3_BINARY = f"binaries/{fmpy.platform_tuple}/toy{fmpy.sharedLibraryExtension}"
+
+
+@pytest.fixture
+def counter(scenario_dir: Path) -> Path:
+    return make_fmu(scenario_dir / "counter.fmu", FMI3_COUNTER, fmi_version="3.0", binary=FMI3_BINARY)
+
+
+def _with_counter(**spec: object) -> dict[str, object]:
+    data = base_scenario()
+    data["federates"]["counter"] = {"fmu": "counter.fmu", "owner": "lab", **spec}
+    return data
+
+
+def test_integer_parameters_must_fit_their_type_and_declared_range(write_scenario: ScenarioWriter,
+                                                                    counter: Path) -> None:
+    data = _with_counter(parameters={"level": 256, "gain": 2.5})
+    data["federates"]["vehicle"]["parameters"] = {"n_ev": 2**32 + 200}  # FMI 3 Int32 would wrap to 200
+    error = problems_for(write_scenario, data, "federates.vehicle.parameters.n_ev", str(2**32 + 200), "Int32")
+    assert_problem(error, "federates.counter.parameters.level", "256", "UInt8 [0, 255]")
+    assert_problem(error, "federates.counter.parameters.gain", "2.5", "declared range [0, 2]")
+    data["federates"]["vehicle"]["parameters"] = {"n_ev": 0}  # declared min 1
+    data["federates"]["counter"]["parameters"] = {"level": 100, "gain": 0.0}
+    error = load_error(write_scenario(data))
+    assert [p.key for p in error.problems] == ["federates.vehicle.parameters.n_ev"]
+    assert "declared range [1, 2000]" in error.problems[0].message
+
+
+def test_an_integer_connection_may_not_narrow(write_scenario: ScenarioWriter, counter: Path) -> None:
+    data = _with_counter()
+    make_fmu(counter.parent / "other.fmu", FMI3_COUNTER.replace('name="', 'name="o_'), fmi_version="3.0",
+             binary=FMI3_BINARY)
+    data["federates"]["other"] = {"fmu": "other.fmu", "owner": "lab"}
+    data["connections"] += ["counter.wide -> other.o_small", "other.o_wide -> counter.wide_in"]
+    error = problems_for(write_scenario, data, "connections[5]", "type mismatch", "Int64", "Int8")
+    assert [p.key for p in error.problems] == ["connections[5]"]  # Int64 -> Int64 is fine
+
+
+def test_string_variables_are_not_exposed_by_default_and_refused_when_named(write_scenario: ScenarioWriter,
+                                                                            counter: Path) -> None:
+    scenario = load_scenario(write_scenario(_with_counter()))
+    assert scenario.exposed("counter") == ["wide"]  # not the String output
+    assert ("counter", "label") not in scenario.recorded()
+    data = _with_counter(expose=["wide", "label"])
+    data["output"] = {"variables": ["counter.label"]}
+    error = problems_for(write_scenario, data, "federates.counter.expose[1]", "counter.label is a String")
+    assert_problem(error, "output.variables[0]", "counter.label is a String", "Real, Integer, Boolean")
+
+
+def test_times_beyond_logical_time_are_named(write_scenario: ScenarioWriter) -> None:
+    data = base_scenario()
+    data["time"] = {"start": 0.0, "stop": 9e9, "step": 1e9}
+    error = problems_for(write_scenario, data, "time.stop", "9e+09 s is beyond the end of logical time")
+    assert [p.key for p in error.problems] == ["time.stop"]
+    data["time"] = {"start": 0.0, "stop": 10.0, "step": 1e300}  # used to raise OverflowError
+    problems_for(write_scenario, data, "time.step", "beyond the end of logical time")
+    data["time"] = {"start": 0.0, "stop": 10.0, "step": 1.0}
+    error = load_error(write_scenario(data), {"time.stop": 1e300})
+    assert_problem(error, "time.stop", "beyond the end of logical time", "with the override time.stop=1e+300")
+
+
+def test_problems_caused_by_an_override_say_so(write_scenario: ScenarioWriter) -> None:
+    error = load_error(write_scenario(), {"time.stop": 86400.5, "vehicle.n_ev": 5000})
+    assert_problem(error, "time.step", "does not divide", "with the override time.stop=86400.5")
+    assert_problem(error, "federates.vehicle.parameters.n_ev", "declared range", "with the override vehicle.n_ev=5000")
+
+
+def test_only_python_federates_publish_interactions(write_scenario: ScenarioWriter) -> None:
+    data = base_scenario()
+    data["interactions"]["DemandResponse"]["publishers"] = ["ems", "grid"]
+    problems_for(write_scenario, data, "interactions.DemandResponse.publishers[1]", "'grid' is a fmu federate")
+
+
+def test_model_description_without_fmi_version_or_with_a_variable_twice(scenario_dir: Path) -> None:
+    variable = '<ScalarVariable name="x" valueReference="1" causality="output"><Real/></ScalarVariable>'
+    from federation.interfaces import InterfaceError
+    with pytest.raises(InterfaceError, match="declares no fmiVersion"):
+        fmu_interface(make_fmu(scenario_dir / "nover.fmu", variable, fmi_version="", binary=None))
+    with pytest.raises(InterfaceError, match="declares the variable 'x' twice"):
+        fmu_interface(make_fmu(scenario_dir / "twice.fmu", variable + variable.replace('"1"', '"2"')))
+
+
+def test_a_yaml_alias_bomb_is_reported_briefly_and_quickly(write_scenario: ScenarioWriter) -> None:
+    levels = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for i in range(1, 9):
+        prev, name = chr(ord("a") + i - 1), chr(ord("a") + i)
+        levels.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 9) + "]")
+    path = write_scenario(text="\n".join(levels) + "\nfederation: [*i]\n")
+    started = time.monotonic()
+    error = load_error(path)
+    assert time.monotonic() - started < 10  # 9**9 strings if anything walked it whole
+    assert len(str(error)) < 5000
+    assert_problem(error, "federation", "valid string")
+
+
+def test_a_complex_yaml_key_is_a_named_syntax_error(write_scenario: ScenarioWriter) -> None:
+    path = write_scenario(text="federation: x\n? [a, b]\n: 1\n")
+    assert_problem(load_error(path), "(yaml)", "line 2", "a mapping key must be a plain value, got a list")
