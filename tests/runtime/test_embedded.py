@@ -114,9 +114,12 @@ def test_fmu_error_stops_the_run_with_its_log_and_keeps_results(fmu_dist: Path, 
           furnace: {{fmu: {fmu_dist / 'fmi2' / 'furnace.fmu'}, owner: furnace_maker}}
         connections: [meter.f -> furnace.f_grid]
         """)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "results.png").write_bytes(b"a previous run's plot")
     with pytest.raises(FMUError) as err:
         run_embedded(load_scenario(path), tmp_path / "out", plot=False)
     assert "furnace" in str(err.value) and "f_grid" in str(err.value)
+    assert not (tmp_path / "out" / "results.png").exists(), "a stale plot was left beside the new results"
     _, rows = read_csv(tmp_path / "out" / "results.csv")
     assert [r[0] for r in rows] == [0.0, 10.0, 20.0, 30.0]
     info = json.loads((tmp_path / "out" / "run.json").read_text())
