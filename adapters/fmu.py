@@ -81,6 +81,9 @@ def extract_fmu(path: Path) -> ExtractedFMU:
         return hit
 
 
+_STATUS_NAMES = ("ok", "warning", "discard", "error", "fatal", "pending")  # fmi2Status / fmi3Status
+
+
 def _kind(var: ScalarVariable) -> str:
     """'real' for 64-bit floats (the hot path), else the FMI type name itself."""
     return "real" if var.type in ("Real", "Float64") else str(var.type)
@@ -256,7 +259,8 @@ class FMUFederate(SteppedFederate):
     def _status_error(self, status: int, what: str) -> FMUError:
         if self._slave is not None:
             self._slave.failed(status)
-        return self._error(what, f"status {status}")
+        label = _STATUS_NAMES[status] if 0 <= status < len(_STATUS_NAMES) else "not an FMI status"
+        return self._error(what, f"status {status} ({label})")
 
     def _error(self, what: str, detail: str) -> FMUError:
         tail = "\n  ".join(self.log_lines[-10:]) or "(the FMU logged nothing)"
