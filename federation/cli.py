@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, NoReturn, Optional
 
 import typer
 from rich.console import Console
@@ -24,25 +24,25 @@ def _error(message: object) -> None:
 
 
 def _overrides(stop: Optional[float], settings: Optional[list[str]]) -> dict[str, object]:
-    """`--stop` and `--set key=value` as scenario overrides (values parsed as YAML scalars)."""
-    import yaml
+    """`--stop` and `--set key=value` as scenario overrides (values read by sweep.parse_value)."""
+    from federation.runtime.sweep import SweepError, parse_value, split_setting
 
     out: dict[str, object] = {}
     for item in settings or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            err.print(f"[red]--set expects KEY=VALUE, got {escape(repr(item))}[/red]")
-            raise typer.Exit(2)
-        parsed = yaml.safe_load(value)
-        if isinstance(parsed, str):  # YAML 1.1 reads 5e6 as text; a user means the number
-            try:
-                parsed = float(parsed)
-            except ValueError:
-                pass
-        out[key.strip()] = parsed
+        try:
+            key, value = split_setting(item, "--set", "KEY=VALUE")
+        except SweepError as exc:
+            _error(exc)
+            raise typer.Exit(2) from None
+        out[key] = parse_value(value)
     if stop is not None:
         out["time.stop"] = stop
     return out
+
+
+def _invalid_scenario(exc: Exception) -> NoReturn:
+    err.print(f"[red]invalid scenario[/red]\n{escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)
+    raise typer.Exit(2) from None
 
 
 def _load(scenario: Path, stop: Optional[float] = None, settings: Optional[list[str]] = None,  # type: ignore[no-untyped-def]
@@ -52,8 +52,19 @@ def _load(scenario: Path, stop: Optional[float] = None, settings: Optional[list[
     try:
         return load_scenario(scenario, _overrides(stop, settings) or None, site=site)
     except ScenarioError as exc:
-        err.print(f"[red]invalid scenario[/red]\n{escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)
+        _invalid_scenario(exc)
+
+
+def _results_dir(path: Path) -> Path:
+    """The folder, made absolute and created; exit 2 naming it when it cannot be."""
+    # Absolute: an FMU's loader may change the working directory (fmpy does when a binary fails).
+    path = path.absolute()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        err.print(f"[red]cannot write results to {escape(str(path))}: {escape(exc.strerror or str(exc))}[/red]")
         raise typer.Exit(2) from None
+    return path
 
 
 @app.command()
@@ -87,13 +98,7 @@ def run(
     # On Ray each owner's host validates its own models on its own nodes (their platform, their
     # files): the coordinator holds no owner's models, like a grpc host of another site.
     sc = _load(scenario, stop, settings, site=COORDINATOR_SITE if mode == "ray" else None)
-    # Absolute: an FMU's loader may change the working directory (fmpy does when a binary fails).
-    out_dir = (out or sc.output.dir).absolute()
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        err.print(f"[red]cannot write results to {escape(str(out_dir))}: {escape(exc.strerror or str(exc))}[/red]")
-        raise typer.Exit(2) from None
+    out_dir = _results_dir(out or sc.output.dir)
     if insecure and mode != "embedded":
         _warn_insecure()
     telemetry.setup("federation-run", out_dir / "telemetry")
@@ -143,7 +148,7 @@ def _run_mode(mode: str, sc: Any, out_dir: Path, tick: Any, plot: bool, grant_ti
 @app.command()
 def sweep(
     scenario: Path,
-    params: list[str] = typer.Option(..., "--param", help="fed.param=V1,V2,... (grid) or fed.param=LO..HI (with --samples)"),
+    params: list[str] = typer.Option(..., "--param", help="fed.param=V1,V2,... (grid; YAML values, 1e3 is a number, other text a string) or fed.param=LO..HI (with --samples: integers when LO and HI are integers, e.g. 10..20; 1100.0..1300.0 draws reals)"),
     samples: Optional[int] = typer.Option(None, "--samples", help="K Monte Carlo draws instead of every combination"),
     seed: int = typer.Option(0, "--seed", help="random seed for --samples"),
     mode: str = typer.Option("ray", "--mode", help="ray (runs in parallel) or embedded (one after the other, in-process)"),
@@ -155,7 +160,8 @@ def sweep(
     plot: bool = typer.Option(False, "--plot", help="write results.png for every run"),
 ) -> None:
     """Run a parameter sweep: one federation execution per combination (or sample), plus summary.csv."""
-    from federation.runtime.sweep import MODES, SweepError, expand, parse_param, run_sweep
+    from federation.runtime.sweep import MODES, SweepError, check_specs, expand, parse_param, run_sweep
+    from federation.scenario import ScenarioError
 
     if mode not in MODES:
         err.print(f"[red]unknown mode {escape(repr(mode))}; use {' or '.join(MODES)}[/red]")
@@ -163,10 +169,13 @@ def sweep(
     sc = _load(scenario, stop, settings)
     try:
         specs = expand([parse_param(p) for p in params], samples, seed)
+        check_specs(sc.path, specs, sc.overrides)
     except SweepError as exc:
         _error(exc)
         raise typer.Exit(2) from None
-    out_dir = out or sc.output.dir.with_name(sc.output.dir.name + "-sweep")
+    except ScenarioError as exc:
+        _invalid_scenario(exc)
+    out_dir = _results_dir(out or sc.output.dir.with_name(sc.output.dir.name + "-sweep"))
     console = Console(stderr=True)
     failed: list[str] = []
     with Progress(

@@ -10,8 +10,9 @@ Modes:
   every owner of the scenario (a locally started Ray does), a run executes embedded inside
   one task on such a node. Otherwise each task coordinates a distributed run whose hosts
   are pinned to their owners' nodes (see ray_run).
-A failed run never stops the others. A run whose folder already holds a completed run with
-the same parameters is skipped unless force is set.
+Before any run starts, the scenario is validated with the first run's parameters (an unknown
+federate or parameter stops the sweep); after that a failed run never stops the others. A run
+whose folder already holds a completed run with the same parameters is skipped unless force is set.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ SUMMARY = "summary.csv"
 
 
 class SweepError(ValueError):
-    """A bad --param/--samples specification."""
+    """A bad --set/--param/--samples specification, or runs that would share a folder."""
 
 
 @dataclass
@@ -55,27 +56,62 @@ class RunOutcome:
 
 # ------------------------------------------------------------------------------------------------ the runs to make
 
-def parse_param(text: str) -> tuple[str, list[Any]]:
-    """`fed.var=v1,v2,...` (YAML scalars) or `fed.var=lo..hi` (a uniform range, Monte Carlo only)."""
+_EXPONENT = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+
+
+def parse_value(text: str) -> Any:
+    """A --set/--param value as the user means it: a YAML scalar, except that a number in exponent
+    notation (1e3, 1.1e3, -2E-1: YAML 1.1 reads those as text) is a number, and text that is not
+    valid YAML (@home, *a, [1,2) is that text, as typed."""
     import yaml
 
-    key, sep, values = text.partition("=")
-    key, values = key.strip(), values.strip()
-    if not sep or not key or not values:
-        raise SweepError(f"--param expects KEY=V1,V2,... or KEY=LO..HI, got {text!r}")
+    text = text.strip()
+    if _EXPONENT.fullmatch(text):
+        return float(text)
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def split_setting(text: str, option: str, form: str) -> tuple[str, str]:
+    """`KEY=VALUE` of an option (`--set`, `--param`) as (key, value text), neither empty."""
+    key, sep, value = text.partition("=")
+    key, value = key.strip(), value.strip()
+    if not sep or not key or not value:
+        raise SweepError(f"{option} expects {form}, got {text!r}")
+    return key, value
+
+
+def parse_param(text: str) -> tuple[str, list[Any]]:
+    """`fed.var=v1,v2,...` (values as parse_value reads them) or `fed.var=lo..hi` (a uniform range,
+    Monte Carlo only: integers when both bounds are integers)."""
+    key, values = split_setting(text, "--param", "KEY=V1,V2,... or KEY=LO..HI")
     m = re.fullmatch(r"([^,]+?)\.\.([^,]+)", values)
     if m:
-        lo, hi = (yaml.safe_load(m.group(1)), yaml.safe_load(m.group(2)))
+        lo, hi = parse_value(m.group(1)), parse_value(m.group(2))
         if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lo, hi)) or lo > hi:
             raise SweepError(f"--param {key}: range {values!r} needs two numbers LO <= HI")
-        return key, [_Range(float(lo), float(hi))]
-    return key, [yaml.safe_load(v.strip()) for v in values.split(",")]
+        return key, [_Range(lo, hi)]
+    items = [v.strip() for v in values.split(",")]
+    if "" in items:
+        raise SweepError(f"--param {key}: an empty value in {values!r}")
+    parsed = [parse_value(v) for v in items]
+    for i, j in itertools.combinations(range(len(parsed)), 2):
+        if parsed[i] == parsed[j] and isinstance(parsed[i], bool) == isinstance(parsed[j], bool):
+            raise SweepError(f"--param {key}: {items[i]} and {items[j]} are the same value; give each value once")
+    return key, parsed
 
 
 @dataclass(frozen=True)
 class _Range:
-    lo: float
-    hi: float
+    lo: int | float
+    hi: int | float
+
+    def draw(self, rng: random.Random) -> int | float:
+        if isinstance(self.lo, int) and isinstance(self.hi, int):
+            return rng.randint(self.lo, self.hi)
+        return rng.uniform(self.lo, self.hi)
 
 
 def expand(params: Sequence[tuple[str, list[Any]]], samples: int | None = None, seed: int = 0) -> list[RunSpec]:
@@ -97,7 +133,7 @@ def expand(params: Sequence[tuple[str, list[Any]]], samples: int | None = None, 
         draw: dict[str, Any] = {}
         for key, values in params:
             choice = rng.choice(values)
-            draw[key] = rng.uniform(choice.lo, choice.hi) if isinstance(choice, _Range) else choice
+            draw[key] = choice.draw(rng) if isinstance(choice, _Range) else choice
         specs.append(RunSpec(f"sample-{i:04d}-{_digest(draw)}", draw))
     return specs
 
@@ -221,6 +257,20 @@ def _ray_task(*args: Any) -> RunOutcome:
 
 # ----------------------------------------------------------------------------------------------------- the sweep
 
+def check_specs(scenario_path: Path, specs: Sequence[RunSpec], base: Mapping[str, Any] | None = None) -> Any:
+    """Before any run starts: refuse two runs that would share a folder, and validate the scenario with
+    the first run's parameters (every run sets the same keys: an unknown federate or parameter, or a
+    value of the wrong type there, raises ScenarioError). Returns that scenario."""
+    from federation.scenario import load_scenario
+
+    seen: dict[str, RunSpec] = {}
+    for spec in specs:
+        other = seen.setdefault(spec.name, spec)
+        if other is not spec:
+            raise SweepError(f"two runs would share the folder {spec.name!r}: {other.params} and {spec.params}")
+    return load_scenario(scenario_path, {**(base or {}), **(specs[0].params if specs else {})})
+
+
 def run_sweep(
     scenario_path: Path,
     specs: Sequence[RunSpec],
@@ -233,14 +283,14 @@ def run_sweep(
     grant_timeout: float | None = None,
     on_done: Callable[[RunOutcome], None] | None = None,
 ) -> list[RunOutcome]:
-    """Run every spec (skipping completed ones unless force); writes out_dir/summary.csv."""
-    from federation.scenario import load_scenario
+    """Run every spec (skipping completed ones unless force); writes out_dir/summary.csv.
 
+    Raises SweepError or ScenarioError (see check_specs) before any run starts."""
     if mode not in MODES:
         raise SweepError(f"unknown sweep mode {mode!r}; use {' or '.join(MODES)}")
     scenario_path, out_dir = scenario_path.resolve(), out_dir.resolve()
     base = dict(base or {})
-    base_scenario = load_scenario(scenario_path, base or None)  # fail early on a bad base scenario
+    base_scenario = check_specs(scenario_path, specs, base)
     out_dir.mkdir(parents=True, exist_ok=True)
     outcomes: dict[str, RunOutcome] = {}
 

@@ -129,3 +129,46 @@ def test_rti_serve_takes_any_limit_and_names_a_bad_one() -> None:
         text = " ".join(proc.stderr.split())
         assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
         assert all(w in text for w in words), text
+
+
+@pytest.mark.parametrize("value", ["@x", "%x", "*a", "{a:", "[1,2"])
+def test_set_takes_a_value_that_is_not_yaml_as_the_text_typed(fmu_dist: Path, tmp_path: Path, value: str) -> None:
+    proc = federation("run", str(FLAGSHIP), "--stop", "60", "--out", str(tmp_path), "--set", f"furnace.T_set={value}")
+    text = " ".join(proc.stderr.split())
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert f"value {value!r} does not match the Real type of furnace.T_set" in text, text
+
+
+@pytest.mark.parametrize("param, words", [
+    ("furnace.T_set=@x,1", ["'@x' does not match the Real type of furnace.T_set"]),
+    ("nosuch.x=1,2", ["overrides.nosuch.x", "unknown federate 'nosuch'"]),
+    ("furnace.T_set=1200,,1300", ["--param furnace.T_set: an empty value in '1200,,1300'"]),
+    ("furnace.T_set=1200,1200", ["--param furnace.T_set: 1200 and 1200 are the same value"]),
+])
+def test_sweep_refuses_a_bad_param_before_any_run(fmu_dist: Path, tmp_path: Path, param: str, words: list[str]) -> None:
+    proc = federation("sweep", str(FLAGSHIP), "--mode", "embedded", "--stop", "60", "--out", str(tmp_path / "s"),
+                      "--param", param)
+    text = " ".join(proc.stderr.split())
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert all(w in text for w in words), text
+    assert not (tmp_path / "s").exists()
+
+
+def test_sweep_reads_exponent_notation_and_draws_integers_from_an_integer_range(fmu_dist: Path, tmp_path: Path) -> None:
+    proc = federation("sweep", str(FLAGSHIP), "--mode", "embedded", "--stop", "60", "--out", str(tmp_path / "grid"),
+                      "--param", "furnace.T_set=1.1e3,1.2e3")
+    assert proc.returncode == 0 and "2 runs, 2 completed" in proc.stdout, proc.stderr
+    assert sorted(p.name for p in (tmp_path / "grid").iterdir() if p.is_dir()) == ["furnace.T_set=1100.0",
+                                                                                   "furnace.T_set=1200.0"]
+    proc = federation("sweep", str(FLAGSHIP), "--mode", "embedded", "--stop", "60", "--out", str(tmp_path / "mc"),
+                      "--param", "vehicle.n_ev=10..20", "--samples", "2")
+    assert proc.returncode == 0 and "2 runs, 2 completed" in proc.stdout, proc.stderr
+
+
+def test_sweep_names_an_out_that_is_a_file_as_run_does(fmu_dist: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    for command in (["run"], ["sweep", "--mode", "embedded", "--param", "furnace.T_set=1200"]):
+        proc = federation(*command, str(FLAGSHIP), "--stop", "60", "--out", str(blocker))
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+        assert f"cannot write results to {blocker}: File exists" in " ".join(proc.stderr.split()), proc.stderr
