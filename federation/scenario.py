@@ -153,6 +153,10 @@ def _not_bool(value: object) -> object:
     return value
 
 
+def _none_is_empty(empty: Callable[[], object]) -> Callable[[object], object]:
+    return lambda value: empty() if value is None else value
+
+
 ConnectionItem = Annotated[Connection, PlainValidator(Connection.parse), PlainSerializer(str)]
 # Not StrictFloat: PyYAML reads '1e6' (no dot) as a string, which lax parsing turns into the number a user means;
 # only YAML booleans, which lax parsing would take as 1.0 / 0.0, are refused.
@@ -230,8 +234,10 @@ class Scenario(_Strict):
     federation: NonEmptyStr
     time: TimeSpec
     federates: Annotated[dict[str, FederateSpec], Field(min_length=1)]
-    connections: list[ConnectionItem] = Field(default_factory=list)
-    interactions: dict[str, InteractionSpec] = Field(default_factory=dict)
+    # A key whose items are all commented out reads as null: nothing listed, not an error.
+    connections: Annotated[list[ConnectionItem], BeforeValidator(_none_is_empty(list))] = Field(default_factory=list)
+    interactions: Annotated[dict[str, InteractionSpec], BeforeValidator(_none_is_empty(dict))] = Field(
+        default_factory=dict)
     output: OutputSpec = Field(default_factory=OutputSpec)
 
     _path: Path | None = PrivateAttr(default=None)
@@ -313,15 +319,16 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 
 
 def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
-    seen: set[object] = set()
+    seen: dict[object, object] = {}
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
         if not isinstance(key, Hashable):  # a complex key (`? [a, b]`)
             raise yaml.constructor.ConstructorError(None, None, f"a mapping key must be a plain value, got a "
                                                     f"{type(key).__name__}", key_node.start_mark)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
-        seen.add(key)
+        if key in seen:  # also 1 and true: one key to Python (1 == True), so one would be lost
+            same = "" if type(seen[key]) is type(key) else f" (the same key as {seen[key]!r} once read: quote names)"
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}{same}", key_node.start_mark)
+        seen[key] = key
     return loader.construct_mapping(node, deep=deep)
 
 
@@ -371,8 +378,13 @@ def _apply_overrides(data: dict[str, Any], overrides: Mapping[str, object]) -> l
 
 def _loc_to_key(loc: Sequence[int | str]) -> str:
     key = ""
-    for part in loc:
-        key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
+    for index, part in enumerate(loc):
+        if part == "[key]":
+            continue
+        if isinstance(part, int) and loc[index + 1:index + 2] != ("[key]",):
+            key += f"[{part}]"
+        else:
+            key += f".{part}" if key else str(part)
     return key or "(root)"
 
 
@@ -387,7 +399,9 @@ def _pydantic_problems(error: ValidationError) -> list[Problem]:
     problems: list[Problem] = []
     for item in error.errors(include_url=False):
         message = _PYDANTIC_MESSAGES.get(item["type"], item["msg"]).removeprefix("Value error, ")
-        if item["type"] not in _PYDANTIC_MESSAGES and item["type"] != "value_error":
+        if item["loc"][-1:] == ("[key]",):  # a mapping key (a name) YAML read as a number or boolean
+            message = f"the name {_clipped(item['input'])} must be a string: quote it"
+        elif item["type"] not in _PYDANTIC_MESSAGES and item["type"] != "value_error":
             message += f" (got {_clipped(item['input'])})"
         problems.append(Problem(_loc_to_key(item["loc"]), message))
     return problems

@@ -121,3 +121,22 @@ def test_a_yaml_alias_bomb_is_reported_briefly_and_quickly(write_scenario: Scena
 def test_a_complex_yaml_key_is_a_named_syntax_error(write_scenario: ScenarioWriter) -> None:
     path = write_scenario(text="federation: x\n? [a, b]\n: 1\n")
     assert_problem(load_error(path), "(yaml)", "line 2", "a mapping key must be a plain value, got a list")
+
+
+def test_names_yaml_reads_as_numbers_are_named_and_never_merged(write_scenario: ScenarioWriter) -> None:
+    head = "federation: x\ntime: {start: 0, stop: 10, step: 1}\nfederates:\n"
+    error = load_error(write_scenario(text=head + "  1: {python: toy_ems:Dispatcher, owner: o}\n"))
+    assert_problem(error, "federates.1", "the name 1 must be a string: quote it")
+    # 1 and true are one key to Python: one federate would silently replace the other
+    error = load_error(write_scenario(text=head + "  1: {python: a:B, owner: o}\n  true: {python: a:B, owner: o}\n"))
+    assert_problem(error, "(yaml)", "duplicate key True", "the same key as 1")
+
+
+def test_a_list_left_with_every_item_commented_out_is_empty(write_scenario: ScenarioWriter) -> None:
+    data = base_scenario()
+    path = write_scenario(data)
+    text = path.read_text()
+    start, end = text.index("connections:"), text.index("interactions:")
+    path.write_text(text[:start] + "connections:\n" + "".join(f"# {line}\n" for line in text[start:end].splitlines()[1:])
+                    + text[end:])
+    assert load_scenario(path).connections == []
