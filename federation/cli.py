@@ -148,7 +148,7 @@ def _run_mode(mode: str, sc: Any, out_dir: Path, tick: Any, plot: bool, grant_ti
 @app.command()
 def sweep(
     scenario: Path,
-    params: list[str] = typer.Option(..., "--param", help="fed.param=V1,V2,... (grid; YAML values, 1e3 is a number, other text a string) or fed.param=LO..HI (with --samples: integers when LO and HI are integers, e.g. 10..20; 1100.0..1300.0 draws reals)"),
+    params: list[str] = typer.Option(..., "--param", help="fed.param=V1,V2,... (grid; YAML values, 1e3 is a number, other text a string) or fed.param=LO..HI (with --samples: whole numbers for an Integer parameter)"),
     samples: Optional[int] = typer.Option(None, "--samples", help="K Monte Carlo draws instead of every combination"),
     seed: int = typer.Option(0, "--seed", help="random seed for --samples"),
     mode: str = typer.Option("ray", "--mode", help="ray (runs in parallel) or embedded (one after the other, in-process)"),
@@ -160,7 +160,8 @@ def sweep(
     plot: bool = typer.Option(False, "--plot", help="write results.png for every run"),
 ) -> None:
     """Run a parameter sweep: one federation execution per combination (or sample), plus summary.csv."""
-    from federation.runtime.sweep import MODES, SweepError, check_specs, expand, parse_param, run_sweep
+    from federation.runtime.sweep import (MODES, SweepError, check_specs, expand, integer_parameters, parse_param,
+                                          run_sweep)
     from federation.scenario import ScenarioError
 
     if mode not in MODES:
@@ -168,7 +169,8 @@ def sweep(
         raise typer.Exit(2)
     sc = _load(scenario, stop, settings)
     try:
-        specs = expand([parse_param(p) for p in params], samples, seed)
+        parsed = [parse_param(p) for p in params]
+        specs = expand(parsed, samples, seed, integer_parameters(sc, [key for key, _ in parsed]))
         check_specs(sc.path, specs, sc.overrides)
     except SweepError as exc:
         _error(exc)

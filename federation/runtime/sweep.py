@@ -27,7 +27,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Container, Iterable, Mapping, Sequence
 
 MODES = ("embedded", "ray")
 SUMMARY = "summary.csv"
@@ -85,7 +85,7 @@ def split_setting(text: str, option: str, form: str) -> tuple[str, str]:
 
 def parse_param(text: str) -> tuple[str, list[Any]]:
     """`fed.var=v1,v2,...` (values as parse_value reads them) or `fed.var=lo..hi` (a uniform range,
-    Monte Carlo only: integers when both bounds are integers)."""
+    Monte Carlo only)."""
     key, values = split_setting(text, "--param", "KEY=V1,V2,... or KEY=LO..HI")
     m = re.fullmatch(r"([^,]+?)\.\.([^,]+)", values)
     if m:
@@ -108,14 +108,31 @@ class _Range:
     lo: int | float
     hi: int | float
 
-    def draw(self, rng: random.Random) -> int | float:
-        if isinstance(self.lo, int) and isinstance(self.hi, int):
-            return rng.randint(self.lo, self.hi)
-        return rng.uniform(self.lo, self.hi)
+    def draw(self, rng: random.Random, key: str, integer: bool) -> int | float:
+        if not integer:
+            return rng.uniform(self.lo, self.hi)
+        lo, hi = math.ceil(self.lo), math.floor(self.hi)
+        if lo > hi:
+            raise SweepError(f"--param {key}: the range {self.lo}..{self.hi} holds no integer")
+        return rng.randint(lo, hi)
 
 
-def expand(params: Sequence[tuple[str, list[Any]]], samples: int | None = None, seed: int = 0) -> list[RunSpec]:
-    """Every combination (grid), or `samples` Monte Carlo draws (uniform over each list or range)."""
+def integer_parameters(scenario: Any, keys: Iterable[str]) -> set[str]:
+    """The `fed.param` keys that name an Integer parameter: a range draws integers for those."""
+    found = set()
+    for key in keys:
+        federate, _, name = key.partition(".")
+        interface = scenario.interfaces.get(federate)
+        variable = interface.variables.get(name) if interface is not None else None
+        if variable is not None and variable.type == "Integer":
+            found.add(key)
+    return found
+
+
+def expand(params: Sequence[tuple[str, list[Any]]], samples: int | None = None, seed: int = 0,
+           integers: Container[str] = frozenset()) -> list[RunSpec]:
+    """Every combination (grid), or `samples` Monte Carlo draws (uniform over each list or range;
+    whole numbers for the keys in `integers`)."""
     keys = [k for k, _ in params]
     if len(set(keys)) != len(keys):
         raise SweepError(f"a parameter is given twice: {keys}")
@@ -133,7 +150,7 @@ def expand(params: Sequence[tuple[str, list[Any]]], samples: int | None = None, 
         draw: dict[str, Any] = {}
         for key, values in params:
             choice = rng.choice(values)
-            draw[key] = choice.draw(rng) if isinstance(choice, _Range) else choice
+            draw[key] = choice.draw(rng, key, key in integers) if isinstance(choice, _Range) else choice
         specs.append(RunSpec(f"sample-{i:04d}-{_digest(draw)}", draw))
     return specs
 

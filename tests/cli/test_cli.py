@@ -154,7 +154,7 @@ def test_sweep_refuses_a_bad_param_before_any_run(fmu_dist: Path, tmp_path: Path
     assert not (tmp_path / "s").exists()
 
 
-def test_sweep_reads_exponent_notation_and_draws_integers_from_an_integer_range(fmu_dist: Path, tmp_path: Path) -> None:
+def test_sweep_reads_exponent_notation_and_draws_whole_numbers_for_an_integer_parameter(fmu_dist: Path, tmp_path: Path) -> None:
     proc = federation("sweep", str(FLAGSHIP), "--mode", "embedded", "--stop", "60", "--out", str(tmp_path / "grid"),
                       "--param", "furnace.T_set=1.1e3,1.2e3")
     assert proc.returncode == 0 and "2 runs, 2 completed" in proc.stdout, proc.stderr

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from federation.runtime.sweep import SweepError, expand, parse_param, parse_value, run_sweep
-from federation.scenario import ScenarioError
+from federation.runtime.sweep import SweepError, expand, integer_parameters, parse_param, parse_value, run_sweep
+from federation.scenario import ScenarioError, load_scenario
 
 SCENARIO = Path(__file__).with_name("ray_fixtures") / "three_owners.yaml"
 
@@ -56,14 +56,20 @@ def test_an_unknown_key_is_refused_once_before_any_run(fmu_dist: Path, tmp_path:
     assert not (tmp_path / "s").exists()
 
 
-def test_a_range_of_integers_draws_integers() -> None:
-    draws = [s.params["vehicle.n_ev"] for s in expand([parse_param("vehicle.n_ev=10..20")], samples=40, seed=3)]
+def test_a_range_draws_whole_numbers_for_an_integer_parameter_only(fmu_dist: Path) -> None:
+    params = [parse_param("vehicle.n_ev=10..20"), parse_param("furnace.T_set=1100..1300")]
+    integers = integer_parameters(load_scenario(SCENARIO), [key for key, _ in params])
+    assert integers == {"vehicle.n_ev"}
+    specs = expand(params, samples=40, seed=3, integers=integers)
+    draws = [s.params["vehicle.n_ev"] for s in specs]
     assert all(type(v) is int and 10 <= v <= 20 for v in draws), draws
-    reals = [s.params["furnace.T_set"] for s in expand([parse_param("furnace.T_set=1100.0..1300")], samples=5)]
-    assert all(type(v) is float and 1100 <= v <= 1300 for v in reals) and len(set(reals)) == 5
+    reals = [s.params["furnace.T_set"] for s in specs]  # a Real parameter: not only whole numbers
+    assert all(type(v) is float and 1100 <= v <= 1300 for v in reals) and not all(v.is_integer() for v in reals)
+    with pytest.raises(SweepError, match="holds no integer"):
+        expand([parse_param("vehicle.n_ev=10.2..10.8")], samples=1, integers={"vehicle.n_ev"})
 
 
 def test_an_integer_range_sweep_completes(fmu_dist: Path, tmp_path: Path) -> None:
-    specs = expand([parse_param("vehicle.n_ev=10..20")], samples=2, seed=0)
+    specs = expand([parse_param("vehicle.n_ev=10..20")], samples=2, seed=0, integers={"vehicle.n_ev"})
     outcomes = run_sweep(SCENARIO, specs, tmp_path / "s", {"time.stop": 60.0}, mode="embedded")
     assert [o.status for o in outcomes] == ["completed", "completed"], [o.error for o in outcomes]
