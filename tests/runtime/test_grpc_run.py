@@ -47,7 +47,9 @@ class CliRun:
         try:
             for child in psutil.Process(self.proc.pid).children(recursive=True):
                 try:  # re-read the command line: right after fork it is still the parent's
-                    self.seen[child.pid] = (child.create_time(), " ".join(child.cmdline()))
+                    cmd = " ".join(child.cmdline())
+                    if cmd:  # a zombie's is empty: keep what it ran
+                        self.seen[child.pid] = (child.create_time(), cmd)
                 except psutil.Error:
                     pass
         except psutil.Error:
