@@ -51,6 +51,19 @@ _TYPE_FAMILY: dict[str, str] = {
     "Int32": "Integer", "UInt32": "Integer", "Int64": "Integer", "UInt64": "Integer",
     "Boolean": "Boolean", "String": "String",
 }
+_INT_RANGES: dict[str, tuple[int, int]] = {
+    **{f"Int{b}": (-2 ** (b - 1), 2 ** (b - 1) - 1) for b in (8, 16, 32, 64)},
+    **{f"UInt{b}": (0, 2 ** b - 1) for b in (8, 16, 32, 64)},
+}
+
+
+def _int_range(fmi_type: str, fmi_version: str) -> tuple[int, int] | None:
+    """FMI 2's Integer and Enumeration are 32-bit; FMI 3's Enumeration is 64-bit."""
+    if fmi_type in ("Integer", "Enumeration"):
+        return _INT_RANGES["Int64" if fmi_type == "Enumeration" and fmi_version.startswith("3") else "Int32"]
+    return _INT_RANGES.get(fmi_type)
+
+
 _PARAMETER_CAUSALITIES = frozenset({"parameter", "structuralParameter"})
 _HEADER_UNIT = re.compile(r"^\s*(?P<name>[^\[\]]*?)\s*(?:\[(?P<unit>[^\[\]]*)\])?\s*$")
 
@@ -73,6 +86,8 @@ class VariableInfo:
     fmi_type: str | None = None  # the declared FMI type (Int32, UInt8, Float64, Enumeration...), FMUs only
     min: float | None = None  # declared bounds (FMU variables only)
     max: float | None = None
+    int_range: tuple[int, int] | None = None  # what an integer variable's FMI type can hold
+    array: bool = False  # an FMI 3 variable with <Dimension>s
 
 
 @dataclass(frozen=True)
@@ -210,6 +225,8 @@ def _fmu_interface_cached(path: Path, mtime_ns: int, size: int) -> FederateInter
             fmi_type=str(v.type),
             min=_bound(v, "min"),
             max=_bound(v, "max"),
+            int_range=_int_range(str(v.type), str(md.fmiVersion)),
+            array=bool(getattr(v, "dimensions", None)),
         )
     log.debug("read %d variables from %s (FMI %s)", len(variables), path, md.fmiVersion)
     return FederateInterface(kind="fmu", variables=variables, fmi_version=str(md.fmiVersion),

@@ -48,11 +48,6 @@ _SETTABLE_CAUSALITIES = frozenset({"parameter", "structuralParameter", "input"})
 _NS_PER_S = 1e9
 _LAST_SECOND = END_OF_TIME / _NS_PER_S  # logical time is int64 nanoseconds: about 4.6e9 s (146 years)
 _EXCHANGED_TYPES = ("Real", "Integer", "Boolean")  # what travels as a number through the RTI
-_INT_RANGES: dict[str, tuple[int, int]] = {
-    **{f"Int{b}": (-2 ** (b - 1), 2 ** (b - 1) - 1) for b in (8, 16, 32, 64)},
-    **{f"UInt{b}": (0, 2 ** b - 1) for b in (8, 16, 32, 64)},
-    "Integer": (-2 ** 31, 2 ** 31 - 1),  # FMI 2
-}
 _SHORT_REPR = reprlib.Repr()  # Python 3.11 takes no keywords here
 _SHORT_REPR.maxlevel, _SHORT_REPR.maxstring, _SHORT_REPR.maxother = 3, 200, 200
 
@@ -274,8 +269,8 @@ class Scenario(_Strict):
         if interface is None:
             return list(spec.expose or [])
         outputs = interface.outputs()
-        if spec.expose is None:  # a String output cannot travel as a number: not exposed unless asked (an error)
-            return [name for name in outputs if interface.variables[name].type in _EXCHANGED_TYPES]
+        if spec.expose is None:  # a String or array output cannot travel as a number: not unless named (an error)
+            return [name for name in outputs if _travels(interface.variables[name])]
         return [name for name in outputs if name in set(spec.expose)]
 
     def recorded(self) -> list[tuple[str, str]]:
@@ -436,12 +431,17 @@ def _out_of_range(info: VariableInfo, value: ParameterValue) -> str | None:
     """The range a numeric value falls outside (the FMI type's width, then the declared min/max), or None."""
     if isinstance(value, (bool, str)):
         return None
-    width = _INT_RANGES.get(info.fmi_type or "")
-    if info.type == "Integer" and width is not None and not width[0] <= value <= width[1]:
+    width = info.int_range
+    if width is not None and not width[0] <= value <= width[1]:
         return f"the range of {info.fmi_type} [{width[0]}, {width[1]}]"
     if (info.min is not None and value < info.min) or (info.max is not None and value > info.max):
         return f"the declared range [{_bound_text(info.min, '-inf')}, {_bound_text(info.max, 'inf')}]"
     return None
+
+
+def _travels(info: VariableInfo) -> bool:
+    """Whether the variable's values can travel through the RTI: one number each."""
+    return info.type in _EXCHANGED_TYPES and not info.array
 
 
 def _bound_text(bound: float | None, missing: str) -> str:
@@ -450,7 +450,7 @@ def _bound_text(bound: float | None, missing: str) -> str:
 
 def _narrows(src: VariableInfo, dst: VariableInfo) -> bool:
     """Whether an Integer connection would truncate: the source's FMI type holds values the target's cannot."""
-    src_range, dst_range = _INT_RANGES.get(src.fmi_type or ""), _INT_RANGES.get(dst.fmi_type or "")
+    src_range, dst_range = src.int_range, dst.int_range
     return src_range is not None and dst_range is not None and not (
         dst_range[0] <= src_range[0] and src_range[1] <= dst_range[1])
 
@@ -642,9 +642,10 @@ class _Checker:
 
     def exchangeable(self, key: str, federate: str, info: VariableInfo) -> bool:
         """Whether the variable's values can travel through the RTI, after recording a problem if not."""
-        if info.type in _EXCHANGED_TYPES:
+        if _travels(info):
             return True
-        self.add(key, f"{federate}.{info.name} is a {info.type} variable; only "
+        what = "an array (it has a Dimension)" if info.array else f"a {info.type} variable"
+        self.add(key, f"{federate}.{info.name} is {what}; only scalar "
                       f"{', '.join(_EXCHANGED_TYPES)} values can be exposed, connected or recorded")
         return False
 
@@ -685,6 +686,9 @@ class _Checker:
         if info is None or info.causality not in _SETTABLE_CAUSALITIES:
             what = "no such variable" if info is None else f"causality {info.causality!r}"
             self.add(key, f"{parameter!r} is not a parameter of federate {name!r} ({what})")
+            return None
+        if info.array:
+            self.add(key, f"{name}.{parameter} is an array (it has a Dimension); only scalar parameters can be set")
             return None
         return info
 

@@ -140,3 +140,33 @@ def test_a_list_left_with_every_item_commented_out_is_empty(write_scenario: Scen
     path.write_text(text[:start] + "connections:\n" + "".join(f"# {line}\n" for line in text[start:end].splitlines()[1:])
                     + text[end:])
     assert load_scenario(path).connections == []
+
+
+def test_array_variables_are_named_wherever_they_would_travel_or_be_set(write_scenario: ScenarioWriter,
+                                                                       scenario_dir: Path) -> None:
+    make_fmu(scenario_dir / "arr.fmu", """
+    <Float64 name="v" valueReference="1" causality="output" variability="continuous"><Dimension start="3"/></Float64>
+    <Float64 name="s" valueReference="2" causality="output" variability="continuous"/>
+    <Float64 name="g" valueReference="3" causality="parameter" variability="fixed" start="1 2">
+      <Dimension start="2"/></Float64>""", fmi_version="3.0", binary=FMI3_BINARY)
+    data = base_scenario()
+    data["federates"]["arr"] = {"fmu": "arr.fmu", "owner": "lab"}
+    assert load_scenario(write_scenario(data)).exposed("arr") == ["s"]  # v would shift s's value in one read
+    data["federates"]["arr"].update(expose=["v", "s"], parameters={"g": 5.0})
+    error = problems_for(write_scenario, data, "federates.arr.expose[0]", "arr.v is an array")
+    assert_problem(error, "federates.arr.parameters.g", "arr.g is an array", "only scalar parameters")
+
+
+def test_an_fmi3_enumeration_is_64_bit(write_scenario: ScenarioWriter, scenario_dir: Path) -> None:
+    make_fmu(scenario_dir / "enum.fmu", """
+    <Enumeration name="mode" valueReference="1" causality="output" variability="discrete" declaredType="M"/>""",
+             fmi_version="3.0", binary=FMI3_BINARY,
+             unit_definitions='<TypeDefinitions><EnumerationType name="M"><Item name="a" value="1"/>'
+                              '</EnumerationType></TypeDefinitions>')
+    make_fmu(scenario_dir / "sink.fmu", """
+    <Int32 name="i" valueReference="1" causality="input" variability="discrete" start="0"/>""",
+             fmi_version="3.0", binary=FMI3_BINARY)
+    data = base_scenario()
+    data["federates"].update(e={"fmu": "enum.fmu", "owner": "lab"}, k={"fmu": "sink.fmu", "owner": "lab"})
+    data["connections"].append("e.mode -> k.i")
+    problems_for(write_scenario, data, "connections[5]", "type mismatch", "Enumeration", "Int32")
