@@ -81,6 +81,7 @@ def extract_fmu(path: Path) -> ExtractedFMU:
         return hit
 
 
+_EXACT_INTEGERS = 2 ** 53  # every integer up to this is exact as a float
 _STATUS_NAMES = ("ok", "warning", "discard", "error", "fatal", "pending")  # fmi2Status / fmi3Status
 
 
@@ -201,6 +202,12 @@ class _Slave:
             return self._do_step(self.component, t, h, True, *self._flag_refs)
         return self._do_step(self.component, t, h, 1)
 
+    def step_flag(self) -> int:
+        """After an FMI 3 doStep: native.ASKED_TERMINATE or RETURNED_EARLY when the FMU set that flag, else 0."""
+        if self._flags[1].value:
+            return native.ASKED_TERMINATE
+        return native.RETURNED_EARLY if self._flags[2].value else 0
+
     def close(self) -> None:
         if self.worst >= 4:  # fmiFatal: the FMI standard forbids any further call
             log.warning("not freeing FMU instance %s after a fatal status", self.slave.instanceName)
@@ -314,6 +321,9 @@ class FMUFederate(SteppedFederate):
             got = self._call(f"reading outputs at t={to_seconds(t)} s", lambda: slave.get(kind, vrs))
             for p, v in zip(pos, got):
                 values[p] = float(v)
+                if kind in ("Int64", "UInt64") and abs(v) > _EXACT_INTEGERS:  # values travel as doubles
+                    raise self._error(f"reading outputs at t={to_seconds(t)} s",
+                                      f"{self.outputs[p]} = {v} is beyond 2**53, where values stop travelling exactly")
         return values
 
     def step(self, t: LogicalTime, h: LogicalTime) -> Sequence[float]:
@@ -343,6 +353,8 @@ class FMUFederate(SteppedFederate):
         status = self._slave.do_step(t_seconds, h_seconds)  # type: ignore[union-attr]  # checked above
         if status > 1:
             raise self._status_error(status, f"doStep at t={t_seconds} s")
+        if self._slave.fmi3 and (flag := self._slave.step_flag()):  # type: ignore[union-attr]
+            raise self._flag_error(flag, t)
         return self._read_outputs(t + h)
 
     def _set_input(self, name: str, value: Any, t: LogicalTime) -> None:
@@ -362,7 +374,16 @@ class FMUFederate(SteppedFederate):
             return self._input_error(status, t)
         if phase == native.FAILED_STEP:
             return self._status_error(status, f"doStep at t={to_seconds(t)} s")
+        if phase in (native.ASKED_TERMINATE, native.RETURNED_EARLY):
+            return self._flag_error(phase, t)
         return self._status_error(status, f"reading outputs at t={to_seconds(t + h)} s")
+
+    def _flag_error(self, flag: int, t: LogicalTime) -> FMUError:
+        """The FMU ended its step otherwise than by completing it: stepping on would be wrong."""
+        if flag == native.ASKED_TERMINATE:
+            return self._error(f"doStep at t={to_seconds(t)} s", "the FMU asked to end the simulation (terminateSimulation)")
+        return self._error(f"doStep at t={to_seconds(t)} s",
+                           "the FMU returned early (earlyReturn), which it was not allowed to; its step is incomplete")
 
     def _input_error(self, status: int, t: LogicalTime) -> FMUError:
         inputs = ", ".join(f"{n} = {v!r}" for n, v in self.changed.items() if n in self._real_in_vr)

@@ -18,11 +18,12 @@ from typing import Any, Callable
 
 log = logging.getLogger(__name__)
 
-ABI = 1  # FED_STEP_ABI in fmi_step.c
+ABI = 2  # FED_STEP_ABI in fmi_step.c
 SOURCE = Path(__file__).with_name("fmi_step.c")
 LIBRARY = Path(__file__).with_name("build") / ("fmi_step.dll" if sys.platform == "win32" else "fmi_step.so")
 # Or'ed above the FMI status by fed_step: which of the three calls failed.
 FAILED_SET, FAILED_STEP, FAILED_GET = 0x100, 0x200, 0x300
+ASKED_TERMINATE, RETURNED_EARLY = 0x400, 0x500  # FMI 3 doStep flags that end a step
 
 Stepper = Callable[[int, float, float], int]  # (changed inputs, t, h) -> 0 or status | phase
 

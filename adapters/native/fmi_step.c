@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FED_STEP_ABI 1
+#define FED_STEP_ABI 2
 
 typedef int (*set2_t)(void *, const uint32_t *, size_t, const double *);
 typedef int (*get2_t)(void *, const uint32_t *, size_t, double *);
@@ -34,8 +34,9 @@ typedef struct {
     size_t n_out;  /* 0: the caller reads the outputs itself */
 } step_context;
 
-/* Which call failed, or'ed above the FMI status so the caller can name it. */
-enum { FAILED_SET = 0x100, FAILED_STEP = 0x200, FAILED_GET = 0x300 };
+/* Which call failed, or'ed above the FMI status so the caller can name it; or which FMI 3 doStep flag
+ * ended the step (terminateSimulation, earlyReturn), which the caller must not step past. */
+enum { FAILED_SET = 0x100, FAILED_STEP = 0x200, FAILED_GET = 0x300, ASKED_TERMINATE = 0x400, RETURNED_EARLY = 0x500 };
 
 int fed_step_abi(void) { return FED_STEP_ABI; }
 
@@ -50,6 +51,10 @@ int fed_step(const step_context *c, size_t n_in, double t, double h) {
         if ((s = ((step3_t)c->do_step)(c->instance, t, h, true, &event_needed, &terminate, &early_return,
                                        &last_time)) > 1)
             return s | FAILED_STEP;
+        if (terminate)
+            return ASKED_TERMINATE;
+        if (early_return)
+            return RETURNED_EARLY;
         if (c->n_out && (s = ((get3_t)c->get_real)(c->instance, c->out_vr, c->n_out, c->out_val, c->n_out)) > 1)
             return s | FAILED_GET;
     } else {

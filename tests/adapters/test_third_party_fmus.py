@@ -50,6 +50,7 @@ class ThirdPartyFMUs:
     lag2: Path  # pythonfmu, FMI 2.0
     integrator3: Path  # pythonfmu3, FMI 3.0
     counter3_int64: Path  # pythonfmu3, FMI 3.0, Int64 variables
+    stopper3: Path  # pythonfmu3, FMI 3.0, sets terminateSimulation from its step `stop_at`
 
 
 @pytest.fixture(scope="session")
@@ -68,9 +69,11 @@ def third_party_fmus(tmp_path_factory: pytest.TempPathFactory) -> ThirdPartyFMUs
                                                  needsExecutionTool="false"))
         counter3_int64 = Path(Fmi3Builder.build_FMU(SLAVES / "tp_counter3_int64.py", dest=dest / "fmi3_int64",
                                                     needsExecutionTool="false"))
+        stopper3 = Path(Fmi3Builder.build_FMU(SLAVES / "tp_stopper3.py", dest=dest / "fmi3_stopper",
+                                              needsExecutionTool="false"))
     finally:
         sys.path[:] = saved_path
-    return ThirdPartyFMUs(lag2=lag2, integrator3=integrator3, counter3_int64=counter3_int64)
+    return ThirdPartyFMUs(lag2=lag2, integrator3=integrator3, counter3_int64=counter3_int64, stopper3=stopper3)
 
 
 def test_exported_fmus_are_third_party_cs_fmus(third_party_fmus: ThirdPartyFMUs) -> None:
@@ -428,3 +431,39 @@ def test_an_interaction_sets_integer_and_boolean_inputs_only_with_fitting_values
         with pytest.raises(Exception, match=r"federate 'lag' .*setting input bias at t=0.5 s failed: "
                                             r"0.7 is not a valid Integer value"):
             run_embedded(load_scenario(scenario), tmp_path / "out", plot=False)
+
+
+# ------------------------------------------------------------------------------ 5. an FMU that ends the run
+
+@pytest.mark.parametrize("path", ["native", "ctypes"])
+def test_an_fmu_asking_to_end_the_simulation_stops_the_run_naming_it(
+        third_party_fmus: ThirdPartyFMUs, tmp_path: Path, path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import adapters.fmu as fmu_adapter
+
+    if path == "ctypes":
+        monkeypatch.setattr(fmu_adapter.native, "stepper", lambda *args: None)
+    scenario = write_scenario(tmp_path / "scen", {
+        "federation": "stopper",
+        "time": {"start": 0.0, "stop": 1.0, "step": 0.1},
+        "federates": {"m": {"fmu": str(third_party_fmus.stopper3), "owner": "a", "parameters": {"stop_at": 3}}},
+    })
+    # Stepping on used to go unnoticed: the run "completed" past the FMU's request.
+    with pytest.raises(Exception, match=r"federate 'm' .*doStep at t=0.2 s failed: the FMU asked to end the "
+                                        r"simulation \(terminateSimulation\)"):
+        run_embedded(load_scenario(scenario), tmp_path / "out", plot=False)
+    with open(tmp_path / "out" / "results.csv", newline="") as fh:
+        assert [row[1] for row in csv.reader(fh)][1:] == ["0.0", "1.0", "2.0"]  # up to the last completed step
+
+
+def test_an_int64_output_beyond_2_pow_53_stops_the_run_naming_it(third_party_fmus: ThirdPartyFMUs,
+                                                                  tmp_path: Path) -> None:
+    scenario = write_scenario(tmp_path / "scen", {
+        "federation": "wide",
+        "time": {"start": 0.0, "stop": 1.0, "step": 0.1},
+        "federates": {"c": {"fmu": str(third_party_fmus.counter3_int64), "owner": "a",
+                            "parameters": {"n0": 2**53 - 1}}},
+    })
+    # Values travel and are recorded as doubles: 2**53 + 1 used to arrive as 2**53.
+    with pytest.raises(Exception, match=r"federate 'c' .*reading outputs at t=0.2 s failed: "
+                                        r"n = 9007199254740993 is beyond 2\*\*53"):
+        run_embedded(load_scenario(scenario), tmp_path / "out", plot=False)
