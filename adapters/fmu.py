@@ -82,6 +82,7 @@ def extract_fmu(path: Path) -> ExtractedFMU:
 
 
 _EXACT_INTEGERS = 2 ** 53  # every integer up to this is exact as a float
+_WARNINGS_SHOWN = 10  # per FMU instance: a model warning at every step would drown everything else
 _STATUS_NAMES = ("ok", "warning", "discard", "error", "fatal", "pending")  # fmi2Status / fmi3Status
 
 
@@ -105,6 +106,7 @@ class _Slave:
 
     def __init__(self, fmu: ExtractedFMU, instance: str, log_lines: list[str]) -> None:
         md = fmu.model
+        self.name, self.warnings = instance, 0
         self.fmi3 = md.fmiVersion.startswith("3")
         self.lines = log_lines
         assert md.coSimulation is not None
@@ -168,7 +170,12 @@ class _Slave:
         text = (message or b"").decode("utf-8", "replace")
         self.lines.append(f"[{(category or b'').decode()}] {text}")
         del self.lines[:-50]  # keep the tail: the lines that explain a failure
-        log.debug("%s", text)
+        if status == 1 and self.warnings < _WARNINGS_SHOWN:  # fmiWarning: the run goes on, the user should know
+            self.warnings += 1
+            more = f" (further warnings of {self.name} are not shown)" if self.warnings == _WARNINGS_SHOWN else ""
+            log.warning("FMU %s warns: %s%s", self.name, text, more)
+        else:
+            log.debug("%s", text)
 
     def _accessor(self, verb: str, kind: str) -> Callable[..., Any]:
         fmi_type = ("Float64" if self.fmi3 else "Real") if kind == "real" else kind
@@ -215,8 +222,11 @@ class _Slave:
         if self.worst < 3:
             try:
                 self.slave.terminate()
-            except Exception:  # a failed FMU may refuse to terminate; still free it
-                pass
+            except Exception as exc:  # its results stand; the user should still hear of it
+                log.warning("FMU %s: %s", self.name, exc)
+                self.failed(getattr(exc, "status", 3))
+            if self.worst >= 4:
+                return  # fatal: not even freeInstance
         self.slave.freeInstance()
 
 

@@ -459,7 +459,7 @@ def main() -> None:
     from federation.runtime.processes import die_with_parent
 
     die_with_parent()
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s: %(message)s")
     # Threads hand messages to each other on every step; a short GIL switch interval
     # keeps that hand-over from waiting out Python's 5 ms default.
     sys.setswitchinterval(float(__import__("os").environ.get("FEDERATION_SWITCH_INTERVAL", "0.0002")))

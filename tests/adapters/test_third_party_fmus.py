@@ -18,6 +18,7 @@ The pythonfmu(3) binaries call into the Python interpreter of the process that l
 from __future__ import annotations
 
 import csv
+import logging
 import math
 import subprocess
 import sys
@@ -50,7 +51,7 @@ class ThirdPartyFMUs:
     lag2: Path  # pythonfmu, FMI 2.0
     integrator3: Path  # pythonfmu3, FMI 3.0
     counter3_int64: Path  # pythonfmu3, FMI 3.0, Int64 variables
-    stopper3: Path  # pythonfmu3, FMI 3.0, sets terminateSimulation from its step `stop_at`
+    unruly3: Path  # pythonfmu3, FMI 3.0, ends the simulation, warns or fails to terminate on request
 
 
 @pytest.fixture(scope="session")
@@ -69,11 +70,11 @@ def third_party_fmus(tmp_path_factory: pytest.TempPathFactory) -> ThirdPartyFMUs
                                                  needsExecutionTool="false"))
         counter3_int64 = Path(Fmi3Builder.build_FMU(SLAVES / "tp_counter3_int64.py", dest=dest / "fmi3_int64",
                                                     needsExecutionTool="false"))
-        stopper3 = Path(Fmi3Builder.build_FMU(SLAVES / "tp_stopper3.py", dest=dest / "fmi3_stopper",
-                                              needsExecutionTool="false"))
+        unruly3 = Path(Fmi3Builder.build_FMU(SLAVES / "tp_unruly3.py", dest=dest / "fmi3_unruly",
+                                             needsExecutionTool="false"))
     finally:
         sys.path[:] = saved_path
-    return ThirdPartyFMUs(lag2=lag2, integrator3=integrator3, counter3_int64=counter3_int64, stopper3=stopper3)
+    return ThirdPartyFMUs(lag2=lag2, integrator3=integrator3, counter3_int64=counter3_int64, unruly3=unruly3)
 
 
 def test_exported_fmus_are_third_party_cs_fmus(third_party_fmus: ThirdPartyFMUs) -> None:
@@ -445,7 +446,7 @@ def test_an_fmu_asking_to_end_the_simulation_stops_the_run_naming_it(
     scenario = write_scenario(tmp_path / "scen", {
         "federation": "stopper",
         "time": {"start": 0.0, "stop": 1.0, "step": 0.1},
-        "federates": {"m": {"fmu": str(third_party_fmus.stopper3), "owner": "a", "parameters": {"stop_at": 3}}},
+        "federates": {"m": {"fmu": str(third_party_fmus.unruly3), "owner": "a", "parameters": {"stop_at": 3}}},
     })
     # Stepping on used to go unnoticed: the run "completed" past the FMU's request.
     with pytest.raises(Exception, match=r"federate 'm' .*doStep at t=0.2 s failed: the FMU asked to end the "
@@ -467,3 +468,21 @@ def test_an_int64_output_beyond_2_pow_53_stops_the_run_naming_it(third_party_fmu
     with pytest.raises(Exception, match=r"federate 'c' .*reading outputs at t=0.2 s failed: "
                                         r"n = 9007199254740993 is beyond 2\*\*53"):
         run_embedded(load_scenario(scenario), tmp_path / "out", plot=False)
+
+
+def test_fmu_warnings_and_a_failed_terminate_are_heard_and_the_run_completes(
+        third_party_fmus: ThirdPartyFMUs, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    scenario = write_scenario(tmp_path / "scen", {
+        "federation": "unruly",
+        "time": {"start": 0.0, "stop": 2.0, "step": 0.1},
+        "federates": {"m": {"fmu": str(third_party_fmus.unruly3), "owner": "a",
+                            "parameters": {"warn": True, "fail_terminate": True}}},
+    })
+    with caplog.at_level(logging.WARNING, logger="adapters.fmu"):
+        result = run_embedded(load_scenario(scenario), tmp_path / "out", plot=False)
+    assert result.status == "completed", result.error
+    said = [r.getMessage() for r in caplog.records if r.name == "adapters.fmu"]
+    warns = [m for m in said if m.startswith("FMU m warns: ")]
+    assert warns[0] == "FMU m warns: step 1 is shaky" and len(warns) == 10, said  # 20 steps: the first 10 shown
+    assert warns[-1].endswith("(further warnings of m are not shown)")
+    assert any(m.startswith("FMU m: fmi3Terminate failed") for m in said), said
