@@ -452,7 +452,8 @@ def inspect(fmu: Path) -> None:
         for n in names:
             v = iface.variables[n]
             unit = f" [{v.unit}]" if v.unit else ""
-            typer.echo(f"  {n}{unit}  {v.type}  start={v.start}  {v.description}")
+            kind = (v.fmi_type or v.type) + (" array" if v.array else "")
+            typer.echo(f"  {n}{unit}  {kind}  start={v.start}  {v.description}")
 
 
 def main() -> None:

@@ -52,6 +52,8 @@ def test_inspect_prints_the_interface_with_units(fmu_dist: Path) -> None:
     assert proc.returncode == 0
     assert "FMI 2.0" in proc.stdout and "P_furnace [W]" in proc.stdout and "f [Hz]" in proc.stdout
     assert "H [s]" in proc.stdout
+    proc = federation("inspect", str(fmu_dist / "fmi3" / "vehicle.fmu"))
+    assert proc.returncode == 0 and "n_ev  Int32  start=100" in proc.stdout, proc.stdout  # the FMI type itself
 
 
 def test_inspect_rejects_a_corrupt_fmu(tmp_path: Path) -> None:
