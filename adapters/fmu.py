@@ -10,6 +10,7 @@ import atexit
 import ctypes
 import functools
 import logging
+import math
 import shutil
 import tempfile
 import threading
@@ -81,6 +82,7 @@ def extract_fmu(path: Path) -> ExtractedFMU:
         return hit
 
 
+_FLOAT32_MAX = 3.4028234663852886e38
 _EXACT_INTEGERS = 2 ** 53  # every integer up to this is exact as a float
 _WARNINGS_SHOWN = 10  # per FMU instance: a model warning at every step would drown everything else
 _STATUS_NAMES = ("ok", "warning", "discard", "error", "fatal", "pending")  # fmi2Status / fmi3Status
@@ -372,8 +374,11 @@ class FMUFederate(SteppedFederate):
         slave = self._slave
         assert slave is not None
         kind, vr = self._in_kind[name], self._in_vr[name]
-        if kind not in ("Float32", "String") and not (value in (0, 1) if kind == "Boolean" else float(value).is_integer()):
-            # An interaction's parameter is a number: truncating 0.7 into an Integer input would go unnoticed.
+        if kind == "Float32":
+            fits = not math.isfinite(value) or abs(value) <= _FLOAT32_MAX  # beyond it, it would become inf
+        else:  # an interaction's parameter is a number: truncating 0.7 into an Integer input would go unnoticed
+            fits = value in (0, 1) if kind == "Boolean" else float(value).is_integer()
+        if not fits:
             raise self._error(f"setting input {name} at t={to_seconds(t)} s", f"{value!r} is not a valid {kind} value")
         self._call(f"setting input {name} at t={to_seconds(t)} s", lambda: slave.set(kind, [vr], [value]))
 
