@@ -713,7 +713,8 @@ class _Checker:
             if info is None:
                 continue
             if spec.kind == "fmu" and not _value_matches(info.type, value):
-                self.add(key, f"value {value!r} does not match the {info.type} type of {name}.{parameter}")
+                hint = "; quote it to make it text" if info.type == "String" else ""
+                self.add(key, f"value {value!r} does not match the {info.type} type of {name}.{parameter}{hint}")
             elif spec.kind == "fmu" and (bad := _out_of_range(info, value)):
                 self.add(key, f"value {value!r} is outside {bad} of {name}.{parameter}")
         if spec.kind == "python":

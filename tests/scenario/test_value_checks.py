@@ -170,3 +170,14 @@ def test_an_fmi3_enumeration_is_64_bit(write_scenario: ScenarioWriter, scenario_
     data["federates"].update(e={"fmu": "enum.fmu", "owner": "lab"}, k={"fmu": "sink.fmu", "owner": "lab"})
     data["connections"].append("e.mode -> k.i")
     problems_for(write_scenario, data, "connections[5]", "type mismatch", "Enumeration", "Int32")
+
+
+def test_a_number_for_a_string_parameter_says_to_quote_it(write_scenario: ScenarioWriter, scenario_dir: Path) -> None:
+    make_fmu(scenario_dir / "tagged.fmu", """
+    <ScalarVariable name="tag" valueReference="1" causality="parameter" variability="fixed"><String start="a"/>
+    </ScalarVariable>""")
+    data = base_scenario()
+    data["federates"]["tagged"] = {"fmu": "tagged.fmu", "owner": "lab", "parameters": {"tag": 123}}
+    problems_for(write_scenario, data, "federates.tagged.parameters.tag", "value 123", "String", "quote it")
+    data["federates"]["tagged"]["parameters"] = {"tag": "123"}
+    load_scenario(write_scenario(data))
