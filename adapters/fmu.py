@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 _INT_TYPES = ("Int8", "UInt8", "Int16", "UInt16", "Int32", "UInt32", "Int64", "UInt64")
 # fmpy accessor suffix per FMI type: FMI 3 has one per width, FMI 2 one per family.
 _FMI3_ACCESSOR = {**{t: t for t in ("Float32", "Float64", "Boolean", "String", *_INT_TYPES)}, "Enumeration": "Int64"}
+# What ctypes wraps an integer input's value into, silently modulo its width (FMI 2's Integer is 32-bit).
+_INT_CTYPES: dict[str, Any] = {**{t: getattr(ctypes, f"c_{t.lower()}") for t in _INT_TYPES}, "Integer": ctypes.c_int32}
 _FMI2_ACCESSOR = {"Real": "Real", "Integer": "Integer", "Enumeration": "Integer", "Boolean": "Boolean", "String": "String"}
 
 
@@ -83,7 +85,6 @@ def extract_fmu(path: Path) -> ExtractedFMU:
 
 
 _FLOAT32_MAX = 3.4028234663852886e38
-_EXACT_INTEGERS = 2 ** 53  # every integer up to this is exact as a float
 _WARNINGS_SHOWN = 10  # per FMU instance: a model warning at every step would drown everything else
 _STATUS_NAMES = ("ok", "warning", "discard", "error", "fatal", "pending")  # fmi2Status / fmi3Status
 
@@ -256,6 +257,9 @@ class FMUFederate(SteppedFederate):
         inputs = sorted({n for targets in wiring.attributes.values() for n in targets}
                         | {n for targets in wiring.interactions.values() for n in targets})
         self._in_kind = {n: _kind(variables[n]) for n in inputs}
+        self._inexact: set[str] = set()  # outputs already reported inexact as doubles
+        self._int_types = {**_INT_CTYPES, "Enumeration": ctypes.c_int64 if self.fmu.model.fmiVersion.startswith("3")
+                           else ctypes.c_int32}
         self._in_vr = {n: variables[n].valueReference for n in inputs}
 
     def _groups(self, names: Sequence[str]) -> list[tuple[str, list[int], list[int]]]:
@@ -333,10 +337,18 @@ class FMUFederate(SteppedFederate):
             got = self._call(f"reading outputs at t={to_seconds(t)} s", lambda: slave.get(kind, vrs))
             for p, v in zip(pos, got):
                 values[p] = float(v)
-                if kind in ("Int64", "UInt64") and abs(v) > _EXACT_INTEGERS:  # values travel as doubles
-                    raise self._error(f"reading outputs at t={to_seconds(t)} s",
-                                      f"{self.outputs[p]} = {v} is beyond 2**53, where values stop travelling exactly")
+            if kind in ("Int64", "UInt64"):
+                self._warn_inexact(pos, got)
         return values
+
+    def _warn_inexact(self, positions: Sequence[int], got: Sequence[int]) -> None:
+        """Values travel and are recorded as doubles: say so (once per output) when one is not exact."""
+        for p, v in zip(positions, got):
+            name = self.outputs[p]
+            if float(v) != v and name not in self._inexact:
+                self._inexact.add(name)
+                log.warning("FMU %s: %s = %d travels and is recorded as %r (a double holds every integer "
+                            "only up to 2**53)", self.name, name, v, float(v))
 
     def step(self, t: LogicalTime, h: LogicalTime) -> Sequence[float]:
         if self._slave is None:  # the bound calls below point into a library close() unloaded
@@ -376,8 +388,11 @@ class FMUFederate(SteppedFederate):
         kind, vr = self._in_kind[name], self._in_vr[name]
         if kind == "Float32":
             fits = not math.isfinite(value) or abs(value) <= _FLOAT32_MAX  # beyond it, it would become inf
-        else:  # an interaction's parameter is a number: truncating 0.7 into an Integer input would go unnoticed
-            fits = value in (0, 1) if kind == "Boolean" else float(value).is_integer()
+        elif kind == "Boolean":
+            fits = value in (0, 1)
+        else:  # an interaction's parameter is a number: 0.7 or 3e9 into an Int32 would be cut silently
+            c_type = self._int_types.get(kind)
+            fits = float(value).is_integer() and (c_type is None or c_type(int(value)).value == value)
         if not fits:
             raise self._error(f"setting input {name} at t={to_seconds(t)} s", f"{value!r} is not a valid {kind} value")
         self._call(f"setting input {name} at t={to_seconds(t)} s", lambda: slave.set(kind, [vr], [value]))

@@ -84,8 +84,8 @@ class VariableInfo:
     start: StartValue
     description: str = ""
     fmi_type: str | None = None  # the declared FMI type (Int32, UInt8, Float64, Enumeration...), FMUs only
-    min: float | None = None  # declared bounds (FMU variables only)
-    max: float | None = None
+    min: int | float | None = None  # declared bounds (FMU variables only)
+    max: int | float | None = None
     int_range: tuple[int, int] | None = None  # what an integer variable's FMI type can hold
     array: bool = False  # an FMI 3 variable with <Dimension>s
 
@@ -151,13 +151,19 @@ def _convert_start(raw: str | None, type_family: str) -> StartValue:
     return str(raw)
 
 
-def _bound(variable: Any, which: str) -> float | None:
-    """A variable's declared min or max (its own, else its declared type's); None if absent or unparsable."""
+def _bound(variable: Any, which: str) -> int | float | None:
+    """A variable's declared min or max (its own, else its declared type's; for an enumeration without
+    one, its items'): exact for integers; None if absent or unparsable."""
+    declared = getattr(variable, "declaredType", None)
     raw = getattr(variable, which, None)
-    if raw is None and getattr(variable, "declaredType", None) is not None:
-        raw = getattr(variable.declaredType, which, None)
+    if raw is None and declared is not None:
+        raw = getattr(declared, which, None)
+    items = [int(item.value) for item in getattr(declared, "items", None) or [] if item.value is not None]
+    if raw is None and items:
+        return min(items) if which == "min" else max(items)
+    text = str(raw).split()[0] if raw is not None and str(raw).strip() else None
     try:
-        return float(str(raw).split()[0]) if raw is not None and str(raw).strip() else None
+        return None if text is None else int(text) if _TYPE_FAMILY.get(str(variable.type)) == "Integer" else float(text)
     except ValueError:
         return None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import logging
+import math
 import re
 import reprlib
 from collections.abc import Callable, Container, Hashable, Mapping, Sequence
@@ -47,6 +48,7 @@ _CONNECTION = re.compile(r"^\s*(\S+)\s*->\s*(\S+)\s*$")
 _SETTABLE_CAUSALITIES = frozenset({"parameter", "structuralParameter", "input"})
 _NS_PER_S = 1e9
 _LAST_SECOND = END_OF_TIME / _NS_PER_S  # logical time is int64 nanoseconds: about 4.6e9 s (146 years)
+_FLOAT32_MAX = 3.4028234663852886e38
 _EXCHANGED_TYPES = ("Real", "Integer", "Boolean")  # what travels as a number through the RTI
 _SHORT_REPR = reprlib.Repr()  # Python 3.11 takes no keywords here
 _SHORT_REPR.maxlevel, _SHORT_REPR.maxstring, _SHORT_REPR.maxother = 3, 200, 200
@@ -152,6 +154,12 @@ def _none_is_empty(empty: Callable[[], object]) -> Callable[[object], object]:
     return lambda value: empty() if value is None else value
 
 
+# A key given with every item commented out reads as null: it lists nothing (an absent key keeps its default,
+# so `expose:` left empty exposes nothing rather than everything).
+_NULL_IS_EMPTY_LIST = BeforeValidator(_none_is_empty(list))
+_NULL_IS_EMPTY_DICT = BeforeValidator(_none_is_empty(dict))
+
+
 ConnectionItem = Annotated[Connection, PlainValidator(Connection.parse), PlainSerializer(str)]
 # Not StrictFloat: PyYAML reads '1e6' (no dot) as a string, which lax parsing turns into the number a user means;
 # only YAML booleans, which lax parsing would take as 1.0 / 0.0, are refused.
@@ -182,11 +190,11 @@ class FederateSpec(_Strict):
     replay: Path | None = None
     owner: NonEmptyStr
     step: Seconds | None = None
-    parameters: dict[str, ParameterItem] = Field(default_factory=dict)
-    expose: list[str] | None = None
-    # Parameters the owner lets the federation set (scenario values, --set, sweeps); None: any
+    parameters: Annotated[dict[str, ParameterItem], _NULL_IS_EMPTY_DICT] = Field(default_factory=dict)
+    expose: Annotated[list[str] | None, _NULL_IS_EMPTY_LIST] = None  # absent: every output
+    # Parameters the owner lets the federation set (scenario values, --set, sweeps); absent: any
     # parameter given in the scenario. Enforced by the owner's host (federation.security.tunable).
-    tunable: list[str] | None = None
+    tunable: Annotated[list[str] | None, _NULL_IS_EMPTY_LIST] = None
 
     @model_validator(mode="after")
     def _exactly_one_source(self) -> FederateSpec:
@@ -212,15 +220,15 @@ class InteractionSpec(_Strict):
     """An interaction class: its parameters, who may send it, and which inputs receive which parameter."""
 
     parameters: list[str]
-    publishers: list[str] = Field(default_factory=list)
-    to: dict[str, str] = Field(default_factory=dict)
+    publishers: Annotated[list[str], _NULL_IS_EMPTY_LIST] = Field(default_factory=list)
+    to: Annotated[dict[str, str], _NULL_IS_EMPTY_DICT] = Field(default_factory=dict)
 
 
 class OutputSpec(_Strict):
     """Where results go and which 'federate.variable' outputs are recorded (default: all exposed outputs)."""
 
     dir: Path = Path("results")
-    variables: list[str] | None = None
+    variables: Annotated[list[str] | None, _NULL_IS_EMPTY_LIST] = None  # absent: every exposed output
 
 
 class Scenario(_Strict):
@@ -229,10 +237,8 @@ class Scenario(_Strict):
     federation: NonEmptyStr
     time: TimeSpec
     federates: Annotated[dict[str, FederateSpec], Field(min_length=1)]
-    # A key whose items are all commented out reads as null: nothing listed, not an error.
-    connections: Annotated[list[ConnectionItem], BeforeValidator(_none_is_empty(list))] = Field(default_factory=list)
-    interactions: Annotated[dict[str, InteractionSpec], BeforeValidator(_none_is_empty(dict))] = Field(
-        default_factory=dict)
+    connections: Annotated[list[ConnectionItem], _NULL_IS_EMPTY_LIST] = Field(default_factory=list)
+    interactions: Annotated[dict[str, InteractionSpec], _NULL_IS_EMPTY_DICT] = Field(default_factory=dict)
     output: OutputSpec = Field(default_factory=OutputSpec)
 
     _path: Path | None = PrivateAttr(default=None)
@@ -431,6 +437,10 @@ def _out_of_range(info: VariableInfo, value: ParameterValue) -> str | None:
     """The range a numeric value falls outside (the FMI type's width, then the declared min/max), or None."""
     if isinstance(value, (bool, str)):
         return None
+    if math.isnan(value):
+        return "every range (it is not a number)"
+    if info.fmi_type == "Float32" and math.isfinite(value) and abs(value) > _FLOAT32_MAX:
+        return f"the range of Float32 (+/-{_FLOAT32_MAX:.8g}, beyond which it would become inf)"
     width = info.int_range
     if width is not None and not width[0] <= value <= width[1]:
         return f"the range of {info.fmi_type} [{width[0]}, {width[1]}]"
@@ -444,15 +454,20 @@ def _travels(info: VariableInfo) -> bool:
     return info.type in _EXCHANGED_TYPES and not info.array
 
 
-def _bound_text(bound: float | None, missing: str) -> str:
-    return missing if bound is None else f"{bound:g}"
+def _bound_text(bound: int | float | None, missing: str) -> str:
+    text = missing if bound is None else repr(bound)  # in full: 1e+06 would hide the digits that matter
+    return text.removesuffix(".0")
 
 
 def _narrows(src: VariableInfo, dst: VariableInfo) -> bool:
-    """Whether an Integer connection would truncate: the source's FMI type holds values the target's cannot."""
+    """Whether an Integer connection could truncate: the source may send values (its FMI type's, within
+    its declared min/max or enumeration items) that the target's FMI type cannot hold."""
     src_range, dst_range = src.int_range, dst.int_range
-    return src_range is not None and dst_range is not None and not (
-        dst_range[0] <= src_range[0] and src_range[1] <= dst_range[1])
+    if src_range is None or dst_range is None:
+        return False
+    lo = src_range[0] if src.min is None else max(src_range[0], src.min)
+    hi = src_range[1] if src.max is None else min(src_range[1], src.max)
+    return not dst_range[0] <= lo <= hi <= dst_range[1]
 
 
 class _AnyName:
@@ -563,7 +578,7 @@ class _Checker:
         if step <= 0:
             self.add(key, f"step must be > 0, got {step}")
         elif not self.within_time(key, step):
-            pass
+            return
         elif _to_ns(step) == 0:
             self.add(key, f"step {step} s is below the 1 ns resolution of logical time")
         elif span_ns > 0 and span_ns % _to_ns(step) != 0:

@@ -44,8 +44,9 @@ int fed_step_abi(void) { return FED_STEP_ABI; }
 int fed_step(const step_context *c, size_t n_in, double t, double h) {
     int s;
     if (c->fmi3) {
-        bool event_needed, terminate, early_return;
-        double last_time;
+        /* An FMU may leave a flag it has nothing to say about unwritten. */
+        bool event_needed = false, terminate = false, early_return = false;
+        double last_time = t + h;
         if (n_in && (s = ((set3_t)c->set_real)(c->instance, c->in_vr, n_in, c->in_val, n_in)) > 1)
             return s | FAILED_SET;
         if ((s = ((step3_t)c->do_step)(c->instance, t, h, true, &event_needed, &terminate, &early_return,

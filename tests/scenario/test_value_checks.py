@@ -157,19 +157,52 @@ def test_array_variables_are_named_wherever_they_would_travel_or_be_set(write_sc
     assert_problem(error, "federates.arr.parameters.g", "arr.g is an array", "only scalar parameters")
 
 
-def test_an_fmi3_enumeration_is_64_bit(write_scenario: ScenarioWriter, scenario_dir: Path) -> None:
+@pytest.mark.parametrize("item, refused", [(1, False), (9_000_000_000, True)])
+def test_an_fmi3_enumeration_narrows_only_if_its_items_do_not_fit(write_scenario: ScenarioWriter, scenario_dir: Path,
+                                                                  item: int, refused: bool) -> None:
     make_fmu(scenario_dir / "enum.fmu", """
     <Enumeration name="mode" valueReference="1" causality="output" variability="discrete" declaredType="M"/>""",
              fmi_version="3.0", binary=FMI3_BINARY,
-             unit_definitions='<TypeDefinitions><EnumerationType name="M"><Item name="a" value="1"/>'
-                              '</EnumerationType></TypeDefinitions>')
+             unit_definitions=f'<TypeDefinitions><EnumerationType name="M"><Item name="a" value="0"/>'
+                              f'<Item name="b" value="{item}"/></EnumerationType></TypeDefinitions>')
     make_fmu(scenario_dir / "sink.fmu", """
     <Int32 name="i" valueReference="1" causality="input" variability="discrete" start="0"/>""",
              fmi_version="3.0", binary=FMI3_BINARY)
     data = base_scenario()
     data["federates"].update(e={"fmu": "enum.fmu", "owner": "lab"}, k={"fmu": "sink.fmu", "owner": "lab"})
     data["connections"].append("e.mode -> k.i")
-    problems_for(write_scenario, data, "connections[5]", "type mismatch", "Enumeration", "Int32")
+    if refused:  # an FMI 3 Enumeration is 64-bit
+        problems_for(write_scenario, data, "connections[5]", "type mismatch", "Enumeration", "Int32")
+    else:
+        load_scenario(write_scenario(data))
+
+
+def test_declared_bounds_are_exact_and_nan_or_a_float32_overflow_is_refused(write_scenario: ScenarioWriter,
+                                                                          scenario_dir: Path) -> None:
+    make_fmu(scenario_dir / "bounds.fmu", """
+    <Int64 name="id" valueReference="1" causality="parameter" variability="fixed" start="0" max="9007199254740993"/>
+    <Float32 name="f" valueReference="2" causality="parameter" variability="fixed" start="0"/>
+    <Float64 name="g" valueReference="3" causality="parameter" variability="fixed" start="0" max="1000000"/>""",
+             fmi_version="3.0", binary=FMI3_BINARY)
+    data = base_scenario()
+    data["federates"]["b"] = {"fmu": "bounds.fmu", "owner": "lab",
+                              "parameters": {"id": 9007199254740993, "f": 1e39, "g": float("nan")}}
+    error = load_error(write_scenario(data))
+    assert [p.key for p in error.problems] == ["federates.b.parameters.f", "federates.b.parameters.g"], str(error)
+    assert_problem(error, "federates.b.parameters.f", "range of Float32")
+    assert_problem(error, "federates.b.parameters.g", "nan", "not a number")
+    data["federates"]["b"]["parameters"] = {"id": 9007199254740994, "g": 1000001.0}
+    error = load_error(write_scenario(data))
+    assert_problem(error, "federates.b.parameters.id", "declared range [-inf, 9007199254740993]")
+    assert_problem(error, "federates.b.parameters.g", "declared range [-inf, 1000000]")
+
+
+def test_a_list_key_left_with_every_item_commented_out_lists_nothing(write_scenario: ScenarioWriter) -> None:
+    data = base_scenario()
+    data["federates"]["vehicle"]["expose"] = None  # `expose:` with its items commented out: not "everything"
+    data["connections"].remove({"from": "vehicle.P_ev", "to": "grid.P_ev"})
+    scenario = load_scenario(write_scenario(data))
+    assert scenario.exposed("vehicle") == [] and "P_el" in scenario.exposed("furnace")  # absent: every output
 
 
 def test_a_number_for_a_string_parameter_says_to_quote_it(write_scenario: ScenarioWriter, scenario_dir: Path) -> None:
