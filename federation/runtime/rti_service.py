@@ -164,9 +164,7 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
         reader = asyncio.ensure_future(self._read(session, request_iterator))
         # A task of its own, so that a queue overflow can cancel a write the host never reads.
         writer = session.writer = asyncio.ensure_future(_write(queue, context))
-        # A write to a host that died fails after this call may have ended: take the error here,
-        # so asyncio does not log it as "never retrieved" (the reader reports the host's end).
-        writer.add_done_callback(lambda task: task.cancelled() or task.exception())
+        writer.add_done_callback(_take_error)
         hello_due = loop.call_later(self.limits.hello_timeout, self._hello_overdue, session)
         try:
             await asyncio.wait({writer})
@@ -422,6 +420,13 @@ def _items(msg: Any) -> int:
     if kind == "batch":
         return sum(_items(m) for m in msg.batch.messages)  # a nested batch is refused when applied
     return 0
+
+
+def _take_error(task: "asyncio.Task[None]") -> None:
+    """A write to a host that died may fail after its call ended: take the error, so that asyncio does
+    not log it as "never retrieved" (the session's reader reports the host's end)."""
+    if not task.cancelled():
+        task.exception()
 
 
 async def _write(queue: "asyncio.Queue[Any]", context: grpc.aio.ServicerContext) -> None:

@@ -38,6 +38,8 @@ def recorded_run(scenario: Scenario, out_dir: Path, recorder: Recorder, mode: st
     """
     result = RunResult(out_dir, "failed", 0.0)
     started = time.perf_counter()
+    # A previous run's plot must not sit beside this run's results as if it were theirs.
+    (out_dir / "results.png").unlink(missing_ok=True)
     try:
         yield result
         result.status = "completed"
@@ -54,8 +56,6 @@ def recorded_run(scenario: Scenario, out_dir: Path, recorder: Recorder, mode: st
         result.wall_time = time.perf_counter() - started
         result.last_time = to_seconds(recorder.time)
         write_run_json(scenario, result, mode)
-        # A previous run's plot must not sit beside this run's results as if it were theirs.
-        (out_dir / "results.png").unlink(missing_ok=True)
         if plot and recorder.sink.rows:
             from federation.results.plot import plot_results
 

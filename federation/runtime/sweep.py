@@ -61,12 +61,12 @@ _EXPONENT = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
 def parse_value(text: str) -> Any:
     """A --set/--param value as the user means it: a YAML scalar, except that a number in exponent
-    notation (1e3, 1.1e3, -2E-1: YAML 1.1 reads those as text) is a number, and text that is not
-    valid YAML (@home, *a, [1,2) is that text, as typed."""
+    notation (1e3, 1.1e3, -2E-1: YAML 1.1 reads those as text) or inf / nan is a number, and text
+    that is not valid YAML (@home, *a, [1,2) is that text, as typed."""
     import yaml
 
     text = text.strip()
-    if _EXPONENT.fullmatch(text):
+    if _EXPONENT.fullmatch(text) or text.lower().lstrip("+-") in ("inf", "nan"):
         return float(text)
     try:
         return yaml.safe_load(text)
@@ -119,7 +119,7 @@ class _Range:
 
 def integer_parameters(scenario: Any, keys: Iterable[str]) -> set[str]:
     """The `fed.param` keys that name an Integer parameter: a range draws integers for those."""
-    found = set()
+    found: set[str] = set()
     for key in keys:
         federate, _, name = key.partition(".")
         interface = scenario.interfaces.get(federate)
@@ -277,7 +277,8 @@ def _ray_task(*args: Any) -> RunOutcome:
 def check_specs(scenario_path: Path, specs: Sequence[RunSpec], base: Mapping[str, Any] | None = None) -> Any:
     """Before any run starts: refuse two runs that would share a folder, and validate the scenario with
     the first run's parameters (every run sets the same keys: an unknown federate or parameter, or a
-    value of the wrong type there, raises ScenarioError). Returns that scenario."""
+    bad first value, raises ScenarioError). Returns that scenario. A later run's bad value fails that
+    run alone, as any failed run does."""
     from federation.scenario import load_scenario
 
     seen: dict[str, RunSpec] = {}

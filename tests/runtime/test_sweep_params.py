@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,8 @@ def test_exponent_notation_is_a_number() -> None:
     assert parse_param("furnace.T_set=1.1e3,1.2E3,-2E-1,1e3") == ("furnace.T_set", [1100.0, 1200.0, -0.2, 1000.0])
     assert [parse_value(v) for v in ("4e0", "1200", "1.5", "true", "'1e3'")] == [4.0, 1200, 1.5, True, "1e3"]
     assert parse_param("furnace.T_set=1.1e3..1.3e3")[1][0].lo == 1100.0
+    assert [parse_value(v) for v in ("inf", "-inf", "+Inf")] == [float("inf"), float("-inf"), float("inf")]
+    assert math.isnan(parse_value("nan")) and parse_value("'inf'") == "inf"
 
 
 def test_an_empty_value_is_refused_naming_the_param() -> None:
