@@ -203,6 +203,8 @@ def test_owner_host_refuses_parameters_not_tunable(tmp_path: Path) -> None:
         check_tunable(sc, "furnace_maker")
     with pytest.raises(ParameterNotTunable, match=r"furnace\.T_set"):
         check_tunable(load_scenario(_flagship_copy(tmp_path, "[]", "closed")), "furnace_maker")
+    with pytest.raises(ParameterNotTunable, match=r"furnace\.T_set"):  # `tunable:`, its items commented out
+        check_tunable(load_scenario(_flagship_copy(tmp_path, "null", "emptied")), "furnace_maker")
     with pytest.raises(ScenarioError, match=r"federates\.furnace\.tunable\[1\]: 'pi_integrator' is not a parameter"):
         load_scenario(_flagship_copy(tmp_path, "[T_set, pi_integrator]", "bad"))
     # Through the CLI the host fails naming the parameter before it connects anywhere.
