@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import json
 import logging
 import math
 import re
@@ -305,6 +306,19 @@ class Scenario(_Strict):
     def inputs_of(self, federate: str) -> list[Connection]:
         """Connections feeding the federate, in file order."""
         return [c for c in self.connections if c.dst_federate == federate]
+
+    def shared_digest(self) -> str:
+        """A digest of what every site's copy of the scenario must agree on: time, federates with their
+        owners, steps and expose lists, connections, interactions. Not what an owner keeps to itself
+        (parameters, model files, tunables) nor the coordinator's output section."""
+        shared = {
+            "federation": self.federation,
+            "time": self.time.model_dump(),
+            "federates": {name: [spec.owner, self.step_of(name), spec.expose] for name, spec in self.federates.items()},
+            "connections": sorted(str(c) for c in self.connections),
+            "interactions": {name: spec.model_dump() for name, spec in self.interactions.items()},
+        }
+        return hashlib.sha256(json.dumps(shared, sort_keys=True).encode()).hexdigest()
 
     def sha256(self) -> str:
         """SHA-256 of the scenario file bytes as loaded."""

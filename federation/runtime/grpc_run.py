@@ -79,7 +79,7 @@ def create_federation(target: str, scenario: Scenario, grant_timeout: float = 0.
         pb_grpc.AdminStub(channel).CreateFederation(pb.CreateFederationRequest(
             protocol_version=PROTOCOL_VERSION, name=scenario.federation, fom=fom_to_pb(build_fom(scenario)),
             start_time=to_ticks(scenario.time.start), grant_timeout_s=grant_timeout,
-            expected_federates=list(scenario.federates)), timeout=10, metadata=identity_metadata(COORDINATOR, creds))
+            expected_federates=list(scenario.federates), scenario_digest=scenario.shared_digest()), timeout=10, metadata=identity_metadata(COORDINATOR, creds))
 
 
 def wait_ready(target: str, scenario: Scenario, check: Callable[[], None], timeout: float,
@@ -226,7 +226,7 @@ def _run_grpc(scenario: Scenario, out_dir: Path, sec: RunSecurity, on_progress: 
                                              *sec.host_args(), *override_args(scenario))
                     hosts[site] = spawn(cmd, logs / f"host-{site}.log", extra_env=env)
                 conn = connect(target, scenario.federation, COORDINATOR, metadata=telemetry.grpc_metadata(),
-                               credentials=sec.channel(COORDINATOR))
+                               credentials=sec.channel(COORDINATOR), scenario_digest=scenario.shared_digest())
                 transport = GrpcTransport(conn)
                 amb = RTIAmbassador(transport, recorder.name)
                 recorder.start(amb)

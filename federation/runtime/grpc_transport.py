@@ -42,6 +42,13 @@ class ConnectionLost(RuntimeError):
     """The stream to the RTI ended without the RTI saying why."""
 
 
+class SessionRefused(RuntimeError):
+    """The RTI refused this session for good (FAILED_PRECONDITION, PERMISSION_DENIED): no retry."""
+
+
+_REFUSALS = (grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.PERMISSION_DENIED)
+
+
 class RTIConnection:
     """One long-lived bidirectional stream to the RTI, multiplexing a host's federates."""
 
@@ -55,6 +62,7 @@ class RTIConnection:
         timeout: float = 30.0,
         metadata: tuple[tuple[str, str], ...] = (),
         hold: float = HOLD,
+        scenario_digest: str = "",
     ) -> None:
         options = [("grpc.keepalive_time_ms", 2000), ("grpc.keepalive_timeout_ms", 2000),
                    ("grpc.keepalive_permit_without_calls", 1), ("grpc.max_receive_message_length", 64 * 1024 * 1024)]
@@ -78,7 +86,7 @@ class RTIConnection:
         self._heartbeat = heartbeat
         self._beater = threading.Thread(target=self._beat, name="rti-heartbeat", daemon=True)
         self._beater.start()
-        welcome = self.call(hello=pb.Hello(federation=federation, site=site)).welcome
+        welcome = self.call(hello=pb.Hello(federation=federation, site=site, scenario_digest=scenario_digest)).welcome
         self.fom: FOM = fom_from_pb(welcome.fom)
         self.start_time: LogicalTime = welcome.start_time
 
@@ -108,7 +116,9 @@ class RTIConnection:
                 if self.failure is None and not self._closed.is_set():
                     code = exc.code() if hasattr(exc, "code") else None
                     details = exc.details() if hasattr(exc, "details") else str(exc)
-                    self.failure = ConnectionLost(f"RTI stream ended: {code.name if code else ''} {details}")
+                    # Refused for what it is (another scenario, no right): trying again cannot help.
+                    lost = SessionRefused if code in _REFUSALS else ConnectionLost
+                    self.failure = lost(f"RTI stream ended: {code.name if code else ''} {details}")
                 self._cond.notify_all()
         else:
             with self._cond:

@@ -26,12 +26,14 @@ log = logging.getLogger(__name__)
 def connect(
     target: str, federation: str, site: str, wait: float = 30.0,
     credentials: grpc.ChannelCredentials | None = None, metadata: tuple[tuple[str, str], ...] = (),
+    scenario_digest: str = "",
 ) -> RTIConnection:
     """Open a session, retrying while the RTI is starting or the federation is not created yet."""
     deadline = time.monotonic() + wait
     while True:
         try:
-            return RTIConnection(target, federation, site, credentials, metadata=metadata)
+            return RTIConnection(target, federation, site, credentials, metadata=metadata,
+                                 scenario_digest=scenario_digest)
         except (ConnectionLost, TimeoutError) as exc:
             if time.monotonic() >= deadline:
                 raise ConnectionLost(f"cannot join federation {federation!r} at {target}: {exc}") from None
@@ -45,7 +47,8 @@ def run_host(
     """Join every federate of `site` and drive them to the stop time; returns steps per federate."""
     check_tunable(scenario, site)  # before anything leaves this machine
     federates: list[Federate] = []
-    conn = connect(target, scenario.federation, site, wait, credentials, telemetry.grpc_metadata())
+    conn = connect(target, scenario.federation, site, wait, credentials, telemetry.grpc_metadata(),
+                   scenario.shared_digest())
     try:
         built = build_federates(scenario, owners=[site])
         if not built:

@@ -315,7 +315,8 @@ def run_ray(
                 creds = sec.credentials(COORDINATOR)
                 create_federation(target, scenario, grant_timeout or 0.0, creds)
                 hosts.start(target, join_timeout, sec)
-                conn = connect(target, scenario.federation, COORDINATOR, credentials=sec.channel(COORDINATOR))
+                conn = connect(target, scenario.federation, COORDINATOR, credentials=sec.channel(COORDINATOR),
+                               scenario_digest=scenario.shared_digest())
                 transport = GrpcTransport(conn)
                 amb = RTIAmbassador(transport, recorder.name)
                 recorder.start(amb)

@@ -95,6 +95,7 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
                 context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
             state = FederationState(execution, request.grant_timeout_s or self.limits.grant_timeout,
                                     self.limits.max_callbacks_bytes)
+            state.scenario_digest = request.scenario_digest
             self.federations[request.name] = state
         log.info("created federation %s", request.name)
         self.guard.record("create", federation=request.name, site=site)
@@ -296,6 +297,11 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
             raise ProtocolViolation(grpc.StatusCode.INVALID_ARGUMENT, "hello names no site")
         if not session.site:
             session.site = self._session_site(session, hello)
+        if hello.scenario_digest and state.scenario_digest and hello.scenario_digest != state.scenario_digest:
+            raise ProtocolViolation(grpc.StatusCode.FAILED_PRECONDITION, (
+                f"site {session.site!r} runs another scenario than the one federation {hello.federation!r} was "
+                "created with: their time, federates (owners, steps, expose lists), connections or "
+                "interactions differ; every site needs the same copy (parameters may differ)"))
         session.federation = state
         with state.lock:
             state.all_sessions.append(session)

@@ -158,6 +158,7 @@ class FederationState:
         self.last_progress = time.monotonic()
         self.ended_at = 0.0  # monotonic time it finished or failed
         self.all_sessions: list[HostSession] = []
+        self.scenario_digest = ""  # from CreateFederation: what every site's scenario must share
 
     @property
     def name(self) -> str:

@@ -98,3 +98,30 @@ def test_sites_sharing_only_the_scenario_match_embedded(fmu_dist: Path, tmp_path
         service.stop()
         server.stop(0)
     assert (out / "results.csv").read_bytes() == (tmp_path / "embedded" / "results.csv").read_bytes()
+
+
+def test_a_site_with_another_copy_of_the_scenario_is_refused_at_once_naming_it(fmu_dist: Path,
+                                                                                tmp_path: Path) -> None:
+    coordinator = load_scenario(site_scenario(tmp_path / "coord", fmu_dist, set()), site=COORDINATOR)
+    own = site_scenario(tmp_path / "carmaker", fmu_dist, {"vehicle"})
+    data = yaml.safe_load(own.read_text())
+    data["federates"]["vehicle"]["parameters"] = {"n_ev": 50}  # the owner's own business: still the same scenario
+    own.write_text(yaml.safe_dump(data, sort_keys=False))
+    data["federates"]["vehicle"]["step"] = 20.0  # not its own business: the others step against 10 s
+    skewed = own.with_name("skewed.yaml")
+    skewed.write_text(yaml.safe_dump(data, sort_keys=False))
+    server, port, service = serve("127.0.0.1:0")
+    target = f"127.0.0.1:{port}"
+    try:
+        create_federation(target, coordinator)
+        same = load_scenario(own, site="carmaker")
+        connect(target, same.federation, "carmaker", scenario_digest=same.shared_digest()).close()
+        # Silently different results before; now refused at hello, without waiting out the retries.
+        proc = subprocess.run(federation_command("host", str(skewed), "--site", "carmaker", "--rti", target,
+                                                 "--wait", "30"), capture_output=True, text=True, timeout=25)
+        assert proc.returncode == 1, proc.stderr
+        said = " ".join(proc.stderr.split())
+        assert "site 'carmaker' runs another scenario than the one federation 'three-sites' was created with" in said
+    finally:
+        service.stop()
+        server.stop(0)
