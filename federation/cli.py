@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from pathlib import Path
 from typing import Any, NoReturn, Optional
@@ -117,6 +118,9 @@ def run(
                 last[0] = s
                 progress.update(task, completed=s, t=f"t={to_seconds(t):g} s")
 
+        # Terminated (kill, a CI job's timeout) ends like Ctrl-C: results and run.json kept, hosts and
+        # RTI stopped, throw-away certificates deleted; the default would skip all of that.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         try:
             with telemetry.span("federation.run", federation=sc.federation, mode=mode):
                 result = _run_mode(mode, sc, out_dir, tick, not no_plot, grant_timeout, address, insecure)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -174,3 +175,26 @@ def test_sweep_names_an_out_that_is_a_file_as_run_does(fmu_dist: Path, tmp_path:
         proc = federation(*command, str(FLAGSHIP), "--stop", "60", "--out", str(blocker))
         assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
         assert f"cannot write results to {blocker}: File exists" in " ".join(proc.stderr.split()), proc.stderr
+
+
+def test_a_terminated_grpc_run_ends_as_interrupted_and_leaves_nothing_behind(fmu_dist: Path, tmp_path: Path) -> None:
+    import psutil
+
+    tmp = tmp_path / "tmp"  # where the run's throw-away certificates (a CA key among them) go
+    tmp.mkdir()
+    out = tmp_path / "out"
+    proc = subprocess.Popen([*CLI, "run", str(FLAGSHIP), "--mode", "grpc", "--out", str(out)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "TMPDIR": str(tmp)})
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and not (out / "results.csv").exists():
+        time.sleep(0.05)
+    children = psutil.Process(proc.pid).children(recursive=True)
+    assert children, "the run started no host"
+    proc.terminate()  # a CI job's timeout, or `kill`: it used to leave no run.json and the CA key in TMPDIR
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert json.loads((out / "run.json").read_text())["status"] == "interrupted"
+    assert list(tmp.iterdir()) == []
+    psutil.wait_procs(children, timeout=10)
+    assert not [c.pid for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
