@@ -230,17 +230,20 @@ def rti_serve(
     limit: list[str] = typer.Option([], "--limit", help="NAME=VALUE: any other service limit (federation.runtime.rti_state.Limits), e.g. max_batch_messages=8192; repeatable"),
 ) -> None:
     """Serve the RTI, admin and health services until SIGTERM or Ctrl-C."""
-    import signal
     import threading
 
     from federation import telemetry
     from federation.runtime.rti_service import Limits, serve
     from federation.runtime.rti_state import with_limits
-    from federation.security.audit import AuditLog
+    from federation.security.audit import AuditError, AuditLog
     from federation.security.guard import Guard
     from federation.security.policy import PolicyError, load_policy
     from federation.security.tls import server_credentials
 
+    host, sep, port_text = listen.rpartition(":")
+    if not sep or not port_text.isdigit() or int(port_text) > 65535:
+        _error(f"--listen expects HOST:PORT with a port from 0 to 65535 (0: any free one), got {listen!r}")
+        raise typer.Exit(2)
     telemetry.setup("federation-rti")
     try:
         limits = with_limits(Limits(max_message_bytes=max_message_bytes, heartbeat_timeout=heartbeat_timeout,
@@ -259,9 +262,18 @@ def rti_serve(
     if rules is None:
         logging.warning("no --policy: every %s client may create, join, subscribe and administer anything",
                         "authenticated" if tls else "")
-    audit_log = AuditLog(audit or _state_dir() / "rti-audit.jsonl")
-    server, port, service = serve(listen, limits, credentials, guard=Guard(rules, audit_log, tls=tls is not None))
-    host = listen.rsplit(":", 1)[0]
+    try:
+        audit_log = AuditLog(audit or _state_dir() / "rti-audit.jsonl")
+    except (AuditError, OSError) as exc:
+        _error(f"cannot use the audit log: {exc}")
+        raise typer.Exit(2) from None
+    try:
+        server, port, service = serve(listen, limits, credentials, guard=Guard(rules, audit_log, tls=tls is not None))
+    except RuntimeError as exc:  # gRPC says only that it could not bind
+        why = " or the --tls certificate and key are not a valid pair" if tls else ""
+        _error(f"cannot listen on {listen}: the port is in use, the address is not this machine's or does not "
+               f"resolve{why} ({exc})")
+        raise typer.Exit(2) from None
     typer.echo(f"RTI listening on {host}:{port}")
     sys.stdout.flush()
     done = threading.Event()

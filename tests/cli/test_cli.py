@@ -198,3 +198,19 @@ def test_a_terminated_grpc_run_ends_as_interrupted_and_leaves_nothing_behind(fmu
     assert list(tmp.iterdir()) == []
     psutil.wait_procs(children, timeout=10)
     assert not [c.pid for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+
+
+@pytest.mark.parametrize("listen", ["127.0.0.1", "127.0.0.1:abc", "127.0.0.1:99999", "in-use"])
+def test_rti_serve_names_an_address_it_cannot_listen_on(listen: str, tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        if listen == "in-use":
+            listen = f"127.0.0.1:{taken.getsockname()[1]}"
+        # A traceback before, or a silent bind elsewhere (99999 wrapped to 34463, no port meant 443).
+        proc = federation("rti", "serve", "--listen", listen, "--audit", str(tmp_path / "audit.jsonl"))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    said = " ".join(proc.stderr.split())
+    assert f"got '{listen}'" in said or f"cannot listen on {listen}: the port is in use" in said, said
