@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import signal
 import sys
 from pathlib import Path
@@ -92,6 +93,9 @@ def run(
 
     if mode not in ("embedded", "grpc", "ray"):
         err.print(f"[red]unknown mode {escape(repr(mode))}; use embedded, grpc or ray[/red]")
+        raise typer.Exit(2)
+    if grant_timeout is not None and not (math.isfinite(grant_timeout) and grant_timeout > 0):
+        _error(f"--grant-timeout must be a number of seconds above 0, got {grant_timeout}")
         raise typer.Exit(2)
     from federation import telemetry
     from federation.security.certs import COORDINATOR_SITE
@@ -246,8 +250,9 @@ def rti_serve(
         raise typer.Exit(2)
     telemetry.setup("federation-rti")
     try:
-        limits = with_limits(Limits(max_message_bytes=max_message_bytes, heartbeat_timeout=heartbeat_timeout,
-                                    grant_timeout=grant_timeout), limit)
+        # The options go through the same checks as --limit, which comes after them and so wins.
+        limits = with_limits(Limits(), [f"max_message_bytes={max_message_bytes}", f"heartbeat_timeout={heartbeat_timeout}",
+                                        f"grant_timeout={grant_timeout}", *limit])
     except ValueError as exc:
         _error(exc)
         raise typer.Exit(2) from None

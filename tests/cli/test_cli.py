@@ -214,3 +214,17 @@ def test_rti_serve_names_an_address_it_cannot_listen_on(listen: str, tmp_path: P
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     said = " ".join(proc.stderr.split())
     assert f"got '{listen}'" in said or f"cannot listen on {listen}: the port is in use" in said, said
+
+
+@pytest.mark.parametrize("command", [["run", str(FLAGSHIP), "--mode", "grpc", "--stop", "60", "--grant-timeout"],
+                                     ["rti", "serve", "--listen", "127.0.0.1:0", "--grant-timeout"]])
+@pytest.mark.parametrize("value", ["0", "-5", "nan"])
+def test_a_grant_timeout_that_is_no_duration_is_refused_up_front(command: list[str], value: str,
+                                                                  tmp_path: Path) -> None:
+    # run used to start every process and then fail blaming the recorder (0) or with a raw gRPC error;
+    # rti serve took it and failed every federation.
+    proc = federation(*command, value, "--out" if command[0] == "run" else "--audit",
+                      str(tmp_path / ("out" if command[0] == "run" else "audit.jsonl")))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert "grant" in proc.stderr and "above 0" in proc.stderr, proc.stderr
+    assert not (tmp_path / "out").exists()
