@@ -46,14 +46,15 @@ def run_host(
 ) -> dict[str, int]:
     """Join every federate of `site` and drive them to the stop time; returns steps per federate."""
     check_tunable(scenario, site)  # before anything leaves this machine
+    if not any(spec.owner == site for spec in scenario.federates.values()):
+        owners = sorted({spec.owner for spec in scenario.federates.values()})
+        raise ValueError(f"scenario {scenario.path} has no federate owned by site {site!r}; "
+                         f"its owners are {', '.join(owners)}")
     federates: list[Federate] = []
     conn = connect(target, scenario.federation, site, wait, credentials, telemetry.grpc_metadata(),
                    scenario.shared_digest())
     try:
-        built = build_federates(scenario, owners=[site])
-        if not built:
-            raise ValueError(f"scenario {scenario.path} has no federate owned by site {site!r}")
-        federates.extend(built)
+        federates.extend(build_federates(scenario, owners=[site]))
         transport = GrpcTransport(conn)
         by_handle = {}
         for fed in federates:

@@ -119,6 +119,8 @@ def _name(federation: str, common_name: str) -> x509.Name:
 def _check_site(site: str) -> None:
     if not _SITE_NAME.match(site):
         raise CertificateError(f"site name {site!r} must be letters, digits, '_', '.' or '-'")
+    if len(site) > 64:  # an X.509 common name holds at most 64 characters
+        raise CertificateError(f"site name {site[:20]!r}... is {len(site)} characters long; at most 64")
 
 
 def _san(host: str) -> x509.GeneralName:
@@ -155,6 +157,8 @@ def init_ca(directory: Path | str, federation: str, sites: Iterable[str],
     sites = list(dict.fromkeys(sites))
     for site in sites:
         _check_site(site)
+    if not federation.strip() or len(federation) > 64:  # it names the CA's organization (X.509: 1-64 characters)
+        raise CertificateError(f"federation name {federation[:20]!r} must be 1 to 64 characters long")
     key = _key()
     subject = _name(federation, f"{federation} federation CA")
     start = _now()

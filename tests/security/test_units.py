@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -219,3 +220,21 @@ def test_a_denial_reaches_a_remote_client_as_permission_denied() -> None:
 
     err = error_from_pb(pb.Error(type="PermissionDenied", message="denied by policy rule federations.f.join.a"))
     assert type(err) is PermissionDenied and "federations.f.join.a" in str(err)
+
+
+@pytest.mark.parametrize("federation, sites, words", [("f", ["s" * 65], "65 characters long"),
+                                                        ("", ["a"], "federation name"),
+                                                        ("f" * 65, ["a"], "1 to 64 characters")])
+def test_certs_init_names_a_name_x509_cannot_hold_and_writes_nothing(tmp_path: Path, federation: str,
+                                                                    sites: list[str], words: str) -> None:
+    with pytest.raises(CertificateError, match=words):  # a traceback and a half-written folder before
+        init_ca(tmp_path / "certs", federation, sites)
+    assert not (tmp_path / "certs").exists() or not list((tmp_path / "certs").iterdir())
+
+
+def test_a_host_for_a_site_owning_nothing_fails_before_connecting_naming_the_owners(tmp_path: Path) -> None:
+    started = time.monotonic()
+    out = cli("host", str(FLAGSHIP), "--site", "nobody", "--rti", "127.0.0.1:1", "--wait", "30")
+    assert out.returncode == 1 and time.monotonic() - started < 20, out.stderr  # not after the 30 s of retries
+    said = " ".join(out.stderr.split())
+    assert "no federate owned by site 'nobody'; its owners are carmaker, furnace_maker, operator, utility" in said
