@@ -104,8 +104,6 @@ def run(
     # files): the coordinator holds no owner's models, like a grpc host of another site.
     sc = _load(scenario, stop, settings, site=COORDINATOR_SITE if mode == "ray" else None)
     out_dir = _results_dir(out or sc.output.dir)
-    if insecure and mode != "embedded":
-        _warn_insecure()
     telemetry.setup("federation-run", out_dir / "telemetry")
     span = sc.time.stop - sc.time.start
     console = Console(stderr=True)
@@ -377,7 +375,6 @@ def host(
 def _warn_insecure() -> None:
     from federation.security.local import INSECURE_WARNING
 
-    logging.getLogger("federation.security").warning(INSECURE_WARNING)
     err.print(f"[yellow]warning: {INSECURE_WARNING}[/yellow]", highlight=False, soft_wrap=True)
 
 
