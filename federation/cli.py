@@ -263,8 +263,8 @@ def rti_serve(
     if tls is None:
         _warn_insecure()
     if rules is None:
-        logging.warning("no --policy: every %s client may create, join, subscribe and administer anything",
-                        "authenticated" if tls else "")
+        logging.warning("no --policy: every %sclient may create, join, subscribe and administer anything",
+                        "authenticated " if tls else "")
     try:
         audit_log = AuditLog(audit or _state_dir() / "rti-audit.jsonl")
     except (AuditError, OSError) as exc:
