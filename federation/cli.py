@@ -293,7 +293,7 @@ def rti_status(
     rti: str = typer.Option("127.0.0.1:50051", "--rti", help="HOST:PORT of the RTI"),
     federation: Optional[str] = typer.Option(None, "--federation", help="only this federation"),
     watch: bool = typer.Option(True, "--watch/--once", help="refresh live until Ctrl-C"),
-    interval: float = typer.Option(0.5, "--interval"),
+    interval: float = typer.Option(0.5, "--interval", min=0.05, help="seconds between refreshes (at least 0.05)"),
     tls: Optional[Path] = typer.Option(None, "--tls", help="certificate directory: call as --site over mutual TLS"),
     site: str = typer.Option("coordinator", "--site", help="the site this admin call speaks for"),
 ) -> None:
