@@ -350,11 +350,11 @@ def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, 
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping)
 
 
-def _read_yaml(path: Path) -> tuple[bytes, dict[str, Any]]:
+def _read_yaml(path: Path, what: str = "scenario file") -> tuple[bytes, dict[str, Any]]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise ScenarioError(path, [Problem("(file)", f"cannot read scenario file: {exc.strerror or exc}")]) from exc
+        raise ScenarioError(path, [Problem("(file)", f"cannot read {what}: {exc.strerror or exc}")]) from exc
     try:
         data = yaml.load(raw, Loader=_UniqueKeyLoader)  # noqa: S506 - SafeLoader subclass
     except yaml.MarkedYAMLError as exc:

@@ -83,6 +83,8 @@ def test_policy_file_errors_name_file_and_key(tmp_path: Path) -> None:
     bad.write_text("admin: [a\n")
     with pytest.raises(PolicyError, match="YAML syntax error"):
         load_policy(bad)
+    with pytest.raises(PolicyError, match=r"\(file\): cannot read policy file: "):  # not "scenario file"
+        load_policy(tmp_path)
 
 
 def test_the_empty_policy_denies_everything() -> None:
