@@ -39,7 +39,9 @@ class CliRun:
         log_dir.mkdir(parents=True, exist_ok=True)
         self.stdout_path, self.stderr_path = log_dir / f"{name}.out", log_dir / f"{name}.err"
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
-            self.proc = subprocess.Popen(CLI + args, cwd=ROOT, stdout=out, stderr=err, start_new_session=True)
+            # TMPDIR: the run's throw-away certificates stay in the test's folder, even after a SIGKILL
+            self.proc = subprocess.Popen(CLI + args, cwd=ROOT, stdout=out, stderr=err, start_new_session=True,
+                                         env={**os.environ, "TMPDIR": str(log_dir)})
         self.seen: dict[int, tuple[float, str]] = {}  # pid -> (create time, cmdline)
         self.exited_at: float | None = None
 
