@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import fmpy
+import numpy
 from fmpy.fmi1 import FMICallException
 from fmpy.model_description import ModelDescription, ScalarVariable
 
@@ -84,7 +85,7 @@ def extract_fmu(path: Path) -> ExtractedFMU:
         return hit
 
 
-_FLOAT32_MAX = 3.4028234663852886e38
+_FLOAT32_MAX = float(numpy.finfo(numpy.float32).max)
 _WARNINGS_SHOWN = 10  # per FMU instance: a model warning at every step would drown everything else
 _STATUS_NAMES = ("ok", "warning", "discard", "error", "fatal", "pending")  # fmi2Status / fmi3Status
 

@@ -177,7 +177,7 @@ def sweep(
     try:
         parsed = [parse_param(p) for p in params]
         specs = expand(parsed, samples, seed, integer_parameters(sc, [key for key, _ in parsed]))
-        check_specs(sc.path, specs, sc.overrides)
+        checked = check_specs(sc.path, specs, sc.overrides)
     except SweepError as exc:
         _error(exc)
         raise typer.Exit(2) from None
@@ -199,7 +199,8 @@ def sweep(
             progress.update(task, advance=1, note=f"{len(failed)} failed" if failed else "")
 
         try:
-            outcomes = run_sweep(sc.path, specs, out_dir, sc.overrides, mode, force, plot, address, None, on_done)
+            outcomes = run_sweep(sc.path, specs, out_dir, sc.overrides, mode, force, plot, address, None, on_done,
+                                 checked)
         except KeyboardInterrupt:
             err.print(f"[yellow]interrupted; finished runs are in {escape(str(out_dir))}[/yellow]")
             raise typer.Exit(130) from None

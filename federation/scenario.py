@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import numpy
 import yaml
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, FiniteFloat, PlainSerializer, PlainValidator,
                       PrivateAttr, StringConstraints, ValidationError, model_validator)
@@ -49,7 +50,7 @@ _CONNECTION = re.compile(r"^\s*(\S+)\s*->\s*(\S+)\s*$")
 _SETTABLE_CAUSALITIES = frozenset({"parameter", "structuralParameter", "input"})
 _NS_PER_S = 1e9
 _LAST_SECOND = END_OF_TIME / _NS_PER_S  # logical time is int64 nanoseconds: about 4.6e9 s (146 years)
-_FLOAT32_MAX = 3.4028234663852886e38
+_FLOAT32_MAX = float(numpy.finfo(numpy.float32).max)
 _EXCHANGED_TYPES = ("Real", "Integer", "Boolean")  # what travels as a number through the RTI
 _SHORT_REPR = reprlib.Repr()  # Python 3.11 takes no keywords here
 _SHORT_REPR.maxlevel, _SHORT_REPR.maxstring, _SHORT_REPR.maxother = 3, 200, 200

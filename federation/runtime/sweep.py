@@ -27,7 +27,10 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Container, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Container, Iterable, Mapping, Sequence
+
+if TYPE_CHECKING:
+    from federation.scenario import Scenario
 
 MODES = ("embedded", "ray")
 SUMMARY = "summary.csv"
@@ -117,7 +120,7 @@ class _Range:
         return rng.randint(lo, hi)
 
 
-def integer_parameters(scenario: Any, keys: Iterable[str]) -> set[str]:
+def integer_parameters(scenario: Scenario, keys: Iterable[str]) -> set[str]:
     """The `fed.param` keys that name an Integer parameter: a range draws integers for those."""
     found: set[str] = set()
     for key in keys:
@@ -274,7 +277,7 @@ def _ray_task(*args: Any) -> RunOutcome:
 
 # ----------------------------------------------------------------------------------------------------- the sweep
 
-def check_specs(scenario_path: Path, specs: Sequence[RunSpec], base: Mapping[str, Any] | None = None) -> Any:
+def check_specs(scenario_path: Path, specs: Sequence[RunSpec], base: Mapping[str, Any] | None = None) -> Scenario:
     """Before any run starts: refuse two runs that would share a folder, and validate the scenario with
     the first run's parameters (every run sets the same keys: an unknown federate or parameter, or a
     bad first value, raises ScenarioError). Returns that scenario. A later run's bad value fails that
@@ -300,15 +303,17 @@ def run_sweep(
     address: str | None = None,
     grant_timeout: float | None = None,
     on_done: Callable[[RunOutcome], None] | None = None,
+    checked: Scenario | None = None,
 ) -> list[RunOutcome]:
     """Run every spec (skipping completed ones unless force); writes out_dir/summary.csv.
 
-    Raises SweepError or ScenarioError (see check_specs) before any run starts."""
+    Raises SweepError or ScenarioError (see check_specs) before any run starts; `checked` is what
+    check_specs already returned for these specs, so that it is not done again."""
     if mode not in MODES:
         raise SweepError(f"unknown sweep mode {mode!r}; use {' or '.join(MODES)}")
     scenario_path, out_dir = scenario_path.resolve(), out_dir.resolve()
     base = dict(base or {})
-    base_scenario = check_specs(scenario_path, specs, base)
+    base_scenario = checked if checked is not None else check_specs(scenario_path, specs, base)
     out_dir.mkdir(parents=True, exist_ok=True)
     outcomes: dict[str, RunOutcome] = {}
 
