@@ -137,6 +137,7 @@ class Federate(ABC):
     name: str
     owner: str
     done: bool = False
+    time: LogicalTime = 0  # its logical time: the last time granted to it
 
     @abstractmethod
     def start(self, amb: RTIAmbassador) -> None:

@@ -356,6 +356,7 @@ def host(
 ) -> None:
     """Run one owner's federates against a remote RTI (their FMUs stay on this machine)."""
     from federation import telemetry
+    from federation.errors import FederationFailed
     from federation.runtime.host import run_host
     from federation.security.tls import channel_credentials
 
@@ -368,7 +369,8 @@ def host(
         with telemetry.span("federation.host", telemetry.inherited_context(), site=site, federation=sc.federation):
             steps = run_host(sc, site, rti, wait, channel_credentials(creds) if creds else None)
     except Exception as exc:
-        err.print(f"[red]host {escape(repr(site))} failed:[/red] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
+        if not (isinstance(exc, FederationFailed) and exc.reported and exc.host == site):  # else logged already
+            err.print(f"[red]host {escape(repr(site))} failed:[/red] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     typer.echo(f"site {site}: done ({', '.join(f'{k}: {v} steps' for k, v in steps.items())})")
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from federation.rti.time import to_seconds
+
 
 def _rebuild(cls: type[BaseException], args: tuple[Any, ...], fields: dict[str, Any]) -> BaseException:
     exc = cls.__new__(cls)
@@ -23,3 +25,17 @@ class CarriesFields:
     def __reduce__(self) -> tuple[Any, ...]:
         exc = cast(BaseException, self)
         return (_rebuild, (type(exc), exc.args, dict(exc.__dict__)))
+
+
+class FederationFailed(CarriesFields, RuntimeError):
+    """The federation stopped: names the federate, its site (host) and the logical time.
+
+    `reported`: the reason is the federate's own error (an FMU status with its log, a Python
+    model's exception), which already names the federate and the time; it is then the whole
+    message, so that every mode reports a federate's failure in the same words.
+    """
+
+    def __init__(self, federate: str, host: str, time: int, reason: str, reported: bool = False) -> None:
+        super().__init__(reason if reported else
+                         f"federation failed: federate {federate!r} on host {host!r} at t={to_seconds(time)} s: {reason}")
+        self.federate, self.host, self.time, self.reason, self.reported = federate, host, time, reason, reported

@@ -13,7 +13,7 @@ import adapters
 import federation
 from federation.errors import CarriesFields
 from federation.runtime.grpc_run import HostExited
-from federation.runtime.grpc_transport import FederationFailed
+from federation.errors import FederationFailed
 from federation.runtime.rti_state import ProtocolViolation
 from federation.scenario import Problem, ScenarioError
 from federation.security.audit import AuditError

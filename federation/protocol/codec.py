@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from federation.errors import FederationFailed
 from federation.rti import FOM, callbacks as cb, errors as E
 
 from .stubs import pb
@@ -91,3 +92,8 @@ def error_from_pb(err: Any) -> E.RTIError:
     if not (isinstance(cls, type) and issubclass(cls, E.RTIError)):
         cls = E.RTIError
     return cls(err.message)
+
+
+def failure_from_pb(failed: Any) -> FederationFailed:
+    """The FederationFailed a `failed` message (or a status's failure) describes."""
+    return FederationFailed(failed.federate, failed.host, failed.time, failed.reason, failed.reported)

@@ -52,6 +52,20 @@ class CsvSink:
         self._fh.flush()
         self._pending = 0
 
+    def keep_rows(self, count: int) -> None:
+        """Drop every row after the first `count` (a failed run's rows past its failure)."""
+        if self.rows <= count:
+            return
+        self.flush()
+        with open(self._fh.name, "rb") as fh:
+            fh.readline()  # the header
+            for _ in range(count):
+                fh.readline()
+            end = fh.tell()
+        self._fh.truncate(end)
+        self._fh.seek(end)
+        self.rows = count
+
     def close(self) -> None:
         if not self._fh.closed:
             self._fh.close()
@@ -102,17 +116,24 @@ class Recorder(Federate):
     def handle(self, callbacks: list[cb.Callback]) -> None:
         self._take(callbacks, request=True)
 
-    def salvage(self) -> None:
-        """After a failure: write every row that nothing can change any more, and stop."""
-        if self._amb is None or not self._consistent:
-            return  # interrupted mid-batch: the values held may not match the next row
-        try:
-            callbacks, galt = self._amb.final_callbacks()
-            self._take(callbacks, request=False)
-            if galt is not None:
-                self._rows_before(galt)
-        except Exception:  # the original error is the one to report
-            log.debug("nothing more to salvage", exc_info=True)
+    def salvage(self, until: LogicalTime | None = None) -> None:
+        """After a failure: write every row that nothing can change any more, and stop.
+
+        `until`: the logical time of the federate that failed. Every row up to it is complete
+        when it fails (it was granted that time), and rows past it are dropped, even those
+        written already: how far the others got by then depends on timing, so every mode
+        keeps the same rows.
+        """
+        if self._amb is not None and self._consistent:  # else interrupted mid-batch: the values may not match
+            try:
+                callbacks, galt = self._amb.final_callbacks()
+                self._take(callbacks, request=False)
+                if galt is not None:
+                    self._rows_before(galt)
+            except Exception:  # the original error is the one to report
+                log.debug("nothing more to salvage", exc_info=True)
+        if until is not None:
+            self.sink.keep_rows(max(0, (until - self.clock.start) // self.clock.step + 1))
 
     def _take(self, callbacks: list[cb.Callback], request: bool) -> None:
         self._consistent = False

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Callable, Mapping
 
 from federation.ambassador import Federate
+from federation.errors import FederationFailed
 from federation.rti import callbacks as cb
+from federation.rti.time import to_seconds
 
 
 def drive(
@@ -13,11 +15,15 @@ def drive(
     take_ready: Callable[[], list[int]],
     drain: Callable[[int], list[cb.Callback]],
     on_idle: Callable[[], None],
+    on_failure: Callable[[int, FederationFailed], None] | None = None,
 ) -> None:
     """Dispatch callbacks to federates (by handle) until every one is done.
 
     `take_ready` returns the handles with callbacks waiting (it may block); when it
     returns none, `on_idle` decides: raise (nothing can happen) or carry on waiting.
+    A federate that raises fails the federation: `on_failure` hears of it (a host tells
+    the RTI), then the error is raised as a FederationFailed, reported in the same words
+    in every mode.
     """
     remaining = sum(not f.done for f in federates.values())
     while remaining:
@@ -29,5 +35,21 @@ def drive(
             fed = federates.get(handle)
             if fed is None or fed.done:
                 continue
-            fed.handle(drain(handle))
+            try:
+                fed.handle(drain(handle))
+            except (FederationFailed, OSError):
+                raise  # the federation's verdict, or the link to the RTI: not this federate's own failure
+            except Exception as exc:
+                failure = federate_failed(fed, exc)
+                if on_failure is not None:
+                    on_failure(handle, failure)
+                raise failure from exc
             remaining -= fed.done
+
+
+def federate_failed(fed: Federate, exc: Exception) -> FederationFailed:
+    """The failure of a federate that raised, at its logical time; its message names the federate."""
+    reason = str(exc)
+    if not reason.startswith(f"federate {fed.name!r}"):  # adapters' errors do; anything else is told where
+        reason = f"federate {fed.name!r} at t={to_seconds(fed.time)} s: {type(exc).__name__}: {reason}"
+    return FederationFailed(fed.name, fed.owner, fed.time, reason, reported=True)

@@ -20,7 +20,7 @@ from federation import telemetry
 from federation.ambassador import RTIAmbassador
 from federation.errors import CarriesFields
 from federation.protocol import PROTOCOL_VERSION, pb, pb_grpc
-from federation.protocol.codec import fom_to_pb
+from federation.protocol.codec import failure_from_pb, fom_to_pb
 from federation.rti.time import LogicalTime, to_ticks
 from federation.scenario import Scenario
 from federation.security.certs import COORDINATOR_SITE, SiteCredentials
@@ -30,7 +30,9 @@ from federation.security.tls import identity_metadata, open_channel
 from .assembly import build_fom, build_recorder
 from .driver import drive
 from .run_record import RunResult, recorded_run
-from .grpc_transport import FederationFailed, GrpcTransport, RTIConnection
+from federation.errors import FederationFailed
+
+from .grpc_transport import GrpcTransport, RTIConnection
 from .host import connect
 from .processes import federation_command, spawn, stop_all
 
@@ -98,7 +100,7 @@ def wait_ready(target: str, scenario: Scenario, check: Callable[[], None], timeo
             status = admin.InspectFederation(pb.FederationRef(name=scenario.federation), timeout=10,
                                              metadata=identity_metadata(COORDINATOR, creds))
             if status.state == "failed":
-                raise FederationFailed("", "", 0, status.error)
+                raise failure_from_pb(status.failure)
             ready = {f.name for f in status.federates if f.constrained}
             if wanted <= ready:
                 return
@@ -166,9 +168,10 @@ def coordinator_ready(conn: RTIConnection, check: Callable[[], None]) -> Callabl
 def _with_exit(failure: FederationFailed, exited: HostExited) -> FederationFailed:
     """The verdict, with the exit of the host it names or of a host killed by a signal (a host that
     just ended on the verdict itself adds nothing)."""
-    if exited.site != failure.host and not exited.killed:
-        return failure
-    return FederationFailed(failure.federate, failure.host, failure.time, f"{failure.reason} ({exited})")
+    if not exited.killed and (failure.reported or exited.site != failure.host):
+        return failure  # a host that reported its federate's error and left has nothing to add
+    return FederationFailed(failure.federate, failure.host, failure.time, f"{failure.reason} ({exited})",
+                            failure.reported)
 
 
 def override_args(scenario: Scenario) -> list[str]:

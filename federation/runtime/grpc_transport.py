@@ -18,9 +18,8 @@ from typing import Any, Mapping
 import grpc
 
 from federation import telemetry
-from federation.errors import CarriesFields
 from federation.protocol import PROTOCOL_VERSION, pb, pb_grpc
-from federation.protocol.codec import callback_from_pb, error_from_pb, fom_from_pb
+from federation.protocol.codec import callback_from_pb, error_from_pb, failure_from_pb, fom_from_pb
 from federation.rti import FOM, callbacks as cb
 
 from .ahead import AheadClock, GaltNotice
@@ -30,19 +29,11 @@ from federation.rti.time import LogicalTime, to_seconds
 log = logging.getLogger(__name__)
 
 
-class FederationFailed(CarriesFields, RuntimeError):
-    """The RTI stopped the federation: names the federate, its host and the logical time."""
-
-    def __init__(self, federate: str, host: str, time: LogicalTime, reason: str) -> None:
-        super().__init__(f"federation failed: federate {federate!r} on host {host!r} at t={to_seconds(time)} s: {reason}")
-        self.federate, self.host, self.time, self.reason = federate, host, time, reason
-
-
-class ConnectionLost(RuntimeError):
+class ConnectionLost(ConnectionError):
     """The stream to the RTI ended without the RTI saying why."""
 
 
-class SessionRefused(RuntimeError):
+class SessionRefused(ConnectionError):
     """The RTI refused this session for good (FAILED_PRECONDITION, PERMISSION_DENIED): no retry."""
 
 
@@ -104,8 +95,7 @@ class RTIConnection:
                             box.append(GaltNotice(msg.callbacks.galt))
                         self._ready[handle] = None
                     elif kind == "failed":
-                        f = msg.failed
-                        self.failure = FederationFailed(f.federate, f.host, f.time, f.reason)
+                        self.failure = failure_from_pb(msg.failed)
                     elif msg.reply_to:
                         self._replies[msg.reply_to] = msg
                     elif kind == "error":
@@ -152,8 +142,7 @@ class RTIConnection:
         if kind == "error":
             raise error_from_pb(reply.error)
         if kind == "failed":
-            f = reply.failed
-            raise FederationFailed(f.federate, f.host, f.time, f.reason)
+            raise failure_from_pb(reply.failed)
         return reply
 
     # ------------------------------------------------------ callback delivery
@@ -176,6 +165,12 @@ class RTIConnection:
             while self.failure is None and (left := deadline - time.monotonic()) > 0:
                 self._cond.wait(left)
             return self.failure
+
+    def abort(self, handle: int, reason: str, timeout: float = 5.0) -> None:
+        """Tell the RTI that federate `handle` (0: the host, before any joined) failed, after
+        everything sent before, and wait up to `timeout` for the federation's verdict."""
+        self.send(abort=pb.Abort(federate=handle, reason=reason))
+        self.wait_failure(timeout)
 
     def mark_ready(self, handle: int) -> None:
         """Wake the host for a federate that has something to do without a message from the RTI."""

@@ -13,6 +13,7 @@ import grpc
 
 from federation import telemetry
 from federation.ambassador import Federate, RTIAmbassador
+from federation.errors import FederationFailed
 from federation.scenario import Scenario
 from federation.security.tunable import check_tunable
 
@@ -54,14 +55,25 @@ def run_host(
     conn = connect(target, scenario.federation, site, wait, credentials, telemetry.grpc_metadata(),
                    scenario.shared_digest())
     try:
-        federates.extend(build_federates(scenario, owners=[site]))
+        try:
+            federates.extend(build_federates(scenario, owners=[site]))
+        except Exception as exc:  # a model that cannot be loaded: the federation learns why, not only that we left
+            log.error("%s", exc)
+            conn.abort(0, str(exc))
+            raise FederationFailed("", site, conn.start_time, str(exc), reported=True) from exc
         transport = GrpcTransport(conn)
         by_handle = {}
         for fed in federates:
             amb = RTIAmbassador(transport, fed.name)
             by_handle[amb.handle] = fed
             fed.start(amb)
-        drive(by_handle, lambda: conn.take_ready(0.5), transport.drain, lambda: None)
+
+        def report(handle: int, failure: FederationFailed) -> None:
+            # Logged first: the coordinator may stop this process as soon as the RTI has the verdict.
+            log.error("%s", failure)
+            conn.abort(handle, failure.reason)
+
+        drive(by_handle, lambda: conn.take_ready(0.5), transport.drain, lambda: None, report)
         return {f.name: getattr(f, "steps", 0) for f in federates}
     finally:
         for fed in federates:

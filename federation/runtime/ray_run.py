@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 from federation.ambassador import RTIAmbassador
+from federation.errors import FederationFailed
 from federation.rti.time import LogicalTime
 from federation.scenario import Scenario
 from federation.security.certs import SiteCredentials
@@ -34,7 +35,7 @@ from .assembly import build_recorder
 from .driver import drive
 from .run_record import RunResult, recorded_run
 from .grpc_run import COORDINATOR, HostExited, coordinator_ready, create_federation, wait_ready
-from .grpc_transport import FederationFailed, GrpcTransport
+from .grpc_transport import GrpcTransport
 from .host import connect
 
 log = logging.getLogger(__name__)
@@ -128,6 +129,10 @@ class HostActor:
 
 
 def _first_line(exc: BaseException) -> str:
+    """What a host's error says: a remote exception whole (an FMU's log spans lines), else its first line."""
+    cause = getattr(exc, "cause", None)  # Ray's RayTaskError keeps the remote exception
+    if isinstance(cause, BaseException) and str(cause).strip():
+        return str(cause).strip()
     text = str(exc).strip()
     # Ray wraps remote exceptions in a traceback; the last line is the original error.
     lines = [ln for ln in text.splitlines() if ln.strip()]
@@ -333,7 +338,7 @@ def run_ray(
                 hosts.stop(grace=5.0)
                 extra = hosts.reports()
                 if extra:
-                    raise FederationFailed(exc.federate, exc.host, exc.time, exc.reason + extra) from exc
+                    raise FederationFailed(exc.federate, exc.host, exc.time, exc.reason + extra, exc.reported) from exc
                 raise
             finally:
                 if conn is not None:

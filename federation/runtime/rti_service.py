@@ -336,6 +336,9 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
             state.names[handle] = body.federate_name
             state.stats[handle] = Stats()
             return {"joined": pb.Joined(federate=handle)}
+        if kind == "abort" and body.federate == 0:  # the host failed before any federate joined
+            state.fail(None, body.reason, reported=True, site=session.site)
+            return {"ack": pb.Ack()}
         handle = self._own(session, state, body.federate)
         stats = state.stats[handle]
         stats.messages += 1
@@ -380,6 +383,10 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
             return {"ack": pb.Ack()}
         if kind == "sync_achieved":
             ex.synchronization_point_achieved(handle, body.label)
+            return {"ack": pb.Ack()}
+        if kind == "abort":
+            # After this federate's last updates (same stream, in order): what it published stands.
+            state.fail(handle, body.reason, reported=True)
             return {"ack": pb.Ack()}
         if kind == "resign":
             ex.resign(handle)

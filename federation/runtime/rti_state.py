@@ -197,19 +197,22 @@ class FederationState:
     def finish(self) -> None:
         self.state, self.ended_at = "finished", time.monotonic()
 
-    def fail(self, handle: int | None, reason: str) -> None:
+    def fail(self, handle: int | None, reason: str, reported: bool = False, site: str = "") -> None:
+        """Stop the federation, blaming `handle` (or, with none, `site`) at its logical time.
+
+        `reported`: the reason is the federate's own error, shown as it is (see pb.Abort)."""
         if self.state != "running":
             return
         name = self.names.get(handle, "") if handle is not None else ""
-        host = self.sites.get(handle, "") if handle is not None else ""
-        t = 0
+        host = self.sites.get(handle, site) if handle is not None else site
+        t = self.execution.start_time
         if handle is not None:
             try:
                 t = self.execution.federate(handle).time
             except E.RTIError:
                 pass
         self.state, self.ended_at = "failed", time.monotonic()
-        self.failure = pb.FederationFailed(federate=name, host=host, time=t, reason=reason)
+        self.failure = pb.FederationFailed(federate=name, host=host, time=t, reason=reason, reported=reported)
         # What lies below a member's safe GALT is final: ship it first, so that the recorder
         # can still write every row the federation completed.
         for member in self.execution.federates:
@@ -238,8 +241,8 @@ class FederationState:
         reason = ""
         if self.failure is not None:
             fl = self.failure
-            reason = f"federate {fl.federate!r} on host {fl.host!r} at t={to_seconds(fl.time)} s: {fl.reason}"
-        return pb.FederationStatus(name=self.name, federates=feds, state=self.state, error=reason)
+            reason = fl.reason if fl.reported else f"federate {fl.federate!r} on host {fl.host!r} at t={to_seconds(fl.time)} s: {fl.reason}"
+        return pb.FederationStatus(name=self.name, federates=feds, state=self.state, error=reason, failure=self.failure)
 
     def check_liveness(self, now: float, limits: Limits) -> None:
         """The watchdog's rules, run under the federation lock."""

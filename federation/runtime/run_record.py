@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from federation import __version__
+from federation.errors import FederationFailed
 from federation.results.recorder import Recorder
 from federation.rti.time import to_seconds
 from federation.scenario import Scenario
@@ -46,6 +47,11 @@ def recorded_run(scenario: Scenario, out_dir: Path, recorder: Recorder, mode: st
     except KeyboardInterrupt:
         result.status, result.error = "interrupted", "interrupted by the user"
         recorder.salvage()
+        raise
+    except FederationFailed as exc:
+        result.error = result.error or str(exc)
+        result.extra["failure"] = {"federate": exc.federate, "site": exc.host, "time_s": to_seconds(exc.time)}
+        recorder.salvage(until=exc.time)
         raise
     except Exception as exc:
         result.error = result.error or str(exc)

@@ -15,6 +15,7 @@ import pytest
 from adapters.fmu import FMUError, extract_fmu
 from adapters.python_model import ModelError
 from adapters.replay import ReplayError
+from federation.errors import FederationFailed
 from federation.runtime.embedded import run_embedded
 from federation.scenario import Scenario, load_scenario
 
@@ -74,9 +75,12 @@ def scenario_for(tmp_path: Path) -> Iterator[ScenarioFor]:
 
 
 def run_error(scenario: Scenario, out: Path) -> ModelError:
-    with pytest.raises(ModelError) as info:
+    """The model's error, which every mode reports in its own words (the run raises FederationFailed)."""
+    with pytest.raises(FederationFailed) as info:
         run_embedded(scenario, out, plot=False)
-    return info.value
+    cause = info.value.__cause__
+    assert isinstance(cause, ModelError) and str(info.value) == str(cause)
+    return cause
 
 
 def test_unknown_output_name_is_an_error(scenario_for: ScenarioFor, tmp_path: Path) -> None:
@@ -147,8 +151,9 @@ def test_fmu_initialization_error_names_federate_and_time(fmu_dist: Path, tmp_pa
         federates:
           furnace: {{fmu: {fmu_dist / 'fmi2' / 'furnace.fmu'}, owner: steelworks, parameters: {{T_set: -5.0}}}}
         """))
-    with pytest.raises(FMUError) as info:
+    with pytest.raises(FederationFailed) as info:
         run_embedded(load_scenario(path), tmp_path / "out", plot=False)
+    assert isinstance(info.value.__cause__, FMUError) and info.value.time == 5 * 10**9
     first, *log = str(info.value).splitlines()
     assert first.startswith("federate 'furnace' (furnace.fmu): initialization at t=5.0 s failed: "), first
     assert any("T_set must be in [300, 1550] K (got -5)" in line for line in log)

@@ -12,6 +12,7 @@ import fmpy
 import pytest
 
 from adapters.fmu import FMUError
+from federation.errors import FederationFailed
 from federation.runtime.embedded import run_embedded
 from federation.scenario import load_scenario
 
@@ -116,8 +117,10 @@ def test_fmu_error_stops_the_run_with_its_log_and_keeps_results(fmu_dist: Path, 
         """)
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "results.png").write_bytes(b"a previous run's plot")
-    with pytest.raises(FMUError) as err:
+    with pytest.raises(FederationFailed) as err:
         run_embedded(load_scenario(path), tmp_path / "out", plot=False)
+    assert isinstance(err.value.__cause__, FMUError) and str(err.value) == str(err.value.__cause__)
+    assert (err.value.federate, err.value.host, err.value.time) == ("furnace", "furnace_maker", 30 * 10**9)
     assert "furnace" in str(err.value) and "f_grid" in str(err.value)
     assert not (tmp_path / "out" / "results.png").exists(), "a stale plot was left beside the new results"
     _, rows = read_csv(tmp_path / "out" / "results.csv")

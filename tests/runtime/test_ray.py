@@ -26,7 +26,7 @@ from ray.cluster_utils import Cluster  # noqa: E402
 
 from federation.runtime import ray_run  # noqa: E402
 from federation.runtime.embedded import run_embedded  # noqa: E402
-from federation.runtime.grpc_transport import FederationFailed  # noqa: E402
+from federation.errors import FederationFailed  # noqa: E402
 from federation.runtime.ray_run import PlacementError, run_ray, site_resource  # noqa: E402
 from federation.runtime.sweep import expand, parse_param, run_sweep  # noqa: E402
 from federation.scenario import load_scenario  # noqa: E402
