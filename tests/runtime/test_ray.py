@@ -234,6 +234,35 @@ def test_cli_run_mode_ray_with_address(sites: ThreeSites, tmp_path: Path) -> Non
     assert (tmp_path / "cli" / "results.csv").read_bytes() == (embedded / "results.csv").read_bytes()
 
 
+@pytest.mark.slow
+def test_an_fmu_error_mid_run_is_reported_as_embedded_reports_it(sites: ThreeSites, fmu_dist: Path,
+                                                                  tmp_path: Path) -> None:
+    # The furnace's doStep returns an error status at 300 s, when the meter's nan reaches it.
+    (tmp_path / "meter.csv").write_text("time,f\n" + "".join(f"{t},{'nan' if t == 300 else 50.0}\n"
+                                                                for t in range(0, 601, 10)))
+    path = tmp_path / "scenario.yaml"
+    path.write_text(f"""
+federation: failing
+time: {{start: 0.0, stop: 600.0, step: 5.0}}
+federates:
+  meter: {{replay: meter.csv, owner: utility, step: 1.0}}
+  furnace: {{fmu: {fmu_dist / 'fmi3' / 'furnace.fmu'}, owner: furnace_maker, step: 5.0}}
+  vehicle: {{fmu: {fmu_dist / 'fmi3' / 'vehicle.fmu'}, owner: carmaker, step: 30.0}}
+connections: [meter.f -> furnace.f_grid, meter.f -> vehicle.f_grid]
+""")
+    scenario = load_scenario(path)
+    with pytest.raises(FederationFailed) as embedded:
+        run_embedded(scenario, tmp_path / "embedded", plot=False)
+    rows = (tmp_path / "embedded" / "results.csv").read_bytes()
+    assert rows.splitlines()[-1].startswith(b"300.0,")
+    for i in range(2):
+        with pytest.raises(FederationFailed) as failed:
+            run_ray(scenario, tmp_path / f"ray{i}", plot=False)
+        assert str(failed.value) == str(embedded.value) and "f_grid is not finite" in str(failed.value)
+        assert (failed.value.federate, failed.value.host, failed.value.time) == ("furnace", "furnace_maker", 300 * 10**9)
+        assert (tmp_path / f"ray{i}" / "results.csv").read_bytes() == rows
+
+
 @pytest.mark.slow  # last: the tests before it run on the nodes the cluster started with
 def test_losing_a_node_stops_the_run_naming_the_federate(sites: ThreeSites, tmp_path: Path) -> None:
     out = tmp_path / "run"
