@@ -214,7 +214,7 @@ def _fmu_interface_cached(path: Path, mtime_ns: int, size: int) -> FederateInter
     except Exception as exc:  # fmpy raises bare Exceptions / lxml errors for malformed XML
         raise InterfaceError(f"{path}: cannot read modelDescription.xml: {exc}") from exc
     if md.coSimulation is None:
-        raise InterfaceError(f"{path}: FMU does not support co-simulation (model exchange only)")
+        raise InterfaceError(f"{path}: FMU does not support co-simulation ({_declared_instead(md)})")
     variables: dict[str, VariableInfo] = {}
     for v in md.modelVariables:
         family = _TYPE_FAMILY.get(str(v.type), str(v.type))
@@ -239,6 +239,14 @@ def _fmu_interface_cached(path: Path, mtime_ns: int, size: int) -> FederateInter
                              model_name=str(md.modelName) if md.modelName else None,
                              model_identifier=str(md.coSimulation.modelIdentifier),
                              unit_definitions=_unit_definitions(md))
+
+
+def _declared_instead(model_description: Any) -> str:
+    """What an FMU without co-simulation declares instead, in words ("scheduled execution only")."""
+    declared = [label for label, interface in (("model exchange", model_description.modelExchange),
+                                               ("scheduled execution", model_description.scheduledExecution))
+                if interface is not None]
+    return f"{' and '.join(declared)} only" if declared else "it declares no interface"
 
 
 def _declared_fmi_version(xml: bytes) -> str | None:
