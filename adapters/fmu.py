@@ -424,9 +424,10 @@ class FMUFederate(SteppedFederate):
         else:  # an interaction's parameter is a number: 0.7 or 3e9 into an Int32 would be cut silently
             c_type = self._int_types.get(kind)
             fits = float(value).is_integer() and (c_type is None or c_type(int(value)).value == value)
+        what = f"setting input {name} = {value!r} at t={to_seconds(t)} s"  # as _input_error names real ones
         if not fits:
-            raise self._error(f"setting input {name} at t={to_seconds(t)} s", f"{value!r} is not a valid {kind} value")
-        self._call(f"setting input {name} at t={to_seconds(t)} s", lambda: slave.set(kind, [vr], [value]))
+            raise self._error(what, f"not a valid {kind} value")
+        self._call(what, lambda: slave.set(kind, [vr], [value]))
 
     def _native_error(self, result: int, t: LogicalTime, h: LogicalTime) -> FMUError:
         """The error for a failed native step: which call failed is above the FMI status."""
