@@ -414,22 +414,25 @@ class Commander:
 '''
 
 
+def commanded(directory: Path, level: float, federate: str, spec: dict[str, Any], to: dict[str, str]) -> Path:
+    """A scenario where a commander sends Cmd(level, flag = 1) at every step to inputs (`to`) of an FMU federate."""
+    directory.mkdir()
+    (directory / "commander.py").write_text(COMMANDER)
+    return write_scenario(directory, {
+        "federation": "commanded",
+        "time": {"start": 0.0, "stop": 1.0, "step": 0.5},
+        "federates": {"cmd": {"python": "commander:Commander", "owner": "a", "parameters": {"level": level}},
+                      federate: {**spec, "owner": "b"}},
+        "interactions": {"Cmd": {"parameters": ["level", "flag"], "publishers": ["cmd"],
+                                 "to": {f"{federate}.{target}": p for target, p in to.items()}}},
+    })
+
+
 @pytest.mark.parametrize("level", [3.0, 0.7, 3e9])
 def test_an_interaction_sets_integer_and_boolean_inputs_only_with_fitting_values(
         third_party_fmus: ThirdPartyFMUs, tmp_path: Path, level: float) -> None:
-    directory = tmp_path / "scen"
-    directory.mkdir()
-    (directory / "commander.py").write_text(COMMANDER)
-    scenario = write_scenario(directory, {
-        "federation": "typed-interactions",
-        "time": {"start": 0.0, "stop": 1.0, "step": 0.5},
-        "federates": {
-            "cmd": {"python": "commander:Commander", "owner": "a", "parameters": {"level": level}},
-            "lag": {"fmu": str(third_party_fmus.lag2), "owner": "b", "expose": ["y"]},
-        },
-        "interactions": {"Cmd": {"parameters": ["level", "flag"], "publishers": ["cmd"],
-                                 "to": {"lag.bias": "level", "lag.boost": "flag"}}},
-    })
+    scenario = commanded(tmp_path / "scen", level, "lag", {"fmu": str(third_party_fmus.lag2), "expose": ["y"]},
+                         {"bias": "level", "boost": "flag"})
     if level == 3.0:
         result = run_embedded(load_scenario(scenario), tmp_path / "out", plot=False)
         assert result.status == "completed", result.error
@@ -441,18 +444,7 @@ def test_an_interaction_sets_integer_and_boolean_inputs_only_with_fitting_values
 
 def test_an_integer_input_the_fmu_refuses_is_named_with_its_value(third_party_fmus: ThirdPartyFMUs,
                                                                    tmp_path: Path) -> None:
-    directory = tmp_path / "scen"
-    directory.mkdir()
-    (directory / "commander.py").write_text(COMMANDER)
-    scenario = write_scenario(directory, {
-        "federation": "refused-input",
-        "time": {"start": 0.0, "stop": 1.0, "step": 0.5},
-        "federates": {
-            "cmd": {"python": "commander:Commander", "owner": "a", "parameters": {"level": 7.0}},
-            "box": {"fmu": str(third_party_fmus.picky2), "owner": "b"},
-        },
-        "interactions": {"Cmd": {"parameters": ["level", "flag"], "publishers": ["cmd"], "to": {"box.gear": "level"}}},
-    })
+    scenario = commanded(tmp_path / "scen", 7.0, "box", {"fmu": str(third_party_fmus.picky2)}, {"gear": "level"})
     with pytest.raises(FMUError) as info:  # the value fits an Integer: the FMU itself refuses it
         run_embedded(load_scenario(scenario), tmp_path / "out", plot=False)
     first, *fmu_log = str(info.value).splitlines()
