@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import ctypes
 import functools
+import itertools
 import logging
 import math
 import shutil
@@ -21,6 +22,8 @@ from typing import Any, Callable, Mapping, Sequence
 import fmpy
 import numpy
 from fmpy.fmi1 import FMICallException
+from fmpy.fmi2 import FMU2Slave, defaultCallbacks, fmi2CallbackFunctions, fmi2CallbackLoggerTYPE
+from fmpy.logging import addLoggerProxy
 from fmpy.model_description import ModelDescription, ScalarVariable
 
 from federation.ambassador import TICKS_PER_SECOND, LogicalTime, to_seconds
@@ -105,6 +108,32 @@ def _convert(kind: str, value: Any) -> Any:
     return int(value)
 
 
+# fmpy formats FMI 2's variadic log messages in a native proxy that calls one process-wide logger: the
+# last one addLoggerProxy installed. A logger per instance would credit every instance's messages to the
+# instance created last (and leave the proxy calling a freed callback once that one is gone). So every
+# FMI 2 instance gets this one logger, which finds the instance by the componentEnvironment it was given.
+# (FMI 3 messages arrive formatted, through a callback of the instance's own.)
+_fmi2_instances: dict[int, "_Slave"] = {}  # componentEnvironment -> live instance
+_fmi2_environments = itertools.count(1)
+
+
+def _fmi2_log(env: int | None, instance: bytes | None, status: int, category: bytes | None,
+              message: bytes | None) -> None:
+    slave = _fmi2_instances.get(env or 0)
+    name = (instance or b"").decode("utf-8", "replace")
+    if slave is None:  # an FMU that does not hand its componentEnvironment back: its instance name, if unique
+        named = [s for s in list(_fmi2_instances.values()) if s.name == name]
+        slave = named[0] if len(named) == 1 else None
+    if slave is not None:
+        slave.keep(status, category, message)
+    else:
+        log.log(logging.WARNING if status else logging.DEBUG, "FMU instance %r, not one of this process's "
+                "federates, logs: %s", name, (message or b"").decode("utf-8", "replace"))
+
+
+_FMI2_LOGGER = fmi2CallbackLoggerTYPE(_fmi2_log)  # module-level: it must outlive every instance
+
+
 class _Slave:
     """Version-neutral access to one FMU instance: typed get/set and doStep with status checks."""
 
@@ -113,6 +142,7 @@ class _Slave:
         self.name, self.warnings = instance, 0
         self.fmi3 = md.fmiVersion.startswith("3")
         self.lines = log_lines
+        self._environment = 0  # FMI 2: the key of this instance in _fmi2_instances
         assert md.coSimulation is not None
         common: dict[str, Any] = dict(
             guid=md.guid,
@@ -127,17 +157,19 @@ class _Slave:
             self.slave.instantiate(loggingOn=True, logMessage=self._log3)
             prefix = "fmi3"
         else:
-            from fmpy.fmi2 import FMU2Slave, fmi2CallbackFunctions, fmi2CallbackLoggerTYPE, defaultCallbacks
-            from fmpy.logging import addLoggerProxy
-
             self.slave = FMU2Slave(**common)
-            callbacks = fmi2CallbackFunctions()
-            callbacks.logger = fmi2CallbackLoggerTYPE(self._log2)
+            callbacks = self._callbacks = fmi2CallbackFunctions()  # the FMU may keep a pointer to it
+            callbacks.logger = _FMI2_LOGGER
             callbacks.allocateMemory = defaultCallbacks.allocateMemory
             callbacks.freeMemory = defaultCallbacks.freeMemory
-            addLoggerProxy(ctypes.byref(callbacks))
-            self._callbacks = callbacks
-            self.slave.instantiate(callbacks=callbacks, loggingOn=True)
+            callbacks.componentEnvironment = self._environment = next(_fmi2_environments)
+            _fmi2_instances[self._environment] = self
+            addLoggerProxy(ctypes.byref(callbacks))  # (re)installs _FMI2_LOGGER as the process-wide logger
+            try:
+                self.slave.instantiate(callbacks=callbacks, loggingOn=True)
+            except BaseException:
+                del _fmi2_instances[self._environment]  # no instance: nothing can log for it any more
+                raise
             prefix = "fmi2"
         self.worst = 0
         f = self.slave._functions
@@ -164,13 +196,10 @@ class _Slave:
         return native.stepper(self.component, self._set_real, self._do_step, self._get_real, self.fmi3,
                               in_vr, in_val, out_vr, out_val)
 
-    def _log2(self, env: object, instance: bytes, status: int, category: bytes, message: bytes) -> None:
-        self._keep(status, category, message)
-
     def _log3(self, env: object, status: int, category: bytes, message: bytes) -> None:
-        self._keep(status, category, message)
+        self.keep(status, category, message)
 
-    def _keep(self, status: int, category: bytes | None, message: bytes | None) -> None:
+    def keep(self, status: int, category: bytes | None, message: bytes | None) -> None:
         text = (message or b"").decode("utf-8", "replace")
         self.lines.append(f"[{(category or b'').decode()}] {text}")
         del self.lines[:-50]  # keep the tail: the lines that explain a failure
@@ -232,6 +261,7 @@ class _Slave:
             if self.worst >= 4:
                 return  # fatal: not even freeInstance
         self.slave.freeInstance()
+        _fmi2_instances.pop(self._environment, None)  # after freeInstance, which may still log
 
 
 class FMUFederate(SteppedFederate):
@@ -394,9 +424,10 @@ class FMUFederate(SteppedFederate):
         else:  # an interaction's parameter is a number: 0.7 or 3e9 into an Int32 would be cut silently
             c_type = self._int_types.get(kind)
             fits = float(value).is_integer() and (c_type is None or c_type(int(value)).value == value)
+        what = f"setting input {name} = {value!r} at t={to_seconds(t)} s"  # as _input_error names real ones
         if not fits:
-            raise self._error(f"setting input {name} at t={to_seconds(t)} s", f"{value!r} is not a valid {kind} value")
-        self._call(f"setting input {name} at t={to_seconds(t)} s", lambda: slave.set(kind, [vr], [value]))
+            raise self._error(what, f"not a valid {kind} value")
+        self._call(what, lambda: slave.set(kind, [vr], [value]))
 
     def _native_error(self, result: int, t: LogicalTime, h: LogicalTime) -> FMUError:
         """The error for a failed native step: which call failed is above the FMI status."""

@@ -7,6 +7,8 @@ returns a mapping of outputs, or a `StepResult` that also carries interactions t
 
 from __future__ import annotations
 
+import inspect
+import traceback
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
@@ -58,8 +60,28 @@ class PythonFederate(SteppedFederate):
         return self._ordered(result, "step", t)
 
     def _failed(self, where: str, t: LogicalTime, exc: Exception) -> ModelError:
-        """The model's own exception, saying whose and when; raised `from` it to keep the model's traceback."""
-        return ModelError(f"federate {self.name!r}: {where} at t={to_seconds(t)} s raised {type(exc).__name__}: {exc}")
+        """The model's own exception, saying whose, when and where; raised `from` it to keep the model's traceback.
+
+        The place is in the message itself: in grpc and ray modes the message is all that travels.
+        """
+        return ModelError(f"federate {self.name!r}: {where} at t={to_seconds(t)} s raised {type(exc).__name__}: "
+                          f"{exc}{self._origin(exc)}")
+
+    def _origin(self, exc: Exception) -> str:
+        """' (at FILE:LINE in FUNCTION)' of the innermost frame, and of the model's own file if that is not it."""
+        frames = traceback.extract_tb(exc.__traceback__)[1:]  # the first is this adapter's call into the model
+        if not frames:
+            return ""
+        inner = frames[-1]
+        text = f"{inner.filename}:{inner.lineno} in {inner.name}"
+        try:
+            own = inspect.getsourcefile(type(self.model))
+        except TypeError:  # a class without a source file (built-in, or made by exec)
+            own = None
+        mine = [frame for frame in frames if frame.filename == own]
+        if mine and mine[-1] is not inner:  # raised in a library the model called: where the model called it
+            text += f", called from {mine[-1].filename}:{mine[-1].lineno} in {mine[-1].name}"
+        return f" (at {text})"
 
     def _ordered(self, values: Mapping[str, float], where: str, t: LogicalTime) -> list[float]:
         def context() -> str:  # built only for an error: this runs on every step

@@ -459,7 +459,7 @@ def audit_verify(file: Path) -> None:
 
 @app.command()
 def inspect(fmu: Path) -> None:
-    """Print an FMU's interface: name, FMI version, inputs, outputs, parameters with units."""
+    """Print an FMU's interface: FMI version, default experiment, inputs, outputs and parameters (units, starts)."""
     from federation.interfaces import InterfaceError, fmu_interface
 
     try:
@@ -468,13 +468,23 @@ def inspect(fmu: Path) -> None:
         _error(exc)
         raise typer.Exit(2) from None
     typer.echo(f"{fmu.name}: model {iface.model_name}, FMI {iface.fmi_version}")
+    experiment = ", ".join(f"{key}={value}{'' if key == 'tolerance' else ' s'}"
+                           for key, value in iface.default_experiment.items())
+    typer.echo(f"default experiment: {experiment or 'none declared'}")
     for title, names in (("inputs", iface.inputs()), ("outputs", iface.outputs()), ("parameters", iface.parameters())):
         typer.echo(f"{title}:")
         for n in names:
             v = iface.variables[n]
             unit = f" [{v.unit}]" if v.unit else ""
             kind = (v.fmi_type or v.type) + (" array" if v.array else "")
-            typer.echo(f"  {n}{unit}  {kind}  start={v.start}  {v.description}")
+            start = _array_text(v.array_start) if v.array else v.start
+            typer.echo(f"  {n}{unit}  {kind}  start={start}  {v.description}")
+
+
+def _array_text(values: tuple[object, ...], shown: int = 20) -> str:
+    """An array's elements (strings quoted: they may hold the separator), the first `shown` of a longer one."""
+    more = f", ... {len(values) - shown} more" if len(values) > shown else ""
+    return f"[{', '.join(repr(x) if isinstance(x, str) else str(x) for x in values[:shown])}{more}]"
 
 
 def main() -> None:

@@ -88,6 +88,7 @@ class VariableInfo:
     max: int | float | None = None
     int_range: tuple[int, int] | None = None  # what an integer variable's FMI type can hold
     array: bool = False  # an FMI 3 variable with <Dimension>s
+    array_start: tuple[StartValue, ...] = ()  # an array's start values, every element (row-major), as declared
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ class FederateInterface:
     model_name: str | None = None
     model_identifier: str | None = None  # an FMU's co-simulation binary is binaries/<platform>/<this><ext>
     unit_definitions: Mapping[str, UnitDefinition] = field(default_factory=dict)
+    default_experiment: Mapping[str, float] = field(default_factory=dict)  # an FMU's, the attributes it gives
 
     def _names(self, causalities: Iterable[str]) -> list[str]:
         wanted = frozenset(causalities)
@@ -149,6 +151,38 @@ def _convert_start(raw: str | None, type_family: str) -> StartValue:
         log.debug("unparsable start value %r for %s variable", raw, type_family)
         return None
     return str(raw)
+
+
+def _convert_array_start(raw: str | None, type_family: str) -> tuple[StartValue, ...]:
+    """Every element of an FMI 3 array's start attribute (space-separated)."""
+    return tuple(_convert_start(item, type_family) for item in str(raw or "").split())
+
+
+def _string_array_starts(xml: bytes) -> dict[str, tuple[str, ...]]:
+    """FMI 3 String and Binary arrays list one <Start value=...> per element; fmpy keeps only the first."""
+    starts: dict[str, tuple[str, ...]] = {}
+    try:
+        root = ElementTree.fromstring(xml)
+    except ElementTree.ParseError:  # fmpy read it: at worst these arrays show their first start value only
+        return starts
+    for variable in root.iterfind("ModelVariables/*"):
+        if variable.tag in ("String", "Binary") and variable.find("Dimension") is not None:
+            starts[str(variable.get("name"))] = tuple(str(s.get("value", "")) for s in variable.iterfind("Start"))
+    return starts
+
+
+def _default_experiment(model_description: Any, path: Path) -> dict[str, float]:
+    """The attributes of an FMU's <DefaultExperiment> that it gives (and that are numbers)."""
+    given: dict[str, float] = {}
+    experiment = model_description.defaultExperiment
+    for key in ("startTime", "stopTime", "stepSize", "tolerance"):
+        raw = getattr(experiment, key, None)
+        try:
+            if raw is not None:
+                given[key] = float(raw)
+        except ValueError:
+            log.debug("%s: DefaultExperiment %s=%r is not a number", path, key, raw)
+    return given
 
 
 def _bound(variable: Any, which: str) -> int | float | None:
@@ -202,7 +236,8 @@ def _fmu_interface_cached(path: Path, mtime_ns: int, size: int) -> FederateInter
             damaged = archive.testzip()  # CRC of every member: a damaged FMU would only fail when extracted
             if damaged is not None:
                 raise InterfaceError(f"{path}: corrupt FMU: bad CRC for {damaged}")
-            version = _declared_fmi_version(archive.read("modelDescription.xml"))
+            xml = archive.read("modelDescription.xml")
+            version = _declared_fmi_version(xml)
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
         raise InterfaceError(f"{path}: corrupt FMU: {exc}") from exc
     if version == "":
@@ -214,10 +249,12 @@ def _fmu_interface_cached(path: Path, mtime_ns: int, size: int) -> FederateInter
     except Exception as exc:  # fmpy raises bare Exceptions / lxml errors for malformed XML
         raise InterfaceError(f"{path}: cannot read modelDescription.xml: {exc}") from exc
     if md.coSimulation is None:
-        raise InterfaceError(f"{path}: FMU does not support co-simulation (model exchange only)")
+        raise InterfaceError(f"{path}: FMU does not support co-simulation ({_declared_instead(md)})")
     variables: dict[str, VariableInfo] = {}
+    string_starts = _string_array_starts(xml) if str(md.fmiVersion).startswith("3") else {}
     for v in md.modelVariables:
         family = _TYPE_FAMILY.get(str(v.type), str(v.type))
+        array = bool(getattr(v, "dimensions", None))
         if str(v.name) in variables:
             raise InterfaceError(f"{path}: modelDescription.xml declares the variable {str(v.name)!r} twice")
         variables[str(v.name)] = VariableInfo(
@@ -232,13 +269,23 @@ def _fmu_interface_cached(path: Path, mtime_ns: int, size: int) -> FederateInter
             min=_bound(v, "min"),
             max=_bound(v, "max"),
             int_range=_int_range(str(v.type), str(md.fmiVersion)),
-            array=bool(getattr(v, "dimensions", None)),
+            array=array,
+            array_start=() if not array else string_starts.get(str(v.name)) or _convert_array_start(v.start, family),
         )
     log.debug("read %d variables from %s (FMI %s)", len(variables), path, md.fmiVersion)
     return FederateInterface(kind="fmu", variables=variables, fmi_version=str(md.fmiVersion),
                              model_name=str(md.modelName) if md.modelName else None,
                              model_identifier=str(md.coSimulation.modelIdentifier),
-                             unit_definitions=_unit_definitions(md))
+                             unit_definitions=_unit_definitions(md),
+                             default_experiment=_default_experiment(md, path))
+
+
+def _declared_instead(model_description: Any) -> str:
+    """What an FMU without co-simulation declares instead, in words ("scheduled execution only")."""
+    declared = [label for label, interface in (("model exchange", model_description.modelExchange),
+                                               ("scheduled execution", model_description.scheduledExecution))
+                if interface is not None]
+    return f"{' and '.join(declared)} only" if declared else "it declares no interface"
 
 
 def _declared_fmi_version(xml: bytes) -> str | None:

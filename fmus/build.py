@@ -75,9 +75,9 @@ class ModelSpec:
         return sorted({v["unit"] for v in self.variables if v.get("unit")})
 
 
-def load_spec(name: str) -> ModelSpec:
+def load_spec(name: str, models_dir: Path = FMUS_DIR) -> ModelSpec:
     """Read and sanity-check a twin's model.json (the single source of truth for its variables)."""
-    path = FMUS_DIR / name / "model.json"
+    path = models_dir / name / "model.json"
     raw = path.read_bytes()
     data = json.loads(raw)
     digest = hashlib.sha256(raw).hexdigest()
@@ -238,11 +238,11 @@ def generate_md_fmi3(spec: ModelSpec) -> str:
     return "\n".join(out)
 
 
-def source_files(name: str) -> list[Path]:
+def source_files(name: str, models_dir: Path = FMUS_DIR) -> list[Path]:
     """All inputs of one FMU (the same set the Makefile lists as prerequisites)."""
     files = [Path(__file__).resolve()]
     files += sorted(p for p in COMMON_DIR.iterdir() if p.is_file())
-    files += sorted(p for p in (FMUS_DIR / name).iterdir() if p.is_file() and p.suffix in (".c", ".h", ".json"))
+    files += sorted(p for p in (models_dir / name).iterdir() if p.is_file() and p.suffix in (".c", ".h", ".json"))
     return files
 
 
@@ -253,12 +253,13 @@ def _compiler_id(cc: str) -> str:
         return cc
 
 
-def inputs_hash(name: str, fmi_version: int, cc: str) -> str:
+def inputs_hash(name: str, fmi_version: int, cc: str, models_dir: Path = FMUS_DIR) -> str:
     """Hash over everything that determines the FMU's bytes."""
     h = hashlib.sha256()
     h.update(f"fmi{fmi_version}|{cc}|{_compiler_id(cc)}|{' '.join(CFLAGS)}|{platform_dir(fmi_version)}".encode())
-    for p in source_files(name):
-        h.update(p.relative_to(FMUS_DIR).as_posix().encode() + b"\0" + p.read_bytes() + b"\0")
+    for p in source_files(name, models_dir):
+        base = FMUS_DIR if p.is_relative_to(FMUS_DIR) else models_dir
+        h.update(p.relative_to(base).as_posix().encode() + b"\0" + p.read_bytes() + b"\0")
     return h.hexdigest()
 
 
@@ -280,16 +281,19 @@ def _write_zip(fmu: Path, files: dict[str, Path]) -> None:
 
 
 def build_one(name: str, fmi_version: int, force: bool = False, cc: str = "gcc",
-              build_dir: Path = BUILD_DIR, dist_dir: Path = DIST_DIR) -> bool:
-    """Build one FMU; return True if it was (re)built, False if up to date."""
+              build_dir: Path = BUILD_DIR, dist_dir: Path = DIST_DIR, models_dir: Path = FMUS_DIR) -> bool:
+    """Build one FMU; return True if it was (re)built, False if up to date.
+
+    models_dir holds <name>/model.json and <name>/<name>.c (tests build their own models from another folder).
+    """
     fmu = fmu_path(name, fmi_version, dist_dir)
     stamp = build_dir / f"fmi{fmi_version}" / f"{name}.sha256"
-    digest = inputs_hash(name, fmi_version, cc)
+    digest = inputs_hash(name, fmi_version, cc, models_dir)
     if not force and fmu.exists() and stamp.exists() and stamp.read_text().strip() == digest:
         log.debug("%s (FMI %d) is up to date", name, fmi_version)
         return False
 
-    spec = load_spec(name)
+    spec = load_spec(name, models_dir)
     work = build_dir / f"fmi{fmi_version}" / name
     if work.exists():
         shutil.rmtree(work)
@@ -304,7 +308,7 @@ def build_one(name: str, fmi_version: int, force: bool = False, cc: str = "gcc",
     lib.parent.mkdir(parents=True)
     cmd = [cc, *CFLAGS, f"-DFMI_VERSION={fmi_version}", f"-I{gen_dir}", f"-I{COMMON_DIR}", f"-I{fmi_headers_dir()}",
            "-o", str(lib), str(COMMON_DIR / f"fmi{fmi_version}_wrapper.c"), str(COMMON_DIR / "model_common.c"),
-           str(FMUS_DIR / name / f"{name}.c"), "-lm"]
+           str(models_dir / name / f"{name}.c"), "-lm"]
     log.info("compiling %s (FMI %d)", name, fmi_version)
     log.debug("%s", " ".join(cmd))
     res = subprocess.run(cmd, capture_output=True, text=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import sys
 import tempfile
@@ -22,6 +24,8 @@ from federation.scenario import Scenario, load_scenario
 ScenarioFor = Callable[..., Scenario]
 
 MODELS = '''
+import json
+
 class Base:
     inputs = {"f": "Hz"}
     outputs = {"y": "W", "z": "1"}
@@ -38,6 +42,16 @@ class Raises(Base):
     def step(self, t, dt, inputs):
         if t >= 10:
             raise ZeroDivisionError("boom")
+        return {"y": 1.0, "z": 0.0}
+
+class ParsesJSON(Base):
+    def step(self, t, dt, inputs):
+        return json.loads("{")
+
+class RaisesInitially(Base):
+    def initial_outputs(self):
+        return {"y": 1.0 / 0, "z": 0.0}
+    def step(self, t, dt, inputs):
         return {"y": 1.0, "z": 0.0}
 
 class BadInitial(Base):
@@ -101,10 +115,34 @@ def test_unexposed_declared_output_may_be_omitted(scenario_for: ScenarioFor, tmp
     assert rows[0] == "time,meter.f,model.y" and rows[-1].endswith(",49.9,49.9")
 
 
-def test_model_exception_names_federate_and_time(scenario_for: ScenarioFor, tmp_path: Path) -> None:
+def model_line(text: str) -> int:
+    """The line number of `text` in the models' file."""
+    return MODELS.splitlines().index(text) + 1
+
+
+def test_model_exception_names_federate_time_file_and_line(scenario_for: ScenarioFor, tmp_path: Path) -> None:
     error = run_error(scenario_for("Raises"), tmp_path / "out")
-    assert str(error) == "federate 'model': step at t=10.0 s raised ZeroDivisionError: boom"
+    line = model_line('            raise ZeroDivisionError("boom")')
+    where = f"{tmp_path / 'toy_errmodels.py'}:{line} in step"
+    assert str(error) == f"federate 'model': step at t=10.0 s raised ZeroDivisionError: boom (at {where})"
     assert isinstance(error.__cause__, ZeroDivisionError), "the model's traceback is kept"
+
+
+def test_model_exception_in_initial_outputs_names_file_and_line(scenario_for: ScenarioFor, tmp_path: Path) -> None:
+    message = str(run_error(scenario_for("RaisesInitially"), tmp_path / "out"))
+    line = model_line('        return {"y": 1.0 / 0, "z": 0.0}')
+    assert message == (f"federate 'model': initial_outputs at t=0.0 s raised ZeroDivisionError: float division by zero "
+                       f"(at {tmp_path / 'toy_errmodels.py'}:{line} in initial_outputs)")
+
+
+def test_exception_raised_in_a_library_names_where_the_model_called_it(scenario_for: ScenarioFor,
+                                                                       tmp_path: Path) -> None:
+    message = str(run_error(scenario_for("ParsesJSON"), tmp_path / "out"))
+    assert message.startswith("federate 'model': step at t=0.0 s raised JSONDecodeError: "), message
+    line = model_line('        return json.loads("{")')
+    model = f"{tmp_path / 'toy_errmodels.py'}:{line} in step"
+    assert re.search(rf" \(at .*json{re.escape(os.sep)}decoder\.py:\d+ in \w+, called from {re.escape(model)}\)$",
+                     message), message
 
 
 def test_incomplete_initial_outputs(scenario_for: ScenarioFor, tmp_path: Path) -> None:

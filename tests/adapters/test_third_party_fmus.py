@@ -32,6 +32,7 @@ import yaml
 from fmpy.fmi2 import FMU2Slave
 from fmpy.fmi3 import FMU3Slave
 
+from adapters.fmu import FMUError
 from federation.runtime.embedded import run_embedded
 from federation.scenario import load_scenario
 
@@ -52,6 +53,7 @@ class ThirdPartyFMUs:
     integrator3: Path  # pythonfmu3, FMI 3.0
     counter3_int64: Path  # pythonfmu3, FMI 3.0, Int64 variables
     unruly3: Path  # pythonfmu3, FMI 3.0, ends the simulation, warns or fails to terminate on request
+    picky2: Path  # pythonfmu, FMI 2.0, refuses some values of its Integer input
 
 
 @pytest.fixture(scope="session")
@@ -72,9 +74,12 @@ def third_party_fmus(tmp_path_factory: pytest.TempPathFactory) -> ThirdPartyFMUs
                                                     needsExecutionTool="false"))
         unruly3 = Path(Fmi3Builder.build_FMU(SLAVES / "tp_unruly3.py", dest=dest / "fmi3_unruly",
                                              needsExecutionTool="false"))
+        picky2 = Path(Fmi2Builder.build_FMU(SLAVES / "tp_picky2.py", dest=dest / "fmi2_picky",
+                                            needsExecutionTool="false"))
     finally:
         sys.path[:] = saved_path
-    return ThirdPartyFMUs(lag2=lag2, integrator3=integrator3, counter3_int64=counter3_int64, unruly3=unruly3)
+    return ThirdPartyFMUs(lag2=lag2, integrator3=integrator3, counter3_int64=counter3_int64, unruly3=unruly3,
+                          picky2=picky2)
 
 
 def test_exported_fmus_are_third_party_cs_fmus(third_party_fmus: ThirdPartyFMUs) -> None:
@@ -409,29 +414,43 @@ class Commander:
 '''
 
 
+def commanded(directory: Path, level: float, federate: str, spec: dict[str, Any], to: dict[str, str]) -> Path:
+    """A scenario where a commander sends Cmd(level, flag = 1) at every step to inputs (`to`) of an FMU federate."""
+    directory.mkdir()
+    (directory / "commander.py").write_text(COMMANDER)
+    return write_scenario(directory, {
+        "federation": "commanded",
+        "time": {"start": 0.0, "stop": 1.0, "step": 0.5},
+        "federates": {"cmd": {"python": "commander:Commander", "owner": "a", "parameters": {"level": level}},
+                      federate: {**spec, "owner": "b"}},
+        "interactions": {"Cmd": {"parameters": ["level", "flag"], "publishers": ["cmd"],
+                                 "to": {f"{federate}.{target}": p for target, p in to.items()}}},
+    })
+
+
 @pytest.mark.parametrize("level", [3.0, 0.7, 3e9])
 def test_an_interaction_sets_integer_and_boolean_inputs_only_with_fitting_values(
         third_party_fmus: ThirdPartyFMUs, tmp_path: Path, level: float) -> None:
-    directory = tmp_path / "scen"
-    directory.mkdir()
-    (directory / "commander.py").write_text(COMMANDER)
-    scenario = write_scenario(directory, {
-        "federation": "typed-interactions",
-        "time": {"start": 0.0, "stop": 1.0, "step": 0.5},
-        "federates": {
-            "cmd": {"python": "commander:Commander", "owner": "a", "parameters": {"level": level}},
-            "lag": {"fmu": str(third_party_fmus.lag2), "owner": "b", "expose": ["y"]},
-        },
-        "interactions": {"Cmd": {"parameters": ["level", "flag"], "publishers": ["cmd"],
-                                 "to": {"lag.bias": "level", "lag.boost": "flag"}}},
-    })
+    scenario = commanded(tmp_path / "scen", level, "lag", {"fmu": str(third_party_fmus.lag2), "expose": ["y"]},
+                         {"bias": "level", "boost": "flag"})
     if level == 3.0:
         result = run_embedded(load_scenario(scenario), tmp_path / "out", plot=False)
         assert result.status == "completed", result.error
     else:  # 0.7 used to arrive as 0, 3e9 as -1294967296
-        with pytest.raises(Exception, match=rf"federate 'lag' .*setting input bias at t=0.5 s failed: "
-                                            rf"{level!r} is not a valid Integer value"):
+        with pytest.raises(Exception, match=rf"federate 'lag' .*setting input bias = {level!r} at t=0.5 s failed: "
+                                            rf"not a valid Integer value"):
             run_embedded(load_scenario(scenario), tmp_path / "out", plot=False)
+
+
+def test_an_integer_input_the_fmu_refuses_is_named_with_its_value(third_party_fmus: ThirdPartyFMUs,
+                                                                   tmp_path: Path) -> None:
+    scenario = commanded(tmp_path / "scen", 7.0, "box", {"fmu": str(third_party_fmus.picky2)}, {"gear": "level"})
+    with pytest.raises(FMUError) as info:  # the value fits an Integer: the FMU itself refuses it
+        run_embedded(load_scenario(scenario), tmp_path / "out", plot=False)
+    first, *fmu_log = str(info.value).splitlines()
+    assert first.startswith("federate 'box' (TpPicky2.fmu): setting input gear = 7.0 at t=0.5 s failed: "
+                            "fmi2SetInteger failed with status"), first
+    assert any("there is no gear 7" in line for line in fmu_log), fmu_log
 
 
 # ------------------------------------------------------------------------------ 5. an FMU that ends the run

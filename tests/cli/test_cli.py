@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import textwrap
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -55,6 +57,49 @@ def test_inspect_prints_the_interface_with_units(fmu_dist: Path) -> None:
     assert "H [s]" in proc.stdout
     proc = federation("inspect", str(fmu_dist / "fmi3" / "vehicle.fmu"))
     assert proc.returncode == 0 and "n_ev  Int32  start=100" in proc.stdout, proc.stdout  # the FMI type itself
+
+
+ARRAYS_FMU = """<?xml version="1.0" encoding="UTF-8"?>
+<fmiModelDescription fmiVersion="3.0" modelName="arrays" instantiationToken="{arrays}">
+  <CoSimulation modelIdentifier="arrays"/>
+  <DefaultExperiment startTime="10" stopTime="70" stepSize="0.5" tolerance="1e-6"/>
+  <ModelVariables>
+    <Float64 name="gains" valueReference="1" causality="parameter" variability="fixed" start="1.5 -2 3e3">
+      <Dimension start="3"/></Float64>
+    <Boolean name="flags" valueReference="2" causality="parameter" variability="fixed" start="true false">
+      <Dimension start="2"/></Boolean>
+    <Int32 name="table" valueReference="3" causality="parameter" variability="fixed" start="{table}">
+      <Dimension start="25"/><Dimension start="4"/></Int32>
+    <String name="labels" valueReference="4" causality="parameter" variability="fixed">
+      <Dimension start="2"/><Start value="north east"/><Start value="south"/></String>
+    <Float64 name="k" valueReference="5" causality="parameter" variability="fixed" start="4"/>
+    <Float64 name="y" valueReference="6" causality="output" variability="continuous"/>
+  </ModelVariables>
+  <ModelStructure><Output valueReference="6"/></ModelStructure>
+</fmiModelDescription>
+"""
+
+
+def test_inspect_shows_the_default_experiment_and_whole_array_start_values(fmu_dist: Path, tmp_path: Path) -> None:
+    fmu, xml = tmp_path / "arrays.fmu", ARRAYS_FMU.replace("{table}", " ".join(map(str, range(100))))
+    with zipfile.ZipFile(fmu, "w") as archive:  # inspect reads the model description only
+        archive.writestr("modelDescription.xml", xml)
+    proc = federation("inspect", str(fmu))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert "default experiment: startTime=10.0 s, stopTime=70.0 s, stepSize=0.5 s, tolerance=1e-06" in lines, lines
+    assert "  gains  Float64 array  start=[1.5, -2.0, 3000.0]  " in lines, lines
+    assert "  flags  Boolean array  start=[True, False]  " in lines, lines
+    assert "  labels  String array  start=['north east', 'south']  " in lines, lines
+    assert f"  table  Int32 array  start=[{', '.join(map(str, range(20)))}, ... 80 more]  " in lines, lines
+    assert "  k  Float64  start=4.0  " in lines, lines
+    # a twin's, as its model.json declares it (FMI 2); tolerance is not given
+    proc = federation("inspect", str(fmu_dist / "fmi2" / "grid.fmu"))
+    assert "default experiment: startTime=0.0 s, stopTime=86400.0 s, stepSize=1.0 s" in proc.stdout.splitlines()
+    bare = tmp_path / "bare.fmu"
+    with zipfile.ZipFile(bare, "w") as archive:
+        archive.writestr("modelDescription.xml", re.sub(r"\s*<DefaultExperiment[^>]*>", "", xml))
+    assert "default experiment: none declared" in federation("inspect", str(bare)).stdout.splitlines()
 
 
 def test_inspect_rejects_a_corrupt_fmu(tmp_path: Path) -> None:

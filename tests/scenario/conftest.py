@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -108,10 +108,14 @@ def write_scenario(scenario_dir: Path) -> ScenarioWriter:
 def make_fmu(path: Path, variables: str, unit_definitions: str = "", co_simulation: bool = True,
              model_description: bool = True, fmi_version: str = "2.0",
              binary: str | None = f"binaries/{fmpy.platform}/toy{fmpy.sharedLibraryExtension}",
-             library: bytes | None = None) -> Path:
-    """A minimal FMU: a modelDescription.xml and at `binary` a library that loads (a twin's, or `library`)."""
-    interface = ('<CoSimulation modelIdentifier="toy"/>' if co_simulation
-                 else '<ModelExchange modelIdentifier="toy"/>')
+             library: bytes | None = None, interfaces: Sequence[str] | None = None) -> Path:
+    """A minimal FMU: a modelDescription.xml and at `binary` a library that loads (a twin's, or `library`).
+
+    It declares CoSimulation (else ModelExchange), or the `interfaces` named ("ScheduledExecution", ...).
+    """
+    if interfaces is None:
+        interfaces = ["CoSimulation" if co_simulation else "ModelExchange"]
+    interface = "".join(f'<{kind} modelIdentifier="toy"/>' for kind in interfaces)
     xml = f"""<?xml version="1.0" encoding="UTF-8"?>
 <fmiModelDescription fmiVersion="{fmi_version}" modelName="toy" guid="{{toy}}" numberOfEventIndicators="0">
   {interface}

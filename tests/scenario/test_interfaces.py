@@ -50,6 +50,21 @@ def test_fmu_interface_errors(tmp_path: Path) -> None:
         fmu_interface(make_fmu(tmp_path / "me.fmu", "", co_simulation=False))
 
 
+@pytest.mark.parametrize(("version", "interfaces", "described"), [
+    ("2.0", ["ModelExchange"], "model exchange only"),
+    ("3.0", ["ModelExchange"], "model exchange only"),
+    ("3.0", ["ScheduledExecution"], "scheduled execution only"),
+    ("3.0", ["ModelExchange", "ScheduledExecution"], "model exchange and scheduled execution only"),
+    ("3.0", [], "it declares no interface"),
+])
+def test_an_fmu_without_co_simulation_is_described_by_what_it_declares(
+        tmp_path: Path, version: str, interfaces: list[str], described: str) -> None:
+    fmu = make_fmu(tmp_path / "toy.fmu", "", fmi_version=version, interfaces=interfaces)
+    with pytest.raises(InterfaceError) as info:
+        fmu_interface(fmu)
+    assert str(info.value) == f"{fmu}: FMU does not support co-simulation ({described})"
+
+
 def test_python_interface_mapping_and_sequence_forms(tmp_path: Path) -> None:
     (tmp_path / "toy_models.py").write_text(
         "class Seq:\n    inputs = ['a', 'b']\n    outputs = ('y',)\n"
