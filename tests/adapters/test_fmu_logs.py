@@ -20,6 +20,7 @@ import yaml
 
 from adapters import fmu as fmu_adapter
 from adapters.fmu import FMUError
+from federation.errors import FederationFailed
 from federation.runtime.embedded import run_embedded
 from federation.runtime.grpc_run import run_grpc
 from federation.scenario import load_scenario
@@ -116,10 +117,11 @@ def test_each_log_line_reaches_the_federate_whose_instance_logged_it(
         fmi: int, shared: bool, path: str) -> None:
     if path == "ctypes":  # the native helper steps through the same FMU callbacks; both paths are checked
         monkeypatch.setattr(fmu_adapter.native, "stepper", lambda *args: None)
-    with caplog.at_level(logging.WARNING, logger="adapters.fmu"), pytest.raises(FMUError) as info:
+    with caplog.at_level(logging.WARNING, logger="adapters.fmu"), pytest.raises(FederationFailed) as info:
         run_embedded(load_scenario(chatter_scenario(tmp_path, chatters, fmi, shared, fail_at=3.0)), tmp_path / "out",
                      plot=False)
 
+    assert isinstance(info.value.__cause__, FMUError) and info.value.federate == "bravo"
     first, *fmu_log = str(info.value).splitlines()
     assert first.startswith("federate 'bravo' "), first
     assert "doStep at t=3.0 s failed" in first, first

@@ -33,6 +33,7 @@ from fmpy.fmi2 import FMU2Slave
 from fmpy.fmi3 import FMU3Slave
 
 from adapters.fmu import FMUError
+from federation.errors import FederationFailed
 from federation.runtime.embedded import run_embedded
 from federation.scenario import load_scenario
 
@@ -445,8 +446,9 @@ def test_an_interaction_sets_integer_and_boolean_inputs_only_with_fitting_values
 def test_an_integer_input_the_fmu_refuses_is_named_with_its_value(third_party_fmus: ThirdPartyFMUs,
                                                                    tmp_path: Path) -> None:
     scenario = commanded(tmp_path / "scen", 7.0, "box", {"fmu": str(third_party_fmus.picky2)}, {"gear": "level"})
-    with pytest.raises(FMUError) as info:  # the value fits an Integer: the FMU itself refuses it
+    with pytest.raises(FederationFailed) as info:  # the value fits an Integer: the FMU itself refuses it
         run_embedded(load_scenario(scenario), tmp_path / "out", plot=False)
+    assert isinstance(info.value.__cause__, FMUError)
     first, *fmu_log = str(info.value).splitlines()
     assert first.startswith("federate 'box' (TpPicky2.fmu): setting input gear = 7.0 at t=0.5 s failed: "
                             "fmi2SetInteger failed with status"), first
