@@ -6,6 +6,7 @@ import logging
 import math
 import signal
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any, NoReturn, Optional
 
@@ -162,7 +163,7 @@ def sweep(
     out: Optional[Path] = typer.Option(None, "--out", help="sweep folder (default: the scenario's output.dir + '-sweep')"),
     stop: Optional[float] = typer.Option(None, "--stop", help="override time.stop (s) for every run"),
     settings: Optional[list[str]] = typer.Option(None, "--set", help="override a parameter for every run"),
-    force: bool = typer.Option(False, "--force", help="re-run runs that already completed"),
+    force: bool = typer.Option(False, "--force", help="run every run again, even one whose folder holds a completed run with identical inputs"),
     plot: bool = typer.Option(False, "--plot", help="write results.png for every run"),
 ) -> None:
     """Run a parameter sweep: one federation execution per combination (or sample), plus summary.csv."""
@@ -209,9 +210,12 @@ def sweep(
             raise typer.Exit(1) from None
     for line in failed:
         err.print(f"[red]failed[/red] {escape(line)}", highlight=False)
-    skipped = sum(o.skipped for o in outcomes)
+    again = Counter(o.reason for o in outcomes if not o.skipped and o.reason)
+    for reason, count in again.items():
+        err.print(f"run again ({escape(reason)}): {count} run{'s' * (count != 1)}", highlight=False, soft_wrap=True)
+    reused = sum(o.skipped for o in outcomes)
     completed = sum(o.status == "completed" for o in outcomes)
-    typer.echo(f"{sc.federation}: {len(outcomes)} runs, {completed} completed ({skipped} skipped), "
+    typer.echo(f"{sc.federation}: {len(outcomes)} runs, {completed} completed ({reused} reused: identical inputs), "
                f"{len(outcomes) - completed} failed -> {out_dir / 'summary.csv'}")
     if failed:
         raise typer.Exit(1)
