@@ -72,8 +72,13 @@ def _results_dir(path: Path) -> Path:
 
 @app.command()
 def validate(scenario: Path) -> None:
-    """Check a scenario file and print every problem at once."""
+    """Check a scenario file and print every problem at once (and warnings, such as outputs left unrecorded)."""
+    from federation.scenario import format_problems
+
     sc = _load(scenario)
+    notes = sc.recording_notes()
+    if notes:
+        err.print(f"[yellow]warning[/yellow]\n{escape(format_problems(sc.path, notes))}", highlight=False, soft_wrap=True)
     typer.echo(f"{scenario}: OK ({len(sc.federates)} federates, {len(sc.connections)} connections)")
 
 
