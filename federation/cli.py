@@ -78,7 +78,8 @@ def validate(scenario: Path) -> None:
     sc = _load(scenario)
     notes = sc.recording_notes()
     if notes:
-        err.print(f"[yellow]warning[/yellow]\n{escape(format_problems(sc.path, notes))}", highlight=False, soft_wrap=True)
+        err.print(f"[yellow]warning[/yellow]\n{escape(format_problems(sc.path, notes))}", highlight=False,
+                  soft_wrap=True)
     typer.echo(f"{scenario}: OK ({len(sc.federates)} federates, {len(sc.connections)} connections)")
 
 

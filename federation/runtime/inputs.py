@@ -193,7 +193,7 @@ def forget_modules(names: list[str]) -> None:
 def _user_file(module: ModuleType) -> Path | None:
     """The file of a module of the user's: not this tool's, not installed, not built in."""
     file = getattr(module, "__file__", None)
-    if not isinstance(file, str) or module.__name__.partition(".")[0] in TOOL_PACKAGES:
+    if not isinstance(file, str) or str(getattr(module, "__name__", "")).partition(".")[0] in TOOL_PACKAGES:
         return None
     path = Path(file).resolve()
     return None if _installed(path) or not path.is_file() else path

@@ -361,7 +361,8 @@ def run_sweep(
 
     todo: list[tuple[RunSpec, str]] = []
     for spec in specs:
-        earlier, reason = completed_before(out_dir / spec.name, _params_record(scenario_path, spec.params, base, inputs))
+        record = _params_record(scenario_path, spec.params, base, inputs)
+        earlier, reason = completed_before(out_dir / spec.name, record)
         if force:
             todo.append((spec, "forced (--force)" if reason else ""))
         elif earlier is not None:
