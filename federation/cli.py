@@ -6,6 +6,7 @@ import logging
 import math
 import signal
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any, NoReturn, Optional
 
@@ -71,8 +72,14 @@ def _results_dir(path: Path) -> Path:
 
 @app.command()
 def validate(scenario: Path) -> None:
-    """Check a scenario file and print every problem at once."""
+    """Check a scenario file and print every problem at once (and warnings, such as outputs left unrecorded)."""
+    from federation.scenario import format_problems
+
     sc = _load(scenario)
+    notes = sc.recording_notes()
+    if notes:
+        err.print(f"[yellow]warning[/yellow]\n{escape(format_problems(sc.path, notes))}", highlight=False,
+                  soft_wrap=True)
     typer.echo(f"{scenario}: OK ({len(sc.federates)} federates, {len(sc.connections)} connections)")
 
 
@@ -162,7 +169,7 @@ def sweep(
     out: Optional[Path] = typer.Option(None, "--out", help="sweep folder (default: the scenario's output.dir + '-sweep')"),
     stop: Optional[float] = typer.Option(None, "--stop", help="override time.stop (s) for every run"),
     settings: Optional[list[str]] = typer.Option(None, "--set", help="override a parameter for every run"),
-    force: bool = typer.Option(False, "--force", help="re-run runs that already completed"),
+    force: bool = typer.Option(False, "--force", help="run every run again, even one whose folder holds a completed run with identical inputs"),
     plot: bool = typer.Option(False, "--plot", help="write results.png for every run"),
 ) -> None:
     """Run a parameter sweep: one federation execution per combination (or sample), plus summary.csv."""
@@ -209,9 +216,12 @@ def sweep(
             raise typer.Exit(1) from None
     for line in failed:
         err.print(f"[red]failed[/red] {escape(line)}", highlight=False)
-    skipped = sum(o.skipped for o in outcomes)
+    again = Counter(o.reason for o in outcomes if not o.skipped and o.reason)
+    for reason, count in again.items():
+        err.print(f"run again ({escape(reason)}): {count} run{'s' * (count != 1)}", highlight=False, soft_wrap=True)
+    reused = sum(o.skipped for o in outcomes)
     completed = sum(o.status == "completed" for o in outcomes)
-    typer.echo(f"{sc.federation}: {len(outcomes)} runs, {completed} completed ({skipped} skipped), "
+    typer.echo(f"{sc.federation}: {len(outcomes)} runs, {completed} completed ({reused} reused: identical inputs), "
                f"{len(outcomes) - completed} failed -> {out_dir / 'summary.csv'}")
     if failed:
         raise typer.Exit(1)

@@ -287,6 +287,31 @@ class Scenario(_Strict):
             return [parse_reference(ref) for ref in self.output.variables]
         return [(name, var) for name in self.federates for var in self.exposed(name)]
 
+    def recording_notes(self) -> list[Problem]:
+        """Warnings, not errors: the outputs a federate's default expose list leaves out because they cannot
+        travel (arrays, String), and that nothing at all will be recorded, when so."""
+        notes: list[Problem] = []
+        types = f"{', '.join(_EXCHANGED_TYPES[:-1])} or {_EXCHANGED_TYPES[-1]}"
+        for name, spec in self.federates.items():
+            interface = self._interfaces.get(name)
+            if spec.expose is not None or self.output.variables is not None or interface is None:
+                continue  # what is exposed or recorded is named: nothing is left out unsaid
+            left = [f"{var} ({'an array' if info.array else f'a {info.type} variable'})"
+                    for var in interface.outputs() if not _travels(info := interface.variables[var])]
+            if left:
+                notes.append(Problem(f"federates.{name}", "outputs not exposed nor recorded, as only scalar "
+                                                          f"{types} values travel: {', '.join(left)}"))
+        if not self.recorded():
+            if self.output.variables is not None:
+                key, why = "output.variables", "the list is empty"
+            else:
+                each = "; ".join(f"{name}: {'expose is empty' if spec.expose == [] else 'no output that can travel'}"
+                                 for name, spec in self.federates.items())
+                key, why = "federates", f"no federate exposes a scalar {types} output ({each})"
+            notes.append(Problem(key, f"nothing will be recorded: {why}; results.csv will hold only the time "
+                                      "column and no results.png will be drawn"))
+        return notes
+
     def _relative_to_file(self, federate: str, value: Path | None, kind: str) -> Path:
         if value is None:
             raise ValueError(f"federate {federate!r} is not a {kind} federate")

@@ -1,15 +1,12 @@
-"""results.png: one panel per federate from a results.csv."""
+"""results.png: one panel per federate from a results.csv.
+
+Names are text as written: a `$` in a federation or variable name is not matplotlib's math markup."""
 
 from __future__ import annotations
 
 import csv
 import math
 from pathlib import Path
-
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
 
 def _scales(series: list[tuple[float, ...]]) -> list[list[int]]:
@@ -27,13 +24,24 @@ def _scales(series: list[tuple[float, ...]]) -> list[list[int]]:
     return [members for _, members in groups]
 
 
+class NothingToPlot(ValueError):
+    """results.csv holds no recorded variable, or no row."""
+
+
 def plot_results(csv_path: Path, png_path: Path, title: str = "") -> None:
+    """Draw png_path from csv_path; raise NothingToPlot, saying why, when it holds nothing to draw."""
     with open(csv_path, newline="") as fh:
         reader = csv.reader(fh)
-        header = next(reader)
+        header = next(reader, [])
         rows = [[float(x) for x in r] for r in reader if r]
+    if len(header) < 2:
+        raise NothingToPlot("nothing was recorded (results.csv has no column but time)")
     if not rows:
-        return
+        raise NothingToPlot("results.csv holds no row")
+    import matplotlib  # here: an installation where it cannot load still records runs
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
     cols = list(zip(*rows))
     hours = [t / 3600.0 for t in cols[0]]
     groups: dict[str, list[int]] = {}
@@ -50,12 +58,14 @@ def plot_results(csv_path: Path, png_path: Path, title: str = "") -> None:
                 i = idx[j]
                 lines += target.plot(hours, cols[i], label=header[i].split(".", 1)[1], linewidth=0.8,
                                      color=f"C{j}")
-        ax.set_title(fed, fontsize=10, loc="left")
-        ax.legend(handles=lines, loc="upper right", fontsize=8)
+        ax.set_title(fed, fontsize=10, loc="left", parse_math=False)
+        legend = ax.legend(handles=lines, loc="upper right", fontsize=8)
+        for text in legend.get_texts():
+            text.set_parse_math(False)
         ax.grid(alpha=0.3)
     axes[-1, 0].set_xlabel("simulated time [h]")
     if title:
-        fig.suptitle(title)
+        fig.suptitle(title, parse_math=False)
     fig.tight_layout()
     fig.savefig(png_path, dpi=110)
     plt.close(fig)

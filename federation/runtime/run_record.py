@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import platform
 import time
 from contextlib import contextmanager
@@ -16,6 +18,8 @@ from federation.results.recorder import Recorder
 from federation.rti.time import to_seconds
 from federation.scenario import Scenario
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class RunResult:
@@ -26,6 +30,7 @@ class RunResult:
     last_time: float = 0.0
     error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # mode-specific facts for run.json
+    plot_note: str | None = None  # why no results.png was drawn although one was asked for
 
 
 @contextmanager
@@ -61,11 +66,31 @@ def recorded_run(scenario: Scenario, out_dir: Path, recorder: Recorder, mode: st
         recorder.close()
         result.wall_time = time.perf_counter() - started
         result.last_time = to_seconds(recorder.time)
-        write_run_json(scenario, result, mode)
-        if plot and recorder.sink.rows:
-            from federation.results.plot import plot_results
+        try:
+            if plot and recorder.sink.rows:
+                result.plot_note = draw_plot(scenario, out_dir)
+        finally:
+            write_run_json(scenario, result, mode)
 
-            plot_results(out_dir / "results.csv", out_dir / "results.png", scenario.federation)
+
+def draw_plot(scenario: Scenario, out_dir: Path) -> str | None:
+    """results.png from results.csv; else why not, logged as a warning. Never raises: a plot is a view of
+    the results, and how the run ended (run.json, the exit code) does not depend on it."""
+    from federation.results.plot import NothingToPlot, plot_results
+
+    png = out_dir / "results.png"
+    try:
+        plot_results(out_dir / "results.csv", png, scenario.federation)
+        return None
+    except NothingToPlot as exc:
+        note = f"no results.png: {exc}"
+    except Exception as exc:  # matplotlib missing or failing, a full disk...
+        log.debug("plotting %s failed", out_dir, exc_info=True)
+        with contextlib.suppress(OSError):
+            png.unlink(missing_ok=True)  # not half a plot
+        note = f"no results.png: plotting failed: {type(exc).__name__}: {' '.join(str(exc).split())}"
+    log.warning("%s", note)
+    return note
 
 
 def write_run_json(scenario: Scenario, result: RunResult, mode: str, extra: Mapping[str, Any] | None = None) -> None:
@@ -89,6 +114,7 @@ def write_run_json(scenario: Scenario, result: RunResult, mode: str, extra: Mapp
             "fmpy": fmpy.__version__,
             "numpy": numpy.__version__,
         },
+        **({"plot_note": result.plot_note} if result.plot_note else {}),
         **result.extra,
         **(extra or {}),
     }

@@ -12,7 +12,9 @@ Modes:
   are pinned to their owners' nodes (see ray_run).
 Before any run starts, the scenario is validated with the first run's parameters (an unknown
 federate or parameter stops the sweep); after that a failed run never stops the others. A run
-whose folder already holds a completed run with the same parameters is skipped unless force is set.
+whose folder already holds a completed run with identical inputs (see inputs: scenario file, model
+files, parameters and overrides, tool versions) is reused unless force is set; any other runs (again),
+and summary.csv says why.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import csv
 import hashlib
 import itertools
 import json
+import logging
 import math
 import random
 import re
@@ -29,9 +32,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Container, Iterable, Mapping, Sequence
 
+from .inputs import StaleModules, differences, forget_modules, input_digests
+
 if TYPE_CHECKING:
     from federation.scenario import Scenario
 
+log = logging.getLogger(__name__)
 MODES = ("embedded", "ray")
 SUMMARY = "summary.csv"
 
@@ -55,6 +61,10 @@ class RunOutcome:
     wall_time: float = 0.0
     metrics: dict[str, float] = field(default_factory=dict)
     skipped: bool = False
+    reason: str = ""  # why it was reused, or why a run its folder held was not
+
+
+REUSED = "reused: identical inputs"
 
 
 # ------------------------------------------------------------------------------------------------ the runs to make
@@ -207,46 +217,66 @@ def units_of(scenario: Any) -> dict[str, str | None]:
 
 # ------------------------------------------------------------------------------------------------------- one run
 
-def _params_record(scenario_path: Path, params: Mapping[str, Any], base: Mapping[str, Any]) -> dict[str, Any]:
-    return {"scenario": str(scenario_path), "params": dict(params), "overrides": dict(base)}
+def _params_record(scenario_path: Path, params: Mapping[str, Any], base: Mapping[str, Any],
+                   inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """What params.json holds: the run's parameters and the digests of everything that determines its result."""
+    record = {"scenario": str(scenario_path), "params": dict(params), "overrides": dict(base), "inputs": dict(inputs)}
+    return json.loads(json.dumps(record, default=str))  # as it reads back from the file
 
 
-def completed_before(run_dir: Path, record: Mapping[str, Any]) -> RunOutcome | None:
-    """The earlier outcome when run_dir holds a completed run with the same parameters."""
+def completed_before(run_dir: Path, record: Mapping[str, Any]) -> tuple[RunOutcome | None, str]:
+    """The earlier outcome when run_dir holds a completed run with identical inputs (record: _params_record);
+    else None and why the run is to be made again ('' when the folder holds no run)."""
     try:
         info = json.loads((run_dir / "run.json").read_text())
-        same = json.loads((run_dir / "params.json").read_text()) == json.loads(json.dumps(record, default=str))
     except (OSError, ValueError):
-        return None
-    if info.get("status") != "completed" or not same:
-        return None
+        return None, "the earlier run did not finish" if (run_dir / "params.json").exists() else ""
+    if info.get("status") != "completed":
+        return None, f"the earlier run {info.get('status') or 'did not complete'}"
+    try:
+        earlier = json.loads((run_dir / "params.json").read_text())
+    except (OSError, ValueError):
+        earlier = {}
+    reasons = differences(earlier if isinstance(earlier, dict) else {}, record)
+    if reasons:
+        return None, "; ".join(reasons)
     try:
         metrics = json.loads((run_dir / "metrics.json").read_text())
     except (OSError, ValueError):
         metrics = {}
     return RunOutcome(run_dir.name, dict(record["params"]), "completed", None,
-                      float(info.get("wall_time_s", 0.0)), metrics, skipped=True)
+                      float(info.get("wall_time_s", 0.0)), metrics, skipped=True, reason=REUSED), REUSED
 
 
 def execute_run(scenario_path: str, params: Mapping[str, Any], base: Mapping[str, Any], run_dir: str,
-                runtime: str = "embedded", plot: bool = False, grant_timeout: float | None = None) -> RunOutcome:
-    """One federation execution; never raises: a failure is an outcome with its reason."""
+                inputs: Mapping[str, Any], runtime: str = "embedded", plot: bool = False,
+                grant_timeout: float | None = None, reason: str = "") -> RunOutcome:
+    """One federation execution; never raises: a failure is an outcome with its reason.
+
+    `inputs` are the sweep's input_digests, recorded in params.json; `reason` is why the run is made
+    (completed_before), for the summary."""
     from federation.scenario import ScenarioError, load_scenario
 
     from .run_record import RunResult, write_run_json
 
     out = Path(run_dir)
     out.mkdir(parents=True, exist_ok=True)
-    record = _params_record(Path(scenario_path), params, base)
-    (out / "params.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
+    # An earlier run's outcome must not pass for this one's: were this run killed, it would be reused.
+    for stale in ("run.json", "metrics.json"):
+        (out / stale).unlink(missing_ok=True)
+    record = _params_record(Path(scenario_path), params, base, inputs)
+    (out / "params.json").write_text(json.dumps(record, indent=2) + "\n")
     name = out.name
     started = time.perf_counter()
     try:
         scenario = load_scenario(scenario_path, {**base, **params})
     except ScenarioError as exc:
-        reason = " ".join(str(exc).split())
-        (out / "run.json").write_text(json.dumps({"status": "failed", "error": reason}, indent=2) + "\n")
-        return RunOutcome(name, dict(params), "failed", reason, time.perf_counter() - started)
+        message = " ".join(str(exc).split())
+        (out / "run.json").write_text(json.dumps({"status": "failed", "error": message}, indent=2) + "\n")
+        return RunOutcome(name, dict(params), "failed", message, time.perf_counter() - started, reason=reason)
+    if scenario.sha256() != inputs["scenario_sha256"]:  # edited since the sweep began: record what this run read
+        record["inputs"]["scenario_sha256"] = scenario.sha256()
+        (out / "params.json").write_text(json.dumps(record, indent=2) + "\n")
     error = None
     try:
         if runtime == "ray":
@@ -264,7 +294,7 @@ def execute_run(scenario_path: str, params: Mapping[str, Any], base: Mapping[str
             write_run_json(scenario, RunResult(out, "failed", 0.0, error=error), runtime)
     metrics = metrics_of(out / "results.csv", units_of(scenario))
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    return RunOutcome(name, dict(params), status, error, time.perf_counter() - started, metrics)
+    return RunOutcome(name, dict(params), status, error, time.perf_counter() - started, metrics, reason=reason)
 
 
 def _ray_task(*args: Any) -> RunOutcome:
@@ -305,7 +335,7 @@ def run_sweep(
     on_done: Callable[[RunOutcome], None] | None = None,
     checked: Scenario | None = None,
 ) -> list[RunOutcome]:
-    """Run every spec (skipping completed ones unless force); writes out_dir/summary.csv.
+    """Run every spec (reusing a completed run with identical inputs unless force); writes out_dir/summary.csv.
 
     Raises SweepError or ScenarioError (see check_specs) before any run starts; `checked` is what
     check_specs already returned for these specs, so that it is not done again."""
@@ -314,6 +344,13 @@ def run_sweep(
     scenario_path, out_dir = scenario_path.resolve(), out_dir.resolve()
     base = dict(base or {})
     base_scenario = checked if checked is not None else check_specs(scenario_path, specs, base)
+    try:
+        inputs = input_digests(base_scenario)  # what every run shares, digested once
+    except StaleModules as exc:  # this process imported an older version of a Python model: import it again
+        log.info("Python model modules %s changed since they were imported; importing them again", exc.changed)
+        forget_modules(exc.loaded)
+        base_scenario = check_specs(scenario_path, specs, base)
+        inputs = input_digests(base_scenario)
     out_dir.mkdir(parents=True, exist_ok=True)
     outcomes: dict[str, RunOutcome] = {}
 
@@ -322,29 +359,31 @@ def run_sweep(
         if on_done is not None:
             on_done(outcome)
 
-    todo: list[RunSpec] = []
+    todo: list[tuple[RunSpec, str]] = []
     for spec in specs:
-        earlier = None if force else completed_before(out_dir / spec.name,
-                                                      _params_record(scenario_path, spec.params, base))
-        if earlier is not None:
+        record = _params_record(scenario_path, spec.params, base, inputs)
+        earlier, reason = completed_before(out_dir / spec.name, record)
+        if force:
+            todo.append((spec, "forced (--force)" if reason else ""))
+        elif earlier is not None:
             done(earlier)
         else:
-            todo.append(spec)
+            todo.append((spec, reason))
 
     if mode == "embedded":
-        for spec in todo:
-            done(execute_run(str(scenario_path), spec.params, base, str(out_dir / spec.name), "embedded", plot,
-                             grant_timeout))
+        for spec, reason in todo:
+            done(execute_run(str(scenario_path), spec.params, base, str(out_dir / spec.name), inputs, "embedded",
+                             plot, grant_timeout, reason))
     elif todo:
-        _sweep_on_ray(scenario_path, todo, out_dir, base, base_scenario, plot, address, grant_timeout, done)
+        _sweep_on_ray(scenario_path, todo, out_dir, base, base_scenario, inputs, plot, address, grant_timeout, done)
     ordered = [outcomes[s.name] for s in specs]
     write_summary(out_dir / SUMMARY, ordered)
     return ordered
 
 
-def _sweep_on_ray(scenario_path: Path, todo: Sequence[RunSpec], out_dir: Path, base: Mapping[str, Any],
-                  scenario: Any, plot: bool, address: str | None, grant_timeout: float | None,
-                  done: Callable[[RunOutcome], None]) -> None:
+def _sweep_on_ray(scenario_path: Path, todo: Sequence[tuple[RunSpec, str]], out_dir: Path, base: Mapping[str, Any],
+                  scenario: Any, inputs: Mapping[str, Any], plot: bool, address: str | None,
+                  grant_timeout: float | None, done: Callable[[RunOutcome], None]) -> None:
     import ray
 
     from .ray_run import check_placement, init_ray, owners_of, site_resource, site_nodes
@@ -360,17 +399,19 @@ def _sweep_on_ray(scenario_path: Path, todo: Sequence[RunSpec], out_dir: Path, b
     else:  # each task coordinates a run whose hosts are pinned to their owners' nodes
         runtime, resources = "ray", {}
     task = ray.remote(_ray_task).options(num_cpus=1, resources=resources, max_retries=0)
-    pending = {task.remote(str(scenario_path), s.params, base, str(out_dir / s.name), runtime, plot, grant_timeout): s
-               for s in todo}
+    pending = {task.remote(str(scenario_path), s.params, base, str(out_dir / s.name), inputs, runtime, plot,
+                           grant_timeout, reason): (s, reason)
+               for s, reason in todo}
     while pending:
         ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
         for ref in ready:
-            spec = pending.pop(ref)
+            spec, reason = pending.pop(ref)
             try:
                 outcome = ray.get(ref)
             except Exception as exc:  # the task itself died (node lost, worker killed)
                 lines = [ln for ln in str(exc).splitlines() if ln.strip()]
-                outcome = RunOutcome(spec.name, spec.params, "failed", lines[-1].strip() if lines else repr(exc))
+                outcome = RunOutcome(spec.name, spec.params, "failed", lines[-1].strip() if lines else repr(exc),
+                                     reason=reason)
             done(outcome)
 
 
@@ -382,9 +423,9 @@ def write_summary(path: Path, outcomes: Sequence[RunOutcome]) -> None:
         metric_keys += [k for k in o.metrics if k not in metric_keys]
     with open(path, "w", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
-        w.writerow(["run", *param_keys, "status", "skipped", "error", "wall_time_s", *metric_keys])
+        w.writerow(["run", *param_keys, "status", "skipped", "reason", "error", "wall_time_s", *metric_keys])
         for o in outcomes:
             w.writerow([o.name, *(o.params.get(k, "") for k in param_keys), o.status, str(o.skipped).lower(),
-                        o.error or "", f"{o.wall_time:.3f}", *(repr(o.metrics[k]) if k in o.metrics else ""
+                        o.reason, o.error or "", f"{o.wall_time:.3f}", *(repr(o.metrics[k]) if k in o.metrics else ""
                                                               for k in metric_keys)])
 

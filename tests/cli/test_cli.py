@@ -273,3 +273,18 @@ def test_a_grant_timeout_that_is_no_duration_is_refused_up_front(command: list[s
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     assert "grant" in proc.stderr and "above 0" in proc.stderr, proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_validate_warns_when_nothing_will_be_recorded(fmu_dist: Path, tmp_path: Path) -> None:
+    path = tmp_path / "blind.yaml"
+    path.write_text(textwrap.dedent(f"""
+        federation: blind
+        time: {{start: 0, stop: 10, step: 1}}
+        federates:
+          grid: {{fmu: {fmu_dist / 'fmi3' / 'grid.fmu'}, owner: utility, expose: []}}
+        """))
+    proc = federation("validate", str(path))
+    assert proc.returncode == 0 and "OK" in proc.stdout, proc.stderr
+    text = " ".join(proc.stderr.split())
+    assert "warning" in text and "blind.yaml: federates: nothing will be recorded" in text
+    assert "grid: expose is empty" in text

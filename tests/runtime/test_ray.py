@@ -327,6 +327,6 @@ def test_cli_sweep_embedded(fmu_dist: Path, tmp_path: Path) -> None:
          "--mode", "embedded", "--stop", "60", "--out", str(tmp_path / "s")],
         cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1, proc.stderr  # one run failed
-    assert "2 runs, 1 completed (0 skipped), 1 failed" in proc.stdout
+    assert "2 runs, 1 completed (0 reused: identical inputs), 1 failed" in proc.stdout
     assert "furnace.T_set=-5" in proc.stderr and "T_set" in proc.stderr
     assert (tmp_path / "s" / "summary.csv").exists()
