@@ -132,8 +132,10 @@ class Recorder(Federate):
                     self._rows_before(galt)
             except Exception:  # the original error is the one to report
                 log.debug("nothing more to salvage", exc_info=True)
-        if until is not None:
-            self.sink.keep_rows(max(0, (until - self.clock.start) // self.clock.step + 1))
+        if until is not None and until < self.time:
+            kept = max(0, (until - self.clock.start) // self.clock.step + 1)
+            self.sink.keep_rows(kept)
+            self.time = self.clock.start + max(0, kept - 1) * self.clock.step
 
     def _take(self, callbacks: list[cb.Callback], request: bool) -> None:
         self._consistent = False

@@ -40,7 +40,8 @@ def recorded_run(scenario: Scenario, out_dir: Path, recorder: Recorder, mode: st
     The body's own clean-up (closing connections, stopping processes) runs first, inside it.
     After a failure or an interrupt the recorder still writes every row it knows complete: below
     the last safe GALT it got (in the distributed modes, whatever reached it before the connection
-    closed).
+    closed). When the federation failed, no row past the failing federate's logical time is kept,
+    in any mode (see Recorder.salvage).
     """
     result = RunResult(out_dir, "failed", 0.0)
     started = time.perf_counter()

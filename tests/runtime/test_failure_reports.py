@@ -98,7 +98,7 @@ def _run(scenario: Path, out: Path, *args: str) -> subprocess.CompletedProcess[s
 
 def _outcome(out: Path) -> tuple[str, dict[str, object], bytes]:
     info = json.loads((out / "run.json").read_text())
-    assert info["status"] == "failed"
+    assert info["status"] == "failed" and info["last_time_s"] == info["failure"]["time_s"]
     return info["error"], info["failure"], (out / "results.csv").read_bytes()
 
 
