@@ -63,6 +63,10 @@ class ObjectInstanceNotKnown(RTIError):
     pass
 
 
+class ObjectInstanceNameNotReserved(RTIError):
+    """The name is not one the federate may register (see register_object_instance)."""
+
+
 class ObjectInstanceNameInUse(RTIError):
     pass
 

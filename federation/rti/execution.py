@@ -261,7 +261,13 @@ class FederationExecution:
         if cls.handle not in fed.published:
             raise E.ObjectClassNotPublished(f"{fed.name!r} does not publish object class {class_name!r}")
         obj_handle = self._next_object
-        name = name or f"{class_name}#{obj_handle}"
+        if name is None:
+            name = f"{class_name}#{obj_handle}"  # '#' is in no name a federate may give
+        elif not (name == fed.name or name.startswith(fed.name + ".")) or "#" in name:
+            # Names are scoped to their federate: nobody can take the name another will register.
+            raise E.ObjectInstanceNameNotReserved(
+                f"{fed.name!r} may register object instances named {fed.name!r} or {fed.name + '.<anything>'!r} "
+                f"(without '#'), not {name!r}")
         if name in self._object_names:
             raise E.ObjectInstanceNameInUse(f"object instance name {name!r} is already registered")
         self._next_object += 1

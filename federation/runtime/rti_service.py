@@ -532,6 +532,7 @@ def serve(listen: str, limits: Limits | None = None, credentials: grpc.ServerCre
         ("grpc.http2.min_ping_interval_without_data_ms", 1000),
         ("grpc.keepalive_permit_without_calls", 1),
         ("grpc.so_reuseport", 0),
+        ("grpc.server_handshake_timeout_ms", 3000),
     ]
     service = RTIService(limits, guard)
     loop = asyncio.new_event_loop()

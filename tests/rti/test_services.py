@@ -52,7 +52,7 @@ def test_publish_subscribe_discover_reflect_only_subscribed_attributes() -> None
     p, s, other = fx.join("p"), fx.join("s"), fx.join("o")
     fx.publish_object_class_attributes(p, "A", ["x", "y"])
     fx.subscribe_object_class_attributes(s, "A", ["y"])
-    obj = fx.register_object_instance(p, "A", "a1")
+    obj = fx.register_object_instance(p, "A", "p.a1")
     assert kinds(fx.drain(s)) == ["DiscoverObjectInstance"]
     fx.update_attribute_values(p, obj, {0: 1.0, 1: 2.0})
     (reflect,) = fx.drain(s)
@@ -64,7 +64,7 @@ def test_late_subscriber_discovers_existing_objects() -> None:
     fx = make()
     p, s = fx.join("p"), fx.join("s")
     fx.publish_object_class_attributes(p, "A", ["x"])
-    fx.register_object_instance(p, "A", "a1")
+    fx.register_object_instance(p, "A", "p.a1")
     fx.subscribe_object_class_attributes(s, "A", ["x"])
     assert kinds(fx.drain(s)) == ["DiscoverObjectInstance"]
 
@@ -79,10 +79,16 @@ def test_object_and_declaration_errors_leave_state_unchanged() -> None:
     with pytest.raises(E.AttributeNotDefined):
         fx.publish_object_class_attributes(p, "A", ["nope"])
     fx.publish_object_class_attributes(p, "A", ["x"])
-    obj = fx.register_object_instance(p, "A", "a1")
+    obj = fx.register_object_instance(p, "A", "p.a1")
     fx.publish_object_class_attributes(q, "A", ["x"])
+    with pytest.raises(E.ObjectInstanceNameNotReserved):
+        fx.register_object_instance(q, "A", "p.a1")  # another's name: refused, and p keeps it
+    with pytest.raises(E.ObjectInstanceNameNotReserved):
+        fx.register_object_instance(q, "A", "p")
+    with pytest.raises(E.ObjectInstanceNameNotReserved):
+        fx.register_object_instance(q, "A", "q#1")  # the RTI's own names
     with pytest.raises(E.ObjectInstanceNameInUse):
-        fx.register_object_instance(q, "A", "a1")
+        fx.register_object_instance(p, "A", "p.a1")
     with pytest.raises(E.AttributeNotPublished):
         fx.update_attribute_values(p, obj, {1: 1.0})
     with pytest.raises(E.AttributeNotDefined):
@@ -99,7 +105,7 @@ def test_resign_removes_objects_from_discoverers() -> None:
     p, s = fx.join("p"), fx.join("s")
     fx.publish_object_class_attributes(p, "A", ["x"])
     fx.subscribe_object_class_attributes(s, "A", ["x"])
-    fx.register_object_instance(p, "A", "a1")
+    fx.register_object_instance(p, "A", "p.a1")
     fx.resign(p)
     assert kinds(fx.drain(s)) == ["DiscoverObjectInstance", "RemoveObjectInstance"]
 

@@ -169,7 +169,7 @@ def run_healthy(target: str, name: str, steps: int, hurry: threading.Event | Non
         cons = RTIAmbassador(GrpcTransport(conns[1]), "consumer")
         prod.publish("Ball", ["x", "v"])
         cons.subscribe("Ball", ["x", "v"])
-        obj = prod.register_object_instance("Ball", "ball")
+        obj = prod.register_object_instance("Ball", "producer.ball")
         for amb in (prod, cons):
             amb.enable_time_regulation(LA)
             amb.enable_time_constrained()
@@ -253,10 +253,10 @@ def healthy(live: Live, baseline: dict[str, list[cb.Callback]]) -> Iterator[str]
 
 
 def joined_publisher(fed: str, lookahead: int | None = None, members: tuple[str, ...] = ("x", "v")) -> list[bytes]:
-    """hello, join 'a' (handle 1), publish Ball members, register 'ball' (object 1)[, regulate]."""
+    """hello, join 'a' (handle 1), publish Ball members, register 'a.ball' (object 1)[, regulate]."""
     out = [hello(fed, 1), msg(2, join=pb.Join(federate_name="a")),
            msg(3, declare=pb.Declare(federate=1, kind=pb.Declare.PUBLISH_OBJECT, class_name="Ball", members=members)),
-           msg(4, register_object=pb.RegisterObject(federate=1, class_name="Ball", object_name="ball"))]
+           msg(4, register_object=pb.RegisterObject(federate=1, class_name="Ball", object_name="a.ball"))]
     if lookahead is not None:
         out.append(msg(5, enable_time=pb.EnableTime(federate=1, regulating=True, lookahead=lookahead)))
     return out
@@ -592,7 +592,7 @@ def _setup(fed: str, level: int) -> list[bytes]:
                 msg(declare=d(federate=2, kind=d.SUBSCRIBE_OBJECT, class_name="Ball", members=["x", "v"])),
                 msg(declare=d(federate=1, kind=d.PUBLISH_INTERACTION, class_name="Kick")),
                 msg(declare=d(federate=2, kind=d.SUBSCRIBE_INTERACTION, class_name="Kick")),
-                msg(register_object=pb.RegisterObject(federate=1, class_name="Ball", object_name="ball"))]
+                msg(register_object=pb.RegisterObject(federate=1, class_name="Ball", object_name="a.ball"))]
     if level >= 3:
         out += [msg(enable_time=pb.EnableTime(federate=h, regulating=True, lookahead=LA, constrained=True))
                 for h in (1, 2)]
