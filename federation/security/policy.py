@@ -8,11 +8,13 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from federation.errors import CarriesFields
 from federation.rti.errors import PermissionDenied
 from federation.scenario import Problem, Scenario, format_problems
+
+from .patterns import common_match, is_pattern, specificity
 
 __all__ = ["Decision", "FederationRules", "PermissionDenied", "Policy", "PolicyError", "from_scenario", "load_policy"]
 
@@ -63,15 +65,28 @@ class Policy(_Strict):
     admin: list[str] = Field(default_factory=list, description="sites that may administer every federation")
     federations: dict[str, FederationRules] = Field(default_factory=dict, description="federation name or glob -> rules")
 
+    @model_validator(mode="after")
+    def _unambiguous(self) -> Policy:
+        """Refuse two equally specific patterns that can match one name: neither order nor luck may decide."""
+        patterns = [key for key in self.federations if is_pattern(key)]
+        for i, a in enumerate(patterns):
+            for b in patterns[i + 1:]:
+                if specificity(a) == specificity(b) and (name := common_match(a, b)) is not None:
+                    raise ValueError(f"federations.{a} and federations.{b} are equally specific and both match "
+                                     f"{name!r}: make one more specific, or give that federation its own entry")
+        return self
+
     # ------------------------------------------------------------------ admin
     def _rules(self, federation: str) -> tuple[str, FederationRules | None]:
-        """The rules of a federation: its own entry, else the first glob pattern (e.g. 'test-*') matching it."""
+        """The rules of a federation: its own entry, else the most specific glob pattern (e.g. 'test-*')
+        matching it, whatever the order of the file (a load refuses ties)."""
         if federation in self.federations:
             return federation, self.federations[federation]
-        for key, rules in self.federations.items():
-            if fnmatchcase(federation, key):
-                return key, rules
-        return federation, None
+        matching = [key for key in self.federations if is_pattern(key) and fnmatchcase(federation, key)]
+        if not matching:
+            return federation, None
+        key = max(matching, key=specificity)
+        return key, self.federations[key]
 
     def _federation_right(self, site: str, federation: str, right: str, verb: str) -> Decision:
         """A per-federation right ('admin' or 'create'); global administrators hold every one."""
