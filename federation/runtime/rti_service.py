@@ -24,6 +24,7 @@ from federation.protocol import PROTOCOL_VERSION, pb, pb_grpc
 from federation.protocol.codec import fom_from_pb, fom_to_pb
 from federation.rti import RTI, errors as E
 from federation.security.guard import AUDITED, Guard
+from federation.security.refusals import RefusalLog
 from federation.security.policy import PermissionDenied
 
 from .rti_state import CLOSE, FederationState, HostSession, Limits, ProtocolViolation, Stats
@@ -38,6 +39,7 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
         self.limits = limits or Limits()
         self.guard = guard or Guard()
         self.rti = RTI()
+        self.refusals = RefusalLog(log)
         self.federations: dict[str, FederationState] = {}
         self.lock = threading.Lock()
         self._stop = threading.Event()
@@ -181,8 +183,9 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
 
     def _hello_overdue(self, session: HostSession) -> None:
         if session.federation is None:
-            session.close(grpc.StatusCode.FAILED_PRECONDITION,
-                          f"no hello within {self.limits.hello_timeout:g} s of opening the session")
+            reason = f"no hello within {self.limits.hello_timeout:g} s of opening the session"
+            self.refusals.refused(session.peer, f"session closed: {reason}")
+            session.close(grpc.StatusCode.FAILED_PRECONDITION, reason)
 
     async def _read(self, session: HostSession, requests: AsyncIterator[Any]) -> None:
         reason = "stream closed by the host"
@@ -197,7 +200,7 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
                                                 f"of {self.limits.max_message_items} per message")
                     self._handle(session, decoded)
                 except ProtocolViolation as exc:
-                    log.warning("closing session %s: %s", session.peer, exc)
+                    self.refusals.refused(session.peer, f"session closed: {exc}")
                     reason = f"protocol violation: {exc}"
                     session.close(exc.code, str(exc))
                     break

@@ -16,6 +16,7 @@ from typing import Any
 
 import grpc
 
+from federation.clip import clip
 from federation.errors import CarriesFields
 from federation.protocol import pb
 from federation.protocol.codec import callback_to_pb
@@ -221,7 +222,8 @@ class FederationState:
                     self._ship(member.handle, *self.execution.drain_below_galt(member.handle), final=True)
                 except Exception:  # the failure notice must still go out to everyone
                     log.exception("could not ship the final messages of federate %r", member.name)
-        log.error("federation %s failed: federate %r on host %r at t=%ss: %s", self.name, name, host, to_seconds(t), reason)
+        log.error("federation %s failed: federate %r on host %r at t=%ss: %s", self.name, name, host, to_seconds(t),
+                  clip(reason))
         for session in list(self.all_sessions):
             if not session.closed:
                 session.send(failed=self.failure)

@@ -292,3 +292,38 @@ def test_insecure_mode_takes_the_claimed_identity_and_still_enforces_the_policy(
     finally:
         service.stop()
         server.stop(0)
+
+
+# ------------------------------------------------------------- cheap attacks below the policy layer
+def test_idle_half_open_connections_are_dropped_and_starve_nobody(secure: Secure, healthy: str) -> None:
+    """Hundreds of TCP connections that never start TLS: the healthy federation steps on undisturbed
+    (the `healthy` fixture checks its callbacks), admin calls answer, and the RTI drops them all."""
+    import socket
+    import time
+
+    host, port = secure.target.rsplit(":", 1)
+    idle = [socket.create_connection((host, int(port)), timeout=5) for _ in range(300)]
+    try:
+        started = time.monotonic()
+        assert secure.admin.ListFederations(pb.ListFederationsRequest(), timeout=5) is not None
+        for s in idle:
+            s.settimeout(max(0.1, started + 10 - time.monotonic()))
+            try:
+                assert s.recv(1) == b"", "an idle connection got data"
+            except (ConnectionResetError, socket.timeout) as exc:
+                assert isinstance(exc, ConnectionResetError), "an idle connection was kept past 10 s"
+        assert time.monotonic() - started < 10
+    finally:
+        for s in idle:
+            s.close()
+
+
+def test_refused_sessions_are_logged_once_per_address_and_bounded(secure: Secure, healthy: str,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    big = b"\x0a" + b"\xff" * 50_000  # a malformed frame whose echo would be large
+    with caplog.at_level(logging.WARNING, logger="federation.runtime.rti_service"):
+        for _ in range(40):
+            proto.session(secure, [big]).closed(grpc.StatusCode.INVALID_ARGUMENT, "malformed ClientMessage")
+    lines = [r.getMessage() for r in caplog.records if r.name == "federation.runtime.rti_service"]
+    assert len(lines) <= 1, lines  # the fixture's earlier refusals may already have used this minute's line
+    assert all(len(line) < 4096 and "127.0.0.1" in line for line in lines), lines

@@ -1,0 +1,22 @@
+"""Bounded text for error messages and log lines: no message prints an unbounded value, whoever sent it."""
+
+from __future__ import annotations
+
+import reprlib
+
+LIMIT = 2000  # characters of one value in a message; a log line stays within a few KB
+
+_SHORT_REPR = reprlib.Repr()  # Python 3.11 takes no keywords here
+_SHORT_REPR.maxlevel, _SHORT_REPR.maxstring, _SHORT_REPR.maxother = 3, 200, 200
+
+
+def clip(text: str, limit: int = LIMIT) -> str:
+    """`text`, cut to `limit` characters with a note of how many were left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit} more characters)"
+
+
+def short_repr(value: object) -> str:
+    """repr(value), bounded in depth and length (a YAML alias bomb would otherwise echo gigabytes)."""
+    return _SHORT_REPR.repr(value)
