@@ -1,8 +1,10 @@
-"""`federation run --mode grpc`: an RTI server and one host process per owner on localhost.
+"""The coordinator of a distributed run, and `federation run --mode grpc` around it.
 
-Each host is launched as the same `federation host SCENARIO --site OWNER --rti ...`
-command a remote owner would run. The coordinator creates the federation, records
-the results through its own session, and tears every process down at the end.
+`coordinate` creates the federation, records the results through its own session and
+waits for the owners' hosts, whoever started them. `run --mode grpc` starts an RTI server
+and one host process per owner on localhost, each launched as the same
+`federation host SCENARIO --site OWNER --rti ...` command a remote owner would run, and
+tears every process down at the end.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Protocol
 
 import grpc
 
@@ -21,11 +23,12 @@ from federation.ambassador import RTIAmbassador
 from federation.errors import CarriesFields
 from federation.protocol import PROTOCOL_VERSION, pb, pb_grpc
 from federation.protocol.codec import fom_to_pb
+from federation.results.recorder import Recorder
 from federation.rti.time import LogicalTime, to_ticks
 from federation.scenario import Scenario
 from federation.security.certs import COORDINATOR_SITE, SiteCredentials
-from federation.security.local import RunSecurity, run_security
-from federation.security.tls import identity_metadata, open_channel
+from federation.security.local import Ended, owners, run_security
+from federation.security.tls import channel_credentials, identity_metadata, open_channel
 
 from .assembly import build_fom, build_recorder
 from .driver import drive
@@ -181,6 +184,70 @@ def override_args(scenario: Scenario) -> list[str]:
     return args
 
 
+class Sites(Protocol):
+    """The owners' hosts as the coordinator sees them: whoever started them starts, watches and awaits them."""
+
+    def start(self, target: str) -> None:
+        """Launch the hosts, once the federation exists at `target`."""
+
+    def check(self) -> None:
+        """Raise (HostExited) when a host has ended with an error."""
+
+    def finish(self) -> None:
+        """After the recorder reached the stop time: wait for the hosts to end; raise if one failed."""
+
+
+def coordinate(scenario: Scenario, target: str, creds: SiteCredentials | None, recorder: Recorder, sites: Sites,
+               grant_timeout: float | None = None, join_timeout: float = 60.0) -> None:
+    """The coordinator of a distributed run, whoever started the RTI at `target` and the sites' hosts.
+
+    Creates the federation (mTLS as site `coordinator` with `creds`), lets `sites` start their
+    hosts, joins the recorder through its own session, waits until every federate has joined
+    and declared (checking the hosts meanwhile, up to `join_timeout` s), then records up to
+    the stop time and waits for the hosts to end. Any failure is raised; the session is closed.
+    """
+    create_federation(target, scenario, grant_timeout or 0.0, creds)
+    sites.start(target)
+    conn = connect(target, scenario.federation, COORDINATOR, metadata=telemetry.grpc_metadata(),
+                   credentials=channel_credentials(creds) if creds is not None else None,
+                   scenario_digest=scenario.shared_digest())
+    try:
+        transport = GrpcTransport(conn)
+        amb = RTIAmbassador(transport, recorder.name)
+        recorder.start(amb)
+        wait_ready(target, scenario, sites.check, join_timeout, creds)
+        recorder.begin()
+
+        take_ready = coordinator_ready(conn, sites.check)
+        drive({amb.handle: recorder}, take_ready, transport.drain, lambda: None)
+        sites.finish()
+    finally:
+        conn.close()
+
+
+class LocalHosts:
+    """One `federation host` process per owner on this machine, logging into out_dir/logs."""
+
+    def __init__(self, scenario: Scenario, logs: Path, host_args: list[str], env: dict[str, str]) -> None:
+        self.scenario, self.logs, self.host_args, self.env = scenario, logs, host_args, env
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, target: str) -> None:
+        for site in owners(self.scenario):
+            cmd = federation_command("host", str(self.scenario.path), "--site", site, "--rti", target,
+                                     *self.host_args, *override_args(self.scenario))
+            self.procs[site] = spawn(cmd, self.logs / f"host-{site}.log", extra_env=self.env)
+
+    def check(self) -> None:
+        check_hosts(self.procs, self.logs)
+
+    def finish(self) -> None:
+        for site, proc in self.procs.items():
+            code = proc.wait(30)
+            if code != 0:
+                raise host_exited(site, code, self.logs)
+
+
 def run_grpc(
     scenario: Scenario,
     out_dir: Path,
@@ -198,51 +265,35 @@ def run_grpc(
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     with run_security(scenario, out_dir, "grpc", insecure or rti is not None) as sec:
-        return _run_grpc(scenario, out_dir, sec, on_progress, plot, grant_timeout, join_timeout, rti)
+        logs = out_dir / "logs"
+        logs.mkdir(exist_ok=True)
+        env = child_env(out_dir)
+        hosts = LocalHosts(scenario, logs, sec.host_args(), env)
+        servers: list[subprocess.Popen[bytes]] = []
+
+        def body(recorder: Recorder) -> None:
+            try:
+                target = rti
+                if target is None:
+                    server, target = start_rti(logs / "rti.log", grant_timeout, env, sec.rti_args())
+                    servers.append(server)
+                coordinate(scenario, target, sec.credentials(COORDINATOR), recorder, hosts, grant_timeout,
+                           join_timeout)
+            finally:
+                stop_all(list(hosts.procs.values()) + servers)
+
+        return recorded_grpc_run(scenario, out_dir, sec, on_progress, plot, body)
 
 
-def _run_grpc(scenario: Scenario, out_dir: Path, sec: RunSecurity, on_progress: Callable[[LogicalTime], None] | None,
-              plot: bool, grant_timeout: float | None, join_timeout: float, rti: str | None) -> RunResult:
-    logs = out_dir / "logs"
-    logs.mkdir(exist_ok=True)
+def recorded_grpc_run(scenario: Scenario, out_dir: Path, end: Ended, on_progress: Callable[[LogicalTime], None] | None,
+                      plot: bool, body: Callable[[Recorder], None], extra: dict[str, Any] | None = None) -> RunResult:
+    """Run `body` with the run's recorder inside recorded_run (status, run.json, plot); `end` gets the status."""
     recorder = build_recorder(scenario, out_dir, on_progress)
-    servers: list[subprocess.Popen[bytes]] = []
-    hosts: dict[str, subprocess.Popen[bytes]] = {}
-    conn = None
-    creds = sec.credentials(COORDINATOR)
     result: RunResult | None = None
     try:
         with recorded_run(scenario, out_dir, recorder, "grpc", plot) as result:
-            try:
-                env = child_env(out_dir)
-                if rti is None:
-                    server, target = start_rti(logs / "rti.log", grant_timeout, env, sec.rti_args())
-                    servers.append(server)
-                else:
-                    target = rti
-                create_federation(target, scenario, grant_timeout or 0.0, creds)
-                for site in sorted({spec.owner for spec in scenario.federates.values()}):
-                    cmd = federation_command("host", str(scenario.path), "--site", site, "--rti", target,
-                                             *sec.host_args(), *override_args(scenario))
-                    hosts[site] = spawn(cmd, logs / f"host-{site}.log", extra_env=env)
-                conn = connect(target, scenario.federation, COORDINATOR, metadata=telemetry.grpc_metadata(),
-                               credentials=sec.channel(COORDINATOR), scenario_digest=scenario.shared_digest())
-                transport = GrpcTransport(conn)
-                amb = RTIAmbassador(transport, recorder.name)
-                recorder.start(amb)
-                wait_ready(target, scenario, lambda: check_hosts(hosts, logs), join_timeout, creds)
-                recorder.begin()
-
-                take_ready = coordinator_ready(conn, lambda: check_hosts(hosts, logs))
-                drive({amb.handle: recorder}, take_ready, transport.drain, lambda: None)
-                for site, proc in hosts.items():
-                    code = proc.wait(30)
-                    if code != 0:
-                        raise host_exited(site, code, logs)
-            finally:
-                if conn is not None:
-                    conn.close()
-                stop_all(list(hosts.values()) + servers)
+            result.extra.update(extra or {})
+            body(recorder)
     finally:
-        sec.status = result.status if result is not None else "failed"
+        end.status = result.status if result is not None else "failed"
     return result
