@@ -1,10 +1,11 @@
-"""The coordinator of a distributed run, and `federation run --mode grpc` around it.
+"""The coordinator of a distributed run, and `federation run --mode grpc` and `federation coordinate` around it.
 
 `coordinate` creates the federation, records the results through its own session and
 waits for the owners' hosts, whoever started them. `run --mode grpc` starts an RTI server
 and one host process per owner on localhost, each launched as the same
 `federation host SCENARIO --site OWNER --rti ...` command a remote owner would run, and
-tears every process down at the end.
+tears every process down at the end. `federation coordinate` starts nothing: the RTI
+serves elsewhere and each owner runs its own host.
 """
 
 from __future__ import annotations
@@ -27,13 +28,13 @@ from federation.results.recorder import Recorder
 from federation.rti.time import LogicalTime, to_ticks
 from federation.scenario import Scenario
 from federation.security.certs import COORDINATOR_SITE, SiteCredentials
-from federation.security.local import Ended, owners, run_security
-from federation.security.tls import channel_credentials, identity_metadata, open_channel
+from federation.security.local import Ended, audited_run, owners, run_security
+from federation.security.tls import channel_credentials, identity_metadata, open_channel, speaks_tls
 
 from .assembly import build_fom, build_recorder
 from .driver import drive
 from .run_record import RunResult, recorded_run
-from .grpc_transport import FederationFailed, GrpcTransport, RTIConnection
+from .grpc_transport import ConnectionLost, FederationFailed, GrpcTransport, RTIConnection
 from .host import connect
 from .processes import federation_command, spawn, stop_all
 
@@ -76,13 +77,27 @@ def start_rti(log_path: Path, grant_timeout: float | None = None, env: dict[str,
 
 def create_federation(target: str, scenario: Scenario, grant_timeout: float = 0.0,
                       creds: SiteCredentials | None = None) -> None:
-    """Create the scenario's federation as the coordinator (mTLS with `creds`, else insecure)."""
+    """Create the scenario's federation as the coordinator (mTLS with `creds`, else insecure).
+
+    Raises ConnectionLost when the RTI cannot be reached within 30 s, RuntimeError naming the
+    RTI's reason when it refuses (no right, a federation of that name still running).
+    """
     with open_channel(target, creds) as channel:
-        grpc.channel_ready_future(channel).result(timeout=30)
-        pb_grpc.AdminStub(channel).CreateFederation(pb.CreateFederationRequest(
-            protocol_version=PROTOCOL_VERSION, name=scenario.federation, fom=fom_to_pb(build_fom(scenario)),
-            start_time=to_ticks(scenario.time.start), grant_timeout_s=grant_timeout,
-            expected_federates=list(scenario.federates), scenario_digest=scenario.shared_digest()), timeout=10, metadata=identity_metadata(COORDINATOR, creds))
+        try:
+            grpc.channel_ready_future(channel).result(timeout=30)
+        except grpc.FutureTimeoutError:
+            tls = speaks_tls(target)
+            why = ("" if tls is None or tls == (creds is not None)
+                   else ": it speaks TLS and this client does not" if tls else ": it does not speak TLS and this client does")
+            raise ConnectionLost(f"cannot reach the RTI at {target} within 30 s{why}") from None
+        try:
+            pb_grpc.AdminStub(channel).CreateFederation(pb.CreateFederationRequest(
+                protocol_version=PROTOCOL_VERSION, name=scenario.federation, fom=fom_to_pb(build_fom(scenario)),
+                start_time=to_ticks(scenario.time.start), grant_timeout_s=grant_timeout,
+                expected_federates=list(scenario.federates), scenario_digest=scenario.shared_digest()), timeout=10, metadata=identity_metadata(COORDINATOR, creds))
+        except grpc.RpcError as exc:
+            raise RuntimeError(f"the RTI at {target} did not create federation {scenario.federation!r}: "
+                               f"{exc.code().name}: {exc.details()}") from None
 
 
 def wait_ready(target: str, scenario: Scenario, check: Callable[[], None], timeout: float,
@@ -107,8 +122,21 @@ def wait_ready(target: str, scenario: Scenario, check: Callable[[], None], timeo
                 return
             check()
             if time.monotonic() > deadline:
-                raise TimeoutError(f"federates {sorted(wanted - ready)} did not join and declare within {timeout:g} s")
+                raise TimeoutError(not_ready(scenario, {f.name for f in status.federates}, ready, timeout))
             time.sleep(0.05)
+
+
+def not_ready(scenario: Scenario, joined: set[str], ready: set[str], timeout: float) -> str:
+    """Which sites never joined (with their federates), and which federates joined but did not finish declaring."""
+    absent: dict[str, list[str]] = {}
+    for name, spec in scenario.federates.items():
+        if name not in joined:
+            absent.setdefault(spec.owner, []).append(name)
+    parts = [f"site {site!r} (federate{'s' * (len(names) > 1)} {', '.join(names)}) did not join"
+             for site, names in sorted(absent.items())]
+    parts += [f"federate {name!r} (site {scenario.federates[name].owner!r}) joined but did not finish declaring"
+              for name in sorted(joined & set(scenario.federates) - ready)]
+    return f"not every federate was ready within {timeout:g} s: {'; '.join(parts)}"
 
 
 def host_exited(site: str, code: int, logs: Path | None) -> HostExited:
@@ -248,6 +276,43 @@ class LocalHosts:
                 raise host_exited(site, code, self.logs)
 
 
+class RemoteSites:
+    """Hosts that the owners start on their own machines: nothing to launch, nothing to watch but the RTI."""
+
+    def __init__(self, scenario: Scenario, target: str, creds: SiteCredentials | None, timeout: float = 30.0) -> None:
+        self.scenario, self.target, self.creds, self.timeout = scenario, target, creds, timeout
+
+    def start(self, target: str) -> None:
+        log.info("federation %s created at %s; waiting for sites %s", self.scenario.federation, target,
+                 ", ".join(owners(self.scenario)))
+
+    def check(self) -> None:
+        """A remote host's failure reaches the coordinator as the RTI's verdict: nothing to poll."""
+
+    def finish(self) -> None:
+        """Wait until every site has resigned (the federation finished), or raise the RTI's verdict."""
+        deadline = time.monotonic() + self.timeout
+        with open_channel(self.target, self.creds) as channel:
+            admin = pb_grpc.AdminStub(channel)
+            while True:
+                try:
+                    status = admin.InspectFederation(pb.FederationRef(name=self.scenario.federation), timeout=10,
+                                                     metadata=identity_metadata(COORDINATOR, self.creds))
+                except grpc.RpcError as exc:
+                    if exc.code() == grpc.StatusCode.NOT_FOUND:
+                        return  # ended and reaped (or replaced) meanwhile: nothing is running any more
+                    raise
+                if status.state == "failed":
+                    raise FederationFailed("", "", 0, status.error)
+                if status.state != "running":
+                    return
+                if time.monotonic() > deadline:
+                    running = sorted(f"{f.name} (site {f.host!r})" for f in status.federates)
+                    raise TimeoutError(f"federates {', '.join(running)} did not resign within {self.timeout:g} s "
+                                       "of the stop time")
+                time.sleep(0.1)
+
+
 def run_grpc(
     scenario: Scenario,
     out_dir: Path,
@@ -283,6 +348,30 @@ def run_grpc(
                 stop_all(list(hosts.procs.values()) + servers)
 
         return recorded_grpc_run(scenario, out_dir, sec, on_progress, plot, body)
+
+
+def run_coordinator(
+    scenario: Scenario,
+    out_dir: Path,
+    rti: str,
+    creds: SiteCredentials | None,
+    on_progress: Callable[[LogicalTime], None] | None = None,
+    plot: bool = True,
+    grant_timeout: float | None = None,
+    join_timeout: float = 300.0,
+) -> RunResult:
+    """`federation coordinate`: the coordinator alone, against a standalone RTI and the owners' own hosts.
+
+    Writes what a local grpc run writes about the run (results.csv, results.png, run.json and
+    audit.jsonl opened and closed by the coordinator); the RTI keeps its own audit log.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with audited_run(scenario, out_dir, "grpc", creds is not None, rti=rti) as end:
+        sites = RemoteSites(scenario, rti, creds)
+        return recorded_grpc_run(scenario, out_dir, end, on_progress, plot,
+                                 lambda recorder: coordinate(scenario, rti, creds, recorder, sites, grant_timeout,
+                                                             join_timeout),
+                                 extra={"rti": rti})
 
 
 def recorded_grpc_run(scenario: Scenario, out_dir: Path, end: Ended, on_progress: Callable[[LogicalTime], None] | None,
