@@ -15,7 +15,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Callable, Protocol
 
 import grpc
 
@@ -336,7 +336,7 @@ def run_grpc(
         hosts = LocalHosts(scenario, logs, sec.host_args(), env)
         servers: list[subprocess.Popen[bytes]] = []
 
-        def body(recorder: Recorder) -> None:
+        def body(recorder: Recorder, result: RunResult) -> None:
             try:
                 target = rti
                 if target is None:
@@ -368,21 +368,25 @@ def run_coordinator(
     out_dir.mkdir(parents=True, exist_ok=True)
     with audited_run(scenario, out_dir, "grpc", creds is not None, rti=rti) as end:
         sites = RemoteSites(scenario, rti, creds)
-        return recorded_grpc_run(scenario, out_dir, end, on_progress, plot,
-                                 lambda recorder: coordinate(scenario, rti, creds, recorder, sites, grant_timeout,
-                                                             join_timeout),
-                                 extra={"rti": rti})
+
+        def body(recorder: Recorder, result: RunResult) -> None:
+            result.extra["rti"] = rti
+            coordinate(scenario, rti, creds, recorder, sites, grant_timeout, join_timeout)
+
+        return recorded_grpc_run(scenario, out_dir, end, on_progress, plot, body)
 
 
 def recorded_grpc_run(scenario: Scenario, out_dir: Path, end: Ended, on_progress: Callable[[LogicalTime], None] | None,
-                      plot: bool, body: Callable[[Recorder], None], extra: dict[str, Any] | None = None) -> RunResult:
-    """Run `body` with the run's recorder inside recorded_run (status, run.json, plot); `end` gets the status."""
+                      plot: bool, body: Callable[[Recorder, RunResult], None], mode: str = "grpc") -> RunResult:
+    """Run `body(recorder, result)` inside recorded_run (status, run.json, plot); `end` gets the status.
+
+    `body` may add to the result (steps, mode-specific facts for run.json) before it returns or raises.
+    """
     recorder = build_recorder(scenario, out_dir, on_progress)
     result: RunResult | None = None
     try:
-        with recorded_run(scenario, out_dir, recorder, "grpc", plot) as result:
-            result.extra.update(extra or {})
-            body(recorder)
+        with recorded_run(scenario, out_dir, recorder, mode, plot) as result:
+            body(recorder, result)
     finally:
         end.status = result.status if result is not None else "failed"
     return result
