@@ -96,22 +96,33 @@ def run(
     insecure: bool = typer.Option(False, "--insecure", help="grpc/ray: plaintext, no certificates (default: mTLS with throw-away certificates)"),
 ) -> None:
     """Run a federation and write results.csv, results.png and run.json (grpc/ray: also audit.jsonl, policy.yaml)."""
-    from federation.rti.time import to_seconds
-
     if mode not in ("embedded", "grpc", "ray"):
         err.print(f"[red]unknown mode {escape(repr(mode))}; use embedded, grpc or ray[/red]")
         raise typer.Exit(2)
-    if grant_timeout is not None and not (math.isfinite(grant_timeout) and grant_timeout > 0):
-        _error(f"--grant-timeout must be a number of seconds above 0, got {grant_timeout}")
-        raise typer.Exit(2)
-    from federation import telemetry
+    _check_grant_timeout(grant_timeout)
     from federation.security.certs import COORDINATOR_SITE
 
     # On Ray each owner's host validates its own models on its own nodes (their platform, their
     # files): the coordinator holds no owner's models, like a grpc host of another site.
     sc = _load(scenario, stop, settings, site=COORDINATOR_SITE if mode == "ray" else None)
     out_dir = _results_dir(out or sc.output.dir)
-    telemetry.setup("federation-run", out_dir / "telemetry")
+    _with_progress(sc, out_dir, "federation-run", mode,
+                   lambda tick: _run_mode(mode, sc, out_dir, tick, not no_plot, grant_timeout, address, insecure))
+
+
+def _check_grant_timeout(grant_timeout: Optional[float]) -> None:
+    if grant_timeout is not None and not (math.isfinite(grant_timeout) and grant_timeout > 0):
+        _error(f"--grant-timeout must be a number of seconds above 0, got {grant_timeout}")
+        raise typer.Exit(2)
+
+
+def _with_progress(sc: Any, out_dir: Path, service: str, mode: str, body: Any) -> None:
+    """Run `body(tick)` with a progress bar, ending like `run` however it ends: results kept, exit 1 on
+    failure, 130 when interrupted (Ctrl-C or SIGTERM)."""
+    from federation import telemetry
+    from federation.rti.time import to_seconds
+
+    telemetry.setup(service, out_dir / "telemetry")
     span = sc.time.stop - sc.time.start
     console = Console(stderr=True)
     with Progress(
@@ -132,7 +143,7 @@ def run(
         signal.signal(signal.SIGTERM, signal.default_int_handler)
         try:
             with telemetry.span("federation.run", federation=sc.federation, mode=mode):
-                result = _run_mode(mode, sc, out_dir, tick, not no_plot, grant_timeout, address, insecure)
+                result = body(tick)
         except KeyboardInterrupt:
             err.print(f"[yellow]interrupted; results so far are in {escape(str(out_dir))}[/yellow]")
             raise typer.Exit(130) from None
@@ -156,6 +167,74 @@ def _run_mode(mode: str, sc: Any, out_dir: Path, tick: Any, plot: bool, grant_ti
     from federation.runtime.embedded import run_embedded
 
     return run_embedded(sc, out_dir, tick, plot=plot)
+
+
+@app.command()
+def coordinate(
+    scenario: Path,
+    rti: str = typer.Option(..., "--rti", help="HOST:PORT of the RTI (federation rti serve)"),
+    out: Optional[Path] = typer.Option(None, "--out", help="results folder (default: the scenario's output.dir)"),
+    tls: Optional[Path] = typer.Option(None, "--tls", help="certificate directory holding ca.pem and sites/coordinator.pem/.key: mutual TLS"),
+    stop: Optional[float] = typer.Option(None, "--stop", help="override time.stop (s); every host must be given the same"),
+    settings: Optional[list[str]] = typer.Option(None, "--set", help="override time.<field> (every host must be given the same); parameters are set on their owner's host"),
+    grant_timeout: Optional[float] = typer.Option(None, "--grant-timeout", help="seconds without progress before the run stops (default: the RTI's)"),
+    join_timeout: float = typer.Option(300.0, "--join-timeout", help="seconds to wait for every site to join and declare"),
+    no_plot: bool = typer.Option(False, "--no-plot", help="skip results.png"),
+) -> None:
+    """Create the federation on a running RTI, wait for every site's `federation host`, and record the run
+    (results.csv, results.png, run.json, audit.jsonl), as `run --mode grpc` does on one machine."""
+    from federation.security.certs import COORDINATOR_SITE
+
+    _check_grant_timeout(grant_timeout)
+    if not (math.isfinite(join_timeout) and join_timeout > 0):
+        _error(f"--join-timeout must be a number of seconds above 0, got {join_timeout}")
+        raise typer.Exit(2)
+    overrides = _overrides(stop, settings)
+    parameters = sorted(key for key in overrides if not key.startswith("time."))
+    if parameters:
+        _error(f"--set {parameters[0]}: the coordinator runs no federate; a parameter is set by its owner "
+               f"(federation host SCENARIO --site OWNER --set {parameters[0]}=...)")
+        raise typer.Exit(2)
+    creds = _site_credentials(tls, COORDINATOR_SITE)
+    if creds is None:
+        _warn_insecure()
+    _check_tls_matches(rti, creds)
+    # The coordinator holds no owner's model: like a host of another site, it trusts the expose lists.
+    sc = _load(scenario, stop, settings, site=COORDINATOR_SITE)
+    out_dir = _results_dir(out or sc.output.dir)
+
+    def body(tick: Any) -> Any:
+        from federation.runtime.grpc_run import run_coordinator
+
+        return run_coordinator(sc, out_dir, rti, creds, tick, plot=not no_plot, grant_timeout=grant_timeout,
+                               join_timeout=join_timeout)
+
+    _with_progress(sc, out_dir, "federation-coordinate", "grpc", body)
+
+
+@app.command()
+def policy(
+    scenario: Path,
+    out: Optional[Path] = typer.Option(None, "--out", help="write the policy to this file (default: print it)"),
+) -> None:
+    """Print the authorization policy a run derives from the scenario (for `rti serve --policy`): each owner
+    joins as its federates, data flows as connected, the coordinator creates the federation and records."""
+    from federation.results.recorder import RECORDER
+    from federation.security.certs import COORDINATOR_SITE
+    from federation.security.policy import from_scenario
+
+    sc = _load(scenario, site=COORDINATOR_SITE)
+    text = from_scenario(sc, COORDINATOR_SITE, RECORDER).to_yaml()
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        out.write_text(text)
+    except OSError as exc:
+        _error(f"cannot write the policy to {out}: {exc.strerror or exc}")
+        raise typer.Exit(2) from None
+    typer.echo(f"{out}: policy of federation {sc.federation} (sites {', '.join(sorted({s.owner for s in sc.federates.values()}))}, "
+               f"and {COORDINATOR_SITE})")
 
 
 @app.command()
@@ -348,6 +427,10 @@ def rti_status(
                 time.sleep(interval)
                 live.update(table())
     except grpc.RpcError as exc:
+        mismatch = _tls_mismatch(rti, creds) if exc.code() == grpc.StatusCode.UNAVAILABLE else None
+        if mismatch:
+            _error(f"cannot reach the RTI: {mismatch}")
+            raise typer.Exit(2) from None
         err.print(f"[red]cannot reach the RTI at {escape(f'{rti}: {exc.code().name}: {exc.details()}')}[/red]")
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
@@ -373,14 +456,21 @@ def host(
     creds = _site_credentials(tls, site)
     if creds is None:
         _warn_insecure()
+    _check_tls_matches(rti, creds)
     sc = _load(scenario, stop, settings, site=site)
     telemetry.setup(f"federation-host-{site}")
     try:
         with telemetry.span("federation.host", telemetry.inherited_context(), site=site, federation=sc.federation):
             steps = run_host(sc, site, rti, wait, channel_credentials(creds) if creds else None)
     except Exception as exc:
+        from federation.runtime.grpc_transport import ConnectionLost
+
         if not (isinstance(exc, FederationFailed) and exc.reported and exc.host == site):  # else logged already
-            err.print(f"[red]host {escape(repr(site))} failed:[/red] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
+            # Never joined: the RTI may have come up after this host started, with the other TLS setting.
+            mismatch = _tls_mismatch(rti, creds) if isinstance(exc, ConnectionLost) else None
+            why = f" ({mismatch})" if mismatch else ""
+            err.print(f"[red]host {escape(repr(site))} failed:[/red] {escape(str(exc) + why)}", markup=True,
+                      highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     typer.echo(f"site {site}: done ({', '.join(f'{k}: {v} steps' for k, v in steps.items())})")
 
@@ -389,6 +479,26 @@ def _warn_insecure() -> None:
     from federation.security.local import INSECURE_WARNING
 
     err.print(f"[yellow]warning: {INSECURE_WARNING}[/yellow]", highlight=False, soft_wrap=True)
+
+
+def _tls_mismatch(rti: str, creds: Any) -> Optional[str]:
+    """Why the RTI at `rti` cannot be talked to with or without TLS as given (None when it can, or is not up)."""
+    from federation.security.tls import speaks_tls
+
+    tls = speaks_tls(rti)
+    if tls and creds is None:
+        return f"the RTI at {rti} requires TLS: pass --tls DIR (a certificate directory with ca.pem and sites/<site>.pem, .key)"
+    if tls is False and creds is not None:
+        return f"the RTI at {rti} does not speak TLS (it serves without --tls): drop --tls, or serve it with --tls"
+    return None
+
+
+def _check_tls_matches(rti: str, creds: Any) -> None:
+    """Exit 2 at once when the RTI is up and speaks TLS while we would not, or the other way round."""
+    mismatch = _tls_mismatch(rti, creds)
+    if mismatch:
+        _error(mismatch)
+        raise typer.Exit(2)
 
 
 def _state_dir() -> Path:
@@ -456,11 +566,14 @@ app.add_typer(audit_app, name="audit")
 
 @audit_app.command("verify")
 def audit_verify(file: Path) -> None:
-    """Check the hash chain: exit 1 naming the first edited, removed or reordered entry."""
-    from federation.security.audit import AuditError, verify
+    """Check the hash chain: exit 1 naming the first edited, removed or reordered entry (2: no file to check)."""
+    from federation.security.audit import AuditError, AuditUnreadable, verify
 
     try:
         tail = verify(file)
+    except AuditUnreadable as exc:
+        _error(f"cannot verify the audit log {exc}")
+        raise typer.Exit(2) from None
     except AuditError as exc:
         err.print(f"[red]audit log broken: {escape(str(exc))}[/red]", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None

@@ -1,8 +1,11 @@
-"""`federation run --mode grpc`: an RTI server and one host process per owner on localhost.
+"""The coordinator of a distributed run, and `federation run --mode grpc` and `federation coordinate` around it.
 
-Each host is launched as the same `federation host SCENARIO --site OWNER --rti ...`
-command a remote owner would run. The coordinator creates the federation, records
-the results through its own session, and tears every process down at the end.
+`coordinate` creates the federation, records the results through its own session and
+waits for the owners' hosts, whoever started them. `run --mode grpc` starts an RTI server
+and one host process per owner on localhost, each launched as the same
+`federation host SCENARIO --site OWNER --rti ...` command a remote owner would run, and
+tears every process down at the end. `federation coordinate` starts nothing: the RTI
+serves elsewhere and each owner runs its own host.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol
 
 import grpc
 
@@ -21,18 +24,19 @@ from federation.ambassador import RTIAmbassador
 from federation.errors import CarriesFields
 from federation.protocol import PROTOCOL_VERSION, pb, pb_grpc
 from federation.protocol.codec import failure_from_pb, fom_to_pb
+from federation.results.recorder import Recorder
 from federation.rti.time import LogicalTime, to_ticks
 from federation.scenario import Scenario
 from federation.security.certs import COORDINATOR_SITE, SiteCredentials
-from federation.security.local import RunSecurity, run_security
-from federation.security.tls import identity_metadata, open_channel
+from federation.security.local import Ended, audited_run, owners, run_security
+from federation.security.tls import channel_credentials, identity_metadata, open_channel, speaks_tls
 
 from .assembly import build_fom, build_recorder
 from .driver import drive
 from .run_record import RunResult, recorded_run
 from federation.errors import FederationFailed
 
-from .grpc_transport import GrpcTransport, RTIConnection
+from .grpc_transport import ConnectionLost, GrpcTransport, RTIConnection
 from .host import connect
 from .processes import federation_command, spawn, stop_all
 
@@ -75,13 +79,27 @@ def start_rti(log_path: Path, grant_timeout: float | None = None, env: dict[str,
 
 def create_federation(target: str, scenario: Scenario, grant_timeout: float = 0.0,
                       creds: SiteCredentials | None = None) -> None:
-    """Create the scenario's federation as the coordinator (mTLS with `creds`, else insecure)."""
+    """Create the scenario's federation as the coordinator (mTLS with `creds`, else insecure).
+
+    Raises ConnectionLost when the RTI cannot be reached within 30 s, RuntimeError naming the
+    RTI's reason when it refuses (no right, a federation of that name still running).
+    """
     with open_channel(target, creds) as channel:
-        grpc.channel_ready_future(channel).result(timeout=30)
-        pb_grpc.AdminStub(channel).CreateFederation(pb.CreateFederationRequest(
-            protocol_version=PROTOCOL_VERSION, name=scenario.federation, fom=fom_to_pb(build_fom(scenario)),
-            start_time=to_ticks(scenario.time.start), grant_timeout_s=grant_timeout,
-            expected_federates=list(scenario.federates), scenario_digest=scenario.shared_digest()), timeout=10, metadata=identity_metadata(COORDINATOR, creds))
+        try:
+            grpc.channel_ready_future(channel).result(timeout=30)
+        except grpc.FutureTimeoutError:
+            tls = speaks_tls(target)
+            why = ("" if tls is None or tls == (creds is not None)
+                   else ": it speaks TLS and this client does not" if tls else ": it does not speak TLS and this client does")
+            raise ConnectionLost(f"cannot reach the RTI at {target} within 30 s{why}") from None
+        try:
+            pb_grpc.AdminStub(channel).CreateFederation(pb.CreateFederationRequest(
+                protocol_version=PROTOCOL_VERSION, name=scenario.federation, fom=fom_to_pb(build_fom(scenario)),
+                start_time=to_ticks(scenario.time.start), grant_timeout_s=grant_timeout,
+                expected_federates=list(scenario.federates), scenario_digest=scenario.shared_digest()), timeout=10, metadata=identity_metadata(COORDINATOR, creds))
+        except grpc.RpcError as exc:
+            raise RuntimeError(f"the RTI at {target} did not create federation {scenario.federation!r}: "
+                               f"{exc.code().name}: {exc.details()}") from None
 
 
 def wait_ready(target: str, scenario: Scenario, check: Callable[[], None], timeout: float,
@@ -106,8 +124,21 @@ def wait_ready(target: str, scenario: Scenario, check: Callable[[], None], timeo
                 return
             check()
             if time.monotonic() > deadline:
-                raise TimeoutError(f"federates {sorted(wanted - ready)} did not join and declare within {timeout:g} s")
+                raise TimeoutError(not_ready(scenario, {f.name for f in status.federates}, ready, timeout))
             time.sleep(0.05)
+
+
+def not_ready(scenario: Scenario, joined: set[str], ready: set[str], timeout: float) -> str:
+    """Which sites never joined (with their federates), and which federates joined but did not finish declaring."""
+    absent: dict[str, list[str]] = {}
+    for name, spec in scenario.federates.items():
+        if name not in joined:
+            absent.setdefault(spec.owner, []).append(name)
+    parts = [f"site {site!r} (federate{'s' * (len(names) > 1)} {', '.join(names)}) did not join"
+             for site, names in sorted(absent.items())]
+    parts += [f"federate {name!r} (site {scenario.federates[name].owner!r}) joined but did not finish declaring"
+              for name in sorted(joined & set(scenario.federates) - ready)]
+    return f"not every federate was ready within {timeout:g} s: {'; '.join(parts)}"
 
 
 def host_exited(site: str, code: int, logs: Path | None) -> HostExited:
@@ -184,6 +215,107 @@ def override_args(scenario: Scenario) -> list[str]:
     return args
 
 
+class Sites(Protocol):
+    """The owners' hosts as the coordinator sees them: whoever started them starts, watches and awaits them."""
+
+    def start(self, target: str) -> None:
+        """Launch the hosts, once the federation exists at `target`."""
+
+    def check(self) -> None:
+        """Raise (HostExited) when a host has ended with an error."""
+
+    def finish(self) -> None:
+        """After the recorder reached the stop time: wait for the hosts to end; raise if one failed."""
+
+
+def coordinate(scenario: Scenario, target: str, creds: SiteCredentials | None, recorder: Recorder, sites: Sites,
+               grant_timeout: float | None = None, join_timeout: float = 60.0) -> None:
+    """The coordinator of a distributed run, whoever started the RTI at `target` and the sites' hosts.
+
+    Creates the federation (mTLS as site `coordinator` with `creds`), lets `sites` start their
+    hosts, joins the recorder through its own session, waits until every federate has joined
+    and declared (checking the hosts meanwhile, up to `join_timeout` s), then records up to
+    the stop time and waits for the hosts to end. Any failure is raised; the session is closed.
+    """
+    create_federation(target, scenario, grant_timeout or 0.0, creds)
+    sites.start(target)
+    conn = connect(target, scenario.federation, COORDINATOR, metadata=telemetry.grpc_metadata(),
+                   credentials=channel_credentials(creds) if creds is not None else None,
+                   scenario_digest=scenario.shared_digest())
+    try:
+        transport = GrpcTransport(conn)
+        amb = RTIAmbassador(transport, recorder.name)
+        recorder.start(amb)
+        wait_ready(target, scenario, sites.check, join_timeout, creds)
+        recorder.begin()
+
+        take_ready = coordinator_ready(conn, sites.check)
+        drive({amb.handle: recorder}, take_ready, transport.drain, lambda: None)
+        sites.finish()
+    finally:
+        conn.close()
+
+
+class LocalHosts:
+    """One `federation host` process per owner on this machine, logging into out_dir/logs."""
+
+    def __init__(self, scenario: Scenario, logs: Path, host_args: list[str], env: dict[str, str]) -> None:
+        self.scenario, self.logs, self.host_args, self.env = scenario, logs, host_args, env
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, target: str) -> None:
+        for site in owners(self.scenario):
+            cmd = federation_command("host", str(self.scenario.path), "--site", site, "--rti", target,
+                                     *self.host_args, *override_args(self.scenario))
+            self.procs[site] = spawn(cmd, self.logs / f"host-{site}.log", extra_env=self.env)
+
+    def check(self) -> None:
+        check_hosts(self.procs, self.logs)
+
+    def finish(self) -> None:
+        for site, proc in self.procs.items():
+            code = proc.wait(30)
+            if code != 0:
+                raise host_exited(site, code, self.logs)
+
+
+class RemoteSites:
+    """Hosts that the owners start on their own machines: nothing to launch, nothing to watch but the RTI."""
+
+    def __init__(self, scenario: Scenario, target: str, creds: SiteCredentials | None, timeout: float = 30.0) -> None:
+        self.scenario, self.target, self.creds, self.timeout = scenario, target, creds, timeout
+
+    def start(self, target: str) -> None:
+        log.info("federation %s created at %s; waiting for sites %s", self.scenario.federation, target,
+                 ", ".join(owners(self.scenario)))
+
+    def check(self) -> None:
+        """A remote host's failure reaches the coordinator as the RTI's verdict: nothing to poll."""
+
+    def finish(self) -> None:
+        """Wait until every site has resigned (the federation finished), or raise the RTI's verdict."""
+        deadline = time.monotonic() + self.timeout
+        with open_channel(self.target, self.creds) as channel:
+            admin = pb_grpc.AdminStub(channel)
+            while True:
+                try:
+                    status = admin.InspectFederation(pb.FederationRef(name=self.scenario.federation), timeout=10,
+                                                     metadata=identity_metadata(COORDINATOR, self.creds))
+                except grpc.RpcError as exc:
+                    if exc.code() == grpc.StatusCode.NOT_FOUND:
+                        return  # ended and reaped (or replaced) meanwhile: nothing is running any more
+                    raise
+                if status.state == "failed":
+                    raise failure_from_pb(status.failure)
+                if status.state != "running":
+                    return
+                if time.monotonic() > deadline:
+                    running = sorted(f"{f.name} (site {f.host!r})" for f in status.federates)
+                    raise TimeoutError(f"federates {', '.join(running)} did not resign within {self.timeout:g} s "
+                                       "of the stop time")
+                time.sleep(0.1)
+
+
 def run_grpc(
     scenario: Scenario,
     out_dir: Path,
@@ -201,51 +333,63 @@ def run_grpc(
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     with run_security(scenario, out_dir, "grpc", insecure or rti is not None) as sec:
-        return _run_grpc(scenario, out_dir, sec, on_progress, plot, grant_timeout, join_timeout, rti)
+        logs = out_dir / "logs"
+        logs.mkdir(exist_ok=True)
+        env = child_env(out_dir)
+        hosts = LocalHosts(scenario, logs, sec.host_args(), env)
+        servers: list[subprocess.Popen[bytes]] = []
 
-
-def _run_grpc(scenario: Scenario, out_dir: Path, sec: RunSecurity, on_progress: Callable[[LogicalTime], None] | None,
-              plot: bool, grant_timeout: float | None, join_timeout: float, rti: str | None) -> RunResult:
-    logs = out_dir / "logs"
-    logs.mkdir(exist_ok=True)
-    recorder = build_recorder(scenario, out_dir, on_progress)
-    servers: list[subprocess.Popen[bytes]] = []
-    hosts: dict[str, subprocess.Popen[bytes]] = {}
-    conn = None
-    creds = sec.credentials(COORDINATOR)
-    result: RunResult | None = None
-    try:
-        with recorded_run(scenario, out_dir, recorder, "grpc", plot) as result:
+        def body(recorder: Recorder, result: RunResult) -> None:
             try:
-                env = child_env(out_dir)
-                if rti is None:
+                target = rti
+                if target is None:
                     server, target = start_rti(logs / "rti.log", grant_timeout, env, sec.rti_args())
                     servers.append(server)
-                else:
-                    target = rti
-                create_federation(target, scenario, grant_timeout or 0.0, creds)
-                for site in sorted({spec.owner for spec in scenario.federates.values()}):
-                    cmd = federation_command("host", str(scenario.path), "--site", site, "--rti", target,
-                                             *sec.host_args(), *override_args(scenario))
-                    hosts[site] = spawn(cmd, logs / f"host-{site}.log", extra_env=env)
-                conn = connect(target, scenario.federation, COORDINATOR, metadata=telemetry.grpc_metadata(),
-                               credentials=sec.channel(COORDINATOR), scenario_digest=scenario.shared_digest())
-                transport = GrpcTransport(conn)
-                amb = RTIAmbassador(transport, recorder.name)
-                recorder.start(amb)
-                wait_ready(target, scenario, lambda: check_hosts(hosts, logs), join_timeout, creds)
-                recorder.begin()
-
-                take_ready = coordinator_ready(conn, lambda: check_hosts(hosts, logs))
-                drive({amb.handle: recorder}, take_ready, transport.drain, lambda: None)
-                for site, proc in hosts.items():
-                    code = proc.wait(30)
-                    if code != 0:
-                        raise host_exited(site, code, logs)
+                coordinate(scenario, target, sec.credentials(COORDINATOR), recorder, hosts, grant_timeout,
+                           join_timeout)
             finally:
-                if conn is not None:
-                    conn.close()
-                stop_all(list(hosts.values()) + servers)
+                stop_all(list(hosts.procs.values()) + servers)
+
+        return recorded_grpc_run(scenario, out_dir, sec, on_progress, plot, body)
+
+
+def run_coordinator(
+    scenario: Scenario,
+    out_dir: Path,
+    rti: str,
+    creds: SiteCredentials | None,
+    on_progress: Callable[[LogicalTime], None] | None = None,
+    plot: bool = True,
+    grant_timeout: float | None = None,
+    join_timeout: float = 300.0,
+) -> RunResult:
+    """`federation coordinate`: the coordinator alone, against a standalone RTI and the owners' own hosts.
+
+    Writes what a local grpc run writes about the run (results.csv, results.png, run.json and
+    audit.jsonl opened and closed by the coordinator); the RTI keeps its own audit log.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with audited_run(scenario, out_dir, "grpc", creds is not None, rti=rti) as end:
+        sites = RemoteSites(scenario, rti, creds)
+
+        def body(recorder: Recorder, result: RunResult) -> None:
+            result.extra["rti"] = rti
+            coordinate(scenario, rti, creds, recorder, sites, grant_timeout, join_timeout)
+
+        return recorded_grpc_run(scenario, out_dir, end, on_progress, plot, body)
+
+
+def recorded_grpc_run(scenario: Scenario, out_dir: Path, end: Ended, on_progress: Callable[[LogicalTime], None] | None,
+                      plot: bool, body: Callable[[Recorder, RunResult], None], mode: str = "grpc") -> RunResult:
+    """Run `body(recorder, result)` inside recorded_run (status, run.json, plot); `end` gets the status.
+
+    `body` may add to the result (steps, mode-specific facts for run.json) before it returns or raises.
+    """
+    recorder = build_recorder(scenario, out_dir, on_progress)
+    result: RunResult | None = None
+    try:
+        with recorded_run(scenario, out_dir, recorder, mode, plot) as result:
+            body(recorder, result)
     finally:
-        sec.status = result.status if result is not None else "failed"
+        end.status = result.status if result is not None else "failed"
     return result

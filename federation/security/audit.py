@@ -35,6 +35,14 @@ def _digest(entry: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
+class AuditUnreadable(AuditError):
+    """An audit log that cannot be read at all (missing, a folder, no permission): nothing was verified."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path, self.line, self.reason = path, 0, reason
+        Exception.__init__(self, f"{path}: {reason}")
+
+
 @dataclass(frozen=True)
 class Tail:
     """Where a chain ends: the next sequence number and the hash the next entry must carry."""
@@ -44,13 +52,18 @@ class Tail:
 
 
 def verify(path: Path | str) -> Tail:
-    """Check every entry's sequence number, back-link and hash; raise AuditError at the first bad line."""
+    """Check every entry's sequence number, back-link and hash; raise AuditError at the first bad line,
+    AuditUnreadable when the file cannot be read."""
     path = Path(path)
     tail = Tail(0, GENESIS)
     try:
         lines = path.read_bytes().splitlines()
+    except FileNotFoundError:
+        raise AuditUnreadable(path, "no such file") from None
+    except IsADirectoryError:
+        raise AuditUnreadable(path, "is a folder, not an audit log") from None
     except OSError as exc:
-        raise AuditError(path, 0, f"cannot read: {exc.strerror or exc}") from None
+        raise AuditUnreadable(path, f"cannot read: {exc.strerror or exc}") from None
     for number, raw in enumerate(lines, 1):
         try:
             entry = json.loads(raw)

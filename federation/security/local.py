@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from federation.results.recorder import RECORDER
 from federation.scenario import Scenario
@@ -23,6 +24,19 @@ log = logging.getLogger(__name__)
 
 INSECURE_WARNING = ("insecure mode (no TLS): the RTI and the hosts talk in plaintext and trust the site each client claims; "
                     "use it only on a trusted machine")
+
+
+class Ended(Protocol):
+    """What says how a run ended: the runner sets `status`, the audit's run_end entry records it."""
+
+    status: str
+
+
+@dataclass
+class RunEnd:
+    """A run's end, for a run with no security of its own to carry it."""
+
+    status: str = "failed"
 
 
 @dataclass
@@ -68,8 +82,6 @@ def run_security(scenario: Scenario, out_dir: Path, mode: str, insecure: bool,
                  hosts: Iterable[str] = ()) -> Iterator[RunSecurity]:
     """Certificates for every owner and the coordinator (unless insecure), the derived policy in
     out_dir/policy.yaml and a fresh out_dir/audit.jsonl that opens and closes with the run."""
-    audit_path = out_dir / "audit.jsonl"
-    audit_path.unlink(missing_ok=True)  # one chain per run: the folder's results are this run's too
     policy = from_scenario(scenario, COORDINATOR_SITE, RECORDER)
     policy_path = out_dir / "policy.yaml"
     policy_path.write_text(policy.to_yaml())
@@ -78,13 +90,25 @@ def run_security(scenario: Scenario, out_dir: Path, mode: str, insecure: bool,
     with ExitStack() as stack:
         certs = None if insecure else stack.enter_context(
             throwaway(scenario.federation, [*owners(scenario), COORDINATOR_SITE], hosts))
-        sec = RunSecurity(certs, policy, policy_path, audit_path)
-        _append(audit_path, "run_start", federation=scenario.federation, mode=mode, tls=not insecure,
-                scenario_sha256=scenario.sha256(), sites=owners(scenario))
-        try:
+        sec = RunSecurity(certs, policy, policy_path, out_dir / "audit.jsonl")
+        with audited_run(scenario, out_dir, mode, not insecure, sec):
             yield sec
-        finally:
-            _append(audit_path, "run_end", federation=scenario.federation, status=sec.status)
+
+
+@contextmanager
+def audited_run(scenario: Scenario, out_dir: Path, mode: str, tls: bool, end: Ended | None = None,
+                **fields: object) -> Iterator[Ended]:
+    """A fresh out_dir/audit.jsonl opened with the run's start (`fields` added) and closed with its end,
+    `end.status` as the runner set it (failed unless it says otherwise)."""
+    audit_path = out_dir / "audit.jsonl"
+    audit_path.unlink(missing_ok=True)  # one chain per run: the folder's results are this run's too
+    ending: Ended = end if end is not None else RunEnd()
+    _append(audit_path, "run_start", federation=scenario.federation, mode=mode, tls=tls,
+            scenario_sha256=scenario.sha256(), sites=owners(scenario), **fields)
+    try:
+        yield ending
+    finally:
+        _append(audit_path, "run_end", federation=scenario.federation, status=ending.status)
 
 
 def _append(path: Path, event: str, **fields: object) -> None:

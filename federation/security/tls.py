@@ -56,3 +56,36 @@ def claimed_site(context: Any) -> str:
         if key == SITE_METADATA:
             return str(value)
     return ""
+
+
+
+def speaks_tls(target: str, timeout: float = 3.0) -> bool | None:
+    """Whether the server at HOST:PORT answers a TLS handshake (an RTI serving with --tls): True if it
+    does, False if it answers in plaintext, None if it cannot be reached.
+
+    A plaintext gRPC client of a TLS server only learns "Socket closed", and a TLS client of a
+    plaintext one waits out its deadline; this tells them apart. Nothing is verified and nothing
+    is sent beyond the handshake: a reply of any kind from TLS is enough.
+    """
+    import socket
+    import ssl
+
+    host, _, port = target.rpartition(":")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        sock = socket.create_connection((host.strip("[]"), int(port)), timeout=timeout)
+    except (OSError, ValueError):
+        return None
+    try:
+        with context.wrap_socket(sock):
+            return True
+    except ssl.SSLError as exc:
+        # An alert (say, "certificate required") is TLS refusing us; a plaintext server answers
+        # with bytes that are no TLS record ("wrong version number", "record layer failure").
+        return "ALERT" in str(exc.reason or "").upper()
+    except OSError:  # closed on us: not TLS
+        return False
+    finally:
+        sock.close()

@@ -9,12 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from federation.ambassador import RTIAmbassador
-from federation.runtime.assembly import build_recorder
-from federation.runtime.driver import drive
 from federation.runtime.embedded import run_embedded
-from federation.runtime.grpc_run import COORDINATOR, create_federation, wait_ready
-from federation.runtime.grpc_transport import GrpcTransport
+from federation.runtime.grpc_run import COORDINATOR, create_federation, run_coordinator
 from federation.runtime.host import connect
 from federation.runtime.processes import federation_command, spawn, stop_all
 from federation.runtime.rti_service import serve
@@ -72,28 +68,17 @@ def test_sites_sharing_only_the_scenario_match_embedded(fmu_dist: Path, tmp_path
     server, port, service = serve("127.0.0.1:0")
     target = f"127.0.0.1:{port}"
     hosts: dict[str, subprocess.Popen[bytes]] = {}
-    conn = None
     try:
-        create_federation(target, coordinator)
-        for name, site in SITES.items():
+        for name, site in SITES.items():  # before the federation exists: they wait for it
             own = site_scenario(tmp_path / site, fmu_dist, {name})
             hosts[site] = spawn(federation_command("host", str(own), "--site", site, "--rti", target),
                                 tmp_path / f"{site}.log")
         out = tmp_path / "grpc"
-        recorder = build_recorder(coordinator, out)
-        conn = connect(target, coordinator.federation, COORDINATOR)
-        transport = GrpcTransport(conn)
-        amb = RTIAmbassador(transport, recorder.name)
-        recorder.start(amb)
-        wait_ready(target, coordinator, lambda: None, 60)
-        recorder.begin()
-        drive({amb.handle: recorder}, lambda: conn.take_ready(0.5), transport.drain, lambda: None)
-        recorder.close()
+        result = run_coordinator(coordinator, out, target, None, plot=False, join_timeout=60)
+        assert result.status == "completed"
         for site, proc in hosts.items():
             assert proc.wait(30) == 0, (tmp_path / f"{site}.log").read_text()
     finally:
-        if conn is not None:
-            conn.close()
         stop_all(list(hosts.values()))
         service.stop()
         server.stop(0)
