@@ -29,6 +29,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from federation import __version__
+from federation.errors import CarriesFields
 
 if TYPE_CHECKING:
     from federation.scenario import Scenario
@@ -136,7 +137,7 @@ _INSTALLED = _installed_folders()
 _SEEN: dict[Path, tuple[ModuleType, str]] = {}
 
 
-class StaleModules(Exception):
+class StaleModules(CarriesFields, Exception):
     """A Python model's source changed on disk after this process imported it: it would run its old code."""
 
     def __init__(self, changed: list[str], loaded: list[str]) -> None:
