@@ -19,24 +19,19 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-from federation.ambassador import RTIAmbassador
 from federation.errors import FederationFailed
+from federation.results.recorder import Recorder
 from federation.rti.time import LogicalTime
 from federation.scenario import Scenario
 from federation.security.certs import SiteCredentials
 from federation.security.local import RunSecurity, run_security
 from federation.security.tls import channel_credentials
 
-from .assembly import build_recorder
-from .driver import drive
-from .run_record import RunResult, recorded_run
-from .grpc_run import COORDINATOR, HostExited, coordinator_ready, create_federation, wait_ready
-from .grpc_transport import GrpcTransport
-from .host import connect
+from .grpc_run import COORDINATOR, HostExited, coordinate, recorded_grpc_run
+from .run_record import RunResult
 
 log = logging.getLogger(__name__)
 
@@ -144,22 +139,22 @@ def _first_line(exc: BaseException) -> str:
 class _Hosts:
     """The running host actors of one run, and what became of them."""
 
-    def __init__(self, scenario: Scenario) -> None:
-        self.scenario = scenario
+    def __init__(self, scenario: Scenario, wait: float, sec: RunSecurity) -> None:
+        self.scenario, self.wait, self.sec = scenario, wait, sec
         self.actors: dict[str, Any] = {}
         self.runs: dict[str, Any] = {}
         self.infos: dict[str, dict[str, Any]] = {}
         self.where: dict[str, dict[str, Any]] = {}
         self.stopped = False
 
-    def start(self, target: str, wait: float, sec: RunSecurity) -> None:
+    def start(self, target: str) -> None:
         for site in owners_of(self.scenario):
             actor, info = _site_actor(site)
             self.actors[site] = actor
             self.where[site] = info
             # Each actor gets its own site's certificate and key, nothing else.
-            self.runs[site] = actor.run.remote(str(self.scenario.path), self.scenario.overrides, site, target, wait,
-                                               sec.credentials(site))
+            self.runs[site] = actor.run.remote(str(self.scenario.path), self.scenario.overrides, site, target,
+                                               self.wait, self.sec.credentials(site))
 
     def federates_of(self, site: str) -> list[str]:
         return [n for n, s in self.scenario.federates.items() if s.owner == site]
@@ -191,7 +186,7 @@ class _Hosts:
             site, reason = sorted(errors.items())[0]
             raise HostExited(f"host of site {site!r} (federates {self.federates_of(site)}) failed: {reason}")
 
-    def finish(self, timeout: float) -> dict[str, dict[str, Any]]:
+    def finish(self, timeout: float = 30.0) -> None:
         import ray
 
         for site, ref in self.runs.items():
@@ -199,7 +194,9 @@ class _Hosts:
                 self.infos[site] = ray.get(ref, timeout=timeout)
             if "error" in self.infos[site]:
                 raise HostExited(f"host of site {site!r} failed: {self.infos[site]['error']}")
-        return self.infos
+
+    def steps(self) -> dict[str, int]:
+        return {k: v for info in self.infos.values() for k, v in info.get("steps", {}).items()}
 
     def stop(self, grace: float) -> None:
         """Hosts normally end with the federation (the RTI tells every session when it fails).
@@ -292,7 +289,6 @@ def run_ray(
     """Run a scenario with one Ray actor per owner host (mTLS unless `insecure`); raises PlacementError before starting."""
     import ray
 
-
     from .rti_service import Limits, serve
 
     owners = owners_of(scenario)
@@ -301,48 +297,30 @@ def run_ray(
 
     out_dir = out_dir.resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    recorder = build_recorder(scenario, out_dir, on_progress)
-    hosts = _Hosts(scenario)
-    server = service = conn = guard = None
-    sec: RunSecurity | None = None
-    security = ExitStack()
-    result: RunResult | None = None
-    try:
-        with recorded_run(scenario, out_dir, recorder, "ray", plot) as result:
-            try:
-                ip = ray.util.get_node_ip_address()
-                sec = security.enter_context(run_security(scenario, out_dir, "ray", insecure, [ip]))
-                guard = sec.guard()
-                limits = Limits(heartbeat_timeout=heartbeat_timeout,
-                                grant_timeout=grant_timeout or Limits().grant_timeout)
-                server, port, service = serve(f"{ip}:0", limits, sec.server(), guard=guard)
-                target = f"{ip}:{port}"
-                creds = sec.credentials(COORDINATOR)
-                create_federation(target, scenario, grant_timeout or 0.0, creds)
-                hosts.start(target, join_timeout, sec)
-                conn = connect(target, scenario.federation, COORDINATOR, credentials=sec.channel(COORDINATOR),
-                               scenario_digest=scenario.shared_digest())
-                transport = GrpcTransport(conn)
-                amb = RTIAmbassador(transport, recorder.name)
-                recorder.start(amb)
-                wait_ready(target, scenario, hosts.check, join_timeout, creds)
-                recorder.begin()
+    ip = ray.util.get_node_ip_address()
+    with run_security(scenario, out_dir, "ray", insecure, [ip]) as sec:
+        hosts = _Hosts(scenario, join_timeout, sec)
 
-                take_ready = coordinator_ready(conn, hosts.check)
-                drive({amb.handle: recorder}, take_ready, transport.drain, lambda: None)
-                infos = hosts.finish(30.0)
-                result.steps = {k: v for info in infos.values() for k, v in info.get("steps", {}).items()}
-            except FederationFailed as exc:
-                # The RTI names the federate; a host that raised (say, an FMU rejecting a parameter)
-                # usually knows why, so let the hosts end on the verdict and add their own words.
-                hosts.stop(grace=5.0)
-                extra = hosts.reports()
-                if extra:
-                    raise FederationFailed(exc.federate, exc.host, exc.time, exc.reason + extra, exc.reported) from exc
-                raise
+        def body(recorder: Recorder, result: RunResult) -> None:
+            guard = sec.guard()
+            limits = Limits(heartbeat_timeout=heartbeat_timeout, grant_timeout=grant_timeout or Limits().grant_timeout)
+            server = service = None
+            try:
+                server, port, service = serve(f"{ip}:0", limits, sec.server(), guard=guard)
+                try:
+                    coordinate(scenario, f"{ip}:{port}", sec.credentials(COORDINATOR), recorder, hosts, grant_timeout,
+                               join_timeout)
+                except FederationFailed as exc:
+                    # The RTI names the federate; a host that raised (say, an FMU rejecting a parameter)
+                    # usually knows why, so let the hosts end on the verdict and add their own words.
+                    hosts.stop(grace=5.0)
+                    extra = hosts.reports()
+                    if extra:
+                        raise FederationFailed(exc.federate, exc.host, exc.time, exc.reason + extra,
+                                               exc.reported) from exc
+                    raise
+                result.steps = hosts.steps()
             finally:
-                if conn is not None:
-                    conn.close()
                 if service is not None:
                     service.stop()
                 if server is not None:
@@ -352,11 +330,8 @@ def run_ray(
                 hosts.stop(grace=5.0)
                 result.extra["placement"] = _placement({site: {**where, **hosts.infos.get(site, {})}
                                                         for site, where in hosts.where.items()})
-    finally:
-        if sec is not None:
-            sec.status = result.status if result is not None else "failed"
-        security.close()  # records the run's end, deletes the throw-away certificates
-    return result
+
+        return recorded_grpc_run(scenario, out_dir, sec, on_progress, plot, body, mode="ray")
 
 
 def _placement(infos: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
