@@ -320,6 +320,7 @@ def rti_serve(
     policy: Optional[Path] = typer.Option(None, "--policy", help="authorization policy YAML (default: none, every client may do anything)"),
     audit: Optional[Path] = typer.Option(None, "--audit", help="audit log, JSON Lines (default: ~/.local/state/federation/rti-audit.jsonl)"),
     limit: list[str] = typer.Option([], "--limit", help="NAME=VALUE: any other service limit (federation.runtime.rti_state.Limits), e.g. max_batch_messages=8192; repeatable"),
+    insecure: bool = typer.Option(False, "--insecure", help="without --tls, listen beyond loopback anyway (plaintext, claimed identities)"),
 ) -> None:
     """Serve the RTI, admin and health services until SIGTERM or Ctrl-C."""
     import threading
@@ -330,12 +331,18 @@ def rti_serve(
     from federation.security.audit import AuditError, AuditLog
     from federation.security.guard import Guard
     from federation.security.policy import PolicyError, load_policy
-    from federation.security.tls import server_credentials
+    from federation.security.tls import is_loopback, server_credentials
 
     host, sep, port_text = listen.rpartition(":")
     if not sep or not port_text.isdigit() or int(port_text) > 65535:
         _error(f"--listen expects HOST:PORT with a port from 0 to 65535 (0: any free one), got {listen!r}")
         raise typer.Exit(2)
+    if tls is None and not is_loopback(host):
+        if not insecure:
+            _error(f"refusing to listen on {host or 'every interface'} without TLS: anyone who reaches it could claim "
+                   "any site; pass --tls DIR (federation certs init), or --insecure to serve plaintext there anyway")
+            raise typer.Exit(2)
+        logging.warning("serving plaintext beyond loopback, on %s", listen)
     telemetry.setup("federation-rti")
     try:
         # The options go through the same checks as --limit, which comes after them and so wins.

@@ -28,7 +28,7 @@ from federation.rti.time import LogicalTime
 from federation.scenario import Scenario
 from federation.security.certs import SiteCredentials
 from federation.security.local import RunSecurity, run_security
-from federation.security.tls import channel_credentials
+from federation.security.tls import channel_credentials, is_loopback
 
 from .grpc_run import COORDINATOR, HostExited, coordinate, recorded_grpc_run
 from .run_record import RunResult
@@ -298,6 +298,8 @@ def run_ray(
     out_dir = out_dir.resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     ip = ray.util.get_node_ip_address()
+    if insecure and not is_loopback(ip):
+        log.warning("serving the RTI in plaintext beyond loopback, on %s (insecure mode)", ip)
     with run_security(scenario, out_dir, "ray", insecure, [ip]) as sec:
         hosts = _Hosts(scenario, join_timeout, sec)
 

@@ -33,6 +33,19 @@ def open_channel(target: str, creds: SiteCredentials | None, options: list[tuple
     return grpc.secure_channel(target, channel_credentials(creds), options)
 
 
+def is_loopback(host: str) -> bool:
+    """Whether a listen host is on this machine only (127.0.0.0/8, ::1, localhost); '' and 0.0.0.0 are every interface."""
+    import ipaddress
+
+    host = host.strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve to any interface
+
+
 def identity_metadata(site: str, creds: SiteCredentials | None) -> tuple[tuple[str, str], ...]:
     """Admin-call metadata: the claimed site, needed (and trusted) only without TLS."""
     return () if creds is not None else ((SITE_METADATA, site),)

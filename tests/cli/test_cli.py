@@ -288,3 +288,23 @@ def test_validate_warns_when_nothing_will_be_recorded(fmu_dist: Path, tmp_path: 
     text = " ".join(proc.stderr.split())
     assert "warning" in text and "blind.yaml: federates: nothing will be recorded" in text
     assert "grid: expose is empty" in text
+
+
+@pytest.mark.parametrize("listen", ["0.0.0.0:0", "[::]:0", "example.invalid:0", ":0"])
+def test_rti_serve_without_tls_refuses_to_listen_beyond_loopback(listen: str, tmp_path: Path) -> None:
+    proc = federation("rti", "serve", "--listen", listen, "--audit", str(tmp_path / "audit.jsonl"))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    said = " ".join(proc.stderr.split())
+    assert "refusing to listen on" in said and "without TLS" in said and "--insecure" in said, said
+    assert not (tmp_path / "audit.jsonl").exists()
+
+
+def test_rti_serve_insecure_beyond_loopback_says_which_address(tmp_path: Path) -> None:
+    proc = subprocess.Popen([*CLI, "rti", "serve", "--listen", "0.0.0.0:0", "--insecure", "--audit",
+                             str(tmp_path / "audit.jsonl")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().startswith("RTI listening on 0.0.0.0:")
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    assert "serving plaintext beyond loopback, on 0.0.0.0:0" in err, err
