@@ -24,7 +24,9 @@ from federation.interfaces import (REMOTE, FederateInterface, InterfaceError, Va
                                    replay_interface, units_compatible)
 from federation.errors import CarriesFields
 from federation.fmu_binary import check_fmu_binary
+from federation.names import COORDINATOR_SITE, name_problem
 from federation.rti.time import END_OF_TIME
+from federation.security.tunable import untunable
 
 log = logging.getLogger(__name__)
 
@@ -570,9 +572,11 @@ class _Checker:
 
     def run(self) -> list[Problem]:
         self.check_time()
+        self.check_names()
         self.load_interfaces()
         for name in self.scenario.federates:
             self.check_federate(name)
+            self.check_tunable(name)
         for index, connection in self.unparsed.connections:
             self.check_connection(f"connections[{index}]", connection)
         for name, interaction in self.scenario.interactions.items():
@@ -611,6 +615,25 @@ class _Checker:
         for name, spec in self.scenario.federates.items():
             if spec.step is not None:
                 self.check_step(f"federates.{name}.step", spec.step, span_ns)
+
+    # -- names
+    def check_names(self) -> None:
+        """Sites and the federation are named by one rule (federation.names), in every mode: what runs
+        embedded also runs over gRPC and Ray, where those names become certificates, files and resources."""
+        scenario = self.scenario
+        if scenario.federation and (problem := name_problem("federation name", scenario.federation)):
+            self.add("federation", problem)
+        first: dict[str, str] = {}  # site, folded to lower case -> the spelling first met
+        for name, spec in scenario.federates.items():
+            key, owner = f"federates.{name}.owner", spec.owner
+            if (problem := name_problem("site name", owner)) is not None:
+                self.add(key, problem)
+            elif owner == COORDINATOR_SITE:
+                self.add(key, f"site name {owner!r} is reserved for the site that creates and records the run "
+                              "(it may create and administer the federation); name the owner otherwise")
+            elif first.setdefault(owner.lower(), owner) != owner:
+                self.add(key, f"site {owner!r} differs from site {first[owner.lower()]!r} only in case; site names "
+                              "name files (certificates, logs), which some file systems do not tell apart")
 
     # -- interfaces
     def load_interfaces(self) -> None:
@@ -749,6 +772,14 @@ class _Checker:
                 self.add(key, f"value {value!r} is outside {bad} of {name}.{parameter}")
         if spec.kind == "python":
             self.check_constructor(name, spec)
+
+    def check_tunable(self, name: str) -> None:
+        """The owner's rule, checked here as its host will check it: only `tunable` parameters may be set."""
+        spec = self.scenario.federates[name]
+        for parameter in untunable(spec):
+            self.add(f"federates.{name}.parameters.{parameter}",
+                     f"{parameter!r} is not in federates.{name}.tunable ({', '.join(spec.tunable or []) or 'empty'}): "
+                     f"site {spec.owner!r} does not let the federation set it, and its host would refuse to run")
 
     def check_constructor(self, name: str, spec: FederateSpec) -> None:
         """The class accepts the parameters as keywords, as the run will construct it: cls(**parameters)."""

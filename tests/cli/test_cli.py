@@ -228,3 +228,76 @@ def test_a_grant_timeout_that_is_no_duration_is_refused_up_front(command: list[s
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     assert "grant" in proc.stderr and "above 0" in proc.stderr, proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+# ------------------------------------------------------------------------------------- from any working directory
+
+SCRIPT = Path(sys.executable).with_name("federation")  # the venv's `federation`, as a user runs it
+
+MODELS = '''
+class Source:
+    inputs = []
+    outputs = {"y": "1"}
+    def step(self, t, dt, inputs):
+        return {"y": t + dt}
+
+class Sink:
+    inputs = {"u": "1"}
+    outputs = {"z": "1"}
+    def step(self, t, dt, inputs):
+        return {"z": 2 * inputs["u"]}
+
+class Raises(Sink):
+    def step(self, t, dt, inputs):
+        if t >= 2:
+            raise ZeroDivisionError("boom")
+        return super().step(t, dt, inputs)
+
+class BrokenInit(Sink):
+    def __init__(self):
+        raise RuntimeError("cannot start")
+'''
+
+
+def python_scenario(folder: Path, sink: str = "Sink") -> Path:
+    """A scenario with python federates whose module, models.py, sits beside it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "models.py").write_text(MODELS)
+    path = folder / "scenario.yaml"
+    path.write_text(textwrap.dedent(f"""\
+        federation: beside
+        time: {{start: 0.0, stop: 4.0, step: 1.0}}
+        federates:
+          source: {{python: "models:Source", owner: lab}}
+          sink: {{python: "models:{sink}", owner: shop}}
+        connections: [source.y -> sink.u]
+        """))
+    return path
+
+
+def run_elsewhere(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    cwd.mkdir(parents=True, exist_ok=True)
+    return subprocess.run([str(SCRIPT), *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+# ---------------------------------------------------------------------------------------- how a failed run ends
+
+@pytest.mark.parametrize("mode", ["embedded", "grpc"])
+def test_a_run_that_fails_before_its_first_step_says_so_and_mentions_no_results(tmp_path: Path, mode: str) -> None:
+    path = python_scenario(tmp_path / "scen", "BrokenInit")
+    proc = run_elsewhere(tmp_path, "run", str(path), "--mode", mode, "--insecure", "--no-plot", "--out", "out")
+    said = " ".join(proc.stderr.split())
+    assert proc.returncode == 1 and "cannot start" in said, said
+    assert "it failed before its first step (t=0 s): no step was completed" in said
+    assert "results" not in said.replace("results.csv", "")
+
+
+def test_a_run_that_fails_later_keeps_and_names_its_results(tmp_path: Path) -> None:
+    path = python_scenario(tmp_path / "scen", "Raises")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "run.json").write_text("{}")  # a previous run's record is not this run's
+    proc = run_elsewhere(tmp_path, "run", str(path), "--no-plot", "--out", "out")
+    said = " ".join(proc.stderr.split())
+    assert proc.returncode == 1 and "boom" in said, said
+    assert f"results up to the last completed step are in {tmp_path / 'out'}" in said
+    assert "before its first step" not in said

@@ -1,0 +1,114 @@
+"""What `validate` accepts runs in every mode: names, tunables and model paths are checked as the runs use them.
+
+- one rule for site (owner) and federation names, whatever the mode (federation.names);
+- a parameter outside its site's `tunable` list is a problem of the file, not a failure at run time;
+- model files and Python modules resolve against the scenario's folder, never the working directory,
+  and a missing one says where it was looked for; a misspelt name gets the closest ones.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from federation.scenario import load_scenario
+
+from .conftest import DATA, ScenarioWriter, base_scenario
+from .test_scenario import assert_problem, load_error, problems_for
+
+
+@pytest.fixture
+def elsewhere(tmp_path: Path) -> Iterator[Path]:
+    """The working directory is a folder that is not the scenario's."""
+    folder = tmp_path / "elsewhere"
+    folder.mkdir()
+    saved = os.getcwd()
+    os.chdir(folder)
+    yield folder
+    os.chdir(saved)
+
+
+# ------------------------------------------------------------------------------------------------------------ names
+
+@pytest.mark.parametrize(("owner", "fragment"), [
+    ("util/ity", "site name 'util/ity' must be 1 to 64 letters, digits, '_', '.' or '-'"),
+    ("the utility", "site name 'the utility' must be"),
+    ("-utility", "not starting with '.' or '-'"),
+    ("utilité", "site name 'utilité' must be"),
+    ("u" * 65, "is 65 characters long"),
+    ("coordinator", "'coordinator' is reserved"),
+])
+def test_a_site_name_grpc_or_ray_cannot_use_is_refused_in_every_mode(write_scenario: ScenarioWriter,
+                                                                     owner: str, fragment: str) -> None:
+    data = base_scenario()
+    data["federates"]["furnace"]["owner"] = owner
+    problems_for(write_scenario, data, "federates.furnace.owner", fragment)
+
+
+def test_the_longest_site_name_and_every_allowed_character_pass(write_scenario: ScenarioWriter) -> None:
+    data = base_scenario()
+    data["federates"]["furnace"]["owner"] = "Steel_works.v2-" + "x" * 49
+    data["federation"] = "_grid.furnace-vehicle_" + "x" * 42
+    assert load_scenario(write_scenario(data)).federates["furnace"].owner.endswith("x")
+
+
+def test_sites_that_differ_only_in_case_are_refused(write_scenario: ScenarioWriter) -> None:
+    data = base_scenario()
+    data["federates"]["furnace"]["owner"] = "Utility"
+    problems_for(write_scenario, data, "federates.furnace.owner", "site 'Utility' differs from site 'utility' only in case")
+
+
+@pytest.mark.parametrize(("federation", "fragment"), [
+    ("grid/furnace", "federation name 'grid/furnace' must be"),
+    ("grid[1]", "federation name 'grid[1]' must be"),  # a glob to the policy: it would not match itself
+    ("f" * 51, ""),
+    ("f" * 65, "is 65 characters long"),
+])
+def test_the_federation_name_follows_the_same_rule(write_scenario: ScenarioWriter, federation: str,
+                                                   fragment: str) -> None:
+    data = base_scenario()
+    data["federation"] = federation
+    if fragment:
+        problems_for(write_scenario, data, "federation", fragment)
+    else:
+        load_scenario(write_scenario(data))
+
+
+def test_certificates_take_every_name_validate_accepts(tmp_path: Path) -> None:
+    """The longest names pass `certs init` too (the CA's common name once held the federation name plus 14)."""
+    from federation.security.certs import CertificateError, init_ca
+
+    init_ca(tmp_path / "ok", "f" * 64, ["s" * 64, "a.b-c_d"])
+    with pytest.raises(CertificateError, match="must be 1 to 64 letters"):
+        init_ca(tmp_path / "bad", "grid", ["a b"])
+
+
+# --------------------------------------------------------------------------------------------------------- tunables
+
+def test_a_parameter_outside_the_tunable_list_is_a_problem_of_the_file(write_scenario: ScenarioWriter) -> None:
+    data = base_scenario()
+    data["federates"]["furnace"]["tunable"] = ["P_max"]
+    error = problems_for(write_scenario, data, "federates.furnace.parameters.T_set",
+                         "'T_set' is not in federates.furnace.tunable (P_max)", "site 'steelworks' does not let")
+    assert len(error.problems) == 1, str(error)
+
+
+def test_an_override_outside_the_tunable_list_is_named_with_the_override(write_scenario: ScenarioWriter) -> None:
+    data = base_scenario()
+    data["federates"]["furnace"]["tunable"] = ["T_set"]
+    path = write_scenario(data)
+    load_scenario(path, {"furnace.T_set": 1300.0})
+    error = load_error(path, {"furnace.P_max": 5e6})
+    assert_problem(error, "federates.furnace.parameters.P_max", "not in federates.furnace.tunable (T_set)",
+                   "with the override furnace.P_max=5000000.0")
+
+
+def test_an_empty_tunable_list_lets_nothing_be_set(write_scenario: ScenarioWriter) -> None:
+    data = base_scenario()
+    data["federates"]["furnace"]["tunable"] = []
+    problems_for(write_scenario, data, "federates.furnace.parameters.T_set", "tunable (empty)")
