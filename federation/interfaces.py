@@ -9,6 +9,7 @@ import inspect
 import io
 import logging
 import math
+import os
 import re
 import sys
 import zipfile
@@ -267,13 +268,34 @@ def fmu_interface(path: Path) -> FederateInterface:
 
 @contextmanager
 def _prepended_sys_path(search_paths: Sequence[Path]) -> Iterator[None]:
+    """search_paths first on sys.path, and the working directory off it ('' or its path, as `python -m` or
+    `python -c` put it there): a federate's module must resolve the same from any folder."""
     added = [str(Path(p).resolve()) for p in search_paths]
     saved = list(sys.path)
-    sys.path[:0] = added
+    cwd = os.getcwd()
+    sys.path[:] = added + [p for p in saved if p not in added and os.path.abspath(p or ".") != cwd]
     try:
         yield
     finally:
         sys.path[:] = saved
+
+
+def _forget_another_folders_module(module_name: str) -> None:
+    """Drop a module of that name imported earlier from a folder now off sys.path (another scenario's, or one
+    since moved, in a process that loaded it before: a sweep worker, a Ray actor, a notebook): import_module
+    would hand it back, whatever this scenario's folder holds. Modules found through sys.path (the standard
+    library, installed packages, this scenario's folders) are kept, as import_module keeps them."""
+    top = module_name.partition(".")[0]
+    cached_spec = getattr(sys.modules.get(top), "__spec__", None)
+    if cached_spec is None:
+        return
+    locations = [cached_spec.origin] if cached_spec.has_location else list(cached_spec.submodule_search_locations or [])
+    entries = [Path(entry).resolve() for entry in sys.path if entry]
+    if all(any(Path(place).resolve().is_relative_to(entry) for entry in entries) for place in locations if place):
+        return  # also a built-in or frozen module: it has no location
+    log.debug("forgetting module %s imported from %s", top, ", ".join(map(str, locations)))
+    for name in [m for m in sys.modules if m == top or m.startswith(top + ".")]:
+        del sys.modules[name]
 
 
 def load_python_class(spec: str, search_paths: Sequence[Path] = ()) -> type:
@@ -282,8 +304,17 @@ def load_python_class(spec: str, search_paths: Sequence[Path] = ()) -> type:
     if not sep or not module_name or not class_name:
         raise InterfaceError(f"{spec!r}: expected 'package.module:ClassName'")
     with _prepended_sys_path(search_paths):
+        _forget_another_folders_module(module_name)
         try:
             module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not (module_name + ".").startswith(exc.name + "."):
+                raise InterfaceError(f"{spec!r}: module {module_name!r} cannot be imported: {exc}") from exc
+            # The module itself, not one it imports: say where it was looked for.
+            where = "".join(f"{Path(p).resolve()}, " for p in search_paths)
+            missing = "" if exc.name == module_name else f" (no package {exc.name!r})"
+            raise InterfaceError(f"{spec!r}: module {module_name!r} not found{missing} in {where}nor among "
+                                 "installed packages") from exc
         except Exception as exc:  # any import-time failure of user code
             raise InterfaceError(f"{spec!r}: cannot import module {module_name!r}: {exc}") from exc
     obj: object = module

@@ -303,8 +303,15 @@ class Scenario(_Strict):
         return self._relative_to_file(federate, self.federates[federate].replay, "replay")
 
     def search_paths(self) -> list[Path]:
-        """sys.path entries for importing Python federates: the working directory and the scenario directory."""
-        return [Path.cwd(), self.path.parent]
+        """Where Python federates' modules are imported from: the scenario's folder, then, when that folder is
+        inside a package (it holds an __init__.py), the folder above the package's top, so that a dotted
+        name (`examples.grid_furnace_vehicle.ems`) resolves too. Never the working directory: a scenario
+        means the same from any folder."""
+        folder = self.path.parent
+        top = folder
+        while (top / "__init__.py").is_file() and top.parent != top:
+            top = top.parent
+        return [folder] if top == folder else [folder, top]
 
     def inputs_of(self, federate: str) -> list[Connection]:
         """Connections feeding the federate, in file order."""

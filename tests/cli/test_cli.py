@@ -280,6 +280,35 @@ def run_elsewhere(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(SCRIPT), *args], capture_output=True, text=True, cwd=cwd, timeout=300)
 
 
+@pytest.mark.parametrize("mode", ["embedded", "grpc"])
+def test_the_flagship_validates_and_runs_from_any_folder(fmu_dist: Path, tmp_path: Path, mode: str) -> None:
+    proc = run_elsewhere(tmp_path / "cwd", "validate", str(FLAGSHIP))
+    assert proc.returncode == 0 and "OK" in proc.stdout, proc.stderr
+    proc = run_elsewhere(tmp_path / "cwd", "run", str(FLAGSHIP), "--mode", mode, "--stop", "600", "--no-plot",
+                         "--out", "out")
+    assert proc.returncode == 0, proc.stderr
+    rows = (tmp_path / "cwd" / "out" / "results.csv").read_text().splitlines()
+    assert rows[0].split(",")[-1] == "ems.curtail" and len(rows) == 1 + 600 // 5 + 1
+
+
+@pytest.mark.parametrize("mode", ["embedded", "grpc"])
+def test_a_python_model_beside_its_scenario_runs_from_any_folder(tmp_path: Path, mode: str) -> None:
+    path = python_scenario(tmp_path / "scen")
+    proc = run_elsewhere(tmp_path / "cwd", "validate", str(path))
+    assert proc.returncode == 0, proc.stderr
+    proc = run_elsewhere(tmp_path / "cwd", "run", str(path), "--mode", mode, "--no-plot", "--out", "out")
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "cwd" / "out" / "results.csv").read_text().splitlines()[-1] == "4.0,4.0,6.0"  # Jacobi: u(3)
+
+
+def test_a_module_in_the_working_directory_is_not_the_scenarios(tmp_path: Path) -> None:
+    path = python_scenario(tmp_path / "scen")
+    (tmp_path / "scen" / "models.py").rename(tmp_path / "models.py")  # now beside the working directory only
+    proc = run_elsewhere(tmp_path, "validate", str(path))
+    assert proc.returncode == 2
+    assert f"module 'models' not found in {(tmp_path / 'scen').resolve()}" in " ".join(proc.stderr.split())
+
+
 # ---------------------------------------------------------------------------------------- how a failed run ends
 
 @pytest.mark.parametrize("mode", ["embedded", "grpc"])

@@ -112,3 +112,60 @@ def test_an_empty_tunable_list_lets_nothing_be_set(write_scenario: ScenarioWrite
     data = base_scenario()
     data["federates"]["furnace"]["tunable"] = []
     problems_for(write_scenario, data, "federates.furnace.parameters.T_set", "tunable (empty)")
+
+
+# ----------------------------------------------------------------------------------------------------------- modules
+
+def test_a_python_module_resolves_beside_the_scenario_and_never_from_the_working_directory(
+        write_scenario: ScenarioWriter, scenario_dir: Path, elsewhere: Path) -> None:
+    data = base_scenario()
+    assert load_scenario(write_scenario(data)).interfaces["ems"].model_name == "Dispatcher"  # from elsewhere
+    shutil.copy(DATA / "toy_ems.py", elsewhere / "toy_cwd_only.py")  # only in the working directory
+    data["federates"]["ems"]["python"] = "toy_cwd_only:Dispatcher"
+    error = load_error(write_scenario(data))
+    assert_problem(error, "federates.ems.python", f"module 'toy_cwd_only' not found in {scenario_dir.resolve()}, "
+                                                  "nor among installed packages")
+
+
+def test_two_scenarios_with_modules_of_one_name_each_get_their_own(write_scenario: ScenarioWriter,
+                                                                   scenario_dir: Path, tmp_path: Path) -> None:
+    """In one process (a sweep worker, a Ray actor), a module imported for one scenario is not another's."""
+    first = load_scenario(write_scenario(base_scenario()))
+    other = tmp_path / "other"
+    shutil.copytree(scenario_dir, other)
+    (other / "toy_ems.py").write_text((DATA / "toy_ems.py").read_text().replace('"alarm": "1"', '"alarm2": "1"'))
+    data = base_scenario()
+    for name in ("grid", "furnace", "vehicle"):
+        data["federates"][name]["fmu"] = str(scenario_dir.parent / "fmus" / f"{name}.fmu")
+    (other / "scenario.yaml").write_text(yaml.safe_dump(data))
+    second = load_scenario(other / "scenario.yaml")
+    assert "alarm" in first.interfaces["ems"].outputs()
+    assert "alarm2" in second.interfaces["ems"].outputs()
+
+
+def test_a_dotted_module_resolves_from_the_top_of_the_scenario_folders_package(tmp_path: Path,
+                                                                              scenario_dir: Path) -> None:
+    """A scenario inside a package can name its module as the package does (the flagship once did)."""
+    package = tmp_path / "toy_pkg" / "models"
+    package.mkdir(parents=True)
+    for folder in (package.parent, package):
+        (folder / "__init__.py").write_text("")
+    shutil.copy(DATA / "toy_ems.py", package / "toy_ems.py")
+    shutil.copytree(scenario_dir / "data", package / "data")
+    data = base_scenario()
+    for name in ("grid", "furnace", "vehicle"):
+        data["federates"][name]["fmu"] = str(scenario_dir.parent / "fmus" / f"{name}.fmu")
+    data["federates"]["ems"]["python"] = "toy_pkg.models.toy_ems:Dispatcher"
+    (package / "scenario.yaml").write_text(yaml.safe_dump(data))
+    scenario = load_scenario(package / "scenario.yaml")
+    assert scenario.search_paths() == [package, tmp_path]
+    assert scenario.interfaces["ems"].model_name == "Dispatcher"
+
+
+def test_a_module_that_imports_a_missing_one_is_told_apart(write_scenario: ScenarioWriter, scenario_dir: Path) -> None:
+    (scenario_dir / "toy_needy.py").write_text("import toy_not_installed\n")
+    data = base_scenario()
+    data["federates"]["ems"]["python"] = "toy_needy:Dispatcher"
+    del data["federates"]["ems"]["parameters"]
+    problems_for(write_scenario, data, "federates.ems.python",
+                 "module 'toy_needy' cannot be imported: No module named 'toy_not_installed'")
