@@ -105,3 +105,34 @@ def test_structural_parameters_are_set_in_configuration_mode(config3_fmu: Path, 
     rows = results(tmp_path / "out")
     assert [float(r["a.count"]) for r in rows] == [0.0, 4.0, 8.0, 12.0]  # count += n
     assert {float(r["a.y"]) for r in rows} == {4.0 + 30.0}  # k * u + n + 10 * m, u = 0
+
+
+def test_an_integer_output_feeds_a_real_input_in_every_mode(config3_fmu: Path, tmp_path: Path) -> None:
+    """Int32 -> Float64 is exact, so it is accepted, and the input gets the integer's value in every mode."""
+    path = write_scenario(tmp_path / "scen", {
+        "a": {"fmu": str(config3_fmu), "owner": "lab", "parameters": {"n": 3}},
+        "b": {"fmu": str(config3_fmu), "owner": "shop", "parameters": {"k": 0.5}},
+    }, ["a.count -> b.u"])
+    embedded = tmp_path / "embedded"
+    assert run_embedded(load_scenario(path), embedded, plot=False).status == "completed"
+    rows = results(embedded)
+    # b steps with the count a published at the start of the step (Jacobi): y = 0.5 * u + 1 + 20
+    assert [float(r["b.y"]) for r in rows] == [21.0 + 0.5 * u for u in (0, 0, 3, 6)]
+    grpc = tmp_path / "grpc"
+    done = subprocess.run([sys.executable, "-m", "federation.cli", "run", str(path), "--mode", "grpc", "--insecure",
+                           "--no-plot", "--out", str(grpc)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert (grpc / "results.csv").read_bytes() == (embedded / "results.csv").read_bytes()
+
+
+def test_an_integer_output_beyond_what_a_real_input_holds_is_refused_saying_why(config3_fmu: Path,
+                                                                               tmp_path: Path) -> None:
+    path = write_scenario(tmp_path / "scen", {
+        "a": {"fmu": str(config3_fmu), "owner": "lab"},
+        "b": {"fmu": str(config3_fmu), "owner": "shop"},
+    }, ["a.big -> b.u"])
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    message = str(info.value)
+    assert "connections[0]: type mismatch: a.big is Int64, b.u is Float64" in message
+    assert "exactly only up to 2**53" in message and "declare its min/max" in message

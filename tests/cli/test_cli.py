@@ -330,3 +330,25 @@ def test_a_run_that_fails_later_keeps_and_names_its_results(tmp_path: Path) -> N
     assert proc.returncode == 1 and "boom" in said, said
     assert f"results up to the last completed step are in {tmp_path / 'out'}" in said
     assert "before its first step" not in said
+
+
+# ------------------------------------------------------------------------------------ an FMU is not a scenario
+
+@pytest.mark.parametrize("command", [["validate"], ["run"], ["sweep", "--param", "grid.H=4,5"],
+                                     ["host", "--site", "utility", "--rti", "127.0.0.1:1"]])
+def test_an_fmu_given_as_the_scenario_is_named_and_inspect_is_suggested(fmu_dist: Path, tmp_path: Path,
+                                                                        command: list[str]) -> None:
+    fmu = fmu_dist / "fmi3" / "grid.fmu"
+    proc = run_elsewhere(tmp_path, command[0], str(fmu), *command[1:])
+    said = " ".join(proc.stderr.split())
+    assert proc.returncode == 2 and "Traceback" not in said, said
+    assert "grid.fmu is an FMU, not a scenario file" in said and f"federation inspect {fmu}" in said
+
+
+def test_a_zip_given_as_the_scenario_is_named(tmp_path: Path) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "bundle.zip", "w") as archive:
+        archive.writestr("scenario.yaml", "federation: x\n")
+    proc = run_elsewhere(tmp_path, "validate", "bundle.zip")
+    assert proc.returncode == 2 and "bundle.zip is a zip archive, not a scenario file (a YAML file)" in proc.stderr

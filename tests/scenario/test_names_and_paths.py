@@ -114,6 +114,36 @@ def test_an_empty_tunable_list_lets_nothing_be_set(write_scenario: ScenarioWrite
     problems_for(write_scenario, data, "federates.furnace.parameters.T_set", "tunable (empty)")
 
 
+# ------------------------------------------------------------------------------------------------------------ paths
+
+def test_a_missing_fmu_says_which_folder_it_was_resolved_against(write_scenario: ScenarioWriter,
+                                                                 scenario_dir: Path, elsewhere: Path) -> None:
+    data = base_scenario()
+    data["federates"]["grid"]["fmu"] = "fmus/grid.fmu"  # where it is from the working directory, not the scenario
+    (elsewhere / "fmus").mkdir()
+    shutil.copy(scenario_dir.parent / "fmus" / "grid.fmu", elsewhere / "fmus" / "grid.fmu")
+    error = problems_for(write_scenario, data, "federates.grid.fmu",
+                         "FMU 'fmus/grid.fmu' not found: resolved against the scenario's folder "
+                         f"{scenario_dir.resolve()} it is {scenario_dir.resolve() / 'fmus' / 'grid.fmu'}, "
+                         "which does not exist",
+                         f"there is one at {elsewhere.resolve() / 'fmus' / 'grid.fmu'}, relative to the working "
+                         "directory, but model paths are relative to the scenario file")
+    assert len([p for p in error.problems if p.key.startswith("federates.grid")]) == 1, str(error)
+
+
+def test_a_missing_replay_csv_and_an_absolute_path_say_what_was_tried(write_scenario: ScenarioWriter,
+                                                                      scenario_dir: Path, tmp_path: Path) -> None:
+    data = base_scenario()
+    data["federates"]["meter"]["replay"] = "data/measurd.csv"
+    data["federates"]["vehicle"]["fmu"] = str(tmp_path / "nowhere" / "vehicle.fmu")
+    error = problems_for(write_scenario, data, "federates.meter.replay",
+                         "replay CSV 'data/measurd.csv' not found: resolved against the scenario's folder "
+                         f"{scenario_dir.resolve()} it is {scenario_dir.resolve() / 'data' / 'measurd.csv'}")
+    assert_problem(error, "federates.vehicle.fmu",
+                   f"FMU '{tmp_path / 'nowhere' / 'vehicle.fmu'}' not found: {tmp_path / 'nowhere' / 'vehicle.fmu'} "
+                   "does not exist")
+
+
 # ----------------------------------------------------------------------------------------------------------- modules
 
 def test_a_python_module_resolves_beside_the_scenario_and_never_from_the_working_directory(
@@ -169,3 +199,23 @@ def test_a_module_that_imports_a_missing_one_is_told_apart(write_scenario: Scena
     del data["federates"]["ems"]["parameters"]
     problems_for(write_scenario, data, "federates.ems.python",
                  "module 'toy_needy' cannot be imported: No module named 'toy_not_installed'")
+
+
+# ---------------------------------------------------------------------------------------------------- did you mean
+
+def test_an_unknown_name_gets_the_closest_names_wherever_it_is_written(write_scenario: ScenarioWriter) -> None:
+    data = base_scenario()
+    data["federates"]["grid"]["expose"] = ["f", "v_pc"]
+    data["federates"]["grid"]["parameters"] = {"h": 5.0}
+    data["federates"]["furnace"]["tunable"] = ["T_sett", "T_set"]
+    data["connections"] = ["furnace.P_eel -> grid.P_furnace", "grid.f -> furnce.f_grid"]
+    data["interactions"]["DemandResponse"]["to"] = {"furnace.curtial": "curtail"}
+    data["output"] = {"variables": ["grid.F"]}
+    error = load_error(write_scenario(data))
+    assert_problem(error, "federates.grid.expose[1]", "no variable 'v_pc'; did you mean 'v_pcc'?")
+    assert_problem(error, "federates.grid.parameters.h", "'h' is not a parameter", "did you mean 'H'?")
+    assert_problem(error, "federates.furnace.tunable[0]", "did you mean 'T_set'")
+    assert_problem(error, "connections[0]", "no variable 'P_eel'; did you mean 'P_el'")
+    assert_problem(error, "connections[1]", "unknown federate 'furnce'; did you mean 'furnace'?")
+    assert_problem(error, "interactions.DemandResponse.to.furnace.curtial", "did you mean 'curtail'?")
+    assert_problem(error, "output.variables[0]", "no variable 'F'; did you mean 'f'")
