@@ -280,22 +280,31 @@ def _prepended_sys_path(search_paths: Sequence[Path]) -> Iterator[None]:
         sys.path[:] = saved
 
 
-def _forget_another_folders_module(module_name: str) -> None:
-    """Drop a module of that name imported earlier from a folder now off sys.path (another scenario's, or one
-    since moved, in a process that loaded it before: a sweep worker, a Ray actor, a notebook): import_module
-    would hand it back, whatever this scenario's folder holds. Modules found through sys.path (the standard
-    library, installed packages, this scenario's folders) are kept, as import_module keeps them."""
-    top = module_name.partition(".")[0]
-    cached_spec = getattr(sys.modules.get(top), "__spec__", None)
-    if cached_spec is None:
+# Top-level modules imported from a scenario's folder -> that folder: another scenario's module of the same
+# name must not be handed out for it (import_module returns whatever sys.modules holds under the name).
+_SCENARIO_MODULES: dict[str, Path] = {}
+
+
+def _forget_another_scenarios_module(top: str, folders: Sequence[Path]) -> None:
+    """Drop a module imported earlier from another scenario's folder (in a process that loaded it before: a
+    sweep worker, a notebook), so that this scenario's folders are searched afresh. Modules not imported from
+    a scenario's folder (the standard library, installed packages) are never dropped."""
+    folder = _SCENARIO_MODULES.get(top)
+    if folder is None or folder in folders or top not in sys.modules:
         return
-    locations = [cached_spec.origin] if cached_spec.has_location else list(cached_spec.submodule_search_locations or [])
-    entries = [Path(entry).resolve() for entry in sys.path if entry]
-    if all(any(Path(place).resolve().is_relative_to(entry) for entry in entries) for place in locations if place):
-        return  # also a built-in or frozen module: it has no location
-    log.debug("forgetting module %s imported from %s", top, ", ".join(map(str, locations)))
+    log.debug("importing %s afresh: the module of that name imported before is %s's", top, folder)
+    del _SCENARIO_MODULES[top]
     for name in [m for m in sys.modules if m == top or m.startswith(top + ".")]:
         del sys.modules[name]
+
+
+def _remember_scenario_module(top: str, folders: Sequence[Path]) -> None:
+    spec = getattr(sys.modules.get(top), "__spec__", None)
+    places = [] if spec is None else [spec.origin] if spec.has_location else list(spec.submodule_search_locations or [])
+    for folder in folders:
+        if places and all(place and Path(place).resolve().is_relative_to(folder) for place in places):
+            _SCENARIO_MODULES[top] = folder
+            return
 
 
 def load_python_class(spec: str, search_paths: Sequence[Path] = ()) -> type:
@@ -303,20 +312,25 @@ def load_python_class(spec: str, search_paths: Sequence[Path] = ()) -> type:
     module_name, sep, class_name = spec.partition(":")
     if not sep or not module_name or not class_name:
         raise InterfaceError(f"{spec!r}: expected 'package.module:ClassName'")
-    with _prepended_sys_path(search_paths):
-        _forget_another_folders_module(module_name)
+    folders = [Path(p).resolve() for p in search_paths]
+    top = module_name.partition(".")[0]
+    with _prepended_sys_path(folders):
+        _forget_another_scenarios_module(top, folders)
+        imported = top in sys.modules
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
             if exc.name is None or not (module_name + ".").startswith(exc.name + "."):
                 raise InterfaceError(f"{spec!r}: module {module_name!r} cannot be imported: {exc}") from exc
             # The module itself, not one it imports: say where it was looked for.
-            where = "".join(f"{Path(p).resolve()}, " for p in search_paths)
+            where = "".join(f"{folder}, " for folder in folders)
             missing = "" if exc.name == module_name else f" (no package {exc.name!r})"
             raise InterfaceError(f"{spec!r}: module {module_name!r} not found{missing} in {where}nor among "
                                  "installed packages") from exc
         except Exception as exc:  # any import-time failure of user code
             raise InterfaceError(f"{spec!r}: cannot import module {module_name!r}: {exc}") from exc
+        if not imported:
+            _remember_scenario_module(top, folders)
     obj: object = module
     for part in class_name.split("."):
         if not hasattr(obj, part):

@@ -219,3 +219,25 @@ def test_an_unknown_name_gets_the_closest_names_wherever_it_is_written(write_sce
     assert_problem(error, "connections[1]", "unknown federate 'furnce'; did you mean 'furnace'?")
     assert_problem(error, "interactions.DemandResponse.to.furnace.curtial", "did you mean 'curtail'?")
     assert_problem(error, "output.variables[0]", "no variable 'F'; did you mean 'f'")
+
+
+def test_a_module_found_where_it_came_from_is_imported_once(write_scenario: ScenarioWriter,
+                                                            scenario_dir: Path) -> None:
+    """This scenario's own module, an installed package and the standard library stay the modules everyone has."""
+    import json
+    import sys
+
+    import adapters
+    from federation.interfaces import InterfaceError, load_python_class
+
+    path = write_scenario()
+    load_scenario(path)
+    own = sys.modules["toy_ems"]
+    load_scenario(path)
+    assert sys.modules["toy_ems"] is own  # not executed again at every load
+    load_python_class("adapters.python_model:StepResult", [scenario_dir])
+    assert sys.modules["adapters"] is adapters  # installed (here: editable), found where it came from
+    (scenario_dir / "json.py").write_text("class Dispatcher:\n    pass\n")
+    with pytest.raises(InterfaceError, match="has no attribute 'Dispatcher'"):
+        load_python_class("json:Dispatcher", [scenario_dir])  # as import_module always read it
+    assert sys.modules["json"] is json
