@@ -324,13 +324,22 @@ class FMUFederate(SteppedFederate):
         start, stop = to_seconds(self.clock.start), to_seconds(self.clock.stop)
         at = f"at t={start} s"  # errors during a run name the logical time, these included
         slave = self._slave = self._call(f"instantiate {at}", lambda: _Slave(self.fmu, self.name, self.log_lines))
-        for pname, value in self._parameters.items():
-            var = self._vars[pname]
-            self._call(f"setting parameter {pname} = {value!r} {at}",
-                       lambda: slave.set(_kind(var), [var.valueReference], [value]))
+        # FMI 3: structural parameters are set in Configuration Mode, and nothing else is; then the others.
+        structural = [p for p in self._parameters if slave.fmi3 and self._vars[p].causality == "structuralParameter"]
+        if structural:
+            self._call(f"entering configuration mode {at}", slave.slave.enterConfigurationMode)
+            self._set_parameters(slave, structural, at)
+            self._call(f"exiting configuration mode {at}", slave.slave.exitConfigurationMode)
+        self._set_parameters(slave, [p for p in self._parameters if p not in structural], at)
         self._call(f"initialization {at}", lambda: slave.initialize(start, stop))
         self._prepare_hot_path(slave)
         return self._read_outputs(self.clock.start)
+
+    def _set_parameters(self, slave: _Slave, names: Sequence[str], at: str) -> None:
+        for pname in names:
+            var, value = self._vars[pname], self._parameters[pname]
+            self._call(f"setting parameter {pname} = {value!r} {at}",
+                       lambda: slave.set(_kind(var), [var.valueReference], [value]))
 
     def _prepare_hot_path(self, slave: _Slave) -> None:
         # Outputs that are all real are read with one preallocated call.

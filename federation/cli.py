@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import signal
@@ -141,6 +142,7 @@ def _with_progress(sc: Any, out_dir: Path, service: str, mode: str, body: Any) -
         # Terminated (kill, a CI job's timeout) ends like Ctrl-C: results and run.json kept, hosts and
         # RTI stopped, throw-away certificates deleted; the default would skip all of that.
         signal.signal(signal.SIGTERM, signal.default_int_handler)
+        previous_record = _run_record(out_dir)
         try:
             with telemetry.span("federation.run", federation=sc.federation, mode=mode):
                 result = body(tick)
@@ -149,9 +151,31 @@ def _with_progress(sc: Any, out_dir: Path, service: str, mode: str, body: Any) -
             raise typer.Exit(130) from None
         except Exception as exc:
             err.print(f"[red]run failed:[/red] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
-            err.print(f"results up to the last completed step are in {escape(str(out_dir))}")
+            if _completed_a_step(_run_record(out_dir), previous_record, sc.time.start):
+                err.print(f"results up to the last completed step are in {escape(str(out_dir))}")
+            else:
+                err.print(f"it failed before its first step (t={sc.time.start:g} s): no step was completed")
             raise typer.Exit(1) from None
     typer.echo(f"{sc.federation}: completed {sc.time.stop - sc.time.start:g} s in {result.wall_time:.2f} s wall -> {out_dir}")
+
+
+def _run_record(out_dir: Path) -> bytes | None:
+    try:
+        return (out_dir / "run.json").read_bytes()
+    except OSError:
+        return None
+
+
+def _completed_a_step(record: bytes | None, previous: bytes | None, start: float) -> bool:
+    """Whether a failed run got past its start, by the run.json it wrote (none, or the one a previous run
+    left: it stopped before recording anything)."""
+    if record is None or record == previous:
+        return False
+    try:
+        info = json.loads(record)
+        return bool(info["last_time_s"] > start or any(info.get("steps", {}).values()))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return True  # unreadable: do not claim that nothing ran
 
 
 def _run_mode(mode: str, sc: Any, out_dir: Path, tick: Any, plot: bool, grant_timeout: Optional[float],

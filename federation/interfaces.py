@@ -9,6 +9,7 @@ import inspect
 import io
 import logging
 import math
+import os
 import re
 import sys
 import zipfile
@@ -314,13 +315,43 @@ def fmu_interface(path: Path) -> FederateInterface:
 
 @contextmanager
 def _prepended_sys_path(search_paths: Sequence[Path]) -> Iterator[None]:
+    """search_paths first on sys.path, and the working directory off it ('' or its path, as `python -m` or
+    `python -c` put it there): a federate's module must resolve the same from any folder."""
     added = [str(Path(p).resolve()) for p in search_paths]
     saved = list(sys.path)
-    sys.path[:0] = added
+    cwd = os.getcwd()
+    sys.path[:] = added + [p for p in saved if p not in added and os.path.abspath(p or ".") != cwd]
     try:
         yield
     finally:
         sys.path[:] = saved
+
+
+# Top-level modules imported from a scenario's folder -> that folder: another scenario's module of the same
+# name must not be handed out for it (import_module returns whatever sys.modules holds under the name).
+_SCENARIO_MODULES: dict[str, Path] = {}
+
+
+def _forget_another_scenarios_module(top: str, folders: Sequence[Path]) -> None:
+    """Drop a module imported earlier from another scenario's folder (in a process that loaded it before: a
+    sweep worker, a notebook), so that this scenario's folders are searched afresh. Modules not imported from
+    a scenario's folder (the standard library, installed packages) are never dropped."""
+    folder = _SCENARIO_MODULES.get(top)
+    if folder is None or folder in folders or top not in sys.modules:
+        return
+    log.debug("importing %s afresh: the module of that name imported before is %s's", top, folder)
+    del _SCENARIO_MODULES[top]
+    for name in [m for m in sys.modules if m == top or m.startswith(top + ".")]:
+        del sys.modules[name]
+
+
+def _remember_scenario_module(top: str, folders: Sequence[Path]) -> None:
+    spec = getattr(sys.modules.get(top), "__spec__", None)
+    places = [] if spec is None else [spec.origin] if spec.has_location else list(spec.submodule_search_locations or [])
+    for folder in folders:
+        if places and all(place and Path(place).resolve().is_relative_to(folder) for place in places):
+            _SCENARIO_MODULES[top] = folder
+            return
 
 
 def load_python_class(spec: str, search_paths: Sequence[Path] = ()) -> type:
@@ -328,11 +359,25 @@ def load_python_class(spec: str, search_paths: Sequence[Path] = ()) -> type:
     module_name, sep, class_name = spec.partition(":")
     if not sep or not module_name or not class_name:
         raise InterfaceError(f"{spec!r}: expected 'package.module:ClassName'")
-    with _prepended_sys_path(search_paths):
+    folders = [Path(p).resolve() for p in search_paths]
+    top = module_name.partition(".")[0]
+    with _prepended_sys_path(folders):
+        _forget_another_scenarios_module(top, folders)
+        imported = top in sys.modules
         try:
             module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not (module_name + ".").startswith(exc.name + "."):
+                raise InterfaceError(f"{spec!r}: module {module_name!r} cannot be imported: {exc}") from exc
+            # The module itself, not one it imports: say where it was looked for.
+            where = "".join(f"{folder}, " for folder in folders)
+            missing = "" if exc.name == module_name else f" (no package {exc.name!r})"
+            raise InterfaceError(f"{spec!r}: module {module_name!r} not found{missing} in {where}nor among "
+                                 "installed packages") from exc
         except Exception as exc:  # any import-time failure of user code
             raise InterfaceError(f"{spec!r}: cannot import module {module_name!r}: {exc}") from exc
+        if not imported:
+            _remember_scenario_module(top, folders)
     obj: object = module
     for part in class_name.split("."):
         if not hasattr(obj, part):

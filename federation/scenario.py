@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import inspect
+import io
 import json
 import logging
 import math
 import re
 import reprlib
-from collections.abc import Callable, Container, Hashable, Mapping, Sequence
+import zipfile
+from collections.abc import Callable, Container, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -24,7 +27,9 @@ from federation.interfaces import (REMOTE, FederateInterface, InterfaceError, Va
                                    replay_interface, units_compatible)
 from federation.errors import CarriesFields
 from federation.fmu_binary import check_fmu_binary
+from federation.names import COORDINATOR_SITE, name_problem
 from federation.rti.time import END_OF_TIME
+from federation.security.tunable import untunable
 
 log = logging.getLogger(__name__)
 
@@ -326,8 +331,15 @@ class Scenario(_Strict):
         return self._relative_to_file(federate, self.federates[federate].replay, "replay")
 
     def search_paths(self) -> list[Path]:
-        """sys.path entries for importing Python federates: the working directory and the scenario directory."""
-        return [Path.cwd(), self.path.parent]
+        """Where Python federates' modules are imported from: the scenario's folder, then, when that folder is
+        inside a package (it holds an __init__.py), the folder above the package's top, so that a dotted
+        name (`examples.grid_furnace_vehicle.ems`) resolves too. Never the working directory: a scenario
+        means the same from any folder."""
+        folder = self.path.parent
+        top = folder
+        while (top / "__init__.py").is_file() and top.parent != top:
+            top = top.parent
+        return [folder] if top == folder else [folder, top]
 
     def inputs_of(self, federate: str) -> list[Connection]:
         """Connections feeding the federate, in file order."""
@@ -359,9 +371,24 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     """SafeLoader that rejects duplicate mapping keys (PyYAML silently keeps the last one)."""
 
 
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
 def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
+    merged: dict[object, object] = {}
     seen: dict[object, object] = {}
-    for key_node, _ in node.value:
+    values: dict[object, object] = {}
+    merges = 0
+    for key_node, value_node in node.value:
+        if key_node.tag == _MERGE_TAG:  # `<<: *base`: its keys come first, explicit keys override them
+            merges += 1
+            if merges > 1:
+                raise yaml.constructor.ConstructorError(None, None, "duplicate merge key '<<' (merge several "
+                                                        "mappings with `<<: [*a, *b]`)", key_node.start_mark)
+            merged = _merged_mapping(loader, value_node)
+            continue
+        if key_node.tag == "tag:yaml.org,2002:value":  # a lone '=' key: a string, as yaml.safe_load reads it
+            key_node.tag = "tag:yaml.org,2002:str"
         key = loader.construct_object(key_node, deep=deep)
         if not isinstance(key, Hashable):  # a complex key (`? [a, b]`)
             raise yaml.constructor.ConstructorError(None, None, f"a mapping key must be a plain value, got a "
@@ -370,10 +397,45 @@ def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, 
             same = "" if type(seen[key]) is type(key) else f" (the same key as {seen[key]!r} once read: quote names)"
             raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}{same}", key_node.start_mark)
         seen[key] = key
-    return loader.construct_mapping(node, deep=deep)
+        values[key] = loader.construct_object(value_node, deep=deep)
+    return {**merged, **values}
+
+
+def _merged_mapping(loader: _UniqueKeyLoader, node: yaml.Node) -> dict[object, object]:
+    """What a merge key's value contributes: a mapping, or a list of them where earlier ones win (YAML 1.1).
+
+    Each merged mapping is built once, as a dict (aliases share it): merging never copies a node's
+    pairs, so a chain of merges is as cheap as a chain of aliases (PyYAML's own flattening is not).
+    """
+    sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
+    merged: dict[object, object] = {}
+    for source in sources:
+        if not isinstance(source, yaml.MappingNode):
+            raise yaml.constructor.ConstructorError(None, None, "a merge key '<<' takes a mapping or a list of "
+                                                    f"mappings, got a {getattr(source, 'id', 'node')}", source.start_mark)
+        mapping = loader.construct_object(source, deep=True)
+        if not isinstance(mapping, dict):  # e.g. an !!omap or !!set
+            raise yaml.constructor.ConstructorError(None, None, "a merge key '<<' takes plain mappings, got a "
+                                                    f"{type(mapping).__name__}", source.start_mark)
+        for key, value in mapping.items():
+            merged.setdefault(key, value)
+    return merged
 
 
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping)
+
+
+def _archive_given(path: Path, raw: bytes, what: str) -> str:
+    """What to say when a zip archive (an FMU, most likely) is given where a YAML file was expected."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            is_fmu = "modelDescription.xml" in archive.namelist()
+    except (zipfile.BadZipFile, OSError, EOFError):
+        is_fmu = False
+    if is_fmu or path.suffix.lower() == ".fmu":
+        return (f"{path.name} is an FMU, not a {what} (a YAML file, which names its FMUs); to see this FMU's "
+                f"variables run `federation inspect {path}`")
+    return f"{path.name} is a zip archive, not a {what} (a YAML file)"
 
 
 def _read_yaml(path: Path, what: str = "scenario file") -> tuple[bytes, dict[str, Any]]:
@@ -381,6 +443,8 @@ def _read_yaml(path: Path, what: str = "scenario file") -> tuple[bytes, dict[str
         raw = path.read_bytes()
     except OSError as exc:
         raise ScenarioError(path, [Problem("(file)", f"cannot read {what}: {exc.strerror or exc}")]) from exc
+    if raw.startswith(b"PK\x03\x04") or zipfile.is_zipfile(io.BytesIO(raw)):  # YAML would say "special characters"
+        raise ScenarioError(path, [Problem("(file)", _archive_given(path, raw, what))])
     try:
         data = yaml.load(raw, Loader=_UniqueKeyLoader)  # noqa: S506 - SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
@@ -499,15 +563,66 @@ def _bound_text(bound: int | float | None, missing: str) -> str:
     return text.removesuffix(".0")
 
 
+def _int_values(info: VariableInfo) -> tuple[int, int] | None:
+    """The values an integer variable may take: its FMI type's, within its declared min/max or enumeration items."""
+    width = info.int_range
+    if width is None:
+        return None
+    lo = width[0] if info.min is None else max(width[0], math.ceil(info.min))
+    hi = width[1] if info.max is None else min(width[1], math.floor(info.max))
+    return lo, hi
+
+
 def _narrows(src: VariableInfo, dst: VariableInfo) -> bool:
-    """Whether an Integer connection could truncate: the source may send values (its FMI type's, within
-    its declared min/max or enumeration items) that the target's FMI type cannot hold."""
-    src_range, dst_range = src.int_range, dst.int_range
-    if src_range is None or dst_range is None:
-        return False
-    lo = src_range[0] if src.min is None else max(src_range[0], src.min)
-    hi = src_range[1] if src.max is None else min(src_range[1], src.max)
-    return not dst_range[0] <= lo <= hi <= dst_range[1]
+    """Whether an Integer connection could truncate: the source may send values the target's FMI type cannot hold."""
+    values, dst_range = _int_values(src), dst.int_range
+    return values is not None and dst_range is not None and not dst_range[0] <= values[0] <= values[1] <= dst_range[1]
+
+
+def _exact_integers(real: VariableInfo) -> int:
+    """The largest n such that a Real variable holds every integer in [-n, n] exactly (its mantissa's reach)."""
+    return 2 ** 24 if real.fmi_type == "Float32" else 2 ** 53
+
+
+def _type_mismatch(connection: Connection, src: VariableInfo, dst: VariableInfo) -> str | None:
+    """Why an output cannot feed an input of another type or width, and what to do; None when it can.
+
+    Values travel as doubles, so an Integer output feeds a Real input exactly as long as every value
+    it may take is an integer the input holds exactly: that widening is the one conversion made.
+    """
+    src_type, dst_type = src.fmi_type or src.type, dst.fmi_type or dst.type
+    head = f"type mismatch: {connection.src} is {src_type}, {connection.dst} is {dst_type}"
+    if src.type == dst.type:
+        return f"{head}, which cannot hold all its values" if _narrows(src, dst) else None
+    values = _int_values(src)
+    if src.type == "Integer" and dst.type == "Real" and values is not None:
+        reach = _exact_integers(dst)
+        if -reach <= values[0] and values[1] <= reach:
+            return None
+        bits = reach.bit_length() - 1
+        return (f"{head}: an Integer feeds a Real input exactly only up to 2**{bits} in magnitude, and "
+                f"{connection.src} may reach [{values[0]}, {values[1]}]; declare its min/max within "
+                f"+/-2**{bits} in the model" + ("" if bits == 53 else ", or connect a Float64 input"))
+    if src.type == "Real" and dst.type == "Integer":
+        why = "a Real value may have a fraction, which an Integer input would lose"
+    elif "Boolean" in (src.type, dst.type):
+        why = "a Boolean is true or false, not a number"
+    else:
+        why = "no conversion is made between these types"
+    return (f"{head}: {why}; only an Integer output may feed a Real input. Connect an input of the output's "
+            "type, or convert the value inside one of the models")
+
+
+def _did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """'; did you mean 'x'?' with the candidates closest to a misspelt name (case aside), or ''."""
+    by_folded: dict[str, str] = {}
+    for candidate in candidates:
+        by_folded.setdefault(candidate.lower(), candidate)
+    close = difflib.get_close_matches(name.lower(), list(by_folded), n=3)
+    if not close:
+        return ""
+    names = [repr(by_folded[c]) for c in close]
+    return f"; did you mean {' or '.join(names) if len(names) < 3 else ', '.join(names[:-1]) + ' or ' + names[-1]}?"
 
 
 class _AnyName:
@@ -590,14 +705,16 @@ class _Checker:
         if federate in self.scenario.federates:
             return True
         if federate not in self.unparsed.federates:
-            self.add(key, f"unknown {what} {federate!r}")
+            self.add(key, f"unknown {what} {federate!r}{_did_you_mean(federate, self.scenario.federates)}")
         return False
 
     def run(self) -> list[Problem]:
         self.check_time()
+        self.check_names()
         self.load_interfaces()
         for name in self.scenario.federates:
             self.check_federate(name)
+            self.check_tunable(name)
         for index, connection in self.unparsed.connections:
             self.check_connection(f"connections[{index}]", connection)
         for name, interaction in self.scenario.interactions.items():
@@ -637,6 +754,25 @@ class _Checker:
             if spec.step is not None:
                 self.check_step(f"federates.{name}.step", spec.step, span_ns)
 
+    # -- names
+    def check_names(self) -> None:
+        """Sites and the federation are named by one rule (federation.names), in every mode: what runs
+        embedded also runs over gRPC and Ray, where those names become certificates, files and resources."""
+        scenario = self.scenario
+        if scenario.federation and (problem := name_problem("federation name", scenario.federation)):
+            self.add("federation", problem)
+        first: dict[str, str] = {}  # site, folded to lower case -> the spelling first met
+        for name, spec in scenario.federates.items():
+            key, owner = f"federates.{name}.owner", spec.owner
+            if (problem := name_problem("site name", owner)) is not None:
+                self.add(key, problem)
+            elif owner == COORDINATOR_SITE:
+                self.add(key, f"site name {owner!r} is reserved for the site that creates and records the run "
+                              "(it may create and administer the federation); name the owner otherwise")
+            elif first.setdefault(owner.lower(), owner) != owner:
+                self.add(key, f"site {owner!r} differs from site {first[owner.lower()]!r} only in case; site names "
+                              "name files (certificates, logs), which some file systems do not tell apart")
+
     # -- interfaces
     def load_interfaces(self) -> None:
         scenario = self.scenario
@@ -645,6 +781,8 @@ class _Checker:
                 self.add(f"federates.{name}", f"federate name {name!r} is not an identifier")
             if self.site is not None and spec.owner != self.site and not self.locally_available(name):
                 self.declare_remote(name)
+                continue
+            if spec.kind in ("fmu", "replay") and not self.model_file_found(name, spec):
                 continue
             try:
                 if spec.kind == "fmu":
@@ -659,6 +797,25 @@ class _Checker:
                 self.add(f"federates.{name}.{spec.kind}", str(exc))
                 continue
             scenario.interfaces[name] = interface
+
+    def model_file_found(self, name: str, spec: FederateSpec) -> bool:
+        """Whether the FMU or replay CSV exists, after saying where it was looked for if not."""
+        scenario = self.scenario
+        path = scenario.fmu_path(name) if spec.kind == "fmu" else scenario.replay_path(name)
+        if path.exists():
+            return True
+        what, written = ("FMU" if spec.kind == "fmu" else "replay CSV"), spec.source
+        if Path(written).is_absolute():
+            where = f"{path} does not exist"
+        else:
+            where = (f"resolved against the scenario's folder {scenario.path.parent} it is {path}, "
+                     "which does not exist")
+            beside_cwd = Path.cwd() / written
+            if beside_cwd.resolve() != path and beside_cwd.exists():
+                where += (f"; there is one at {beside_cwd.resolve()}, relative to the working directory, but model "
+                          "paths are relative to the scenario file")
+        self.add(f"federates.{name}.{spec.kind}", f"{what} {written!r} not found: {where}")
+        return False
 
     def locally_available(self, name: str) -> bool:
         spec = self.scenario.federates[name]
@@ -683,8 +840,11 @@ class _Checker:
         inputs += [t.split(".", 1)[1] for i in scenario.interactions.values() for t in i.to if t.split(".", 1)[0] == name]
         scenario.interfaces[name] = declared_interface(spec.expose, inputs)
 
-    def variable(self, key: str, federate: str, variable: str) -> VariableInfo | None:
-        """The variable, or None after recording a problem (unknown federate/variable; silent if unreadable)."""
+    def variable(self, key: str, federate: str, variable: str, causality: str | None = None) -> VariableInfo | None:
+        """The variable, or None after recording a problem (unknown federate/variable; silent if unreadable).
+
+        An unknown name gets the closest names of the federate's variables (of `causality` first) as hints.
+        """
         if not self.known_federate(key, federate):
             return None
         interface = self.scenario.interfaces.get(federate)
@@ -692,7 +852,9 @@ class _Checker:
             return None  # its interface could not be read: already reported
         info = interface.variables.get(variable)
         if info is None:
-            self.add(key, f"federate {federate!r} has no variable {variable!r}")
+            hint = _did_you_mean(variable, [n for n, v in interface.variables.items() if v.causality == causality])
+            self.add(key, f"federate {federate!r} has no variable {variable!r}"
+                          f"{hint or _did_you_mean(variable, interface.variables)}")
         return info
 
     def exchangeable(self, key: str, federate: str, info: VariableInfo) -> bool:
@@ -706,7 +868,7 @@ class _Checker:
 
     def exposed_output(self, key: str, federate: str, variable: str) -> VariableInfo | None:
         """An output other federates may see, or None after recording why not."""
-        info = self.variable(key, federate, variable)
+        info = self.variable(key, federate, variable, "output")
         if info is None:
             return None
         if info.causality != "output":
@@ -721,7 +883,7 @@ class _Checker:
 
     def driven_input(self, key: str, federate: str, variable: str) -> VariableInfo | None:
         """An input not yet driven by another connection/interaction, or None after recording why not."""
-        info = self.variable(key, federate, variable)
+        info = self.variable(key, federate, variable, "input")
         if info is None:
             return None
         if info.causality != "input":
@@ -740,7 +902,9 @@ class _Checker:
         info = interface.variables.get(parameter)
         if info is None or info.causality not in _SETTABLE_CAUSALITIES:
             what = "no such variable" if info is None else f"causality {info.causality!r}"
-            self.add(key, f"{parameter!r} is not a parameter of federate {name!r} ({what})")
+            hint = _did_you_mean(parameter, [n for n, v in interface.variables.items()
+                                             if v.causality in _SETTABLE_CAUSALITIES])
+            self.add(key, f"{parameter!r} is not a parameter of federate {name!r} ({what}){hint}")
             return None
         if info.array:
             self.add(key, f"{name}.{parameter} is an array (it has a Dimension); only scalar parameters can be set")
@@ -753,7 +917,7 @@ class _Checker:
         if interface is None or interface.kind == REMOTE:
             return  # a remote federate's owner checks its own declarations
         for index, variable in enumerate(spec.expose or []):
-            info = self.variable(f"federates.{name}.expose[{index}]", name, variable)
+            info = self.variable(f"federates.{name}.expose[{index}]", name, variable, "output")
             if info is not None and info.causality != "output":
                 self.add(f"federates.{name}.expose[{index}]",
                          f"{name}.{variable} is not an output (causality {info.causality!r}); "
@@ -774,6 +938,14 @@ class _Checker:
                 self.add(key, f"value {value!r} is outside {bad} of {name}.{parameter}")
         if spec.kind == "python":
             self.check_constructor(name, spec)
+
+    def check_tunable(self, name: str) -> None:
+        """The owner's rule, checked here as its host will check it: only `tunable` parameters may be set."""
+        spec = self.scenario.federates[name]
+        for parameter in untunable(spec):
+            self.add(f"federates.{name}.parameters.{parameter}",
+                     f"{parameter!r} is not in federates.{name}.tunable ({', '.join(spec.tunable or []) or 'empty'}): "
+                     f"site {spec.owner!r} does not let the federation set it, and its host would refuse to run")
 
     def check_constructor(self, name: str, spec: FederateSpec) -> None:
         """The class accepts the parameters as keywords, as the run will construct it: cls(**parameters)."""
@@ -802,11 +974,8 @@ class _Checker:
         interfaces = self.scenario.interfaces
         if REMOTE in (interfaces[connection.src_federate].kind, interfaces[connection.dst_federate].kind):
             return  # types and units of another site's model are checked on its own host
-        if src.type != dst.type:
-            self.add(key, f"type mismatch: {connection.src} is {src.type}, {connection.dst} is {dst.type}")
-        elif _narrows(src, dst):
-            self.add(key, f"type mismatch: {connection.src} is {src.fmi_type}, {connection.dst} is {dst.fmi_type}, "
-                          "which cannot hold all its values")
+        if (mismatch := _type_mismatch(connection, src, dst)) is not None:
+            self.add(key, mismatch)
         if not units_compatible(src.unit, interfaces[connection.src_federate].unit_definitions,
                                 dst.unit, interfaces[connection.dst_federate].unit_definitions):
             self.add(key, f"unit mismatch: {connection.src} is in [{src.unit}], {connection.dst} is in [{dst.unit}]")

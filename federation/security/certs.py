@@ -6,7 +6,6 @@ import datetime as dt
 import ipaddress
 import logging
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -19,12 +18,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from federation.names import COORDINATOR_SITE, name_problem
+
 log = logging.getLogger(__name__)
 
 SITE_URN = "urn:federation:site:"
 DEFAULT_HOSTS = ("localhost", "127.0.0.1")
-COORDINATOR_SITE = "coordinator"
-_SITE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
 _VALIDITY = dt.timedelta(days=365)
 
 
@@ -117,10 +116,9 @@ def _name(federation: str, common_name: str) -> x509.Name:
 
 
 def _check_site(site: str) -> None:
-    if not _SITE_NAME.match(site):
-        raise CertificateError(f"site name {site!r} must be letters, digits, '_', '.' or '-'")
-    if len(site) > 64:  # an X.509 common name holds at most 64 characters
-        raise CertificateError(f"site name {site[:20]!r}... is {len(site)} characters long; at most 64")
+    problem = name_problem("site name", site)
+    if problem is not None:
+        raise CertificateError(problem)
 
 
 def _san(host: str) -> x509.GeneralName:
@@ -157,10 +155,12 @@ def init_ca(directory: Path | str, federation: str, sites: Iterable[str],
     sites = list(dict.fromkeys(sites))
     for site in sites:
         _check_site(site)
-    if not federation.strip() or len(federation) > 64:  # it names the CA's organization (X.509: 1-64 characters)
-        raise CertificateError(f"federation name {federation[:20]!r} must be 1 to 64 characters long")
+    problem = name_problem("federation name", federation)  # it names the CA's organization
+    if problem is not None:
+        raise CertificateError(problem)
     key = _key()
-    subject = _name(federation, f"{federation} federation CA")
+    # The organization names the federation; a common name holds at most 64 characters, as the name may.
+    subject = _name(federation, "federation CA")
     start = _now()
     ca = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
           .serial_number(x509.random_serial_number()).not_valid_before(start).not_valid_after(start + _VALIDITY)

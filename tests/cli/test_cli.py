@@ -308,3 +308,127 @@ def test_rti_serve_insecure_beyond_loopback_says_which_address(tmp_path: Path) -
         proc.terminate()
         _, err = proc.communicate(timeout=30)
     assert "serving plaintext beyond loopback, on 0.0.0.0:0" in err, err
+
+
+# ------------------------------------------------------------------------------------- from any working directory
+
+SCRIPT = Path(sys.executable).with_name("federation")  # the venv's `federation`, as a user runs it
+
+MODELS = '''
+class Source:
+    inputs = []
+    outputs = {"y": "1"}
+    def step(self, t, dt, inputs):
+        return {"y": t + dt}
+
+class Sink:
+    inputs = {"u": "1"}
+    outputs = {"z": "1"}
+    def step(self, t, dt, inputs):
+        return {"z": 2 * inputs["u"]}
+
+class Raises(Sink):
+    def step(self, t, dt, inputs):
+        if t >= 2:
+            raise ZeroDivisionError("boom")
+        return super().step(t, dt, inputs)
+
+class BrokenInit(Sink):
+    def __init__(self):
+        raise RuntimeError("cannot start")
+'''
+
+
+def python_scenario(folder: Path, sink: str = "Sink") -> Path:
+    """A scenario with python federates whose module, models.py, sits beside it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "models.py").write_text(MODELS)
+    path = folder / "scenario.yaml"
+    path.write_text(textwrap.dedent(f"""\
+        federation: beside
+        time: {{start: 0.0, stop: 4.0, step: 1.0}}
+        federates:
+          source: {{python: "models:Source", owner: lab}}
+          sink: {{python: "models:{sink}", owner: shop}}
+        connections: [source.y -> sink.u]
+        """))
+    return path
+
+
+def run_elsewhere(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    cwd.mkdir(parents=True, exist_ok=True)
+    return subprocess.run([str(SCRIPT), *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+@pytest.mark.parametrize("mode", ["embedded", "grpc"])
+def test_the_flagship_validates_and_runs_from_any_folder(fmu_dist: Path, tmp_path: Path, mode: str) -> None:
+    proc = run_elsewhere(tmp_path / "cwd", "validate", str(FLAGSHIP))
+    assert proc.returncode == 0 and "OK" in proc.stdout, proc.stderr
+    proc = run_elsewhere(tmp_path / "cwd", "run", str(FLAGSHIP), "--mode", mode, "--stop", "600", "--no-plot",
+                         "--out", "out")
+    assert proc.returncode == 0, proc.stderr
+    rows = (tmp_path / "cwd" / "out" / "results.csv").read_text().splitlines()
+    assert rows[0].split(",")[-1] == "ems.curtail" and len(rows) == 1 + 600 // 5 + 1
+
+
+@pytest.mark.parametrize("mode", ["embedded", "grpc"])
+def test_a_python_model_beside_its_scenario_runs_from_any_folder(tmp_path: Path, mode: str) -> None:
+    path = python_scenario(tmp_path / "scen")
+    proc = run_elsewhere(tmp_path / "cwd", "validate", str(path))
+    assert proc.returncode == 0, proc.stderr
+    proc = run_elsewhere(tmp_path / "cwd", "run", str(path), "--mode", mode, "--no-plot", "--out", "out")
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "cwd" / "out" / "results.csv").read_text().splitlines()[-1] == "4.0,4.0,6.0"  # Jacobi: u(3)
+
+
+def test_a_module_in_the_working_directory_is_not_the_scenarios(tmp_path: Path) -> None:
+    path = python_scenario(tmp_path / "scen")
+    (tmp_path / "scen" / "models.py").rename(tmp_path / "models.py")  # now beside the working directory only
+    proc = run_elsewhere(tmp_path, "validate", str(path))
+    assert proc.returncode == 2
+    assert f"module 'models' not found in {(tmp_path / 'scen').resolve()}" in " ".join(proc.stderr.split())
+
+
+# ---------------------------------------------------------------------------------------- how a failed run ends
+
+@pytest.mark.parametrize("mode", ["embedded", "grpc"])
+def test_a_run_that_fails_before_its_first_step_says_so_and_mentions_no_results(tmp_path: Path, mode: str) -> None:
+    path = python_scenario(tmp_path / "scen", "BrokenInit")
+    proc = run_elsewhere(tmp_path, "run", str(path), "--mode", mode, "--insecure", "--no-plot", "--out", "out")
+    said = " ".join(proc.stderr.split())
+    assert proc.returncode == 1 and "cannot start" in said, said
+    assert "it failed before its first step (t=0 s): no step was completed" in said
+    assert "results" not in said.replace("results.csv", "")
+
+
+def test_a_run_that_fails_later_keeps_and_names_its_results(tmp_path: Path) -> None:
+    path = python_scenario(tmp_path / "scen", "Raises")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "run.json").write_text("{}")  # a previous run's record is not this run's
+    proc = run_elsewhere(tmp_path, "run", str(path), "--no-plot", "--out", "out")
+    said = " ".join(proc.stderr.split())
+    assert proc.returncode == 1 and "boom" in said, said
+    assert f"results up to the last completed step are in {tmp_path / 'out'}" in said
+    assert "before its first step" not in said
+
+
+# ------------------------------------------------------------------------------------ an FMU is not a scenario
+
+@pytest.mark.parametrize("command", [["validate"], ["run"], ["sweep", "--param", "grid.H=4,5"],
+                                     ["host", "--site", "utility", "--rti", "127.0.0.1:1"]])
+def test_an_fmu_given_as_the_scenario_is_named_and_inspect_is_suggested(fmu_dist: Path, tmp_path: Path,
+                                                                        command: list[str]) -> None:
+    fmu = fmu_dist / "fmi3" / "grid.fmu"
+    proc = run_elsewhere(tmp_path, command[0], str(fmu), *command[1:])
+    said = " ".join(proc.stderr.split())
+    assert proc.returncode == 2 and "Traceback" not in said, said
+    assert "grid.fmu is an FMU, not a scenario file" in said and f"federation inspect {fmu}" in said
+
+
+def test_a_zip_given_as_the_scenario_is_named(tmp_path: Path) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "bundle.zip", "w") as archive:
+        archive.writestr("scenario.yaml", "federation: x\n")
+    proc = run_elsewhere(tmp_path, "validate", "bundle.zip")
+    assert proc.returncode == 2 and "bundle.zip is a zip archive, not a scenario file (a YAML file)" in proc.stderr

@@ -56,7 +56,7 @@ def test_valid_scenario_defaults(write_scenario: ScenarioWriter, scenario_dir: P
     assert scenario.fmu_path("grid") == (scenario_dir.parent / "fmus" / "grid.fmu").resolve()
     assert scenario.fmu_path("grid").is_absolute()
     assert scenario.replay_path("meter") == (scenario_dir / "data" / "measured.csv").resolve()
-    assert scenario.search_paths() == [Path.cwd(), scenario_dir.resolve()]
+    assert scenario.search_paths() == [scenario_dir.resolve()]  # never the working directory
     assert [str(c) for c in scenario.inputs_of("grid")] == ["furnace.P_el -> grid.P_furnace",
                                                           "vehicle.P_ev -> grid.P_ev"]
     assert scenario.connections[1] == Connection("vehicle", "P_ev", "grid", "P_ev")
@@ -364,17 +364,25 @@ def test_causality_mismatch(write_scenario: ScenarioWriter) -> None:
     assert_problem(error, "connections[6]", "grid.H is not an input", "'parameter'")
 
 
-def test_type_mismatch(write_scenario: ScenarioWriter, scenario_dir: Path) -> None:
+def test_type_mismatch_says_why_and_what_to_do(write_scenario: ScenarioWriter, scenario_dir: Path) -> None:
     make_fmu(scenario_dir / "counter.fmu", """
     <ScalarVariable name="count" valueReference="1" causality="output" variability="discrete" initial="exact">
       <Integer start="0"/></ScalarVariable>
     <ScalarVariable name="on" valueReference="2" causality="input" variability="discrete"><Boolean start="false"/>
+    </ScalarVariable>
+    <ScalarVariable name="preset" valueReference="3" causality="input" variability="discrete"><Integer start="0"/>
     </ScalarVariable>""")
     data = base_scenario()
     data["federates"]["counter"] = {"fmu": "counter.fmu", "owner": "lab"}
-    data["connections"] += ["counter.count -> furnace.curtail", "grid.v_pcc -> counter.on"]
-    error = problems_for(write_scenario, data, "connections[5]", "type mismatch", "Integer", "Real")
-    assert_problem(error, "connections[6]", "type mismatch", "Real", "Boolean")
+    data["connections"] += ["counter.count -> furnace.curtail", "grid.v_pcc -> counter.on", "grid.f -> counter.preset"]
+    error = load_error(write_scenario(data))
+    # An Int32 into a Float64 is exact: the one conversion made
+    assert not [p for p in error.problems if p.key == "connections[5]"], str(error)
+    assert_problem(error, "connections[6]", "type mismatch: grid.v_pcc is Float64, counter.on is Boolean",
+                   "a Boolean is true or false, not a number", "only an Integer output may feed a Real input",
+                   "connect an input of the output's type")
+    assert_problem(error, "connections[7]", "type mismatch: grid.f is Float64, counter.preset is Integer",
+                   "may have a fraction, which an Integer input would lose")
 
 
 # ------------------------------------------------------------------------------------------------------------ units
@@ -573,7 +581,7 @@ def test_replay_csv_with_byte_order_mark_and_blank_rows(write_scenario: Scenario
 
 
 @pytest.mark.parametrize(("spec", "fragment"), [
-    ("toy_nonexistent:Dispatcher", "cannot import module"),
+    ("toy_nonexistent:Dispatcher", "module 'toy_nonexistent' not found in"),
     ("toy_ems:Missing", "no attribute 'Missing'"),
     ("toy_ems:Incomplete", "does not declare 'outputs'"),
     ("toy_ems", "expected 'package.module:ClassName'"),

@@ -12,7 +12,7 @@ import pytest
 from cryptography import x509
 
 from federation.results.recorder import RECORDER
-from federation.scenario import ScenarioError, load_scenario
+from federation.scenario import Scenario, ScenarioError, load_scenario
 from federation.security.audit import AuditError, AuditLog, verify
 from federation.security.certs import SITE_URN, CertDir, CertificateError, SiteCredentials, init_ca, issue_site
 from federation.security.policy import PermissionDenied, Policy, PolicyError, from_scenario, load_policy
@@ -194,26 +194,44 @@ def _flagship_copy(tmp_path: Path, furnace_tunable: str, name: str = "scenario")
     data["federates"]["furnace"]["tunable"] = yaml.safe_load(furnace_tunable)
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
+    (tmp_path / "ems.py").write_bytes((FLAGSHIP.parent / "ems.py").read_bytes())  # `python: ems:...`, beside it
     return path
+
+
+def _unchecked(path: Path, overrides: dict[str, object] | None = None) -> Scenario:
+    """The scenario as a host holds it, without load_scenario's checks (which report untunable values first)."""
+    import yaml
+
+    data = yaml.safe_load(path.read_text())
+    for key, value in (overrides or {}).items():
+        federate, _, parameter = key.partition(".")
+        data["federates"][federate].setdefault("parameters", {})[parameter] = value
+    scenario = Scenario.model_validate(data)
+    scenario._path = path
+    return scenario
 
 
 def test_owner_host_refuses_parameters_not_tunable(tmp_path: Path) -> None:
     path = _flagship_copy(tmp_path, "[T_set]")
     check_tunable(load_scenario(path), "furnace_maker")  # T_set is tunable
-    sc = load_scenario(path, {"furnace.eta": 0.5})
+    sc = _unchecked(path, {"furnace.eta": 0.5})
     check_tunable(sc, "utility")  # not the furnace maker's business... nor the utility's
     with pytest.raises(ParameterNotTunable, match=r"does not let the federation set furnace\.eta"):
         check_tunable(sc, "furnace_maker")
     with pytest.raises(ParameterNotTunable, match=r"furnace\.T_set"):
-        check_tunable(load_scenario(_flagship_copy(tmp_path, "[]", "closed")), "furnace_maker")
+        check_tunable(_unchecked(_flagship_copy(tmp_path, "[]", "closed")), "furnace_maker")
     with pytest.raises(ParameterNotTunable, match=r"furnace\.T_set"):  # `tunable:`, its items commented out
-        check_tunable(load_scenario(_flagship_copy(tmp_path, "null", "emptied")), "furnace_maker")
+        check_tunable(_unchecked(_flagship_copy(tmp_path, "null", "emptied")), "furnace_maker")
     with pytest.raises(ScenarioError, match=r"federates\.furnace\.tunable\[1\]: 'pi_integrator' is not a parameter"):
         load_scenario(_flagship_copy(tmp_path, "[T_set, pi_integrator]", "bad"))
-    # Through the CLI the host fails naming the parameter before it connects anywhere.
+    # validate, and so the host, names the file, the key and the override before anything connects.
+    with pytest.raises(ScenarioError, match=r"federates\.furnace\.parameters\.eta: 'eta' is not in "
+                                            r"federates\.furnace\.tunable \(T_set\)"):
+        load_scenario(path, {"furnace.eta": 0.5})
     out = cli("host", str(path), "--site", "furnace_maker", "--rti", "127.0.0.1:1", "--set", "furnace.eta=0.5",
               "--wait", "1")
-    assert out.returncode == 1 and "furnace.eta" in out.stderr and "tunable" in out.stderr, out.stderr
+    said = " ".join(out.stderr.split())
+    assert out.returncode == 2 and "federates.furnace.parameters.eta" in said and "tunable" in said, said
 
 
 def test_a_denial_reaches_a_remote_client_as_permission_denied() -> None:
@@ -226,7 +244,8 @@ def test_a_denial_reaches_a_remote_client_as_permission_denied() -> None:
 
 @pytest.mark.parametrize("federation, sites, words", [("f", ["s" * 65], "65 characters long"),
                                                         ("", ["a"], "federation name"),
-                                                        ("f" * 65, ["a"], "1 to 64 characters")])
+                                                        ("f" * 65, ["a"], "65 characters long"),
+                                                        ("f" * 51, ["a b"], "site name 'a b' must be 1 to 64 letters")])
 def test_certs_init_names_a_name_x509_cannot_hold_and_writes_nothing(tmp_path: Path, federation: str,
                                                                     sites: list[str], words: str) -> None:
     with pytest.raises(CertificateError, match=words):  # a traceback and a half-written folder before
