@@ -39,6 +39,17 @@ class PythonFederate(SteppedFederate):
         # Every declared output may be returned; the exposed ones (self.outputs) must be.
         self._declared_outputs = frozenset(getattr(model, "outputs", ()) or ()) | frozenset(self.outputs)
 
+    @classmethod
+    def construct(cls, name: str, owner: str, model_class: Any, parameters: Mapping[str, Any], outputs: Sequence[str],
+                  clock: Clock, wiring: Wiring) -> PythonFederate:
+        """The federate of `model_class(**parameters)`; a constructor that raises is named like a failed step."""
+        try:
+            model = model_class(**parameters)
+        except Exception as exc:
+            raise ModelError(f"federate {name!r}: constructing {model_class.__name__} at t={to_seconds(clock.start)} s "
+                             f"raised {type(exc).__name__}: {exc}{_origin(exc, model_class)}") from exc
+        return cls(name, owner, model, outputs, clock, wiring)
+
     def initial_outputs(self) -> Sequence[float]:
         init = getattr(self.model, "initial_outputs", None)
         if not callable(init):
@@ -65,23 +76,7 @@ class PythonFederate(SteppedFederate):
         The place is in the message itself: in grpc and ray modes the message is all that travels.
         """
         return ModelError(f"federate {self.name!r}: {where} at t={to_seconds(t)} s raised {type(exc).__name__}: "
-                          f"{exc}{self._origin(exc)}")
-
-    def _origin(self, exc: Exception) -> str:
-        """' (at FILE:LINE in FUNCTION)' of the innermost frame, and of the model's own file if that is not it."""
-        frames = traceback.extract_tb(exc.__traceback__)[1:]  # the first is this adapter's call into the model
-        if not frames:
-            return ""
-        inner = frames[-1]
-        text = f"{inner.filename}:{inner.lineno} in {inner.name}"
-        try:
-            own = inspect.getsourcefile(type(self.model))
-        except TypeError:  # a class without a source file (built-in, or made by exec)
-            own = None
-        mine = [frame for frame in frames if frame.filename == own]
-        if mine and mine[-1] is not inner:  # raised in a library the model called: where the model called it
-            text += f", called from {mine[-1].filename}:{mine[-1].lineno} in {mine[-1].name}"
-        return f" (at {text})"
+                          f"{exc}{_origin(exc, type(self.model))}")
 
     def _ordered(self, values: Mapping[str, float], where: str, t: LogicalTime) -> list[float]:
         def context() -> str:  # built only for an error: this runs on every step
@@ -99,3 +94,20 @@ class PythonFederate(SteppedFederate):
             raise ModelError(f"{context()} returned no value for output {exc.args[0]!r}") from None
         except (TypeError, ValueError) as exc:
             raise ModelError(f"{context()} returned a non-numeric output: {exc}") from None
+
+
+def _origin(exc: Exception, model_class: type) -> str:
+    """' (at FILE:LINE in FUNCTION)' of the innermost frame, and of the model's own file if that is not it."""
+    frames = traceback.extract_tb(exc.__traceback__)[1:]  # the first is this adapter's call into the model
+    if not frames:
+        return ""
+    inner = frames[-1]
+    text = f"{inner.filename}:{inner.lineno} in {inner.name}"
+    try:
+        own = inspect.getsourcefile(model_class)
+    except TypeError:  # a class without a source file (built-in, or made by exec)
+        own = None
+    mine = [frame for frame in frames if frame.filename == own]
+    if mine and mine[-1] is not inner:  # raised in a library the model called: where the model called it
+        text += f", called from {mine[-1].filename}:{mine[-1].lineno} in {mine[-1].name}"
+    return f" (at {text})"

@@ -15,6 +15,8 @@ from federation.results.recorder import CsvSink, Recorder
 from federation.rti.time import LogicalTime, to_ticks
 from federation.scenario import Scenario
 
+from .driver import failure_of
+
 
 def build_recorder(
     scenario: Scenario, out_dir: Path, on_progress: Callable[[LogicalTime], None] | None = None
@@ -52,6 +54,14 @@ def wiring_of(scenario: Scenario, federate: str) -> Wiring:
 
 
 def build_federate(scenario: Scenario, name: str) -> SteppedFederate:
+    """The federate `name`, its model loaded; a model that cannot be loaded fails the federation, naming it."""
+    try:
+        return _build(scenario, name)
+    except Exception as exc:
+        raise failure_of(name, scenario.federates[name].owner, to_ticks(scenario.time.start), exc) from exc
+
+
+def _build(scenario: Scenario, name: str) -> SteppedFederate:
     spec = scenario.federates[name]
     clock = clock_of(scenario, scenario.step_of(name))
     wiring = wiring_of(scenario, name)
@@ -68,7 +78,7 @@ def build_federate(scenario: Scenario, name: str) -> SteppedFederate:
                               series.rows, outputs, clock, wiring)
     assert spec.python is not None
     cls = load_python_class(spec.python, scenario.search_paths())
-    return PythonFederate(name, spec.owner, cls(**spec.parameters), outputs, clock, wiring)
+    return PythonFederate.construct(name, spec.owner, cls, spec.parameters, outputs, clock, wiring)
 
 
 def build_federates(scenario: Scenario, owners: Iterable[str] | None = None) -> list[SteppedFederate]:

@@ -7,7 +7,7 @@ from typing import Callable, Mapping
 from federation.ambassador import Federate
 from federation.errors import FederationFailed
 from federation.rti import callbacks as cb
-from federation.rti.time import to_seconds
+from federation.rti.time import LogicalTime, to_seconds
 
 
 def drive(
@@ -49,7 +49,12 @@ def drive(
 
 def federate_failed(fed: Federate, exc: Exception) -> FederationFailed:
     """The failure of a federate that raised, at its logical time; its message names the federate."""
+    return failure_of(fed.name, fed.owner, fed.time, exc)
+
+
+def failure_of(name: str, owner: str, time: LogicalTime, exc: Exception) -> FederationFailed:
+    """Federate `name` of site `owner` failed at `time` raising `exc`, in words that name it."""
     reason = str(exc)
-    if not reason.startswith(f"federate {fed.name!r}"):  # adapters' errors do; anything else is told where
-        reason = f"federate {fed.name!r} at t={to_seconds(fed.time)} s: {type(exc).__name__}: {reason}"
-    return FederationFailed(fed.name, fed.owner, fed.time, reason, reported=True)
+    if not reason.startswith(f"federate {name!r}"):  # adapters' errors do; anything else is told where
+        reason = f"federate {name!r} at t={to_seconds(time)} s: {type(exc).__name__}: {reason}"
+    return FederationFailed(name, owner, time, reason, reported=True)

@@ -166,10 +166,10 @@ class RTIConnection:
                 self._cond.wait(left)
             return self.failure
 
-    def abort(self, handle: int, reason: str, timeout: float = 5.0) -> None:
-        """Tell the RTI that federate `handle` (0: the host, before any joined) failed, after
+    def abort(self, handle: int, reason: str, name: str = "", timeout: float = 5.0) -> None:
+        """Tell the RTI that federate `handle` failed (0: federate `name`, before it joined), after
         everything sent before, and wait up to `timeout` for the federation's verdict."""
-        self.send(abort=pb.Abort(federate=handle, reason=reason))
+        self.send(abort=pb.Abort(federate=handle, reason=reason, federate_name=name))
         self.wait_failure(timeout)
 
     def mark_ready(self, handle: int) -> None:

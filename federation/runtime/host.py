@@ -57,10 +57,10 @@ def run_host(
     try:
         try:
             federates.extend(build_federates(scenario, owners=[site]))
-        except Exception as exc:  # a model that cannot be loaded: the federation learns why, not only that we left
-            log.error("%s", exc)
-            conn.abort(0, str(exc))
-            raise FederationFailed("", site, conn.start_time, str(exc), reported=True) from exc
+        except FederationFailed as failed:  # a model that cannot be loaded: the federation learns why
+            log.error("%s", failed)
+            conn.abort(0, failed.reason, failed.federate)
+            raise
         transport = GrpcTransport(conn)
         by_handle = {}
         for fed in federates:

@@ -20,6 +20,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from federation import telemetry
+from federation.clip import clip
 from federation.protocol import PROTOCOL_VERSION, pb, pb_grpc
 from federation.protocol.codec import fom_from_pb, fom_to_pb
 from federation.rti import RTI, errors as E
@@ -340,7 +341,8 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
             state.stats[handle] = Stats()
             return {"joined": pb.Joined(federate=handle)}
         if kind == "abort" and body.federate == 0:  # the host failed before any federate joined
-            state.fail(None, body.reason, reported=True, site=session.site)
+            self.guard.authorize_join(state.name, session.site, body.federate_name)  # a site blames only its own
+            state.fail(None, body.reason, reported=True, site=session.site, name=clip(body.federate_name, 256))
             return {"ack": pb.Ack()}
         handle = self._own(session, state, body.federate)
         stats = state.stats[handle]

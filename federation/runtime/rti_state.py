@@ -198,13 +198,13 @@ class FederationState:
     def finish(self) -> None:
         self.state, self.ended_at = "finished", time.monotonic()
 
-    def fail(self, handle: int | None, reason: str, reported: bool = False, site: str = "") -> None:
-        """Stop the federation, blaming `handle` (or, with none, `site`) at its logical time.
+    def fail(self, handle: int | None, reason: str, reported: bool = False, site: str = "", name: str = "") -> None:
+        """Stop the federation, blaming `handle` (or, with none, federate `name` of `site`) at its logical time.
 
         `reported`: the reason is the federate's own error, shown as it is (see pb.Abort)."""
         if self.state != "running":
             return
-        name = self.names.get(handle, "") if handle is not None else ""
+        name = self.names.get(handle, "") if handle is not None else name
         host = self.sites.get(handle, site) if handle is not None else site
         t = self.execution.start_time
         if handle is not None:

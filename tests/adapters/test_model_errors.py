@@ -60,6 +60,13 @@ class BadInitial(Base):
     def step(self, t, dt, inputs):
         return {"y": 1.0, "z": 0.0}
 
+class Unbuildable(Base):
+    def __init__(self):
+        raise ValueError("gain must be set")
+
+    def step(self, t, dt, inputs):
+        return {"y": 1.0, "z": 0.0}
+
 class OnlyExposed(Base):
     def step(self, t, dt, inputs):
         return {"y": inputs["f"]}
@@ -161,9 +168,19 @@ def test_replay_with_byte_order_mark_and_blank_rows_runs(scenario_for: ScenarioF
 def test_replay_file_broken_after_validation_names_the_federate(scenario_for: ScenarioFor, tmp_path: Path) -> None:
     scenario = scenario_for("OnlyExposed", expose=["y"])
     (tmp_path / "meter.csv").write_text("time,f [Hz]\n0,50\n15,\n")
-    with pytest.raises(ReplayError) as info:
+    with pytest.raises(FederationFailed) as info:
         run_embedded(scenario, tmp_path / "out", plot=False)
+    assert isinstance(info.value.__cause__, ReplayError) and info.value.federate == "meter"
     assert str(info.value) == f"federate 'meter': {tmp_path / 'meter.csv'}: row 3, column 'f': empty cell"
+
+
+def test_a_model_constructor_that_raises_names_federate_file_and_line(scenario_for: ScenarioFor,
+                                                                       tmp_path: Path) -> None:
+    error = run_error(scenario_for("Unbuildable"), tmp_path / "out")
+    line = model_line('        raise ValueError("gain must be set")')
+    where = f"{tmp_path / 'toy_errmodels.py'}:{line} in __init__"
+    assert str(error) == ("federate 'model': constructing Unbuildable at t=0.0 s raised ValueError: gain must be set "
+                          f"(at {where})")
 
 
 def test_a_damaged_fmu_leaves_no_extracted_files(fmu_dist: Path, tmp_path: Path,

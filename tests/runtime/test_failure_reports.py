@@ -46,6 +46,17 @@ class Faulty:
         return {"y": inputs["u"] + 1.0}
 
 
+class Unbuildable:
+    inputs = {"u": "1"}
+    outputs = {"y": "1"}
+
+    def __init__(self, fail_at: float = 0.0) -> None:
+        raise ValueError(f"no model for fail_at={fail_at}")
+
+    def step(self, t: float, dt: float, inputs: Mapping[str, float]) -> dict:
+        return {"y": 0.0}
+
+
 class Meter:
     inputs = {"p": "W"}
     outputs = {"kw": "kW"}
@@ -103,7 +114,7 @@ def _outcome(out: Path) -> tuple[str, dict[str, object], bytes]:
 
 
 def _check_every_mode_alike(scenario: Path, tmp_path: Path, federate: str, site: str, at: float,
-                            words: list[str]) -> None:
+                            words: list[str], built: bool = True) -> None:
     embedded = _run(scenario, tmp_path / "embedded")
     assert embedded.returncode == 1, embedded.stderr
     error, failure, rows = _outcome(tmp_path / "embedded")
@@ -111,7 +122,7 @@ def _check_every_mode_alike(scenario: Path, tmp_path: Path, federate: str, site:
     assert error.startswith(f"federate {federate!r}") and all(w in error for w in words), error
     assert error in embedded.stderr
     times = [float(line.split(",")[0]) for line in rows.decode().splitlines()[1:]]
-    assert times[-1] == at, "the rows up to the failing federate's time are kept, no more"
+    assert times[-1:] == ([at] if built else []), "the rows up to the failing federate's time are kept, no more"
     for i in range(REPEATS):
         out = tmp_path / f"grpc{i}"
         run = _run(scenario, out, "--mode", "grpc")
@@ -125,6 +136,15 @@ def _check_every_mode_alike(scenario: Path, tmp_path: Path, federate: str, site:
 def test_a_python_model_that_raises_is_reported_alike_in_every_mode(tmp_path: Path) -> None:
     _check_every_mode_alike(_python_chain(tmp_path), tmp_path, "end", "gamma", 700.0,
                             ["step at t=700.0 s", "ArithmeticError: cannot go on past 700 s"])
+
+
+@pytest.mark.slow
+def test_a_model_that_cannot_be_constructed_is_reported_alike_in_every_mode(tmp_path: Path) -> None:
+    scenario = _python_chain(tmp_path)
+    scenario.write_text(scenario.read_text().replace("chain_models:Faulty\", owner: gamma",
+                                                     "chain_models:Unbuildable\", owner: gamma"))
+    _check_every_mode_alike(scenario, tmp_path, "end", "gamma", 0.0,
+                            ["constructing Unbuildable", "ValueError: no model for fail_at=700.0"], built=False)
 
 
 @pytest.mark.slow
