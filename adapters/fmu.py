@@ -26,6 +26,7 @@ from fmpy.fmi2 import FMU2Slave, defaultCallbacks, fmi2CallbackFunctions, fmi2Ca
 from fmpy.logging import addLoggerProxy
 from fmpy.model_description import ModelDescription, ScalarVariable
 
+import federation.fmu_archive as fmu_archive
 from federation.ambassador import TICKS_PER_SECOND, LogicalTime, to_seconds
 
 from . import native
@@ -68,24 +69,41 @@ def extract_fmu(path: Path) -> ExtractedFMU:
     with _cache_lock:
         hit = _cache.get(key)
         if hit is None:
-            try:
-                # As `validate` reads it: fmpy's schema checks refuse common third-party FMUs (a unit
-                # without a UnitDefinition) that run fine; what matters is checked by validation.
-                model = fmpy.read_model_description(str(path), validate=False)
-            except Exception as exc:  # fmpy raises bare Exceptions for a bad zip or XML
-                raise FMUError(f"{path}: cannot read modelDescription.xml: {exc}") from exc
-            if model.coSimulation is None:
-                raise FMUError(f"{path}: the FMU does not support co-simulation")
-            # Our own directory, its cleanup registered before extracting: fmpy's would leak on a damaged zip.
+            # Our own directory, its cleanup registered before extracting: a damaged zip leaves nothing behind.
             directory = tempfile.mkdtemp(prefix=f"fmu-{path.stem}-")
             atexit.register(shutil.rmtree, directory, True)
             try:
-                fmpy.extract(str(path), unzipdir=directory)
-            except Exception as exc:  # a damaged member: no half-extracted FMU stays behind until exit
+                model = _extract(path, Path(directory))
+            except Exception:
                 shutil.rmtree(directory, ignore_errors=True)
-                raise FMUError(f"{path}: cannot extract the FMU: {exc}") from exc
+                raise
             hit = _cache[key] = ExtractedFMU(path, directory, model)
         return hit
+
+
+def _extract(path: Path, directory: Path) -> ModelDescription:
+    """Check the archive, extract it into `directory` and read its model description (FMUError if refused)."""
+    try:
+        with fmu_archive.open_fmu(path) as archive:
+            fmu_archive.read_model_description(path, archive)  # well-formed, within its limit, no entities
+            fmu_archive.extract(path, archive, directory)
+    except fmu_archive.ArchiveError as exc:
+        raise FMUError(str(exc)) from None
+    except Exception as exc:  # a damaged member (bad CRC, broken stream) or a full disk
+        raise FMUError(f"{path}: cannot extract the FMU: {fmu_archive.clip(str(exc))}") from exc
+    try:
+        # The document just checked. As `validate` reads it: fmpy's schema checks refuse common
+        # third-party FMUs (a unit without a UnitDefinition) that run fine; validation checks what matters.
+        model = fmpy.read_model_description(str(directory), validate=False)
+    except Exception as exc:  # fmpy raises bare Exceptions (and lxml's) for an XML it cannot use
+        raise FMUError(f"{path}: cannot read modelDescription.xml: {fmu_archive.parse_error(exc)}") from exc
+    if model.coSimulation is None:
+        raise FMUError(f"{path}: the FMU does not support co-simulation")
+    try:  # it names the library fmpy loads: it must not name a file outside the FMU's folder
+        fmu_archive.plain_file_name(path, "modelIdentifier", model.coSimulation.modelIdentifier)
+    except fmu_archive.ArchiveError as exc:
+        raise FMUError(str(exc)) from None
+    return model
 
 
 _FLOAT32_MAX = float(numpy.finfo(numpy.float32).max)

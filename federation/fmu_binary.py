@@ -13,8 +13,10 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
+from federation import fmu_archive
 from federation.interfaces import FederateInterface, InterfaceError
 
 # What the adapters call: a library without them fails later, less clearly.
@@ -42,17 +44,21 @@ def check_fmu_binary(path: Path, interface: FederateInterface) -> None:
 
     fmi3 = (interface.fmi_version or "").startswith("3")
     platform = fmpy.platform_tuple if fmi3 else fmpy.platform
-    binary = f"binaries/{platform}/{interface.model_identifier}{fmpy.sharedLibraryExtension}"
-    with zipfile.ZipFile(path) as archive:
-        names = archive.namelist()
+    try:
+        identifier = fmu_archive.plain_file_name(path, "modelIdentifier", interface.model_identifier)
+        with fmu_archive.open_fmu(path) as archive:
+            names = archive.namelist()
+    except fmu_archive.ArchiveError as exc:
+        raise InterfaceError(str(exc)) from None
+    binary = f"binaries/{platform}/{identifier}{fmpy.sharedLibraryExtension}"
     if binary not in names:
         found = sorted({n.split("/")[1] for n in names if n.startswith("binaries/") and n.count("/") >= 2})
         if platform not in found:
             raise InterfaceError(f"{path}: no binary for this platform ({platform}); the FMU has binaries for: "
-                                 f"{', '.join(found) or 'none'}")
+                                 f"{fmu_archive.clip(', '.join(found)) or 'none'}")
         present = sorted(n for n in names if n.startswith(f"binaries/{platform}/") and not n.endswith("/"))
         raise InterfaceError(f"{path}: {binary} is missing (modelIdentifier {interface.model_identifier!r}); "
-                             f"binaries/{platform}/ holds: {', '.join(present) or 'nothing'}")
+                             f"binaries/{platform}/ holds: {fmu_archive.clip(', '.join(present)) or 'nothing'}")
     resolved = Path(path).resolve()
     stat = resolved.stat()
     try:
@@ -69,12 +75,12 @@ def _probe(path: Path, mtime_ns: int, size: int, binary: str, major: str) -> str
     folder = binary.rsplit("/", 1)[0]
     with tempfile.TemporaryDirectory(prefix="fmu-probe-") as tmp:
         try:
-            with zipfile.ZipFile(path) as archive:
-                for name in archive.namelist():  # the whole folder: a library may need its neighbours
-                    if name.startswith(folder + "/"):
-                        archive.extract(name, tmp)
-        except (zipfile.BadZipFile, OSError) as exc:
+            with fmu_archive.open_fmu(path) as archive:  # the whole folder: a library may need its neighbours
+                fmu_archive.extract(path, archive, Path(tmp), include=lambda name: name.startswith(folder + "/"))
+        except fmu_archive.ArchiveError as exc:
             return f"cannot be extracted: {exc}"
+        except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
+            return f"cannot be extracted: {fmu_archive.clip(str(exc))}"
         extracted = str(Path(tmp) / binary)
         # Loaded from its own folder, as fmpy loads it (a library may find its neighbours from there).
         proc = subprocess.run([sys.executable, "-I", "-S", "-c", _PROBE, extracted, *ENTRY_POINTS[major]],

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
+from federation import fmu_archive
+
 log = logging.getLogger(__name__)
 
 __all__ = [
@@ -228,29 +230,31 @@ def _fmu_interface_cached(path: Path, mtime_ns: int, size: int) -> FederateInter
     """Parse an FMU's modelDescription.xml; keyed by (path, mtime, size) so a changed file is re-read."""
     from fmpy import read_model_description
 
-    if not zipfile.is_zipfile(path):
-        raise InterfaceError(f"{path}: not an FMU (not a zip archive)")
     try:
-        with zipfile.ZipFile(path) as archive:
-            if "modelDescription.xml" not in archive.namelist():
-                raise InterfaceError(f"{path}: FMU has no modelDescription.xml")
+        with fmu_archive.open_fmu(path) as archive:
+            xml = fmu_archive.read_model_description(path, archive)
             damaged = archive.testzip()  # CRC of every member: a damaged FMU would only fail when extracted
             if damaged is not None:
-                raise InterfaceError(f"{path}: corrupt FMU: bad CRC for {damaged}")
-            xml = archive.read("modelDescription.xml")
-            version = _declared_fmi_version(xml)
+                raise InterfaceError(f"{path}: corrupt FMU: bad CRC for {fmu_archive.quoted(damaged)}")
+    except fmu_archive.ArchiveError as exc:
+        raise InterfaceError(str(exc)) from None
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
-        raise InterfaceError(f"{path}: corrupt FMU: {exc}") from exc
+        raise InterfaceError(f"{path}: corrupt FMU: {fmu_archive.clip(str(exc))}") from exc
+    version = _declared_fmi_version(xml)
     if version == "":
         raise InterfaceError(f"{path}: modelDescription.xml declares no fmiVersion")
-    if version is not None and version.startswith("1."):
-        raise InterfaceError(f"{path}: FMI {version} is not supported, use FMI 2.0 or 3.0")
+    if not (version == "2.0" or version.startswith("3.")):
+        raise InterfaceError(f"{path}: FMI {fmu_archive.clip(version)} is not supported, use FMI 2.0 or 3.0")
     try:
-        md = read_model_description(str(path), validate=False)
+        md = read_model_description(str(path), validate=False)  # the document just checked
     except Exception as exc:  # fmpy raises bare Exceptions / lxml errors for malformed XML
-        raise InterfaceError(f"{path}: cannot read modelDescription.xml: {exc}") from exc
+        raise InterfaceError(f"{path}: cannot read modelDescription.xml: {fmu_archive.parse_error(exc)}") from exc
     if md.coSimulation is None:
         raise InterfaceError(f"{path}: FMU does not support co-simulation ({_declared_instead(md)})")
+    try:  # it names the binary to load: it must not name a file elsewhere
+        model_identifier = fmu_archive.plain_file_name(path, "modelIdentifier", md.coSimulation.modelIdentifier)
+    except fmu_archive.ArchiveError as exc:
+        raise InterfaceError(str(exc)) from None
     variables: dict[str, VariableInfo] = {}
     string_starts = _string_array_starts(xml) if str(md.fmiVersion).startswith("3") else {}
     for v in md.modelVariables:
@@ -276,7 +280,7 @@ def _fmu_interface_cached(path: Path, mtime_ns: int, size: int) -> FederateInter
     log.debug("read %d variables from %s (FMI %s)", len(variables), path, md.fmiVersion)
     return FederateInterface(kind="fmu", variables=variables, fmi_version=str(md.fmiVersion),
                              model_name=str(md.modelName) if md.modelName else None,
-                             model_identifier=str(md.coSimulation.modelIdentifier),
+                             model_identifier=model_identifier,
                              unit_definitions=_unit_definitions(md),
                              default_experiment=_default_experiment(md, path))
 
@@ -289,14 +293,11 @@ def _declared_instead(model_description: Any) -> str:
     return f"{' and '.join(declared)} only" if declared else "it declares no interface"
 
 
-def _declared_fmi_version(xml: bytes) -> str | None:
-    """The root's fmiVersion attribute ("" if it has none); None when unreadable (fmpy then reports the XML problem)."""
-    try:
-        for _, element in ElementTree.iterparse(io.BytesIO(xml), events=("start",)):
-            return str(element.get("fmiVersion") or "")
-    except ElementTree.ParseError:
-        pass
-    return None
+def _declared_fmi_version(xml: bytes) -> str:
+    """The root's fmiVersion attribute ("" if it has none) of a well-formed document."""
+    for _, element in ElementTree.iterparse(io.BytesIO(xml), events=("start",)):
+        return str(element.get("fmiVersion") or "")
+    return ""
 
 
 def fmu_interface(path: Path) -> FederateInterface:

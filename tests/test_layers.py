@@ -46,10 +46,20 @@ def test_adapters_talk_to_the_federation_only_through_the_ambassador(layer: str)
     assert offenders("adapters", (layer,)) == []
 
 
+# The ambassador, and the FMU archive checks that the scenario's checks and the FMU adapter share: a leaf.
+ADAPTERS_MAY_IMPORT = ("federation.ambassador", "federation.fmu_archive")
+
+
 def test_adapters_import_nothing_of_the_federation_but_the_ambassador() -> None:
     found = [f"{file}: {name}" for file, names in imports(ROOT / "adapters").items() for name in names
-             if name.startswith("federation") and name != "federation.ambassador"]
+             if name.startswith("federation") and name not in ADAPTERS_MAY_IMPORT]
     assert found == []
+
+
+def test_fmu_archive_checks_are_a_leaf() -> None:
+    """Adapters may use them, so they must not bring the federation's internals (or anything but stdlib) along."""
+    names = imports(ROOT / "federation")["federation/fmu_archive.py"]
+    assert not {n for n in names if n.split(".")[0] in ("federation", "adapters", "fmpy", "lxml", "grpc", "ray")}
 
 
 def test_scenario_layer_knows_nothing_of_runtimes() -> None:
