@@ -237,7 +237,9 @@ def test_cli_run_mode_ray_with_address(sites: ThreeSites, tmp_path: Path) -> Non
 @pytest.mark.slow
 def test_an_fmu_error_mid_run_is_reported_as_embedded_reports_it(sites: ThreeSites, fmu_dist: Path,
                                                                   tmp_path: Path) -> None:
-    # The furnace's doStep returns an error status at 300 s, when the meter's nan reaches it.
+    # The furnace's doStep returns an error status at 300 s, when the meter's nan reaches it. (Were the
+    # vehicle fed the nan too, it would fail at the same logical time on another host, and either
+    # failure could reach the RTI first.)
     (tmp_path / "meter.csv").write_text("time,f\n" + "".join(f"{t},{'nan' if t == 300 else 50.0}\n"
                                                                 for t in range(0, 601, 10)))
     path = tmp_path / "scenario.yaml"
@@ -248,7 +250,7 @@ federates:
   meter: {{replay: meter.csv, owner: utility, step: 1.0}}
   furnace: {{fmu: {fmu_dist / 'fmi3' / 'furnace.fmu'}, owner: furnace_maker, step: 5.0}}
   vehicle: {{fmu: {fmu_dist / 'fmi3' / 'vehicle.fmu'}, owner: carmaker, step: 30.0}}
-connections: [meter.f -> furnace.f_grid, meter.f -> vehicle.f_grid]
+connections: [meter.f -> furnace.f_grid]
 """)
     scenario = load_scenario(path)
     with pytest.raises(FederationFailed) as embedded:
