@@ -6,7 +6,7 @@ removed from its end or appended after it, is recorded outside the file: every w
 the log's head (number of entries, hash of the last one) in a head file beside it
 (`audit.jsonl` -> `audit.head.json`), a run copies its final head into run.json, and a run's
 `run_end` entry carries the head before it. A writer holding a key (the RTI's, or the
-coordinator's site key) signs each head with ECDSA, so that nobody without that key can
+coordinator's site key) signs each head, so that nobody without that key can
 rebuild a chain whose head still verifies. docs/security.md says what this does and does not
 protect.
 """
@@ -30,7 +30,7 @@ from typing import IO, Any
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from federation.errors import CarriesFields
@@ -158,19 +158,24 @@ class Head:
 
 def _signature_ok(cert: x509.Certificate, signature: str, entries: int, digest: str) -> bool:
     key = cert.public_key()
-    if not isinstance(key, ec.EllipticCurvePublicKey):
-        return False
     try:
-        key.verify(base64.b64decode(signature, validate=True), _message(entries, digest), ec.ECDSA(hashes.SHA256()))
+        raw = base64.b64decode(signature, validate=True)
+        if isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(raw, _message(entries, digest), ec.ECDSA(hashes.SHA256()))
+        elif isinstance(key, rsa.RSAPublicKey):
+            key.verify(raw, _message(entries, digest), padding.PKCS1v15(), hashes.SHA256())
+        else:
+            return False
         return True
     except (InvalidSignature, ValueError):
         return False
 
 
 class Signer:
-    """A writer's key and certificate (and the CA that issued it): signs the heads of the logs it writes."""
+    """A writer's key and certificate (and the CA that issued it): signs the heads of the logs it writes
+    (ECDSA with an EC key, as `certs init` makes; PKCS#1 v1.5 with an RSA key of another PKI)."""
 
-    def __init__(self, key: ec.EllipticCurvePrivateKey, cert: x509.Certificate, ca: x509.Certificate | None) -> None:
+    def __init__(self, key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey, cert: x509.Certificate, ca: x509.Certificate | None) -> None:
         self.key, self.cert, self.ca = key, cert, ca
         self.pem = cert.public_bytes(serialization.Encoding.PEM).decode()
         self.fingerprint = fingerprint(cert)
@@ -179,8 +184,8 @@ class Signer:
     def from_pem(cls, key: bytes, cert: bytes, ca: bytes | None = None) -> Signer:
         """ValueError when the key is not an EC key or the PEM does not parse."""
         private = serialization.load_pem_private_key(key, None)
-        if not isinstance(private, ec.EllipticCurvePrivateKey):
-            raise ValueError("an audit log is signed with an EC key; this key is not one")
+        if not isinstance(private, (ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey)):
+            raise ValueError("an audit log is signed with an EC or RSA key; this key is neither")
         return cls(private, x509.load_pem_x509_certificate(cert),
                    None if ca is None else x509.load_pem_x509_certificate(ca))
 
@@ -193,7 +198,10 @@ class Signer:
             raise ValueError(f"cannot sign the audit log with {key} and {cert}: {exc}") from None
 
     def sign(self, entries: int, digest: str) -> str:
-        return base64.b64encode(self.key.sign(_message(entries, digest), ec.ECDSA(hashes.SHA256()))).decode()
+        message = _message(entries, digest)
+        if isinstance(self.key, rsa.RSAPrivateKey):
+            return base64.b64encode(self.key.sign(message, padding.PKCS1v15(), hashes.SHA256())).decode()
+        return base64.b64encode(self.key.sign(message, ec.ECDSA(hashes.SHA256()))).decode()
 
     def head(self, entries: int, digest: str) -> Head:
         return Head(entries, digest, self.sign(entries, digest), self.pem)

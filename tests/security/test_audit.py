@@ -359,3 +359,34 @@ def test_a_run_into_a_previous_runs_folder_keeps_its_audit_log(run_log: Path, tm
     assert run.returncode == 0 and "moved it aside to audit.1.jsonl" in said(run), said(run)
     assert (plain / "audit.1.jsonl").read_bytes() == cut
     assert "matches audit.head.json and run.json" in _intact(plain / "audit.jsonl")
+
+
+def test_a_key_of_another_pki_signs_too(tmp_path: Path) -> None:
+    """A deployment's own PKI may issue RSA keys: the RTI signs with those as well (ECDSA needs an EC key)."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from federation.security.audit import AuditLog, Signer, load_ca, verify_log
+
+    def issue(key: rsa.RSAPrivateKey, subject: str, issuer: tuple[x509.Name, rsa.RSAPrivateKey] | None) -> x509.Certificate:
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
+        now = dt.datetime.now(dt.timezone.utc)
+        builder = (x509.CertificateBuilder().subject_name(name).issuer_name(issuer[0] if issuer else name)
+                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now).not_valid_after(now + dt.timedelta(days=1)))
+        if issuer is None:
+            builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        else:
+            builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        return builder.sign(issuer[1] if issuer else key, hashes.SHA256())
+
+    ca_key, rti_key = (rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(2))
+    ca = issue(ca_key, "ca", None)
+    rti = issue(rti_key, "rti", (ca.subject, ca_key))
+    (tmp_path / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    signer = Signer(rti_key, rti, ca)
+    with AuditLog(tmp_path / "audit.jsonl", signer) as audit:
+        audit.record("create", federation="f", site="coordinator")
+    with AuditLog(tmp_path / "audit.jsonl", signer) as audit:  # continued: it vouches for its own CA's head
+        audit.record("destroy", federation="f", site="coordinator")
+    checked = verify_log(tmp_path / "audit.jsonl", ca=load_ca(tmp_path / "ca.pem"))
+    assert checked.tail.seq == 2 and checked.signer == "the RTI" and checked.ca_checked
