@@ -253,11 +253,14 @@ def _entry(path: Path, number: int, raw: bytes) -> dict[str, Any]:
     except _DuplicateKey as exc:
         raise AuditError(path, number, f"key {exc.args[0]!r} appears twice in one object: the line was edited "
                                        "(a writer never repeats a key)") from None
-    except ValueError:
+    except (ValueError, RecursionError):
         raise AuditError(path, number, "not a JSON object") from None
     if not isinstance(entry, dict):
         raise AuditError(path, number, "not a JSON object")
-    expected = canonical(entry).encode() + b"\n"
+    try:
+        expected = canonical(entry).encode() + b"\n"
+    except ValueError:  # a number too large for a float (1e999) reads as inf, which no writer writes
+        raise AuditError(path, number, "holds a number no writer writes (infinite)") from None
     if raw != expected:
         at = next((i for i, (a, b) in enumerate(zip(raw, expected)) if a != b), min(len(raw), len(expected)))
         raise AuditError(path, number, f"not in canonical form (sorted keys, no spaces, ASCII escapes) from "
@@ -580,7 +583,8 @@ class AuditLog:
     def _write_head(self, tail: Tail) -> Head:
         head = self.signer.head(tail.seq, tail.prev) if self.signer else Head(tail.seq, tail.prev)
         tmp = self.head_path.with_name(self.head_path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # only ever our own temporary file
+        # Only ever our own temporary file: a symlink planted in its place is refused, not followed.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(json.dumps(head.to_json(), indent=2) + "\n")
         os.replace(tmp, self.head_path)
