@@ -352,7 +352,8 @@ def rti_serve(
     from federation import telemetry
     from federation.runtime.rti_service import Limits, serve
     from federation.runtime.rti_state import with_limits
-    from federation.security.audit import AuditError, AuditLog
+    from federation.security.audit import AuditError, AuditLog, Signer
+    from federation.security.certs import CertDir
     from federation.security.guard import Guard
     from federation.security.policy import PolicyError, load_policy
     from federation.security.tls import is_loopback, server_credentials
@@ -387,8 +388,10 @@ def rti_serve(
         logging.warning("no --policy: every %sclient may create, join, subscribe and administer anything",
                         "authenticated " if tls else "")
     try:
-        audit_log = AuditLog(audit or _state_dir() / "rti-audit.jsonl")
-    except (AuditError, OSError) as exc:
+        # With TLS the RTI signs the log's head with its own key (docs/security.md, "Audit log").
+        signer = None if tls is None else Signer.load(CertDir(tls).rti_key, CertDir(tls).rti_cert, CertDir(tls).ca_cert)
+        audit_log = AuditLog(audit or _state_dir() / "rti-audit.jsonl", signer)
+    except (AuditError, OSError, ValueError) as exc:
         _error(f"cannot use the audit log: {exc}")
         raise typer.Exit(2) from None
     try:
@@ -596,19 +599,34 @@ app.add_typer(audit_app, name="audit")
 
 
 @audit_app.command("verify")
-def audit_verify(file: Path) -> None:
-    """Check the hash chain: exit 1 naming the first edited, removed or reordered entry (2: no file to check)."""
-    from federation.security.audit import AuditError, AuditUnreadable, verify
+def audit_verify(
+    file: Path,
+    run: Optional[Path] = typer.Option(None, "--run", help="the run.json recording the log's end (default: run.json beside FILE, when it names FILE)"),
+    ca: Optional[Path] = typer.Option(None, "--ca", "--tls", help="the federation's CA (ca.pem, or a certificate folder holding it): the head must be signed by its RTI or coordinator"),
+) -> None:
+    """Check the hash chain, each line's canonical form and the log's end against its head file and run.json
+    (and their signatures): exit 1 naming the first problem (2: nothing to check)."""
+    from federation.security.audit import AuditError, AuditUnreadable, load_ca, verify_log
 
     try:
-        tail = verify(file)
+        checked = verify_log(file, run, None if ca is None else load_ca(ca))
     except AuditUnreadable as exc:
         _error(f"cannot verify the audit log {exc}")
         raise typer.Exit(2) from None
     except AuditError as exc:
         err.print(f"[red]audit log broken: {escape(str(exc))}[/red]", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
-    typer.echo(f"{file}: OK ({tail.seq} entries)")
+    typer.echo(f"{file}: OK ({checked.tail.seq} entries)")
+    typer.echo(f"  its end ({checked.tail.seq} entries, last hash {checked.tail.prev[:12]}..) matches "
+               f"{' and '.join(checked.recorded_in)}")
+    if checked.signer is None:
+        typer.echo("  not signed (written without TLS): anyone who can write the files could have rebuilt it")
+    elif checked.ca_checked:
+        typer.echo(f"  signed by {checked.signer}, whose certificate the given CA issued")
+    else:
+        typer.echo(f"  signed by {checked.signer}; its certificate was not checked against a CA (pass --ca)")
+    for note in checked.notes:
+        typer.echo(f"  note: {note}")
 
 
 @app.command()

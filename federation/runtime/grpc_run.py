@@ -28,6 +28,7 @@ from federation.results.recorder import Recorder
 from federation.rti.time import LogicalTime, to_ticks
 from federation.scenario import Scenario
 from federation.security.certs import COORDINATOR_SITE, SiteCredentials
+from federation.security.audit import Signer
 from federation.security.local import Ended, audited_run, owners, run_security
 from federation.security.tls import channel_credentials, identity_metadata, open_channel, speaks_tls
 
@@ -369,7 +370,8 @@ def run_coordinator(
     audit.jsonl opened and closed by the coordinator); the RTI keeps its own audit log.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    with audited_run(scenario, out_dir, "grpc", creds is not None, rti=rti) as end:
+    signer = None if creds is None else Signer.from_pem(creds.key, creds.cert, creds.ca)  # the coordinator's site key
+    with audited_run(scenario, out_dir, "grpc", creds is not None, signer, rti=rti) as end:
         sites = RemoteSites(scenario, rti, creds)
 
         def body(recorder: Recorder, result: RunResult) -> None:
@@ -381,15 +383,12 @@ def run_coordinator(
 
 def recorded_grpc_run(scenario: Scenario, out_dir: Path, end: Ended, on_progress: Callable[[LogicalTime], None] | None,
                       plot: bool, body: Callable[[Recorder, RunResult], None], mode: str = "grpc") -> RunResult:
-    """Run `body(recorder, result)` inside recorded_run (status, run.json, plot); `end` gets the status.
+    """Run `body(recorder, result)` inside recorded_run (status, run.json, plot); `end` records the status in
+    the audit log before run.json is written, and run.json records the log's head.
 
     `body` may add to the result (steps, mode-specific facts for run.json) before it returns or raises.
     """
     recorder = build_recorder(scenario, out_dir, on_progress)
-    result: RunResult | None = None
-    try:
-        with recorded_run(scenario, out_dir, recorder, mode, plot) as result:
-            body(recorder, result)
-    finally:
-        end.status = result.status if result is not None else "failed"
+    with recorded_run(scenario, out_dir, recorder, mode, plot, closing=lambda result: end.end(result.status)) as result:
+        body(recorder, result)
     return result

@@ -10,7 +10,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from federation import __version__
 from federation.errors import FederationFailed
@@ -34,8 +34,12 @@ class RunResult:
 
 
 @contextmanager
-def recorded_run(scenario: Scenario, out_dir: Path, recorder: Recorder, mode: str, plot: bool) -> Iterator[RunResult]:
+def recorded_run(scenario: Scenario, out_dir: Path, recorder: Recorder, mode: str, plot: bool,
+                 closing: Callable[[RunResult], Mapping[str, Any]] | None = None) -> Iterator[RunResult]:
     """Yield the run's result; on exit mark it completed, failed or interrupted and keep what was recorded.
+
+    `closing(result)`, once the status is known and just before run.json is written, returns more for
+    run.json (the audit log's end, which must be written first so that run.json can record it).
 
     The body's own clean-up (closing connections, stopping processes) runs first, inside it.
     After a failure or an interrupt the recorder still writes every row it knows complete: below
@@ -67,11 +71,15 @@ def recorded_run(scenario: Scenario, out_dir: Path, recorder: Recorder, mode: st
         recorder.close()
         result.wall_time = time.perf_counter() - started
         result.last_time = to_seconds(recorder.time)
+        closed: Mapping[str, Any] | None = None
         try:
             if plot and recorder.sink.rows:
                 result.plot_note = draw_plot(scenario, out_dir)
         finally:
-            write_run_json(scenario, result, mode)
+            try:
+                closed = closing(result) if closing is not None else None
+            finally:
+                write_run_json(scenario, result, mode, closed)
 
 
 def draw_plot(scenario: Scenario, out_dir: Path) -> str | None:

@@ -7,14 +7,14 @@ from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from federation.results.recorder import RECORDER
 from federation.scenario import Scenario
 
 import grpc
 
-from .audit import AuditLog
+from .audit import AuditError, AuditLog, Signer, open_continuing
 from .certs import COORDINATOR_SITE, CertDir, SiteCredentials, throwaway
 from .guard import Guard
 from .policy import Policy, from_scenario
@@ -27,27 +27,49 @@ INSECURE_WARNING = ("insecure mode (no TLS): the RTI and the hosts talk in plain
 
 
 class Ended(Protocol):
-    """What says how a run ended: the runner sets `status`, the audit's run_end entry records it."""
+    """What closes a run's audit log: the runner calls `end` with the run's status before it writes run.json."""
 
-    status: str
+    def end(self, status: str) -> dict[str, Any]:
+        """Record the run's end; returns what run.json records of it."""
 
 
-@dataclass
-class RunEnd:
-    """A run's end, for a run with no security of its own to carry it."""
+class RunAudit:
+    """A run's audit log: run_start when the run opens it, one run_end (signed, when there is a key) when
+    `end` is first called. What `end` returns, run.json's `audit`, names the log and its head."""
 
-    status: str = "failed"
+    def __init__(self, path: Path, federation: str, signer: Signer | None) -> None:
+        self.path, self.federation, self.signer = path, federation, signer
+        self._ended: dict[str, Any] | None = None
+
+    def end(self, status: str) -> dict[str, Any]:
+        if self._ended is None:
+            record: dict[str, Any] = {"file": self.path.name}
+            try:
+                with AuditLog(self.path, self.signer) as audit:
+                    record.update(audit.record_signed("run_end", federation=self.federation,
+                                               status=status).to_json())
+            except (AuditError, OSError) as exc:  # the run's own outcome must still reach run.json
+                log.error("cannot record the run's end in its audit log: %s", exc)
+                record["error"] = str(exc)
+            self._ended = {"audit": record}
+        return self._ended
 
 
 @dataclass
 class RunSecurity:
-    """What a local run's RTI and hosts need: certificates (None when insecure), policy and audit paths."""
+    """What a local run's RTI and hosts need: certificates (None when insecure), policy and audit log."""
 
     certs: CertDir | None
     policy: Policy
     policy_path: Path
-    audit_path: Path
-    status: str = "failed"  # set by the runner; recorded as the run's end
+    audit: RunAudit
+
+    @property
+    def audit_path(self) -> Path:
+        return self.audit.path
+
+    def end(self, status: str) -> dict[str, Any]:
+        return self.audit.end(status)
 
     def credentials(self, site: str) -> SiteCredentials | None:
         return None if self.certs is None else SiteCredentials.load(self.certs.root, site)
@@ -61,7 +83,7 @@ class RunSecurity:
 
     def guard(self) -> Guard:
         """An in-process RTI's guard, auditing into the run's log (close its audit before the run ends)."""
-        return Guard(self.policy, AuditLog(self.audit_path), tls=self.certs is not None)
+        return Guard(self.policy, AuditLog(self.audit_path, self.audit.signer), tls=self.certs is not None)
 
     def rti_args(self) -> list[str]:
         """`federation rti serve` options enforcing this run's security."""
@@ -81,7 +103,7 @@ def owners(scenario: Scenario) -> list[str]:
 def run_security(scenario: Scenario, out_dir: Path, mode: str, insecure: bool,
                  hosts: Iterable[str] = ()) -> Iterator[RunSecurity]:
     """Certificates for every owner and the coordinator (unless insecure), the derived policy in
-    out_dir/policy.yaml and a fresh out_dir/audit.jsonl that opens and closes with the run."""
+    out_dir/policy.yaml and out_dir/audit.jsonl (see audited_run), signed with the throw-away RTI key."""
     policy = from_scenario(scenario, COORDINATOR_SITE, RECORDER)
     policy_path = out_dir / "policy.yaml"
     policy_path.write_text(policy.to_yaml())
@@ -90,27 +112,23 @@ def run_security(scenario: Scenario, out_dir: Path, mode: str, insecure: bool,
     with ExitStack() as stack:
         certs = None if insecure else stack.enter_context(
             throwaway(scenario.federation, [*owners(scenario), COORDINATOR_SITE], hosts))
-        sec = RunSecurity(certs, policy, policy_path, out_dir / "audit.jsonl")
-        with audited_run(scenario, out_dir, mode, not insecure, sec):
-            yield sec
+        # The RTI's key is deleted with the certificates after the run: its signature proves little (docs/security.md).
+        signer = None if certs is None else Signer.load(certs.rti_key, certs.rti_cert, certs.ca_cert)
+        with audited_run(scenario, out_dir, mode, not insecure, signer) as audit:
+            yield RunSecurity(certs, policy, policy_path, audit)
 
 
 @contextmanager
-def audited_run(scenario: Scenario, out_dir: Path, mode: str, tls: bool, end: Ended | None = None,
-                **fields: object) -> Iterator[Ended]:
-    """A fresh out_dir/audit.jsonl opened with the run's start (`fields` added) and closed with its end,
-    `end.status` as the runner set it (failed unless it says otherwise)."""
-    audit_path = out_dir / "audit.jsonl"
-    audit_path.unlink(missing_ok=True)  # one chain per run: the folder's results are this run's too
-    ending: Ended = end if end is not None else RunEnd()
-    _append(audit_path, "run_start", federation=scenario.federation, mode=mode, tls=tls,
-            scenario_sha256=scenario.sha256(), sites=owners(scenario), **fields)
+def audited_run(scenario: Scenario, out_dir: Path, mode: str, tls: bool, signer: Signer | None = None,
+                **fields: object) -> Iterator[RunAudit]:
+    """out_dir/audit.jsonl opened with the run's start (`fields` added) and closed with its end: by the
+    runner (`RunAudit.end`, before run.json), else as failed. The log of an earlier run in that folder is
+    continued when `signer` can vouch for it, else moved aside to audit.N.jsonl; never deleted."""
+    audit = RunAudit(out_dir / "audit.jsonl", scenario.federation, signer)
+    with open_continuing(audit.path, signer) as opened:
+        opened.record("run_start", federation=scenario.federation, mode=mode, tls=tls,
+                      scenario_sha256=scenario.sha256(), sites=owners(scenario), **fields)
     try:
-        yield ending
+        yield audit
     finally:
-        _append(audit_path, "run_end", federation=scenario.federation, status=ending.status)
-
-
-def _append(path: Path, event: str, **fields: object) -> None:
-    with AuditLog(path) as audit:
-        audit.record(event, **fields)
+        audit.end("failed")  # a no-op when the runner ended it
