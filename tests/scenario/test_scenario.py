@@ -554,11 +554,11 @@ def test_missing_replay_csv(write_scenario: ScenarioWriter) -> None:
 
 
 @pytest.mark.parametrize(("content", "fragment"), [
-    ("t,P\n0,1\n", "first column must be 'time', got 't'"),
-    ("time,P\n0,1\n1,abc\n", "row 3, column 'P': 'abc' is not a number"),
-    ("time,P [W]\n0,1\nx,2\n", "row 3, column 'time': 'x' is not a number"),
-    ("time,P\n0,1\n0,2\n", "row 3: time 0.0 must be finite and strictly increasing (previous row: 0.0)"),
-    ("time,P\n10,1\n5,2\n", "row 3: time 5.0 must be finite and strictly increasing (previous row: 10.0)"),
+    ("t,P\n0,1\n", "not a replay CSV: the first column of its first row must be 'time'"),
+    ("time,P\n0,1\n1,abc\n", "row 3, column 'P': not a number"),
+    ("time,P [W]\n0,1\nx,2\n", "row 3, column 'time': not a number"),
+    ("time,P\n0,1\n0,2\n", "row 3: its time must be finite and after the previous row's"),
+    ("time,P\n10,1\n5,2\n", "row 3: its time must be finite and after the previous row's"),
     ("time,P [W]\n", "has a header but no data rows"),
     ("time,P [W],Q\n0,1,2\n10,,3\n", "row 3, column 'P': empty cell"),
     ("time,P\n0,1\n \t,5\n", "row 3, column 'time': empty cell"),
