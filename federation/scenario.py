@@ -211,7 +211,8 @@ class FederateSpec(_Strict):
     owner: NonEmptyStr
     step: Seconds | None = None
     parameters: Annotated[dict[str, ParameterItem], _NULL_IS_EMPTY_DICT] = Field(default_factory=dict)
-    expose: Annotated[list[str] | None, _NULL_IS_EMPTY_LIST] = None  # absent: every output
+    # absent: what the scenario connects or records (several owners), every output (one owner); Scenario.exposed
+    expose: Annotated[list[str] | None, _NULL_IS_EMPTY_LIST] = None
     # Parameters the owner lets the federation set (scenario values, --set, sweeps); absent: any
     # parameter given in the scenario. Enforced by the owner's host (federation.security.tunable).
     tunable: Annotated[list[str] | None, _NULL_IS_EMPTY_LIST] = None
@@ -265,6 +266,9 @@ class Scenario(_Strict):
     _sha256: str | None = PrivateAttr(default=None)
     _interfaces: dict[str, FederateInterface] = PrivateAttr(default_factory=dict)
     _overrides: dict[str, object] = PrivateAttr(default_factory=dict)
+    _mentions: dict[str, list[str]] | None = PrivateAttr(default=None)
+    _multi_owner: bool | None = PrivateAttr(default=None)
+    _unchecked: list[Problem] = PrivateAttr(default_factory=list)
 
     @property
     def path(self) -> Path:
@@ -279,6 +283,11 @@ class Scenario(_Strict):
         return self._interfaces
 
     @property
+    def unchecked(self) -> list[Problem]:
+        """What validation left unchecked, and why (a python federate not imported under --no-exec...)."""
+        return list(self._unchecked)
+
+    @property
     def overrides(self) -> dict[str, object]:
         """The overrides applied by load_scenario."""
         return dict(self._overrides)
@@ -288,16 +297,71 @@ class Scenario(_Strict):
         step = self.federates[federate].step
         return self.time.step if step is None else step
 
-    def exposed(self, federate: str) -> list[str]:
-        """Outputs other federates may see: the expose list (default all outputs), in interface order."""
+    def multi_owner(self) -> bool:
+        """Whether the federates belong to more than one owner (site): then exposure is deny-by-default."""
+        if self._multi_owner is None:  # asked for every connection checked: counted once
+            self._multi_owner = len({spec.owner for spec in self.federates.values()}) > 1
+        return self._multi_owner
+
+    def _mentioned_outputs(self, federate: str) -> list[str]:
+        """The federate's variables the scenario connects to an input or records, in the order first named."""
+        if self._mentions is None:  # built once: a scenario is not changed once loaded
+            mentions: dict[str, dict[str, None]] = {}
+            refs = [(c.src_federate, c.src_variable) for c in self.connections]
+            for ref in self.output.variables or []:
+                try:
+                    refs.append(parse_reference(ref))
+                except ValueError:
+                    continue  # a problem of its own, at its own key
+            for name, variable in refs:
+                mentions.setdefault(name, {})[variable] = None
+            self._mentions = {name: list(variables) for name, variables in mentions.items()}
+        return self._mentions.get(federate, [])
+
+    def declared_outputs(self, federate: str) -> list[str] | None:
+        """What the federate shares, as far as the scenario alone tells, without its model: its `expose`
+        list; without one, in a scenario of several owners, the outputs it connects or records; None when
+        only its model tells (one owner, no expose list: every output it has)."""
         spec = self.federates[federate]
+        if spec.expose is not None:
+            return list(dict.fromkeys(spec.expose))
+        if self.multi_owner():
+            return self._mentioned_outputs(federate)
+        return None
+
+    def exposure_rule(self, federate: str) -> str:
+        """How the federate's exposure is decided, in words (what `validate` says of it)."""
+        if self.federates[federate].expose is not None:
+            return "its expose list"
+        if self.multi_owner():
+            return "no expose list: only what the scenario connects or records"
+        return "no expose list, one owner: every output"
+
+    def exposed(self, federate: str) -> list[str]:
+        """Outputs that leave the federate's host, for other federates and the recorder to see.
+
+        Decided by the scenario alone, so that every mode, host and coordinator agrees without any
+        model: the `expose` list, in its order; without one, in a scenario of several owners, only
+        the outputs that it connects to an input or records (deny-by-default: an owner shares
+        nothing the scenario does not use); in a scenario of one owner, every output that can
+        travel, in its model's order.
+        """
         interface = self._interfaces.get(federate)
-        if interface is None:
-            return list(spec.expose or [])
-        outputs = interface.outputs()
-        if spec.expose is None:  # a String or array output cannot travel as a number: not unless named (an error)
-            return [name for name in outputs if _travels(interface.variables[name])]
-        return [name for name in outputs if name in set(spec.expose)]
+        named = self.declared_outputs(federate)
+        if named is None:  # a String or array output cannot travel as a number: not unless named (an error)
+            return [] if interface is None else [name for name in interface.outputs()
+                                                 if _travels(interface.variables[name])]
+        if interface is None or interface.kind == REMOTE:
+            return named
+        return [name for name in named if (info := interface.variables.get(name)) is not None
+                and info.causality == "output"]
+
+    def shared(self) -> dict[str, dict[str, list[str]]]:
+        """Owner -> federate -> the outputs that leave the owner's host (its federates' exposures)."""
+        owners: dict[str, dict[str, list[str]]] = {}
+        for name, spec in self.federates.items():
+            owners.setdefault(spec.owner, {})[name] = self.exposed(name)
+        return owners
 
     def recorded(self) -> list[tuple[str, str]]:
         """(federate, variable) pairs to record: output.variables, default every exposed output (file order)."""
@@ -310,9 +374,9 @@ class Scenario(_Strict):
         travel (arrays, String), and that nothing at all will be recorded, when so."""
         notes: list[Problem] = []
         types = f"{', '.join(_EXCHANGED_TYPES[:-1])} or {_EXCHANGED_TYPES[-1]}"
-        for name, spec in self.federates.items():
+        for name in self.federates:
             interface = self._interfaces.get(name)
-            if spec.expose is not None or self.output.variables is not None or interface is None:
+            if self.declared_outputs(name) is not None or self.output.variables is not None or interface is None:
                 continue  # what is exposed or recorded is named: nothing is left out unsaid
             left = [f"{var} ({'an array' if info.array else f'a {info.type} variable'})"
                     for var in interface.outputs() if not _travels(info := interface.variables[var])]
@@ -323,8 +387,12 @@ class Scenario(_Strict):
             if self.output.variables is not None:
                 key, why = "output.variables", "the list is empty"
             else:
-                each = "; ".join(f"{name}: {'expose is empty' if spec.expose == [] else 'no output that can travel'}"
-                                 for name, spec in self.federates.items())
+                def whys(spec: FederateSpec) -> str:
+                    if spec.expose == []:
+                        return "expose is empty"
+                    return ("no expose list, and none of its outputs is connected" if spec.expose is None
+                            and self.multi_owner() else "no output that can travel")
+                each = "; ".join(f"{name}: {whys(spec)}" for name, spec in self.federates.items())
                 key, why = "federates", f"no federate exposes a scalar {types} output ({each})"
             notes.append(Problem(key, f"nothing will be recorded: {why}; results.csv will hold only the time "
                                       "column and no results.png will be drawn"))
@@ -398,6 +466,13 @@ def _beyond_numbers(what: str) -> str:
 
 class _TooLarge(CarriesFields, yaml.MarkedYAMLError):
     """The document is beyond a reading limit (its position says where it went beyond)."""
+
+    def __init__(self, message: str, mark: Any) -> None:
+        super().__init__(None, None, message, mark)
+
+
+class _Refused(CarriesFields, yaml.constructor.ConstructorError):
+    """A mapping this reader refuses (a duplicate key...), in its own words: they quote no more than a key."""
 
     def __init__(self, message: str, mark: Any) -> None:
         super().__init__(None, None, message, mark)
@@ -494,21 +569,19 @@ def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, 
         if key_node.tag == _MERGE_TAG:  # `<<: *base`: its keys come first, explicit keys override them
             merges += 1
             if merges > 1:
-                raise yaml.constructor.ConstructorError(None, None, "duplicate merge key '<<' (merge several "
-                                                        "mappings with `<<: [*a, *b]`)", key_node.start_mark)
+                raise _Refused("duplicate merge key '<<' (merge several mappings with `<<: [*a, *b]`)",
+                               key_node.start_mark)
             merged = _merged_mapping(loader, value_node)
             continue
         if key_node.tag == "tag:yaml.org,2002:value":  # a lone '=' key: a string, as yaml.safe_load reads it
             key_node.tag = "tag:yaml.org,2002:str"
         key = loader.construct_object(key_node, deep=deep)
         if not isinstance(key, Hashable):  # a complex key (`? [a, b]`)
-            raise yaml.constructor.ConstructorError(None, None, f"a mapping key must be a plain value, got a "
-                                                    f"{type(key).__name__}", key_node.start_mark)
+            raise _Refused(f"a mapping key must be a plain value, got a {type(key).__name__}", key_node.start_mark)
         if key in seen:  # also 1 and true: one key to Python (1 == True), so one would be lost
             same = ("" if type(seen[key]) is type(key)
                     else f" (the same key as {short_repr(seen[key])} once read: quote names)")
-            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {short_repr(key)}{same}",
-                                                    key_node.start_mark)
+            raise _Refused(f"duplicate key {short_repr(key)}{same}", key_node.start_mark)
         seen[key] = key
         values[key] = loader.construct_object(value_node, deep=deep)
     return {**merged, **values}
@@ -524,12 +597,12 @@ def _merged_mapping(loader: _UniqueKeyLoader, node: yaml.Node) -> dict[object, o
     merged: dict[object, object] = {}
     for source in sources:
         if not isinstance(source, yaml.MappingNode):
-            raise yaml.constructor.ConstructorError(None, None, "a merge key '<<' takes a mapping or a list of "
-                                                    f"mappings, got a {getattr(source, 'id', 'node')}", source.start_mark)
+            raise _Refused("a merge key '<<' takes a mapping or a list of mappings, got a "
+                           f"{getattr(source, 'id', 'node')}", source.start_mark)
         mapping = loader.construct_object(source, deep=True)
         if not isinstance(mapping, dict):  # e.g. an !!omap or !!set
-            raise yaml.constructor.ConstructorError(None, None, "a merge key '<<' takes plain mappings, got a "
-                                                    f"{type(mapping).__name__}", source.start_mark)
+            raise _Refused(f"a merge key '<<' takes plain mappings, got a {type(mapping).__name__}",
+                           source.start_mark)
         for key, value in mapping.items():
             merged.setdefault(key, value)
     return merged
@@ -583,7 +656,20 @@ def _yaml_problem(exc: yaml.YAMLError, root: yaml.Node | None) -> Problem:
     where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
     if isinstance(exc, _TooLarge):
         return Problem("(yaml)", f"{where}{exc.problem}; refused")
-    return Problem("(yaml)", f"YAML syntax error: {where}{clip(str(exc.problem or exc.context or 'unreadable'), 100)}")
+    words = str(exc.problem) if isinstance(exc, _Refused) else _without_content(str(exc.problem or exc.context or "?"))
+    return Problem("(yaml)", f"YAML syntax error: {where}{words}")
+
+
+_QUOTED = re.compile(r"'([^']*)'|\"([^\"]*)\"")
+
+
+def _without_content(words: str) -> str:
+    """PyYAML's words about a YAML error, with what they quote of the file left out (an alias, a tag, a
+    token) unless it is a character or two (a tab that cannot start a token) or a token's kind ('<scalar>')."""
+    def shown(match: re.Match[str]) -> str:
+        quoted = match.group(1) if match.group(1) is not None else match.group(2)
+        return match.group(0) if len(quoted) <= 2 or re.fullmatch(r"<[\w ]+>", quoted) else "'...'"
+    return clip(_QUOTED.sub(shown, words), 200)
 
 
 def _read_bytes(path: Path, what: str) -> bytes:
@@ -709,6 +795,8 @@ def _out_of_range(info: VariableInfo, value: ParameterValue) -> str | None:
         return None
     if math.isnan(value):
         return "every range (it is not a number)"
+    if math.isinf(value):  # `--set x=1e400`, or `.inf`: no model parameter means that
+        return "every range (it is infinite)"
     if info.fmi_type == "Float32" and math.isfinite(value) and abs(value) > _FLOAT32_MAX:
         return f"the range of Float32 (+/-{_FLOAT32_MAX:.8g}, beyond which it would become inf)"
     width = info.int_range
@@ -717,6 +805,13 @@ def _out_of_range(info: VariableInfo, value: ParameterValue) -> str | None:
     if (info.min is not None and value < info.min) or (info.max is not None and value > info.max):
         return f"the declared range [{_bound_text(info.min, '-inf')}, {_bound_text(info.max, 'inf')}]"
     return None
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # e.g. a name too long for the file system
+        return False
 
 
 def _travels(info: VariableInfo) -> bool:
@@ -856,9 +951,12 @@ def _parsed_parts(data: Mapping[str, Any]) -> tuple[Scenario, _Unparsed]:
 class _Checker:
     """Cross-field checks of a structurally valid scenario against the federates' interfaces."""
 
-    def __init__(self, scenario: Scenario, site: str | None = None, unparsed: _Unparsed | None = None) -> None:
+    def __init__(self, scenario: Scenario, site: str | None = None, unparsed: _Unparsed | None = None,
+                 run_code: bool = True) -> None:
         self.scenario = scenario
         self.site = site
+        self.run_code = run_code
+        self.unchecked: list[Problem] = []  # what was not checked, and why (--no-exec)
         self.unparsed = unparsed or _Unparsed(connections=list(enumerate(scenario.connections)))
         self.problems: list[Problem] = []
         self.drivers: dict[tuple[str, str], str] = {}
@@ -941,20 +1039,26 @@ class _Checker:
 
     # -- interfaces
     def load_interfaces(self) -> None:
+        """Each federate's interface. A site (a host, the coordinator) reads only its own federates' models:
+        another site's federate is declared by the scenario (declare_remote), never imported nor loaded,
+        even when its files are here. Without `run_code`, a python federate is declared likewise, and no
+        FMU binary is loaded: nothing of a model's code runs."""
         scenario = self.scenario
         for name, spec in scenario.federates.items():
             if not _IDENTIFIER.match(name):
                 self.add(f"federates.{name}", f"federate name {short_repr(name)} is not {_IDENTIFIER_RULE}")
-            if self.site is not None and spec.owner != self.site and not self.locally_available(name):
+            if self.site is not None and spec.owner != self.site:
                 self.declare_remote(name)
+                continue
+            if spec.kind == "python" and not self.run_code:
+                self.declare_unexecuted(name)
                 continue
             if spec.kind in ("fmu", "replay") and not self.model_file_found(name, spec):
                 continue
             try:
                 if spec.kind == "fmu":
                     interface = fmu_interface(scenario.fmu_path(name))
-                    if self.site in (None, spec.owner):  # another site's FMU runs on its own platform
-                        check_fmu_binary(scenario.fmu_path(name), interface)
+                    check_fmu_binary(scenario.fmu_path(name), interface, load=self.run_code)
                 elif spec.kind == "replay":
                     interface = replay_interface(scenario.replay_path(name))
                 else:
@@ -962,6 +1066,9 @@ class _Checker:
             except InterfaceError as exc:
                 self.add(f"federates.{name}.{spec.kind}", str(exc))
                 continue
+            if spec.kind == "fmu" and not self.run_code:
+                self.unchecked.append(Problem(f"federates.{name}.fmu", "its binary for this platform was not loaded "
+                                                                      "(--no-exec): whether it loads is not checked"))
             scenario.interfaces[name] = interface
 
     def model_file_found(self, name: str, spec: FederateSpec) -> bool:
@@ -983,34 +1090,62 @@ class _Checker:
             where = (f"resolved against the scenario's folder {scenario.path.parent} it is {shown}, "
                      "which does not exist")
             beside_cwd = Path.cwd() / written
-            if beside_cwd.resolve() != path and beside_cwd.exists():
+            if beside_cwd.resolve() != path and _is_file(beside_cwd):
                 where += (f"; there is one at {beside_cwd.resolve()}, relative to the working directory, but model "
                           "paths are relative to the scenario file")
         self.add(f"federates.{name}.{spec.kind}", f"{what} {short_repr(written)} not found: {where}")
         return False
 
-    def locally_available(self, name: str) -> bool:
-        spec = self.scenario.federates[name]
-        if spec.kind == "fmu":
-            return self.scenario.fmu_path(name).is_file()
-        if spec.kind == "replay":
-            return self.scenario.replay_path(name).is_file()
-        try:
-            python_interface(str(spec.python), self.scenario.search_paths())
-        except InterfaceError:
-            return False  # another site's model, not importable here
-        return True
+    def declared_inputs(self, name: str) -> list[str]:
+        """The federate's inputs the scenario feeds, by connection or interaction."""
+        scenario = self.scenario
+        inputs = [c.dst_variable for c in scenario.connections if c.dst_federate == name]
+        return inputs + [t.split(".", 1)[1] for i in scenario.interactions.values() for t in i.to
+                         if t.split(".", 1)[0] == name]
 
     def declare_remote(self, name: str) -> None:
-        """Another site's federate whose model is not here: trust its declared interface."""
+        """Another site's federate: its interface as the scenario declares it; its owner's host checks it
+        against the model. With one owner and no expose list, only the model tells what it shares (every
+        output): its FMU's modelDescription or its replay CSV is read for that when here (data, not code)."""
         scenario, spec = self.scenario, self.scenario.federates[name]
-        if spec.expose is None:
+        outputs = scenario.declared_outputs(name)
+        if outputs is None:
+            outputs = self.outputs_in_model_data(name, spec)
+        if outputs is None:
+            why = ("importing its module would run its owner's code" if spec.kind == "python"
+                   else "its model is not here")
             self.add(f"federates.{name}.expose",
-                     f"required to run site {short_repr(self.site)} without the model of {short_repr(name)} (owner {short_repr(spec.owner)})")
+                     f"required to run site {short_repr(self.site)} without the model of {short_repr(name)} (owner "
+                     f"{short_repr(spec.owner)}): with one owner and no expose list it shares every output, which "
+                     f"only its model tells, and {why}")
             return
-        inputs = [c.dst_variable for c in scenario.connections if c.dst_federate == name]
-        inputs += [t.split(".", 1)[1] for i in scenario.interactions.values() for t in i.to if t.split(".", 1)[0] == name]
-        scenario.interfaces[name] = declared_interface(spec.expose, inputs)
+        scenario.interfaces[name] = declared_interface(outputs, self.declared_inputs(name))
+
+    def outputs_in_model_data(self, name: str, spec: FederateSpec) -> list[str] | None:
+        """Every output that can travel, read from another site's FMU modelDescription or replay CSV when it is
+        on this machine; None when it is not (or unreadable: its owner's host reports that)."""
+        scenario = self.scenario
+        try:
+            if spec.kind == "fmu" and _is_file(scenario.fmu_path(name)):
+                interface = fmu_interface(scenario.fmu_path(name))
+            elif spec.kind == "replay" and _is_file(scenario.replay_path(name)):
+                interface = replay_interface(scenario.replay_path(name))
+            else:
+                return None
+        except InterfaceError:
+            return None
+        return [var for var in interface.outputs() if _travels(interface.variables[var])]
+
+    def declare_unexecuted(self, name: str) -> None:
+        """A python federate under --no-exec: its interface is known only by importing it, which runs its code;
+        it is taken as the scenario names it, and reported as not checked."""
+        scenario = self.scenario
+        outputs = scenario.declared_outputs(name)
+        if outputs is None:
+            outputs = scenario._mentioned_outputs(name)
+        scenario.interfaces[name] = declared_interface(outputs, self.declared_inputs(name))
+        self.unchecked.append(Problem(f"federates.{name}.python", "not imported (--no-exec): its module, inputs, "
+                                                                 "outputs and parameters are not checked"))
 
     def variable(self, key: str, federate: str, variable: str, causality: str | None = None) -> VariableInfo | None:
         """The variable, or None after recording a problem (unknown federate/variable; silent if unreadable).
@@ -1211,12 +1346,17 @@ def _with_overrides(problems: list[Problem], overrides: Mapping[str, object]) ->
 
 
 def load_scenario(
-    path: Path | str, overrides: Mapping[str, object] | None = None, site: str | None = None
+    path: Path | str, overrides: Mapping[str, object] | None = None, site: str | None = None,
+    run_code: bool = True,
 ) -> Scenario:
     """Read, validate and resolve a scenario file; raise ScenarioError listing every problem found.
 
-    With `site`, other sites' models need not be on this machine: where one is missing, that
-    federate's `expose` list stands for its interface (an owner host's view of the scenario).
+    Without `site`, every federate is checked against its model: python modules are imported and
+    FMU binaries loaded (in a child process), which runs their code. With `site` (an owner's host,
+    or the coordinator), only that site's federates are: another site's are taken as the scenario
+    declares them, and nothing of theirs is imported or loaded, even when their files are here.
+    With `run_code=False` (`validate --no-exec`) no python module is imported and no binary loaded;
+    `Scenario.unchecked` then says what was not checked.
     """
     path = Path(path).resolve()
     raw, data = _read_yaml(path, keys=tuple(Scenario.model_fields))
@@ -1231,8 +1371,10 @@ def load_scenario(
     scenario._path = path
     scenario._sha256 = hashlib.sha256(raw).hexdigest()
     scenario._overrides = dict(overrides or {})
-    problems += _Checker(scenario, site, unparsed).run()
+    checker = _Checker(scenario, site, unparsed, run_code)
+    problems += checker.run()
     if problems:
         raise ScenarioError(path, _with_overrides(problems, overrides or {}))
+    scenario._unchecked = checker.unchecked
     log.info("loaded scenario %s (%s, %d federates)", path, scenario.federation, len(scenario.federates))
     return scenario
