@@ -38,10 +38,25 @@ def _overrides(stop: Optional[float], settings: Optional[list[str]]) -> dict[str
         except SweepError as exc:
             _error(exc)
             raise typer.Exit(2) from None
-        out[key] = parse_value(value)
+        out[key] = _read_value("--set", item, parse_value, value)
     if stop is not None:
         out["time.stop"] = stop
     return out
+
+
+def _read_value(option: str, given: str, parse: Any, text: str) -> Any:
+    """parse(text); exit 2 naming the option when Python refuses to read a number that long (4,300 digits)."""
+    try:
+        return parse(text)
+    except ValueError as exc:
+        from federation.clip import clip
+        from federation.runtime.sweep import SweepError
+
+        if isinstance(exc, SweepError):
+            raise
+        _error(f"{option} {clip(given, 60)}: a number with more digits than any number this tool uses "
+               "(the largest is about 1.8e+308)")
+        raise typer.Exit(2) from None
 
 
 def _invalid_scenario(exc: Exception) -> NoReturn:
@@ -303,7 +318,7 @@ def sweep(
         raise typer.Exit(2)
     sc = _load(scenario, stop, settings)
     try:
-        parsed = [parse_param(p) for p in params]
+        parsed = [_read_value("--param", p, parse_param, p) for p in params]
         specs = expand(parsed, samples, seed, integer_parameters(sc, [key for key, _ in parsed]))
         checked = check_specs(sc.path, specs, sc.overrides)
     except SweepError as exc:

@@ -174,3 +174,18 @@ def test_the_cli_refuses_a_bomb_at_once(tmp_path: Path) -> None:
                               timeout=60, cwd=ROOT)
         said = " ".join(proc.stderr.split())
         assert proc.returncode == 2 and "more than 50,000 values" in said and len(proc.stderr) < 2000, proc.stderr
+
+
+def test_a_number_too_long_for_python_on_the_command_line_is_refused(tmp_path: Path) -> None:
+    """`--set` and `--param` values are read as YAML: past 4,300 digits Python refuses to read them (ValueError)."""
+    (tmp_path / "meter.csv").write_text("time,P [W]\n0,1\n10,2\n")
+    path = tmp_path / "scenario.yaml"
+    path.write_text(HEAD + "federates:\n" + METER)
+    digits = "9" * 5000
+    for args in (["run", str(path), "--set", f"meter.k={digits}", "--out", str(tmp_path / "out")],
+                 ["sweep", str(path), "--param", f"meter.k=1,{digits}", "--mode", "embedded"]):
+        proc = subprocess.run([sys.executable, "-m", "federation.cli", *args], capture_output=True, text=True,
+                              timeout=60, cwd=ROOT)
+        said = " ".join(proc.stderr.split())
+        assert proc.returncode == 2 and "a number with more digits than any number this tool uses" in said, said
+        assert len(proc.stderr) < 1000 and "Traceback" not in proc.stderr
