@@ -38,10 +38,25 @@ def _overrides(stop: Optional[float], settings: Optional[list[str]]) -> dict[str
         except SweepError as exc:
             _error(exc)
             raise typer.Exit(2) from None
-        out[key] = parse_value(value)
+        out[key] = _read_value("--set", item, parse_value, value)
     if stop is not None:
         out["time.stop"] = stop
     return out
+
+
+def _read_value(option: str, given: str, parse: Any, text: str) -> Any:
+    """parse(text); exit 2 naming the option when Python refuses to read a number that long (4,300 digits)."""
+    try:
+        return parse(text)
+    except ValueError as exc:
+        from federation.clip import clip
+        from federation.runtime.sweep import SweepError
+
+        if isinstance(exc, SweepError):
+            raise
+        _error(f"{option} {clip(given, 60)}: a number with more digits than any number this tool uses "
+               "(the largest is about 1.8e+308)")
+        raise typer.Exit(2) from None
 
 
 def _invalid_scenario(exc: Exception) -> NoReturn:
@@ -50,11 +65,11 @@ def _invalid_scenario(exc: Exception) -> NoReturn:
 
 
 def _load(scenario: Path, stop: Optional[float] = None, settings: Optional[list[str]] = None,  # type: ignore[no-untyped-def]
-          site: Optional[str] = None):
+          site: Optional[str] = None, run_code: bool = True):
     from federation.scenario import ScenarioError, load_scenario
 
     try:
-        return load_scenario(scenario, _overrides(stop, settings) or None, site=site)
+        return load_scenario(scenario, _overrides(stop, settings) or None, site=site, run_code=run_code)
     except ScenarioError as exc:
         _invalid_scenario(exc)
 
@@ -72,16 +87,34 @@ def _results_dir(path: Path) -> Path:
 
 
 @app.command()
-def validate(scenario: Path) -> None:
-    """Check a scenario file and print every problem at once (and warnings, such as outputs left unrecorded)."""
+def validate(
+    scenario: Path,
+    no_exec: bool = typer.Option(False, "--no-exec", help="run no model code: import no python: module and load no FMU binary; say what was left unchecked"),
+) -> None:
+    """Check a scenario file and print every problem at once (and warnings), then what each owner shares.
+
+    To check the models, it imports python: modules and loads FMU binaries (in a child process): that runs their code.
+
+    Use --no-exec for a scenario or models you do not trust: every other check is made.
+    """
     from federation.scenario import format_problems
 
-    sc = _load(scenario)
+    sc = _load(scenario, run_code=not no_exec)
     notes = sc.recording_notes()
     if notes:
         err.print(f"[yellow]warning[/yellow]\n{escape(format_problems(sc.path, notes))}", highlight=False,
                   soft_wrap=True)
+    if sc.unchecked:
+        err.print(f"[yellow]not checked[/yellow]\n{escape(format_problems(sc.path, sc.unchecked))}", highlight=False,
+                  soft_wrap=True)
     typer.echo(f"{scenario}: OK ({len(sc.federates)} federates, {len(sc.connections)} connections)")
+    typer.echo("shared by each owner (what leaves its host):")
+    for owner, federates in sc.shared().items():
+        parts = [f"{', '.join(f'{name}.{var}' for var in outputs) or f'nothing of {name}'} ({sc.exposure_rule(name)})"
+                 for name, outputs in federates.items()]
+        parts += [f"{name} sends {iname}({', '.join(spec.parameters)})" for iname, spec in sc.interactions.items()
+                  for name in spec.publishers if name in federates]
+        typer.echo(f"  {owner}: {'; '.join(parts)}")
 
 
 @app.command()
@@ -285,7 +318,7 @@ def sweep(
         raise typer.Exit(2)
     sc = _load(scenario, stop, settings)
     try:
-        parsed = [parse_param(p) for p in params]
+        parsed = [_read_value("--param", p, parse_param, p) for p in params]
         specs = expand(parsed, samples, seed, integer_parameters(sc, [key for key, _ in parsed]))
         checked = check_specs(sc.path, specs, sc.overrides)
     except SweepError as exc:

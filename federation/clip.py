@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import reprlib
 
 LIMIT = 2000  # characters of one value in a message; a log line stays within a few KB
+_CLIPPED = re.compile(r"\.\.\. \(\d+ more characters\)")
 
 _SHORT_REPR = reprlib.Repr()  # Python 3.11 takes no keywords here
 _SHORT_REPR.maxlevel, _SHORT_REPR.maxstring, _SHORT_REPR.maxother = 3, 200, 200
 
 
 def clip(text: str, limit: int = LIMIT) -> str:
-    """`text`, cut to `limit` characters with a note of how many were left out."""
-    if len(text) <= limit:
+    """`text`, cut to `limit` characters with a note of how many were left out (a text clipped to the
+    same limit before is left as it is: its note counts from the original)."""
+    if len(text) <= limit or _CLIPPED.fullmatch(text[limit:]):
         return text
     return f"{text[:limit]}... ({len(text) - limit} more characters)"
 

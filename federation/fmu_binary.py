@@ -38,8 +38,9 @@ if missing:
 """
 
 
-def check_fmu_binary(path: Path, interface: FederateInterface) -> None:
-    """Raise InterfaceError unless the FMU's binary for this platform is there and loads (in a child process)."""
+def check_fmu_binary(path: Path, interface: FederateInterface, load: bool = True) -> None:
+    """Raise InterfaceError unless the FMU's binary for this platform is there and (with `load`) loads, in a
+    child process: loading runs the library's constructors, its owner's code."""
     import fmpy
 
     fmi3 = (interface.fmi_version or "").startswith("3")
@@ -59,6 +60,8 @@ def check_fmu_binary(path: Path, interface: FederateInterface) -> None:
         present = sorted(n for n in names if n.startswith(f"binaries/{platform}/") and not n.endswith("/"))
         raise InterfaceError(f"{path}: {binary} is missing (modelIdentifier {interface.model_identifier!r}); "
                              f"binaries/{platform}/ holds: {fmu_archive.clip(', '.join(present)) or 'nothing'}")
+    if not load:
+        return
     resolved = Path(path).resolve()
     stat = resolved.stat()
     try:

@@ -11,6 +11,7 @@ import logging
 import math
 import os
 import re
+import stat
 import sys
 import zipfile
 import zlib
@@ -22,6 +23,8 @@ from typing import Any
 from xml.etree import ElementTree
 
 from federation import fmu_archive
+from federation.clip import clip, short_repr
+from federation.errors import CarriesFields
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +74,11 @@ _PARAMETER_CAUSALITIES = frozenset({"parameter", "structuralParameter"})
 _HEADER_UNIT = re.compile(r"^\s*(?P<name>[^\[\]]*?)\s*(?:\[(?P<unit>[^\[\]]*)\])?\s*$")
 
 
-class InterfaceError(Exception):
+class InterfaceError(CarriesFields, Exception):
     """A federate's interface could not be read (missing file, corrupt FMU, import failure, bad CSV...)."""
+
+    def __init__(self, message: object = "") -> None:
+        super().__init__(clip(str(message)))  # it may quote a name or a path from a hostile file
 
 
 @dataclass(frozen=True)
@@ -261,7 +267,7 @@ def _fmu_interface_cached(path: Path, mtime_ns: int, size: int) -> FederateInter
         family = _TYPE_FAMILY.get(str(v.type), str(v.type))
         array = bool(getattr(v, "dimensions", None))
         if str(v.name) in variables:
-            raise InterfaceError(f"{path}: modelDescription.xml declares the variable {str(v.name)!r} twice")
+            raise InterfaceError(f"{path}: modelDescription.xml declares the variable {short_repr(str(v.name))} twice")
         variables[str(v.name)] = VariableInfo(
             name=str(v.name),
             causality=str(v.causality or "local"),
@@ -359,7 +365,7 @@ def load_python_class(spec: str, search_paths: Sequence[Path] = ()) -> type:
     """Import 'pkg.module:ClassName' with search_paths temporarily prepended to sys.path."""
     module_name, sep, class_name = spec.partition(":")
     if not sep or not module_name or not class_name:
-        raise InterfaceError(f"{spec!r}: expected 'package.module:ClassName'")
+        raise InterfaceError(f"{short_repr(spec)}: expected 'package.module:ClassName'")
     folders = [Path(p).resolve() for p in search_paths]
     top = module_name.partition(".")[0]
     with _prepended_sys_path(folders):
@@ -369,23 +375,26 @@ def load_python_class(spec: str, search_paths: Sequence[Path] = ()) -> type:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
             if exc.name is None or not (module_name + ".").startswith(exc.name + "."):
-                raise InterfaceError(f"{spec!r}: module {module_name!r} cannot be imported: {exc}") from exc
+                raise InterfaceError(f"{short_repr(spec)}: module {short_repr(module_name)} cannot be imported: {exc}") from exc
             # The module itself, not one it imports: say where it was looked for.
             where = "".join(f"{folder}, " for folder in folders)
-            missing = "" if exc.name == module_name else f" (no package {exc.name!r})"
-            raise InterfaceError(f"{spec!r}: module {module_name!r} not found{missing} in {where}nor among "
+            missing = "" if exc.name == module_name else f" (no package {short_repr(exc.name)})"
+            raise InterfaceError(f"{short_repr(spec)}: module {short_repr(module_name)} not found{missing} in {where}nor among "
                                  "installed packages") from exc
+        except SyntaxError as exc:  # its words and position, never the line itself (str() leaves it out too)
+            raise InterfaceError(f"{short_repr(spec)}: cannot import module {short_repr(module_name)}: {exc.msg} "
+                                 f"(line {exc.lineno} of {Path(exc.filename or '?').name})") from None
         except Exception as exc:  # any import-time failure of user code
-            raise InterfaceError(f"{spec!r}: cannot import module {module_name!r}: {exc}") from exc
+            raise InterfaceError(f"{short_repr(spec)}: cannot import module {short_repr(module_name)}: {exc}") from exc
         if not imported:
             _remember_scenario_module(top, folders)
     obj: object = module
     for part in class_name.split("."):
         if not hasattr(obj, part):
-            raise InterfaceError(f"{spec!r}: module {module_name!r} has no attribute {class_name!r}")
+            raise InterfaceError(f"{short_repr(spec)}: module {short_repr(module_name)} has no attribute {short_repr(class_name)}")
         obj = getattr(obj, part)
     if not isinstance(obj, type):
-        raise InterfaceError(f"{spec!r}: {class_name!r} is not a class")
+        raise InterfaceError(f"{short_repr(spec)}: {short_repr(class_name)} is not a class")
     return obj
 
 
@@ -393,7 +402,7 @@ def _declared_names(spec: str, cls: type, attr: str, required: bool) -> dict[str
     """A class attribute that is a mapping name -> unit or a sequence of names, as {name: unit}."""
     if not hasattr(cls, attr):
         if required:
-            raise InterfaceError(f"{spec!r}: class does not declare {attr!r}")
+            raise InterfaceError(f"{short_repr(spec)}: class does not declare {short_repr(attr)}")
         return {}
     value = getattr(cls, attr)
     if isinstance(value, Mapping):
@@ -401,11 +410,11 @@ def _declared_names(spec: str, cls: type, attr: str, required: bool) -> dict[str
     elif isinstance(value, (list, tuple)):
         items = [(name, None) for name in value]
     else:
-        raise InterfaceError(f"{spec!r}: {attr!r} must be a mapping name -> unit or a list of names")
+        raise InterfaceError(f"{short_repr(spec)}: {short_repr(attr)} must be a mapping name -> unit or a list of names")
     declared: dict[str, str | None] = {}
     for name, unit in items:
         if not isinstance(name, str) or (unit is not None and not isinstance(unit, str)):
-            raise InterfaceError(f"{spec!r}: {attr!r} entries must be names (str) with optional str units")
+            raise InterfaceError(f"{short_repr(spec)}: {short_repr(attr)} entries must be names (str) with optional str units")
         declared[name] = unit or None
     return declared
 
@@ -424,9 +433,9 @@ def _check_step(spec: str, cls: type) -> None:
     """The class has a `step` callable as step(t, dt, inputs), checked from its signature without running it."""
     step = getattr(cls, "step", None)
     if step is None:
-        raise InterfaceError(f"{spec!r}: class has no 'step(t, dt, inputs)' method")
+        raise InterfaceError(f"{short_repr(spec)}: class has no 'step(t, dt, inputs)' method")
     if not callable(step):
-        raise InterfaceError(f"{spec!r}: 'step' is a {type(step).__name__}, not a method step(t, dt, inputs)")
+        raise InterfaceError(f"{short_repr(spec)}: 'step' is a {type(step).__name__}, not a method step(t, dt, inputs)")
     try:
         signature = inspect.signature(step)
     except (TypeError, ValueError):
@@ -438,7 +447,7 @@ def _check_step(spec: str, cls: type) -> None:
         signature.bind(*args)
     except TypeError as exc:
         names = ", ".join(signature.parameters)
-        raise InterfaceError(f"{spec!r}: 'step({names})' cannot be called as step(t, dt, inputs): {exc}") from None
+        raise InterfaceError(f"{short_repr(spec)}: 'step({names})' cannot be called as step(t, dt, inputs): {exc}") from None
 
 
 def python_interface(spec: str, search_paths: Sequence[Path]) -> FederateInterface:
@@ -455,7 +464,7 @@ def python_interface(spec: str, search_paths: Sequence[Path]) -> FederateInterfa
     for causality, names in declared:
         for name, unit in names.items():
             if name in variables:
-                raise InterfaceError(f"{spec!r}: variable {name!r} declared twice")
+                raise InterfaceError(f"{short_repr(spec)}: variable {short_repr(name)} declared twice")
             variables[name] = VariableInfo(name=name, causality=causality, type="Real", unit=unit,
                                            variability="tunable" if causality == "parameter" else "continuous",
                                            start=None)
@@ -485,30 +494,45 @@ class ReplaySeries:
 
 def _replay_cell(path: Path, line: int, column: str, cell: str) -> float:
     if not cell.strip():
-        raise InterfaceError(f"{path}: row {line}, column {column!r}: empty cell")
+        raise InterfaceError(f"{path}: row {line}, column {short_repr(column)}: empty cell")
     try:
         return float(cell)
-    except ValueError:
-        raise InterfaceError(f"{path}: row {line}, column {column!r}: {cell.strip()!r} is not a number") from None
+    except ValueError:  # the column is named (its header was read as a replay's), the cell is not quoted
+        raise InterfaceError(f"{path}: row {line}, column {short_repr(column)}: not a number") from None
 
 
-def read_replay_csv(path: Path) -> ReplaySeries:
-    """Read and check a replay CSV 'time,<col> [unit]...'; both `validate` and the replay federate use it."""
-    path = Path(path)
+def _csv_rows(path: Path) -> list[tuple[int, list[str]]]:
+    """The file's non-blank rows with their line numbers; InterfaceError unless it is a readable CSV text file."""
     try:
         # utf-8-sig: spreadsheet exports often start with a byte-order mark, which would hide the 'time' header
         with path.open(newline="", encoding="utf-8-sig") as handle:
-            lines = [(line, row) for line, row in enumerate(csv.reader(handle), start=1)
-                     if any(cell.strip() for cell in row)]  # blank lines, and ',,' rows of blank cells
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):  # a device (/dev/zero) or a pipe may never end
+                raise InterfaceError(f"{path}: a replay CSV must be a regular file")
+            reader = csv.reader(handle)
+            try:
+                return [(line, row) for line, row in enumerate(reader, start=1)
+                        if any(cell.strip() for cell in row)]  # blank lines, and ',,' rows of blank cells
+            except csv.Error as exc:  # e.g. a field beyond the csv module's limit: its words, not the field
+                raise InterfaceError(f"{path}: row {reader.line_num}: not CSV text ({exc})") from None
     except OSError as exc:
-        raise InterfaceError(f"{path}: replay CSV not found or unreadable: {exc}") from exc
+        raise InterfaceError(f"{path}: replay CSV not found or unreadable: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
         raise InterfaceError(f"{path}: replay CSV is not UTF-8 text") from exc
+
+
+def read_replay_csv(path: Path) -> ReplaySeries:
+    """Read and check a replay CSV 'time,<col> [unit]...'; both `validate` and the replay federate use it.
+
+    Its problems are told by row and column, never by quoting the file: a path given by mistake (or on
+    purpose) may name any file this user can read.
+    """
+    path = Path(path)
+    lines = _csv_rows(path)
     if not lines:
         raise InterfaceError(f"{path}: replay CSV is empty")
     header = [split_header_cell(cell) for cell in lines[0][1]]
     if header[0][0] != "time":
-        raise InterfaceError(f"{path}: first column must be 'time', got {header[0][0]!r}")
+        raise InterfaceError(f"{path}: not a replay CSV: the first column of its first row must be 'time'")
     names = [name for name, _ in header]
     if len(set(names)) != len(names) or not all(names):
         raise InterfaceError(f"{path}: column names must be unique and non-empty")
@@ -521,8 +545,8 @@ def read_replay_csv(path: Path) -> ReplaySeries:
             raise InterfaceError(f"{path}: row {line} has {len(row)} cells, header has {len(header)}")
         values = [_replay_cell(path, line, name, cell) for name, cell in zip(names, row)]
         if not math.isfinite(values[0]) or (times and values[0] <= times[-1]):
-            raise InterfaceError(f"{path}: row {line}: time {values[0]} must be finite and strictly increasing"
-                                 + (f" (previous row: {times[-1]})" if times else ""))
+            raise InterfaceError(f"{path}: row {line}: its time must be finite and after the previous row's "
+                                 "(times strictly increase)")
         times.append(values[0])
         rows.append(values[1:])
     return ReplaySeries(header[1:], times, rows)

@@ -10,9 +10,9 @@ import json
 import logging
 import math
 import re
-import reprlib
+import sys
 import zipfile
-from collections.abc import Callable, Container, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Container, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -25,9 +25,10 @@ from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, FiniteFloat
 from federation.interfaces import (REMOTE, FederateInterface, InterfaceError, VariableInfo,
                                    declared_interface, fmu_interface, load_python_class, python_interface,
                                    replay_interface, units_compatible)
+from federation.clip import clip, short_repr
 from federation.errors import CarriesFields
 from federation.fmu_binary import check_fmu_binary
-from federation.names import COORDINATOR_SITE, name_problem
+from federation.names import COORDINATOR_SITE, MAX_NAME_LENGTH, name_problem
 from federation.rti.time import END_OF_TIME
 from federation.security.tunable import untunable
 
@@ -49,16 +50,16 @@ __all__ = [
 
 FederateKind = Literal["fmu", "python", "replay"]
 ParameterValue = float | int | bool | str
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,%d}\Z" % (MAX_NAME_LENGTH - 1))  # they name columns, classes
+_IDENTIFIER_RULE = f"an identifier (a letter or '_', then letters, digits or '_') of at most {MAX_NAME_LENGTH} characters"
 _BAD_VARIABLE_NAME = re.compile(r"\s|->")
 _CONNECTION = re.compile(r"^\s*(\S+)\s*->\s*(\S+)\s*$")
 _SETTABLE_CAUSALITIES = frozenset({"parameter", "structuralParameter", "input"})
 _NS_PER_S = 1e9
+_PATH_MAX = 4096  # Linux's PATH_MAX, the longest of the usual file systems'
 _LAST_SECOND = END_OF_TIME / _NS_PER_S  # logical time is int64 nanoseconds: about 4.6e9 s (146 years)
 _FLOAT32_MAX = float(numpy.finfo(numpy.float32).max)
 _EXCHANGED_TYPES = ("Real", "Integer", "Boolean")  # what travels as a number through the RTI
-_SHORT_REPR = reprlib.Repr()  # Python 3.11 takes no keywords here
-_SHORT_REPR.maxlevel, _SHORT_REPR.maxstring, _SHORT_REPR.maxother = 3, 200, 200
 
 
 # ----------------------------------------------------------------------------------------------------------- problems
@@ -69,6 +70,11 @@ class Problem:
 
     key: str
     message: str
+
+    def __post_init__(self) -> None:
+        # Keys are made of names, messages quote values: a hostile file must not make either unbounded.
+        object.__setattr__(self, "key", clip(self.key, 300))
+        object.__setattr__(self, "message", clip(self.message))
 
 
 def format_problems(path: Path, problems: Sequence[Problem]) -> str:
@@ -94,11 +100,11 @@ def parse_reference(text: str) -> tuple[str, str]:
     """Split 'federate.variable' at the first dot; raise ValueError when malformed."""
     federate, sep, variable = text.strip().partition(".")
     if not sep or not federate or not variable:
-        raise ValueError(f"{text!r} is not a 'federate.variable' reference")
+        raise ValueError(f"{short_repr(text)} is not a 'federate.variable' reference")
     if not _IDENTIFIER.match(federate):
-        raise ValueError(f"{text!r}: federate name {federate!r} is not an identifier")
+        raise ValueError(f"{short_repr(text)}: federate name {short_repr(federate)} is not {_IDENTIFIER_RULE}")
     if _BAD_VARIABLE_NAME.search(variable):
-        raise ValueError(f"{text!r}: variable name {variable!r} contains whitespace or '->'")
+        raise ValueError(f"{short_repr(text)}: variable name {short_repr(variable)} contains whitespace or '->'")
     return federate, variable
 
 
@@ -130,15 +136,15 @@ class Connection:
         if isinstance(value, str):
             match = _CONNECTION.match(value)
             if match is None:
-                raise ValueError(f"{value!r} is not of the form 'federate.output -> federate.input'")
+                raise ValueError(f"{short_repr(value)} is not of the form 'federate.output -> federate.input'")
             src, dst = match.group(1), match.group(2)
         elif isinstance(value, Mapping):
             if set(value) != {"from", "to"} or not all(isinstance(v, str) for v in value.values()):
                 raise ValueError("a connection mapping needs exactly the string keys 'from' and 'to', "
-                                 f"got {dict(value)!r}")
+                                 f"got {short_repr(dict(value))}")
             src, dst = value["from"], value["to"]
         else:
-            raise ValueError(f"a connection is 'a.x -> b.y' or {{from: a.x, to: b.y}}, got {value!r}")
+            raise ValueError(f"a connection is 'a.x -> b.y' or {{from: a.x, to: b.y}}, got {short_repr(value)}")
         return cls(*parse_reference(src), *parse_reference(dst))
 
 
@@ -147,13 +153,19 @@ def _parameter_value(value: object) -> ParameterValue:
     if callable(item) and getattr(value, "shape", None) == ():  # numpy scalar, e.g. from a sweep
         value = item()
     if not isinstance(value, (bool, int, float, str)):
-        raise ValueError(f"a parameter value must be a number, boolean or string, got {value!r}")
+        raise ValueError(f"a parameter value must be a number, boolean or string, got {short_repr(value)}")
     return value
 
 
 def _not_bool(value: object) -> object:
     if isinstance(value, bool):
         raise ValueError(f"expected a number of seconds, got {str(value).lower()}")
+    return value
+
+
+def _path_length(value: object) -> object:
+    if isinstance(value, str) and len(value) > _PATH_MAX:  # resolving it would walk every one of its parts
+        raise ValueError(f"a path of {len(value):,} characters names no file (file systems take at most {_PATH_MAX})")
     return value
 
 
@@ -167,6 +179,7 @@ _NULL_IS_EMPTY_LIST = BeforeValidator(_none_is_empty(list))
 _NULL_IS_EMPTY_DICT = BeforeValidator(_none_is_empty(dict))
 
 
+ModelPath = Annotated[Path, BeforeValidator(_path_length)]
 ConnectionItem = Annotated[Connection, PlainValidator(Connection.parse), PlainSerializer(str)]
 # Not StrictFloat: PyYAML reads '1e6' (no dot) as a string, which lax parsing turns into the number a user means;
 # only YAML booleans, which lax parsing would take as 1.0 / 0.0, are refused.
@@ -192,13 +205,14 @@ class TimeSpec(_Strict):
 class FederateSpec(_Strict):
     """One federate: exactly one of an FMU, a Python model class or a replay CSV."""
 
-    fmu: Path | None = None
+    fmu: ModelPath | None = None
     python: str | None = None
-    replay: Path | None = None
+    replay: ModelPath | None = None
     owner: NonEmptyStr
     step: Seconds | None = None
     parameters: Annotated[dict[str, ParameterItem], _NULL_IS_EMPTY_DICT] = Field(default_factory=dict)
-    expose: Annotated[list[str] | None, _NULL_IS_EMPTY_LIST] = None  # absent: every output
+    # absent: what the scenario connects or records (several owners), every output (one owner); Scenario.exposed
+    expose: Annotated[list[str] | None, _NULL_IS_EMPTY_LIST] = None
     # Parameters the owner lets the federation set (scenario values, --set, sweeps); absent: any
     # parameter given in the scenario. Enforced by the owner's host (federation.security.tunable).
     tunable: Annotated[list[str] | None, _NULL_IS_EMPTY_LIST] = None
@@ -252,6 +266,9 @@ class Scenario(_Strict):
     _sha256: str | None = PrivateAttr(default=None)
     _interfaces: dict[str, FederateInterface] = PrivateAttr(default_factory=dict)
     _overrides: dict[str, object] = PrivateAttr(default_factory=dict)
+    _mentions: dict[str, list[str]] | None = PrivateAttr(default=None)
+    _multi_owner: bool | None = PrivateAttr(default=None)
+    _unchecked: list[Problem] = PrivateAttr(default_factory=list)
 
     @property
     def path(self) -> Path:
@@ -266,6 +283,11 @@ class Scenario(_Strict):
         return self._interfaces
 
     @property
+    def unchecked(self) -> list[Problem]:
+        """What validation left unchecked, and why (a python federate not imported under --no-exec...)."""
+        return list(self._unchecked)
+
+    @property
     def overrides(self) -> dict[str, object]:
         """The overrides applied by load_scenario."""
         return dict(self._overrides)
@@ -275,16 +297,71 @@ class Scenario(_Strict):
         step = self.federates[federate].step
         return self.time.step if step is None else step
 
-    def exposed(self, federate: str) -> list[str]:
-        """Outputs other federates may see: the expose list (default all outputs), in interface order."""
+    def multi_owner(self) -> bool:
+        """Whether the federates belong to more than one owner (site): then exposure is deny-by-default."""
+        if self._multi_owner is None:  # asked for every connection checked: counted once
+            self._multi_owner = len({spec.owner for spec in self.federates.values()}) > 1
+        return self._multi_owner
+
+    def _mentioned_outputs(self, federate: str) -> list[str]:
+        """The federate's variables the scenario connects to an input or records, in the order first named."""
+        if self._mentions is None:  # built once: a scenario is not changed once loaded
+            mentions: dict[str, dict[str, None]] = {}
+            refs = [(c.src_federate, c.src_variable) for c in self.connections]
+            for ref in self.output.variables or []:
+                try:
+                    refs.append(parse_reference(ref))
+                except ValueError:
+                    continue  # a problem of its own, at its own key
+            for name, variable in refs:
+                mentions.setdefault(name, {})[variable] = None
+            self._mentions = {name: list(variables) for name, variables in mentions.items()}
+        return self._mentions.get(federate, [])
+
+    def declared_outputs(self, federate: str) -> list[str] | None:
+        """What the federate shares, as far as the scenario alone tells, without its model: its `expose`
+        list; without one, in a scenario of several owners, the outputs it connects or records; None when
+        only its model tells (one owner, no expose list: every output it has)."""
         spec = self.federates[federate]
+        if spec.expose is not None:
+            return list(dict.fromkeys(spec.expose))
+        if self.multi_owner():
+            return self._mentioned_outputs(federate)
+        return None
+
+    def exposure_rule(self, federate: str) -> str:
+        """How the federate's exposure is decided, in words (what `validate` says of it)."""
+        if self.federates[federate].expose is not None:
+            return "its expose list"
+        if self.multi_owner():
+            return "no expose list: only what the scenario connects or records"
+        return "no expose list, one owner: every output"
+
+    def exposed(self, federate: str) -> list[str]:
+        """Outputs that leave the federate's host, for other federates and the recorder to see.
+
+        Decided by the scenario alone, so that every mode, host and coordinator agrees without any
+        model: the `expose` list, in its order; without one, in a scenario of several owners, only
+        the outputs that it connects to an input or records (deny-by-default: an owner shares
+        nothing the scenario does not use); in a scenario of one owner, every output that can
+        travel, in its model's order.
+        """
         interface = self._interfaces.get(federate)
-        if interface is None:
-            return list(spec.expose or [])
-        outputs = interface.outputs()
-        if spec.expose is None:  # a String or array output cannot travel as a number: not unless named (an error)
-            return [name for name in outputs if _travels(interface.variables[name])]
-        return [name for name in outputs if name in set(spec.expose)]
+        named = self.declared_outputs(federate)
+        if named is None:  # a String or array output cannot travel as a number: not unless named (an error)
+            return [] if interface is None else [name for name in interface.outputs()
+                                                 if _travels(interface.variables[name])]
+        if interface is None or interface.kind == REMOTE:
+            return named
+        return [name for name in named if (info := interface.variables.get(name)) is not None
+                and info.causality == "output"]
+
+    def shared(self) -> dict[str, dict[str, list[str]]]:
+        """Owner -> federate -> the outputs that leave the owner's host (its federates' exposures)."""
+        owners: dict[str, dict[str, list[str]]] = {}
+        for name, spec in self.federates.items():
+            owners.setdefault(spec.owner, {})[name] = self.exposed(name)
+        return owners
 
     def recorded(self) -> list[tuple[str, str]]:
         """(federate, variable) pairs to record: output.variables, default every exposed output (file order)."""
@@ -297,9 +374,9 @@ class Scenario(_Strict):
         travel (arrays, String), and that nothing at all will be recorded, when so."""
         notes: list[Problem] = []
         types = f"{', '.join(_EXCHANGED_TYPES[:-1])} or {_EXCHANGED_TYPES[-1]}"
-        for name, spec in self.federates.items():
+        for name in self.federates:
             interface = self._interfaces.get(name)
-            if spec.expose is not None or self.output.variables is not None or interface is None:
+            if self.declared_outputs(name) is not None or self.output.variables is not None or interface is None:
                 continue  # what is exposed or recorded is named: nothing is left out unsaid
             left = [f"{var} ({'an array' if info.array else f'a {info.type} variable'})"
                     for var in interface.outputs() if not _travels(info := interface.variables[var])]
@@ -310,8 +387,12 @@ class Scenario(_Strict):
             if self.output.variables is not None:
                 key, why = "output.variables", "the list is empty"
             else:
-                each = "; ".join(f"{name}: {'expose is empty' if spec.expose == [] else 'no output that can travel'}"
-                                 for name, spec in self.federates.items())
+                def whys(spec: FederateSpec) -> str:
+                    if spec.expose == []:
+                        return "expose is empty"
+                    return ("no expose list, and none of its outputs is connected" if spec.expose is None
+                            and self.multi_owner() else "no output that can travel")
+                each = "; ".join(f"{name}: {whys(spec)}" for name, spec in self.federates.items())
                 key, why = "federates", f"no federate exposes a scalar {types} output ({each})"
             notes.append(Problem(key, f"nothing will be recorded: {why}; results.csv will hold only the time "
                                       "column and no results.png will be drawn"))
@@ -319,7 +400,7 @@ class Scenario(_Strict):
 
     def _relative_to_file(self, federate: str, value: Path | None, kind: str) -> Path:
         if value is None:
-            raise ValueError(f"federate {federate!r} is not a {kind} federate")
+            raise ValueError(f"federate {short_repr(federate)} is not a {kind} federate")
         return (self.path.parent / value).resolve()
 
     def fmu_path(self, federate: str) -> Path:
@@ -367,8 +448,113 @@ class Scenario(_Strict):
 
 # ------------------------------------------------------------------------------------------------------ YAML reading
 
+# What one YAML file may cost to read: a scenario or policy is a few KB (the flagship's is 1.5 KB). The
+# limits bound the document as the tool will walk it, an alias counting for all it stands for: without
+# them, a 1 KB file of nested aliases (or merge keys) stands for billions of values, and 10,000 nested
+# brackets overflow Python's stack.
+MAX_FILE_BYTES = 1024 * 1024
+MAX_VALUES = 50_000  # scalars, lists and mappings, as expanded
+MAX_TEXT = MAX_FILE_BYTES  # characters of all scalars, as expanded: no more than the largest file holds
+MAX_DEPTH = 50  # lists and mappings within each other (a scenario needs 6)
+_LARGEST_FLOAT = sys.float_info.max
+_MAX_NUMBER_CHARACTERS = 400  # 1.8e308, the largest number the tool can use, has 309 digits
+
+
+def _beyond_numbers(what: str) -> str:
+    return f"{what} is beyond any number this tool uses (the largest is about {_LARGEST_FLOAT:.2g})"
+
+
+class _TooLarge(CarriesFields, yaml.MarkedYAMLError):
+    """The document is beyond a reading limit (its position says where it went beyond)."""
+
+    def __init__(self, message: str, mark: Any) -> None:
+        super().__init__(None, None, message, mark)
+
+
+class _Refused(CarriesFields, yaml.constructor.ConstructorError):
+    """A mapping this reader refuses (a duplicate key...), in its own words: they quote no more than a key."""
+
+    def __init__(self, message: str, mark: Any) -> None:
+        super().__init__(None, None, message, mark)
+
+
+class _NumberTooLarge(CarriesFields, yaml.constructor.ConstructorError):
+    """A number in the file that no number the tool uses can hold; `node` says where (its key)."""
+
+    def __init__(self, node: yaml.Node, message: str) -> None:
+        super().__init__(None, None, message, node.start_mark)
+        self.node = node
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that rejects duplicate mapping keys (PyYAML silently keeps the last one)."""
+    """SafeLoader that rejects duplicate mapping keys (PyYAML silently keeps the last one), and any document
+    beyond the reading limits, counted while it is composed so that no limit is passed by much."""
+
+    def __init__(self, stream: bytes) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._values = 0
+        self._text = 0
+        self._expanded: dict[int, tuple[int, int]] = {}  # id(anchored node) -> (values, characters) it stands for
+        self._open: set[str] = set()  # anchors of the nodes being composed: an alias to one is recursive
+
+    def _count(self, values: int, text: int, mark: Any, what: str) -> None:
+        self._values += values
+        self._text += text
+        if self._values > MAX_VALUES:
+            raise _TooLarge(f"{what} makes the document more than {MAX_VALUES:,} values (lists, mappings and "
+                            "scalars, an alias counting for every value it repeats)", mark)
+        if self._text > MAX_TEXT:
+            raise _TooLarge(f"{what} makes the document more than {MAX_TEXT:,} characters of text (an alias "
+                            "counting for all the text it repeats)", mark)
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            node = self.anchors.get(str(event.anchor))
+            if node is not None:
+                if event.anchor in self._open:
+                    raise _TooLarge(f"the alias *{clip(str(event.anchor), 40)} stands for a list or mapping "
+                                    "that holds it: it would never end", event.start_mark)
+                values, text = self._expanded[id(node)]
+                self._count(values, text, event.start_mark, f"the alias *{clip(str(event.anchor), 40)}")
+            return super().compose_node(parent, index)
+        if self._depth >= MAX_DEPTH:
+            raise _TooLarge(f"lists and mappings nested more than {MAX_DEPTH} deep", event.start_mark)
+        before = (self._values, self._text)
+        self._count(1, len(event.value) if isinstance(event, yaml.ScalarEvent) else 0, event.start_mark, "this value")
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            self._open.add(anchor)
+        self._depth += 1
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+            self._open.discard(anchor)
+        if anchor is not None:
+            self._expanded[id(node)] = (self._values - before[0], self._text - before[1])
+        return node
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        text = str(node.value)
+        if len(text) > _MAX_NUMBER_CHARACTERS:  # Python would refuse to read it (ValueError) past 4,300 digits
+            raise _NumberTooLarge(node, _beyond_numbers(f"an integer of {len(text):,} characters"))
+        value: int = super().construct_yaml_int(node)
+        if abs(value) > _LARGEST_FLOAT:
+            raise _NumberTooLarge(node, _beyond_numbers(f"the integer {clip(text, 40)}"))
+        return value
+
+    def construct_yaml_float(self, node: yaml.ScalarNode) -> float:
+        value: float = super().construct_yaml_float(node)
+        if math.isinf(value) and "inf" not in str(node.value).lower():  # written as digits, not .inf
+            raise _NumberTooLarge(node, f"{clip(str(node.value), 40)} is beyond the largest 64-bit float "
+                                        f"({_LARGEST_FLOAT:.2g})")
+        return value
+
+
+_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:int", _UniqueKeyLoader.construct_yaml_int)
+_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:float", _UniqueKeyLoader.construct_yaml_float)
 
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -383,19 +569,19 @@ def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, 
         if key_node.tag == _MERGE_TAG:  # `<<: *base`: its keys come first, explicit keys override them
             merges += 1
             if merges > 1:
-                raise yaml.constructor.ConstructorError(None, None, "duplicate merge key '<<' (merge several "
-                                                        "mappings with `<<: [*a, *b]`)", key_node.start_mark)
+                raise _Refused("duplicate merge key '<<' (merge several mappings with `<<: [*a, *b]`)",
+                               key_node.start_mark)
             merged = _merged_mapping(loader, value_node)
             continue
         if key_node.tag == "tag:yaml.org,2002:value":  # a lone '=' key: a string, as yaml.safe_load reads it
             key_node.tag = "tag:yaml.org,2002:str"
         key = loader.construct_object(key_node, deep=deep)
         if not isinstance(key, Hashable):  # a complex key (`? [a, b]`)
-            raise yaml.constructor.ConstructorError(None, None, f"a mapping key must be a plain value, got a "
-                                                    f"{type(key).__name__}", key_node.start_mark)
+            raise _Refused(f"a mapping key must be a plain value, got a {type(key).__name__}", key_node.start_mark)
         if key in seen:  # also 1 and true: one key to Python (1 == True), so one would be lost
-            same = "" if type(seen[key]) is type(key) else f" (the same key as {seen[key]!r} once read: quote names)"
-            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}{same}", key_node.start_mark)
+            same = ("" if type(seen[key]) is type(key)
+                    else f" (the same key as {short_repr(seen[key])} once read: quote names)")
+            raise _Refused(f"duplicate key {short_repr(key)}{same}", key_node.start_mark)
         seen[key] = key
         values[key] = loader.construct_object(value_node, deep=deep)
     return {**merged, **values}
@@ -411,12 +597,12 @@ def _merged_mapping(loader: _UniqueKeyLoader, node: yaml.Node) -> dict[object, o
     merged: dict[object, object] = {}
     for source in sources:
         if not isinstance(source, yaml.MappingNode):
-            raise yaml.constructor.ConstructorError(None, None, "a merge key '<<' takes a mapping or a list of "
-                                                    f"mappings, got a {getattr(source, 'id', 'node')}", source.start_mark)
+            raise _Refused("a merge key '<<' takes a mapping or a list of mappings, got a "
+                           f"{getattr(source, 'id', 'node')}", source.start_mark)
         mapping = loader.construct_object(source, deep=True)
         if not isinstance(mapping, dict):  # e.g. an !!omap or !!set
-            raise yaml.constructor.ConstructorError(None, None, "a merge key '<<' takes plain mappings, got a "
-                                                    f"{type(mapping).__name__}", source.start_mark)
+            raise _Refused(f"a merge key '<<' takes plain mappings, got a {type(mapping).__name__}",
+                           source.start_mark)
         for key, value in mapping.items():
             merged.setdefault(key, value)
     return merged
@@ -438,24 +624,93 @@ def _archive_given(path: Path, raw: bytes, what: str) -> str:
     return f"{path.name} is a zip archive, not a {what} (a YAML file)"
 
 
-def _read_yaml(path: Path, what: str = "scenario file") -> tuple[bytes, dict[str, Any]]:
+def _key_of(root: yaml.Node, target: yaml.Node) -> str:
+    """The dotted key ('federates.grid.parameters.H') at which `target` sits in the document under `root`."""
+    stack: list[tuple[yaml.Node, str]] = [(root, "")]
+    seen: set[int] = set()
+    while stack:
+        node, key = stack.pop()
+        if node is target:
+            return key or "(root)"
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                name = clip(str(key_node.value), 100) if isinstance(key_node, yaml.ScalarNode) else "?"
+                child = f"{key}.{name}" if key else name
+                stack += [(key_node, child), (value_node, child)]
+        elif isinstance(node, yaml.SequenceNode):
+            stack += [(item, f"{key}[{index}]") for index, item in enumerate(node.value)]
+    return "(yaml)"
+
+
+def _yaml_problem(exc: yaml.YAMLError, root: yaml.Node | None) -> Problem:
+    """A YAML error as a problem: where it is and what it is, never the text of the line (the file may be
+    anything: a system file named by mistake), and PyYAML's own words about a token clipped short."""
+    if isinstance(exc, _NumberTooLarge) and root is not None:
+        return Problem(_key_of(root, exc.node), str(exc.problem))
+    if not isinstance(exc, yaml.MarkedYAMLError):
+        return Problem("(yaml)", f"YAML syntax error: {clip(str(exc), 200)}")
+    mark = exc.problem_mark or exc.context_mark
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    if isinstance(exc, _TooLarge):
+        return Problem("(yaml)", f"{where}{exc.problem}; refused")
+    words = str(exc.problem) if isinstance(exc, _Refused) else _without_content(str(exc.problem or exc.context or "?"))
+    return Problem("(yaml)", f"YAML syntax error: {where}{words}")
+
+
+_QUOTED = re.compile(r"'([^']*)'|\"([^\"]*)\"")
+
+
+def _without_content(words: str) -> str:
+    """PyYAML's words about a YAML error, with what they quote of the file left out (an alias, a tag, a
+    token) unless it is a character or two (a tab that cannot start a token) or a token's kind ('<scalar>')."""
+    def shown(match: re.Match[str]) -> str:
+        quoted = match.group(1) if match.group(1) is not None else match.group(2)
+        return match.group(0) if len(quoted) <= 2 or re.fullmatch(r"<[\w ]+>", quoted) else "'...'"
+    return clip(_QUOTED.sub(shown, words), 200)
+
+
+def _read_bytes(path: Path, what: str) -> bytes:
+    """The file's bytes, read no further than the size limit (a device such as /dev/zero never ends)."""
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise ScenarioError(path, [Problem("(file)", f"cannot read {what}: {exc.strerror or exc}")]) from exc
+    if len(raw) > MAX_FILE_BYTES:
+        raise ScenarioError(path, [Problem("(file)", f"the {what} is larger than {MAX_FILE_BYTES // 1024:,} KB, the "
+                                                     f"most a {what} may be (they are a few KB)")])
+    return raw
+
+
+def _read_yaml(path: Path, what: str = "scenario file",
+               keys: Collection[str] = ()) -> tuple[bytes, dict[str, Any]]:
+    """The file's bytes and its top-level mapping, read within the reading limits (MAX_FILE_BYTES, MAX_VALUES,
+    MAX_TEXT, MAX_DEPTH); ScenarioError otherwise. Scenario and policy files are read by this one reader.
+
+    A mapping holding none of `keys` is not such a file at all (another file named by mistake): it is
+    refused as a whole, without naming its keys, which are that file's content.
+    """
+    raw = _read_bytes(path, what)
     if raw.startswith(b"PK\x03\x04") or zipfile.is_zipfile(io.BytesIO(raw)):  # YAML would say "special characters"
         raise ScenarioError(path, [Problem("(file)", _archive_given(path, raw, what))])
+    loader = _UniqueKeyLoader(raw)
+    root: yaml.Node | None = None
     try:
-        data = yaml.load(raw, Loader=_UniqueKeyLoader)  # noqa: S506 - SafeLoader subclass
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-        raise ScenarioError(path, [Problem("(yaml)", f"YAML syntax error: {where}{exc.problem or exc}")]) from exc
+        root = loader.get_single_node()
+        data = None if root is None else loader.construct_document(root)
     except yaml.YAMLError as exc:
-        raise ScenarioError(path, [Problem("(yaml)", f"YAML syntax error: {exc}")]) from exc
+        raise ScenarioError(path, [_yaml_problem(exc, root)]) from None
+    finally:
+        loader.dispose()
     if not isinstance(data, dict):
         kind = "empty" if data is None else type(data).__name__
         raise ScenarioError(path, [Problem("(root)", f"the top level must be a mapping, got {kind}")])
+    if keys and data and not any(key in keys for key in data):
+        raise ScenarioError(path, [Problem("(root)", f"not a {what}: none of its {len(data)} top-level keys is "
+                                                     f"{' or '.join(repr(key) for key in keys)}")])
     return raw, data
 
 
@@ -468,6 +723,8 @@ def _apply_overrides(data: dict[str, Any], overrides: Mapping[str, object]) -> l
         where = f"overrides.{key}"
         if not sep or not name:
             problems.append(Problem(where, "an override key is 'time.<field>' or '<federate>.<parameter>'"))
+        elif isinstance(value, int) and abs(value) > _LARGEST_FLOAT:  # as the file's numbers (_UniqueKeyLoader)
+            problems.append(Problem(where, _beyond_numbers(f"an integer of about {value.bit_length() * 0.30103:,.0f} digits")))
         elif head == "time":
             section = data.setdefault("time", {})
             if isinstance(section, dict):
@@ -477,7 +734,7 @@ def _apply_overrides(data: dict[str, Any], overrides: Mapping[str, object]) -> l
             if isinstance(parameters, dict):
                 parameters[name] = value
         else:
-            problems.append(Problem(where, f"unknown federate {head!r}"))
+            problems.append(Problem(where, f"unknown federate {short_repr(head)}"))
     return problems
 
 
@@ -505,16 +762,11 @@ def _pydantic_problems(error: ValidationError) -> list[Problem]:
     for item in error.errors(include_url=False):
         message = _PYDANTIC_MESSAGES.get(item["type"], item["msg"]).removeprefix("Value error, ")
         if item["loc"][-1:] == ("[key]",):  # a mapping key (a name) YAML read as a number or boolean
-            message = f"the name {_clipped(item['input'])} must be a string: quote it"
+            message = f"the name {short_repr(item['input'])} must be a string: quote it"
         elif item["type"] not in _PYDANTIC_MESSAGES and item["type"] != "value_error":
-            message += f" (got {_clipped(item['input'])})"
+            message += f" (got {short_repr(item['input'])})"
         problems.append(Problem(_loc_to_key(item["loc"]), message))
     return problems
-
-
-def _clipped(value: object) -> str:
-    """repr(value), bounded in depth and length: a YAML alias bomb would otherwise echo gigabytes."""
-    return _SHORT_REPR.repr(value)
 
 
 # -------------------------------------------------------------------------------------------------- semantic checks
@@ -543,6 +795,8 @@ def _out_of_range(info: VariableInfo, value: ParameterValue) -> str | None:
         return None
     if math.isnan(value):
         return "every range (it is not a number)"
+    if math.isinf(value):  # `--set x=1e400`, or `.inf`: no model parameter means that
+        return "every range (it is infinite)"
     if info.fmi_type == "Float32" and math.isfinite(value) and abs(value) > _FLOAT32_MAX:
         return f"the range of Float32 (+/-{_FLOAT32_MAX:.8g}, beyond which it would become inf)"
     width = info.int_range
@@ -551,6 +805,13 @@ def _out_of_range(info: VariableInfo, value: ParameterValue) -> str | None:
     if (info.min is not None and value < info.min) or (info.max is not None and value > info.max):
         return f"the declared range [{_bound_text(info.min, '-inf')}, {_bound_text(info.max, 'inf')}]"
     return None
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # e.g. a name too long for the file system
+        return False
 
 
 def _travels(info: VariableInfo) -> bool:
@@ -690,9 +951,12 @@ def _parsed_parts(data: Mapping[str, Any]) -> tuple[Scenario, _Unparsed]:
 class _Checker:
     """Cross-field checks of a structurally valid scenario against the federates' interfaces."""
 
-    def __init__(self, scenario: Scenario, site: str | None = None, unparsed: _Unparsed | None = None) -> None:
+    def __init__(self, scenario: Scenario, site: str | None = None, unparsed: _Unparsed | None = None,
+                 run_code: bool = True) -> None:
         self.scenario = scenario
         self.site = site
+        self.run_code = run_code
+        self.unchecked: list[Problem] = []  # what was not checked, and why (--no-exec)
         self.unparsed = unparsed or _Unparsed(connections=list(enumerate(scenario.connections)))
         self.problems: list[Problem] = []
         self.drivers: dict[tuple[str, str], str] = {}
@@ -705,7 +969,7 @@ class _Checker:
         if federate in self.scenario.federates:
             return True
         if federate not in self.unparsed.federates:
-            self.add(key, f"unknown {what} {federate!r}{_did_you_mean(federate, self.scenario.federates)}")
+            self.add(key, f"unknown {what} {short_repr(federate)}{_did_you_mean(federate, self.scenario.federates)}")
         return False
 
     def run(self) -> list[Problem]:
@@ -767,28 +1031,34 @@ class _Checker:
             if (problem := name_problem("site name", owner)) is not None:
                 self.add(key, problem)
             elif owner == COORDINATOR_SITE:
-                self.add(key, f"site name {owner!r} is reserved for the site that creates and records the run "
+                self.add(key, f"site name {short_repr(owner)} is reserved for the site that creates and records the run "
                               "(it may create and administer the federation); name the owner otherwise")
             elif first.setdefault(owner.lower(), owner) != owner:
-                self.add(key, f"site {owner!r} differs from site {first[owner.lower()]!r} only in case; site names "
+                self.add(key, f"site {short_repr(owner)} differs from site {short_repr(first[owner.lower()])} only in case; site names "
                               "name files (certificates, logs), which some file systems do not tell apart")
 
     # -- interfaces
     def load_interfaces(self) -> None:
+        """Each federate's interface. A site (a host, the coordinator) reads only its own federates' models:
+        another site's federate is declared by the scenario (declare_remote), never imported nor loaded,
+        even when its files are here. Without `run_code`, a python federate is declared likewise, and no
+        FMU binary is loaded: nothing of a model's code runs."""
         scenario = self.scenario
         for name, spec in scenario.federates.items():
             if not _IDENTIFIER.match(name):
-                self.add(f"federates.{name}", f"federate name {name!r} is not an identifier")
-            if self.site is not None and spec.owner != self.site and not self.locally_available(name):
+                self.add(f"federates.{name}", f"federate name {short_repr(name)} is not {_IDENTIFIER_RULE}")
+            if self.site is not None and spec.owner != self.site:
                 self.declare_remote(name)
+                continue
+            if spec.kind == "python" and not self.run_code:
+                self.declare_unexecuted(name)
                 continue
             if spec.kind in ("fmu", "replay") and not self.model_file_found(name, spec):
                 continue
             try:
                 if spec.kind == "fmu":
                     interface = fmu_interface(scenario.fmu_path(name))
-                    if self.site in (None, spec.owner):  # another site's FMU runs on its own platform
-                        check_fmu_binary(scenario.fmu_path(name), interface)
+                    check_fmu_binary(scenario.fmu_path(name), interface, load=self.run_code)
                 elif spec.kind == "replay":
                     interface = replay_interface(scenario.replay_path(name))
                 else:
@@ -796,49 +1066,86 @@ class _Checker:
             except InterfaceError as exc:
                 self.add(f"federates.{name}.{spec.kind}", str(exc))
                 continue
+            if spec.kind == "fmu" and not self.run_code:
+                self.unchecked.append(Problem(f"federates.{name}.fmu", "its binary for this platform was not loaded "
+                                                                      "(--no-exec): whether it loads is not checked"))
             scenario.interfaces[name] = interface
 
     def model_file_found(self, name: str, spec: FederateSpec) -> bool:
         """Whether the FMU or replay CSV exists, after saying where it was looked for if not."""
         scenario = self.scenario
         path = scenario.fmu_path(name) if spec.kind == "fmu" else scenario.replay_path(name)
-        if path.exists():
-            return True
         what, written = ("FMU" if spec.kind == "fmu" else "replay CSV"), spec.source
+        try:
+            if path.exists():
+                return True
+        except OSError as exc:  # e.g. a name too long for the file system
+            self.add(f"federates.{name}.{spec.kind}", f"{what} {short_repr(written)} cannot be looked up: "
+                                                      f"{exc.strerror or exc}")
+            return False
+        shown = clip(str(path), 300)
         if Path(written).is_absolute():
-            where = f"{path} does not exist"
+            where = f"{shown} does not exist"
         else:
-            where = (f"resolved against the scenario's folder {scenario.path.parent} it is {path}, "
+            where = (f"resolved against the scenario's folder {scenario.path.parent} it is {shown}, "
                      "which does not exist")
             beside_cwd = Path.cwd() / written
-            if beside_cwd.resolve() != path and beside_cwd.exists():
+            if beside_cwd.resolve() != path and _is_file(beside_cwd):
                 where += (f"; there is one at {beside_cwd.resolve()}, relative to the working directory, but model "
                           "paths are relative to the scenario file")
-        self.add(f"federates.{name}.{spec.kind}", f"{what} {written!r} not found: {where}")
+        self.add(f"federates.{name}.{spec.kind}", f"{what} {short_repr(written)} not found: {where}")
         return False
 
-    def locally_available(self, name: str) -> bool:
-        spec = self.scenario.federates[name]
-        if spec.kind == "fmu":
-            return self.scenario.fmu_path(name).is_file()
-        if spec.kind == "replay":
-            return self.scenario.replay_path(name).is_file()
-        try:
-            python_interface(str(spec.python), self.scenario.search_paths())
-        except InterfaceError:
-            return False  # another site's model, not importable here
-        return True
+    def declared_inputs(self, name: str) -> list[str]:
+        """The federate's inputs the scenario feeds, by connection or interaction."""
+        scenario = self.scenario
+        inputs = [c.dst_variable for c in scenario.connections if c.dst_federate == name]
+        return inputs + [t.split(".", 1)[1] for i in scenario.interactions.values() for t in i.to
+                         if t.split(".", 1)[0] == name]
 
     def declare_remote(self, name: str) -> None:
-        """Another site's federate whose model is not here: trust its declared interface."""
+        """Another site's federate: its interface as the scenario declares it; its owner's host checks it
+        against the model. With one owner and no expose list, only the model tells what it shares (every
+        output): its FMU's modelDescription or its replay CSV is read for that when here (data, not code)."""
         scenario, spec = self.scenario, self.scenario.federates[name]
-        if spec.expose is None:
+        outputs = scenario.declared_outputs(name)
+        if outputs is None:
+            outputs = self.outputs_in_model_data(name, spec)
+        if outputs is None:
+            why = ("importing its module would run its owner's code" if spec.kind == "python"
+                   else "its model is not here")
             self.add(f"federates.{name}.expose",
-                     f"required to run site {self.site!r} without the model of {name!r} (owner {spec.owner!r})")
+                     f"required to run site {short_repr(self.site)} without the model of {short_repr(name)} (owner "
+                     f"{short_repr(spec.owner)}): with one owner and no expose list it shares every output, which "
+                     f"only its model tells, and {why}")
             return
-        inputs = [c.dst_variable for c in scenario.connections if c.dst_federate == name]
-        inputs += [t.split(".", 1)[1] for i in scenario.interactions.values() for t in i.to if t.split(".", 1)[0] == name]
-        scenario.interfaces[name] = declared_interface(spec.expose, inputs)
+        scenario.interfaces[name] = declared_interface(outputs, self.declared_inputs(name))
+
+    def outputs_in_model_data(self, name: str, spec: FederateSpec) -> list[str] | None:
+        """Every output that can travel, read from another site's FMU modelDescription or replay CSV when it is
+        on this machine; None when it is not (or unreadable: its owner's host reports that)."""
+        scenario = self.scenario
+        try:
+            if spec.kind == "fmu" and _is_file(scenario.fmu_path(name)):
+                interface = fmu_interface(scenario.fmu_path(name))
+            elif spec.kind == "replay" and _is_file(scenario.replay_path(name)):
+                interface = replay_interface(scenario.replay_path(name))
+            else:
+                return None
+        except InterfaceError:
+            return None
+        return [var for var in interface.outputs() if _travels(interface.variables[var])]
+
+    def declare_unexecuted(self, name: str) -> None:
+        """A python federate under --no-exec: its interface is known only by importing it, which runs its code;
+        it is taken as the scenario names it, and reported as not checked."""
+        scenario = self.scenario
+        outputs = scenario.declared_outputs(name)
+        if outputs is None:
+            outputs = scenario._mentioned_outputs(name)
+        scenario.interfaces[name] = declared_interface(outputs, self.declared_inputs(name))
+        self.unchecked.append(Problem(f"federates.{name}.python", "not imported (--no-exec): its module, inputs, "
+                                                                 "outputs and parameters are not checked"))
 
     def variable(self, key: str, federate: str, variable: str, causality: str | None = None) -> VariableInfo | None:
         """The variable, or None after recording a problem (unknown federate/variable; silent if unreadable).
@@ -853,7 +1160,7 @@ class _Checker:
         info = interface.variables.get(variable)
         if info is None:
             hint = _did_you_mean(variable, [n for n, v in interface.variables.items() if v.causality == causality])
-            self.add(key, f"federate {federate!r} has no variable {variable!r}"
+            self.add(key, f"federate {short_repr(federate)} has no variable {short_repr(variable)}"
                           f"{hint or _did_you_mean(variable, interface.variables)}")
         return info
 
@@ -872,7 +1179,7 @@ class _Checker:
         if info is None:
             return None
         if info.causality != "output":
-            self.add(key, f"{federate}.{variable} is not an output (causality {info.causality!r})")
+            self.add(key, f"{federate}.{variable} is not an output (causality {short_repr(info.causality)})")
             return None
         if not self.exchangeable(key, federate, info):
             return None
@@ -887,7 +1194,7 @@ class _Checker:
         if info is None:
             return None
         if info.causality != "input":
-            self.add(key, f"{federate}.{variable} is not an input (causality {info.causality!r})")
+            self.add(key, f"{federate}.{variable} is not an input (causality {short_repr(info.causality)})")
             return None
         if not self.exchangeable(key, federate, info):
             return None
@@ -901,10 +1208,10 @@ class _Checker:
         """A parameter (or input) of the federate, or None after recording why it cannot be set."""
         info = interface.variables.get(parameter)
         if info is None or info.causality not in _SETTABLE_CAUSALITIES:
-            what = "no such variable" if info is None else f"causality {info.causality!r}"
+            what = "no such variable" if info is None else f"causality {short_repr(info.causality)}"
             hint = _did_you_mean(parameter, [n for n, v in interface.variables.items()
                                              if v.causality in _SETTABLE_CAUSALITIES])
-            self.add(key, f"{parameter!r} is not a parameter of federate {name!r} ({what}){hint}")
+            self.add(key, f"{short_repr(parameter)} is not a parameter of federate {short_repr(name)} ({what}){hint}")
             return None
         if info.array:
             self.add(key, f"{name}.{parameter} is an array (it has a Dimension); only scalar parameters can be set")
@@ -920,7 +1227,7 @@ class _Checker:
             info = self.variable(f"federates.{name}.expose[{index}]", name, variable, "output")
             if info is not None and info.causality != "output":
                 self.add(f"federates.{name}.expose[{index}]",
-                         f"{name}.{variable} is not an output (causality {info.causality!r}); "
+                         f"{name}.{variable} is not an output (causality {short_repr(info.causality)}); "
                          "only outputs can be exposed")
             elif info is not None:
                 self.exchangeable(f"federates.{name}.expose[{index}]", name, info)
@@ -933,9 +1240,9 @@ class _Checker:
                 continue
             if spec.kind == "fmu" and not _value_matches(info.type, value):
                 hint = "; quote it to make it text" if info.type == "String" else ""
-                self.add(key, f"value {value!r} does not match the {info.type} type of {name}.{parameter}{hint}")
+                self.add(key, f"value {short_repr(value)} does not match the {info.type} type of {name}.{parameter}{hint}")
             elif spec.kind == "fmu" and (bad := _out_of_range(info, value)):
-                self.add(key, f"value {value!r} is outside {bad} of {name}.{parameter}")
+                self.add(key, f"value {short_repr(value)} is outside {bad} of {name}.{parameter}")
         if spec.kind == "python":
             self.check_constructor(name, spec)
 
@@ -944,8 +1251,8 @@ class _Checker:
         spec = self.scenario.federates[name]
         for parameter in untunable(spec):
             self.add(f"federates.{name}.parameters.{parameter}",
-                     f"{parameter!r} is not in federates.{name}.tunable ({', '.join(spec.tunable or []) or 'empty'}): "
-                     f"site {spec.owner!r} does not let the federation set it, and its host would refuse to run")
+                     f"{short_repr(parameter)} is not in federates.{name}.tunable ({', '.join(spec.tunable or []) or 'empty'}): "
+                     f"site {short_repr(spec.owner)} does not let the federation set it, and its host would refuse to run")
 
     def check_constructor(self, name: str, spec: FederateSpec) -> None:
         """The class accepts the parameters as keywords, as the run will construct it: cls(**parameters)."""
@@ -965,8 +1272,8 @@ class _Checker:
     def check_connection(self, key: str, connection: Connection) -> None:
         if connection.src_federate == connection.dst_federate:
             # The RTI reflects an update to the other federates only, as HLA does.
-            self.add(key, f"{connection.src} -> {connection.dst} connects federate "
-                          f"{connection.src_federate!r} to itself; a model's own feedback belongs inside it")
+            self.add(key, f"{short_repr(str(connection))} connects federate "
+                          f"{short_repr(connection.src_federate)} to itself; a model's own feedback belongs inside it")
         src = self.exposed_output(key, connection.src_federate, connection.src_variable)
         dst = self.driven_input(key, connection.dst_federate, connection.dst_variable)
         if src is None or dst is None:
@@ -984,13 +1291,13 @@ class _Checker:
     def check_interaction(self, name: str, interaction: InteractionSpec) -> None:
         base = f"interactions.{name}"
         if not _IDENTIFIER.match(name):
-            self.add(base, f"interaction name {name!r} is not an identifier")
+            self.add(base, f"interaction name {short_repr(name)} is not {_IDENTIFIER_RULE}")
         if not interaction.parameters:
             self.add(f"{base}.parameters", "an interaction needs at least one parameter")
         for index, publisher in enumerate(interaction.publishers):
             if (self.known_federate(f"{base}.publishers[{index}]", publisher, "publisher federate")
                     and self.scenario.federates[publisher].kind != "python"):
-                self.add(f"{base}.publishers[{index}]", f"{publisher!r} is a {self.scenario.federates[publisher].kind} "
+                self.add(f"{base}.publishers[{index}]", f"{short_repr(publisher)} is a {self.scenario.federates[publisher].kind} "
                                                         "federate; only python federates send interactions")
         for target, parameter in interaction.to.items():
             key = f"{base}.to.{target}"
@@ -1001,7 +1308,7 @@ class _Checker:
                 continue
             self.driven_input(key, federate, variable)
             if parameter not in interaction.parameters:
-                self.add(key, f"{parameter!r} is not a parameter of interaction {name!r} "
+                self.add(key, f"{short_repr(parameter)} is not a parameter of interaction {short_repr(name)} "
                               f"(declared: {', '.join(interaction.parameters) or 'none'})")
 
     # -- output
@@ -1028,7 +1335,7 @@ def _with_overrides(problems: list[Problem], overrides: Mapping[str, object]) ->
         head, _, rest = name.partition(".")
         return name if head == "time" else f"federates.{head}.parameters.{rest}"
 
-    given = {key_of(name): f"{name}={value!r}" for name, value in overrides.items()}
+    given = {key_of(name): f"{name}={short_repr(value)}" for name, value in overrides.items()}
     time_given = [text for key, text in given.items() if key.startswith("time.")]
     noted = []
     for problem in problems:
@@ -1039,15 +1346,20 @@ def _with_overrides(problems: list[Problem], overrides: Mapping[str, object]) ->
 
 
 def load_scenario(
-    path: Path | str, overrides: Mapping[str, object] | None = None, site: str | None = None
+    path: Path | str, overrides: Mapping[str, object] | None = None, site: str | None = None,
+    run_code: bool = True,
 ) -> Scenario:
     """Read, validate and resolve a scenario file; raise ScenarioError listing every problem found.
 
-    With `site`, other sites' models need not be on this machine: where one is missing, that
-    federate's `expose` list stands for its interface (an owner host's view of the scenario).
+    Without `site`, every federate is checked against its model: python modules are imported and
+    FMU binaries loaded (in a child process), which runs their code. With `site` (an owner's host,
+    or the coordinator), only that site's federates are: another site's are taken as the scenario
+    declares them, and nothing of theirs is imported or loaded, even when their files are here.
+    With `run_code=False` (`validate --no-exec`) no python module is imported and no binary loaded;
+    `Scenario.unchecked` then says what was not checked.
     """
     path = Path(path).resolve()
-    raw, data = _read_yaml(path)
+    raw, data = _read_yaml(path, keys=tuple(Scenario.model_fields))
     problems = _apply_overrides(data, overrides or {})
     unparsed: _Unparsed | None = None
     try:
@@ -1059,8 +1371,10 @@ def load_scenario(
     scenario._path = path
     scenario._sha256 = hashlib.sha256(raw).hexdigest()
     scenario._overrides = dict(overrides or {})
-    problems += _Checker(scenario, site, unparsed).run()
+    checker = _Checker(scenario, site, unparsed, run_code)
+    problems += checker.run()
     if problems:
         raise ScenarioError(path, _with_overrides(problems, overrides or {}))
+    scenario._unchecked = checker.unchecked
     log.info("loaded scenario %s (%s, %d federates)", path, scenario.federation, len(scenario.federates))
     return scenario

@@ -31,6 +31,7 @@ def test_the_python_federate_example_runs(tmp_path: Path) -> None:
                       "thermo": {"python": "doc_thermostat:Thermostat", "owner": "b", "parameters": {"T_set": 290.0}}},
         "connections": ["weather.T -> thermo.T"],
         "interactions": {"Switched": {"parameters": ["active"], "publishers": ["thermo"], "to": {}}},
+        "output": {"variables": ["weather.T", "thermo.heat", "thermo.on"]},  # two owners: named to be recorded
     })
     assert rows[0] == ["time", "weather.T", "thermo.heat", "thermo.on"]
     assert [r[2:] for r in rows[1:]] == [["0.0", "0.0"], ["2000.0", "1.0"], ["2000.0", "1.0"], ["0.0", "0.0"],
@@ -58,6 +59,7 @@ def test_the_recording_grid_example_gives_the_rows_shown(tmp_path: Path) -> None
         "federates": {"src": {"python": "doc_grid_models:Source", "owner": "a", "step": 2.0},
                       "con": {"python": "doc_grid_models:Consumer", "owner": "b", "step": 3.0}},
         "connections": ["src.y -> con.u"],
+        "output": {"variables": ["src.y", "con.seen"]},
     })
     shown = re.search(r"```\n(time,src\.y,con\.seen\n.*?)```", PAGE, re.S).group(1)  # type: ignore[union-attr]
     expected = [line.split()[0].split(",") for line in shown.splitlines()]

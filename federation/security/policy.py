@@ -175,7 +175,7 @@ def load_policy(path: Path | str) -> Policy:
 
     path = Path(path).resolve()
     try:
-        _, data = _read_yaml(path, "policy file")
+        _, data = _read_yaml(path, "policy file", tuple(Policy.model_fields))
     except Exception as exc:  # ScenarioError: the same reading rules, reported as a policy problem
         problems = getattr(exc, "problems", [Problem("(file)", str(exc))])
         raise PolicyError(path, problems) from None

@@ -111,7 +111,7 @@ def test_an_integer_output_feeds_a_real_input_in_every_mode(config3_fmu: Path, t
     """Int32 -> Float64 is exact, so it is accepted, and the input gets the integer's value in every mode."""
     path = write_scenario(tmp_path / "scen", {
         "a": {"fmu": str(config3_fmu), "owner": "lab", "parameters": {"n": 3}},
-        "b": {"fmu": str(config3_fmu), "owner": "shop", "parameters": {"k": 0.5}},
+        "b": {"fmu": str(config3_fmu), "owner": "shop", "parameters": {"k": 0.5}, "expose": ["y"]},
     }, ["a.count -> b.u"])
     embedded = tmp_path / "embedded"
     assert run_embedded(load_scenario(path), embedded, plot=False).status == "completed"

@@ -349,7 +349,7 @@ def python_scenario(folder: Path, sink: str = "Sink") -> Path:
         time: {{start: 0.0, stop: 4.0, step: 1.0}}
         federates:
           source: {{python: "models:Source", owner: lab}}
-          sink: {{python: "models:{sink}", owner: shop}}
+          sink: {{python: "models:{sink}", owner: shop, expose: [z]}}  # shared though not connected: recorded
         connections: [source.y -> sink.u]
         """))
     return path

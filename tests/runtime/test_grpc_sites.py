@@ -51,13 +51,19 @@ def test_a_host_validates_without_other_owners_models(fmu_dist: Path, tmp_path: 
     assert scenario.interfaces["furnace"].kind == "remote" and scenario.interfaces["grid"].kind == "fmu"
 
 
-def test_a_remote_federate_without_expose_list_is_refused(fmu_dist: Path, tmp_path: Path) -> None:
+def test_a_remote_federate_without_expose_list_shares_what_the_scenario_uses(fmu_dist: Path, tmp_path: Path) -> None:
     path = site_scenario(tmp_path / "utility", fmu_dist, {"grid"})
     data = yaml.safe_load(path.read_text())
     del data["federates"]["furnace"]["expose"]
     path.write_text(yaml.safe_dump(data))
-    with pytest.raises(ScenarioError, match=r"federates\.furnace\.expose.*'utility'"):
-        load_scenario(path, site="utility")
+    # several owners: deny-by-default, so the scenario alone says what the furnace shares (connected, recorded)
+    assert load_scenario(path, site="utility").exposed("furnace") == ["P_el"]
+    for spec in data["federates"].values():
+        spec["owner"] = "utility"
+    path.write_text(yaml.safe_dump(data))
+    # one owner: the furnace shares every output, which only its model tells, and the coordinator has none
+    with pytest.raises(ScenarioError, match=r"federates\.furnace\.expose: required to run site 'coordinator'"):
+        load_scenario(path, site=COORDINATOR)
 
 
 def test_sites_sharing_only_the_scenario_match_embedded(fmu_dist: Path, tmp_path: Path) -> None:

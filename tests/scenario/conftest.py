@@ -92,6 +92,13 @@ def base_scenario() -> dict[str, Any]:
     }
 
 
+def one_owner(data: dict[str, Any], owner: str = "lab") -> dict[str, Any]:
+    """The scenario data with every federate given to one owner (exposure is then every output by default)."""
+    for spec in data["federates"].values():
+        spec["owner"] = owner
+    return data
+
+
 @pytest.fixture
 def write_scenario(scenario_dir: Path) -> ScenarioWriter:
     """write_scenario(data=None, name='scenario.yaml', text=None) -> path of the written file in scenario_dir."""

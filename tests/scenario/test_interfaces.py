@@ -105,7 +105,7 @@ def test_replay_interface_header_units(tmp_path: Path) -> None:
     ("", "empty"),
     ("time,P,P\n0,1,1\n", "unique"),
     ("time,P\n0,1,2\n", "cells"),
-    ("time,P\nnan,1\n", "strictly increasing"),
+    ("time,P\nnan,1\n", "times strictly increase"),
 ])
 def test_replay_interface_errors(tmp_path: Path, content: str, fragment: str) -> None:
     path = tmp_path / "r.csv"

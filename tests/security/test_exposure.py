@@ -1,16 +1,23 @@
 """Owners expose only what they list: every byte the RTI receives in a grpc flagship run, and every
-result and log file, is searched for each twin's private variable names and parameter values."""
+result and log file, is searched for each twin's private variable names and parameter values.
+
+The flagship runs with the furnace's expose list removed and its T_charge no longer recorded:
+exposure is deny-by-default with several owners, so T_charge, an output that nothing connects
+or records, must stay on the furnace maker's host like any private variable.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
+import shutil
 import struct
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from federation.interfaces import fmu_interface
 from federation.protocol import pb
@@ -65,13 +72,29 @@ def private_variables(scenario: Scenario) -> tuple[set[str], set[float]]:
     return names, values
 
 
+def flagship_without_an_expose_list(folder: Path) -> Path:
+    """The flagship, its furnace without expose list and its T_charge not recorded (model paths made absolute)."""
+    data = yaml.safe_load(FLAGSHIP.read_text())
+    for spec in data["federates"].values():
+        if "fmu" in spec:
+            spec["fmu"] = str((FLAGSHIP.parent / spec["fmu"]).resolve())
+    del data["federates"]["furnace"]["expose"]
+    data["output"]["variables"].remove("furnace.T_charge")
+    folder.mkdir()
+    shutil.copy(FLAGSHIP.with_name("ems.py"), folder / "ems.py")
+    path = folder / "scenario.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
 def test_nothing_private_reaches_the_rti_the_results_or_the_logs(fmu_dist: Path, tmp_path: Path,
                                                                  caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    scenario = load_scenario(FLAGSHIP, {"time.stop": 1800.0})
+    scenario = load_scenario(flagship_without_an_expose_list(tmp_path / "scen"), {"time.stop": 1800.0})
+    assert scenario.exposed("furnace") == ["P_el", "T_chamber"]  # connected, recorded: not T_charge
     names, values = private_variables(scenario)
     assert {"P_mech", "agc_state", "R_droop", "pi_integrator", "cycle_phase", "C_chamber", "Q_batt",
-            "R_int", "n_plugged"} <= names
+            "R_int", "n_plugged", "T_charge"} <= names
     assert {0.05, 12e6, 160.0, 0.1, 1300.0} <= values
     tap_file, rti_log = tmp_path / "tap.bin", tmp_path / "rti.log"
     rti = spawn([sys.executable, str(Path(__file__).with_name("tap_rti.py")), str(tap_file)], rti_log,
