@@ -59,16 +59,16 @@ def _load(scenario: Path, stop: Optional[float] = None, settings: Optional[list[
         _invalid_scenario(exc)
 
 
-def _results_dir(path: Path) -> Path:
-    """The folder, made absolute and created; exit 2 naming it when it cannot be."""
-    # Absolute: an FMU's loader may change the working directory (fmpy does when a binary fails).
-    path = path.absolute()
+def _results_dir(path: Path, kind: str = "run", force: bool = False) -> Path:
+    """The folder, absolute and ready for a run or a sweep (federation.runtime.outputs: a new or empty folder,
+    or an earlier run's with --force, an earlier sweep's); exit 2 naming it and what is in it otherwise."""
+    from federation.runtime.outputs import OutputRefused, claim_output
+
     try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        err.print(f"[red]cannot write results to {escape(str(path))}: {escape(exc.strerror or str(exc))}[/red]")
+        return claim_output(path, "sweep" if kind == "sweep" else "run", force)
+    except OutputRefused as exc:
+        _error(exc)
         raise typer.Exit(2) from None
-    return path
 
 
 @app.command()
@@ -95,8 +95,10 @@ def run(
     grant_timeout: Optional[float] = typer.Option(None, "--grant-timeout", help="grpc: seconds without progress before the run stops"),
     address: Optional[str] = typer.Option(None, "--address", help="ray: address of a running Ray cluster (default: start Ray locally)"),
     insecure: bool = typer.Option(False, "--insecure", help="grpc/ray: plaintext, no certificates (default: mTLS with throw-away certificates)"),
+    force: bool = typer.Option(False, "--force", help="overwrite the results folder of an earlier run (a folder holding anything else is refused)"),
 ) -> None:
-    """Run a federation and write results.csv, results.png and run.json (grpc/ray: also audit.jsonl, policy.yaml)."""
+    """Run a federation and write results.csv, results.png and run.json (grpc/ray: also audit.jsonl, policy.yaml)
+    into a new or empty folder, or over an earlier run's with --force."""
     if mode not in ("embedded", "grpc", "ray"):
         err.print(f"[red]unknown mode {escape(repr(mode))}; use embedded, grpc or ray[/red]")
         raise typer.Exit(2)
@@ -106,7 +108,7 @@ def run(
     # On Ray each owner's host validates its own models on its own nodes (their platform, their
     # files): the coordinator holds no owner's models, like a grpc host of another site.
     sc = _load(scenario, stop, settings, site=COORDINATOR_SITE if mode == "ray" else None)
-    out_dir = _results_dir(out or sc.output.dir)
+    out_dir = _results_dir(out or sc.output.dir, force=force)
     _with_progress(sc, out_dir, "federation-run", mode,
                    lambda tick: _run_mode(mode, sc, out_dir, tick, not no_plot, grant_timeout, address, insecure))
 
@@ -204,6 +206,7 @@ def coordinate(
     grant_timeout: Optional[float] = typer.Option(None, "--grant-timeout", help="seconds without progress before the run stops (default: the RTI's)"),
     join_timeout: float = typer.Option(300.0, "--join-timeout", help="seconds to wait for every site to join and declare"),
     no_plot: bool = typer.Option(False, "--no-plot", help="skip results.png"),
+    force: bool = typer.Option(False, "--force", help="overwrite the results folder of an earlier run (a folder holding anything else is refused)"),
 ) -> None:
     """Create the federation on a running RTI, wait for every site's `federation host`, and record the run
     (results.csv, results.png, run.json, audit.jsonl), as `run --mode grpc` does on one machine."""
@@ -225,7 +228,7 @@ def coordinate(
     _check_tls_matches(rti, creds)
     # The coordinator holds no owner's model: like a host of another site, it trusts the expose lists.
     sc = _load(scenario, stop, settings, site=COORDINATOR_SITE)
-    out_dir = _results_dir(out or sc.output.dir)
+    out_dir = _results_dir(out or sc.output.dir, force=force)
 
     def body(tick: Any) -> Any:
         from federation.runtime.grpc_run import run_coordinator
@@ -269,7 +272,7 @@ def sweep(
     seed: int = typer.Option(0, "--seed", help="random seed for --samples"),
     mode: str = typer.Option("ray", "--mode", help="ray (runs in parallel) or embedded (one after the other, in-process)"),
     address: Optional[str] = typer.Option(None, "--address", help="ray: address of a running Ray cluster (default: start Ray locally)"),
-    out: Optional[Path] = typer.Option(None, "--out", help="sweep folder (default: the scenario's output.dir + '-sweep')"),
+    out: Optional[Path] = typer.Option(None, "--out", help="sweep folder: new, empty or an earlier sweep's (default: the scenario's output.dir + '-sweep')"),
     stop: Optional[float] = typer.Option(None, "--stop", help="override time.stop (s) for every run"),
     settings: Optional[list[str]] = typer.Option(None, "--set", help="override a parameter for every run"),
     force: bool = typer.Option(False, "--force", help="run every run again, even one whose folder holds a completed run with identical inputs"),
@@ -293,7 +296,7 @@ def sweep(
         raise typer.Exit(2) from None
     except ScenarioError as exc:
         _invalid_scenario(exc)
-    out_dir = _results_dir(out or sc.output.dir.with_name(sc.output.dir.name + "-sweep"))
+    out_dir = _results_dir(out or sc.output.dir.with_name(sc.output.dir.name + "-sweep"), "sweep")
     console = Console(stderr=True)
     failed: list[str] = []
     with Progress(
