@@ -103,8 +103,9 @@ def run(
         err.print(f"[red]unknown mode {escape(repr(mode))}; use embedded, grpc or ray[/red]")
         raise typer.Exit(2)
     _check_grant_timeout(grant_timeout)
-    from federation.security.certs import COORDINATOR_SITE
+    from federation.security.certs import COORDINATOR_SITE, remove_stale_throwaways
 
+    remove_stale_throwaways()  # of killed runs; a grpc or ray run would look again before it makes its own
     # On Ray each owner's host validates its own models on its own nodes (their platform, their
     # files): the coordinator holds no owner's models, like a grpc host of another site.
     sc = _load(scenario, stop, settings, site=COORDINATOR_SITE if mode == "ray" else None)
@@ -569,7 +570,8 @@ def certs_init(
     sites: str = typer.Option(..., "--sites", help="comma-separated sites, e.g. utility,furnace_maker,carmaker"),
     hosts: str = typer.Option("", "--hosts", help="comma-separated extra DNS names / IPs of the RTI (localhost and 127.0.0.1 are always in)"),
 ) -> None:
-    """Create DIR/ca.pem+key, DIR/rti.pem+key and DIR/sites/<site>.pem+key (plus the coordinator's)."""
+    """Create DIR/ca.pem+key, DIR/rti.pem+key and DIR/sites/<site>.pem+key (plus the coordinator's) in a new or
+    empty DIR (never over a file, never through a symbolic link)."""
     from federation.security.certs import COORDINATOR_SITE, init_ca
 
     try:
@@ -582,8 +584,8 @@ def certs_init(
 
 
 @certs_app.command("issue")
-def certs_issue(directory: Path, site: str = typer.Option(..., "--site", help="the site to (re-)issue a certificate for")) -> None:
-    """Issue DIR/sites/<site>.pem+key with the directory's CA."""
+def certs_issue(directory: Path, site: str = typer.Option(..., "--site", help="the site to issue a certificate for (refused when it has one: delete its files first)")) -> None:
+    """Issue DIR/sites/<site>.pem+key with the directory's CA (never over a file, never through a symbolic link)."""
     from federation.security.certs import issue_site
 
     try:
@@ -592,6 +594,24 @@ def certs_issue(directory: Path, site: str = typer.Option(..., "--site", help="t
         _error(exc)
         raise typer.Exit(2) from None
     typer.echo(f"{path}: certificate of site {site}")
+
+
+@app.command()
+def clean() -> None:
+    """Delete the throw-away certificates (in $TMPDIR) of local grpc/ray runs that were killed before they could
+    (SIGKILL, a crash); a running run's are kept. Every `federation run` does this too."""
+    from federation.security.certs import remove_stale_throwaways
+
+    found = remove_stale_throwaways()
+    for path in found.removed:
+        typer.echo(f"deleted {path}: throw-away certificates of a run that was killed")
+    for path, pid in found.live:
+        typer.echo(f"kept {path}: its run (pid {pid}) is still running")
+    for path in found.unknown:
+        typer.echo(f"left {path}: it records no run of this tool (an older version's?); delete it by hand if no "
+                   "run uses it")
+    if not (found.removed or found.live or found.unknown):
+        typer.echo("nothing to clean: no throw-away certificates left by a killed run")
 
 
 audit_app = typer.Typer(no_args_is_help=True, help="The tamper-evident audit log.")

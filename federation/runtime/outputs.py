@@ -26,12 +26,13 @@ import re
 from pathlib import Path
 from typing import Literal
 
+from federation.clip import few
+
 MARKER = ".federation"
 RUN_FILES = frozenset({"results.csv", "results.png", "run.json", "policy.yaml", "params.json", "metrics.json"})
 AUDIT_FILES = re.compile(r"audit(\.\d+)?\.(jsonl|head\.json|head\.json\.tmp)")  # see security/audit.py: rotate
 RUN_FOLDERS = {"logs": re.compile(r"[^/]+\.log"), "telemetry": re.compile(r"[^/]+\.jsonl")}
 SUMMARY = "summary.csv"
-SHOWN = 5  # entries named in a refusal; the rest are counted
 _MAX_RECORD = 1 << 20  # a run.json or marker larger than this is not one this tool wrote
 
 Kind = Literal["run", "sweep"]
@@ -70,17 +71,17 @@ def _check_run(folder: Path, names: list[str], force: bool) -> list[str]:
     """The entries of an earlier run to delete (with force); OutputRefused when the folder is not one."""
     made_by = _marker(folder)
     if made_by == "sweep" or (made_by is None and SUMMARY in names):
-        raise OutputRefused(f"refusing to write results into {folder}: it holds a sweep ({_few(_shown(folder, names))}); "
+        raise OutputRefused(f"refusing to write results into {folder}: it holds a sweep ({few(_shown(folder, names))}); "
                             "choose an empty or new folder (--out). Nothing was changed.")
     ours, foreign = _run_entries(folder, names)
     if foreign:
-        raise OutputRefused(f"refusing to write results into {folder}: it holds {_few(foreign)}, which no run of "
+        raise OutputRefused(f"refusing to write results into {folder}: it holds {few(foreign)}, which no run of "
                             "this tool writes; choose an empty or new folder (--out). Nothing was changed.")
     if made_by is None and not _is_run_json(folder / "run.json"):
-        raise OutputRefused(f"refusing to write results into {folder}: it holds {_few(_shown(folder, names))} but no "
+        raise OutputRefused(f"refusing to write results into {folder}: it holds {few(_shown(folder, names))} but no "
                             "run.json of this tool; choose an empty or new folder (--out). Nothing was changed.")
     if not force:
-        raise OutputRefused(f"{folder} holds an earlier run ({_few(_shown(folder, names))}): overwrite it with "
+        raise OutputRefused(f"{folder} holds an earlier run ({few(_shown(folder, names))}): overwrite it with "
                             "--force, or choose another folder (--out)")
     return [name for name in ours if name != MARKER and not AUDIT_FILES.fullmatch(name)]
 
@@ -89,7 +90,7 @@ def _check_sweep(folder: Path, names: list[str]) -> None:
     """OutputRefused unless the folder holds an earlier sweep of this tool: summary.csv, the marker, run folders."""
     made_by = _marker(folder)
     if made_by == "run" or (made_by is None and _is_run_json(folder / "run.json")):
-        raise OutputRefused(f"refusing to write a sweep into {folder}: it holds a run ({_few(_shown(folder, names))}); "
+        raise OutputRefused(f"refusing to write a sweep into {folder}: it holds a run ({few(_shown(folder, names))}); "
                             "choose an empty or new folder (--out). Nothing was changed.")
     foreign: list[str] = []
     for name in names:
@@ -103,10 +104,10 @@ def _check_sweep(folder: Path, names: list[str]) -> None:
         elif name not in (SUMMARY, MARKER) or not path.is_file():
             foreign.append(name)
     if foreign:
-        raise OutputRefused(f"refusing to write a sweep into {folder}: it holds {_few(foreign)}, which no sweep of "
+        raise OutputRefused(f"refusing to write a sweep into {folder}: it holds {few(foreign)}, which no sweep of "
                             "this tool writes; choose an empty or new folder (--out). Nothing was changed.")
     if made_by is None and SUMMARY not in names:
-        raise OutputRefused(f"refusing to write a sweep into {folder}: it holds {_few(_shown(folder, names))} but no "
+        raise OutputRefused(f"refusing to write a sweep into {folder}: it holds {few(_shown(folder, names))} but no "
                             f"{SUMMARY}: not a sweep of this tool; choose an empty or new folder (--out). Nothing was "
                             "changed.")
 
@@ -145,13 +146,6 @@ def _shown(folder: Path, names: list[str]) -> list[str]:
     """The entries as a refusal names them: folders with a slash, the marker left out."""
     return [name + ("/" if (folder / name).is_dir() and not (folder / name).is_symlink() else "")
             for name in names if name != MARKER]
-
-
-def _few(names: list[str]) -> str:
-    """The first SHOWN names (quoted when not printable: a name may hold a newline), and how many more."""
-    more = len(names) - SHOWN
-    shown = [name if name.isprintable() else repr(name) for name in names[:SHOWN]]
-    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
 
 
 def _read_small(path: Path) -> object:
