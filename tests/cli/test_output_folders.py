@@ -142,11 +142,14 @@ def test_coordinate_takes_an_earlier_runs_folder_only_with_force(fmu_dist: Path,
     proc = federation(*COMMANDS["coordinate"], "--out", str(out))
     assert proc.returncode == 2 and f"{out} holds an earlier run" in said(proc), said(proc)
     assert snapshot(out) == before
-    rti = subprocess.Popen([*CLI, "rti", "serve", "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE,
-                           stderr=subprocess.DEVNULL, text=True, cwd=tmp_path, start_new_session=True)
+    rti = subprocess.Popen([*CLI, "rti", "serve", "--listen", "127.0.0.1:0", "--audit", str(tmp_path / "rti.jsonl")],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                           start_new_session=True)
     try:
-        assert rti.stdout is not None
-        address = rti.stdout.readline().split()[-1]  # "RTI listening on 127.0.0.1:PORT"
+        assert rti.stdout is not None and rti.stderr is not None
+        listening = rti.stdout.readline().split()  # "RTI listening on 127.0.0.1:PORT"
+        assert listening, rti.stderr.read()
+        address = listening[-1]
         proc = federation("coordinate", str(FLAGSHIP), "--rti", address, *SHORT, "--out", str(out), "--force",
                           "--join-timeout", "1")
     finally:
