@@ -36,8 +36,10 @@ $(PROTO_OUT): proto/federation/v1/rti.proto | $(STAMP)
 $(FMU_OUT) &: $(FMU_SRC) | $(STAMP)
 	$(PY) fmus/build.py
 
+# --force: a run refuses to overwrite an earlier run's folder without it, and `make demo` is meant to be
+# run again (into results/grid_furnace_vehicle, which holds nothing but the previous demo's results).
 demo: $(STAMP) fmus proto native
-	$(VENV)/bin/federation run examples/grid_furnace_vehicle/scenario.yaml
+	$(VENV)/bin/federation run examples/grid_furnace_vehicle/scenario.yaml --force
 
 standalone: $(STAMP) fmus
 	$(PY) examples/standalone_twins.py --out results/standalone

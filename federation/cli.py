@@ -74,16 +74,16 @@ def _load(scenario: Path, stop: Optional[float] = None, settings: Optional[list[
         _invalid_scenario(exc)
 
 
-def _results_dir(path: Path) -> Path:
-    """The folder, made absolute and created; exit 2 naming it when it cannot be."""
-    # Absolute: an FMU's loader may change the working directory (fmpy does when a binary fails).
-    path = path.absolute()
+def _results_dir(path: Path, kind: str = "run", force: bool = False) -> Path:
+    """The folder, absolute and ready for a run or a sweep (federation.runtime.outputs: a new or empty folder,
+    or an earlier run's with --force, an earlier sweep's); exit 2 naming it and what is in it otherwise."""
+    from federation.runtime.outputs import OutputRefused, claim_output
+
     try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        err.print(f"[red]cannot write results to {escape(str(path))}: {escape(exc.strerror or str(exc))}[/red]")
+        return claim_output(path, "sweep" if kind == "sweep" else "run", force)
+    except OutputRefused as exc:
+        _error(exc)
         raise typer.Exit(2) from None
-    return path
 
 
 @app.command()
@@ -128,18 +128,21 @@ def run(
     grant_timeout: Optional[float] = typer.Option(None, "--grant-timeout", help="grpc: seconds without progress before the run stops"),
     address: Optional[str] = typer.Option(None, "--address", help="ray: address of a running Ray cluster (default: start Ray locally)"),
     insecure: bool = typer.Option(False, "--insecure", help="grpc/ray: plaintext, no certificates (default: mTLS with throw-away certificates)"),
+    force: bool = typer.Option(False, "--force", help="overwrite the results folder of an earlier run (a folder holding anything else is refused)"),
 ) -> None:
-    """Run a federation and write results.csv, results.png and run.json (grpc/ray: also audit.jsonl, policy.yaml)."""
+    """Run a federation and write results.csv, results.png and run.json (grpc/ray: also audit.jsonl, policy.yaml)
+    into a new or empty folder, or over an earlier run's with --force."""
     if mode not in ("embedded", "grpc", "ray"):
         err.print(f"[red]unknown mode {escape(repr(mode))}; use embedded, grpc or ray[/red]")
         raise typer.Exit(2)
     _check_grant_timeout(grant_timeout)
-    from federation.security.certs import COORDINATOR_SITE
+    from federation.security.certs import COORDINATOR_SITE, remove_stale_throwaways
 
+    remove_stale_throwaways()  # of killed runs; a grpc or ray run would look again before it makes its own
     # On Ray each owner's host validates its own models on its own nodes (their platform, their
     # files): the coordinator holds no owner's models, like a grpc host of another site.
     sc = _load(scenario, stop, settings, site=COORDINATOR_SITE if mode == "ray" else None)
-    out_dir = _results_dir(out or sc.output.dir)
+    out_dir = _results_dir(out or sc.output.dir, force=force)
     _with_progress(sc, out_dir, "federation-run", mode,
                    lambda tick: _run_mode(mode, sc, out_dir, tick, not no_plot, grant_timeout, address, insecure))
 
@@ -237,6 +240,7 @@ def coordinate(
     grant_timeout: Optional[float] = typer.Option(None, "--grant-timeout", help="seconds without progress before the run stops (default: the RTI's)"),
     join_timeout: float = typer.Option(300.0, "--join-timeout", help="seconds to wait for every site to join and declare"),
     no_plot: bool = typer.Option(False, "--no-plot", help="skip results.png"),
+    force: bool = typer.Option(False, "--force", help="overwrite the results folder of an earlier run (a folder holding anything else is refused)"),
 ) -> None:
     """Create the federation on a running RTI, wait for every site's `federation host`, and record the run
     (results.csv, results.png, run.json, audit.jsonl), as `run --mode grpc` does on one machine."""
@@ -258,7 +262,7 @@ def coordinate(
     _check_tls_matches(rti, creds)
     # The coordinator holds no owner's model: like a host of another site, it trusts the expose lists.
     sc = _load(scenario, stop, settings, site=COORDINATOR_SITE)
-    out_dir = _results_dir(out or sc.output.dir)
+    out_dir = _results_dir(out or sc.output.dir, force=force)
 
     def body(tick: Any) -> Any:
         from federation.runtime.grpc_run import run_coordinator
@@ -302,7 +306,7 @@ def sweep(
     seed: int = typer.Option(0, "--seed", help="random seed for --samples"),
     mode: str = typer.Option("ray", "--mode", help="ray (runs in parallel) or embedded (one after the other, in-process)"),
     address: Optional[str] = typer.Option(None, "--address", help="ray: address of a running Ray cluster (default: start Ray locally)"),
-    out: Optional[Path] = typer.Option(None, "--out", help="sweep folder (default: the scenario's output.dir + '-sweep')"),
+    out: Optional[Path] = typer.Option(None, "--out", help="sweep folder: new, empty or an earlier sweep's (default: the scenario's output.dir + '-sweep')"),
     stop: Optional[float] = typer.Option(None, "--stop", help="override time.stop (s) for every run"),
     settings: Optional[list[str]] = typer.Option(None, "--set", help="override a parameter for every run"),
     force: bool = typer.Option(False, "--force", help="run every run again, even one whose folder holds a completed run with identical inputs"),
@@ -326,7 +330,7 @@ def sweep(
         raise typer.Exit(2) from None
     except ScenarioError as exc:
         _invalid_scenario(exc)
-    out_dir = _results_dir(out or sc.output.dir.with_name(sc.output.dir.name + "-sweep"))
+    out_dir = _results_dir(out or sc.output.dir.with_name(sc.output.dir.name + "-sweep"), "sweep")
     console = Console(stderr=True)
     failed: list[str] = []
     with Progress(
@@ -602,7 +606,8 @@ def certs_init(
     sites: str = typer.Option(..., "--sites", help="comma-separated sites, e.g. utility,furnace_maker,carmaker"),
     hosts: str = typer.Option("", "--hosts", help="comma-separated extra DNS names / IPs of the RTI (localhost and 127.0.0.1 are always in)"),
 ) -> None:
-    """Create DIR/ca.pem+key, DIR/rti.pem+key and DIR/sites/<site>.pem+key (plus the coordinator's)."""
+    """Create DIR/ca.pem+key, DIR/rti.pem+key and DIR/sites/<site>.pem+key (plus the coordinator's) in a new or
+    empty DIR (never over a file, never through a symbolic link)."""
     from federation.security.certs import COORDINATOR_SITE, init_ca
 
     try:
@@ -615,8 +620,8 @@ def certs_init(
 
 
 @certs_app.command("issue")
-def certs_issue(directory: Path, site: str = typer.Option(..., "--site", help="the site to (re-)issue a certificate for")) -> None:
-    """Issue DIR/sites/<site>.pem+key with the directory's CA."""
+def certs_issue(directory: Path, site: str = typer.Option(..., "--site", help="the site to issue a certificate for (refused when it has one: delete its files first)")) -> None:
+    """Issue DIR/sites/<site>.pem+key with the directory's CA (never over a file, never through a symbolic link)."""
     from federation.security.certs import issue_site
 
     try:
@@ -625,6 +630,24 @@ def certs_issue(directory: Path, site: str = typer.Option(..., "--site", help="t
         _error(exc)
         raise typer.Exit(2) from None
     typer.echo(f"{path}: certificate of site {site}")
+
+
+@app.command()
+def clean() -> None:
+    """Delete the throw-away certificates (in $TMPDIR) of local grpc/ray runs that were killed before they could
+    (SIGKILL, a crash); a running run's are kept. Every `federation run` does this too."""
+    from federation.security.certs import remove_stale_throwaways
+
+    found = remove_stale_throwaways()
+    for path in found.removed:
+        typer.echo(f"deleted {path}: throw-away certificates of a run that was killed")
+    for path, pid in found.live:
+        typer.echo(f"kept {path}: its run (pid {pid}) is still running")
+    for path in found.unknown:
+        typer.echo(f"left {path}: it records no run of this tool (an older version's?); delete it by hand if no "
+                   "run uses it")
+    if not (found.removed or found.live or found.unknown):
+        typer.echo("nothing to clean: no throw-away certificates left by a killed run")
 
 
 audit_app = typer.Typer(no_args_is_help=True, help="The tamper-evident audit log.")

@@ -23,3 +23,11 @@ def clip(text: str, limit: int = LIMIT) -> str:
 def short_repr(value: object) -> str:
     """repr(value), bounded in depth and length (a YAML alias bomb would otherwise echo gigabytes)."""
     return _SHORT_REPR.repr(value)
+
+
+def few(names: list[str], shown: int = 5) -> str:
+    """The first `shown` names, comma-separated (quoted when not printable: a file name may hold a newline),
+    and how many more there are."""
+    more = len(names) - shown
+    listed = [clip(name, 200) if name.isprintable() else short_repr(name) for name in names[:shown]]
+    return ", ".join(listed) + (f" and {more} more" if more > 0 else "")

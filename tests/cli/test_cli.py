@@ -404,8 +404,9 @@ def test_a_run_that_fails_before_its_first_step_says_so_and_mentions_no_results(
 def test_a_run_that_fails_later_keeps_and_names_its_results(tmp_path: Path) -> None:
     path = python_scenario(tmp_path / "scen", "Raises")
     (tmp_path / "out").mkdir()
-    (tmp_path / "out" / "run.json").write_text("{}")  # a previous run's record is not this run's
-    proc = run_elsewhere(tmp_path, "run", str(path), "--no-plot", "--out", "out")
+    # a previous run's record is not this run's
+    (tmp_path / "out" / "run.json").write_text('{"status": "completed", "last_time_s": 4.0, "steps": {"a": 4}}')
+    proc = run_elsewhere(tmp_path, "run", str(path), "--no-plot", "--out", "out", "--force")
     said = " ".join(proc.stderr.split())
     assert proc.returncode == 1 and "boom" in said, said
     assert f"results up to the last completed step are in {tmp_path / 'out'}" in said

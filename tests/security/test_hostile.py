@@ -147,6 +147,8 @@ def test_expired_certificate_is_refused(secure: Secure, healthy: str, tmp_path: 
     ten_days_ago = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=10)
     issue_site(ca_copy, "site-a", valid_for=dt.timedelta(days=1), not_before=ten_days_ago)
     refused_at_handshake(channel(secure.target, ca_copy, "site-a"))
+    for old in ("site-a.pem", "site-a.key"):  # a certificate is never overwritten: a site's is deleted first
+        (ca_copy / "sites" / old).unlink()
     issue_site(ca_copy, "site-a")  # the same CA, in date: accepted, so the date was the only reason
     ok = channel(secure.target, ca_copy, "site-a")
     assert pb_grpc.AdminStub(ok).ListFederations(pb.ListFederationsRequest(), timeout=5).names == []
