@@ -336,7 +336,7 @@ def test_a_run_into_a_previous_runs_folder_keeps_its_audit_log(run_log: Path, tm
     out = tmp_path / "out"
     shutil.copytree(run_log.parent, out)
     first = (out / "audit.jsonl").read_bytes()
-    grpc_run(scenario, out)  # new throw-away certificates: the old log cannot be vouched for, so it moves aside
+    grpc_run(scenario, out, "--force")  # new throw-away certificates: the old log cannot be vouched for: moved aside
     assert (out / "audit.1.jsonl").read_bytes() == first
     assert "matches audit.1.head.json" in _intact(out / "audit.1.jsonl")
     assert "matches audit.head.json and run.json" in _intact(out / "audit.jsonl")
@@ -346,7 +346,7 @@ def test_a_run_into_a_previous_runs_folder_keeps_its_audit_log(run_log: Path, tm
     plain = tmp_path / "plain"
     grpc_run(scenario, plain, "--insecure")
     once = (plain / "audit.jsonl").read_bytes()
-    grpc_run(scenario, plain, "--insecure")
+    grpc_run(scenario, plain, "--insecure", "--force")
     twice = (plain / "audit.jsonl").read_bytes()
     assert twice.startswith(once) and len(twice) > len(once) and not (plain / "audit.1.jsonl").exists()
     assert f"OK ({len(twice.splitlines())} entries)" in _intact(plain / "audit.jsonl")
@@ -355,7 +355,7 @@ def test_a_run_into_a_previous_runs_folder_keeps_its_audit_log(run_log: Path, tm
     lines = (plain / "audit.jsonl").read_text().splitlines()[:-2]
     (plain / "audit.jsonl").write_text("".join(line + "\n" for line in lines))
     cut = (plain / "audit.jsonl").read_bytes()
-    run = federation("run", str(scenario), "--mode", "grpc", "--insecure", "--out", str(plain), "--no-plot")
+    run = federation("run", str(scenario), "--mode", "grpc", "--insecure", "--out", str(plain), "--no-plot", "--force")
     assert run.returncode == 0 and "moved it aside to audit.1.jsonl" in said(run), said(run)
     assert (plain / "audit.1.jsonl").read_bytes() == cut
     assert "matches audit.head.json and run.json" in _intact(plain / "audit.jsonl")
