@@ -119,12 +119,17 @@ def _bind(listen: str) -> list[socket.socket]:
     return sockets
 
 
-def _reset(sock: socket.socket) -> None:
-    """Close at once with a reset: a refused peer leaves no TIME_WAIT behind on our side."""
+def _linger_zero(sock: Any) -> None:
+    """Make the socket's close a reset (RST) rather than an orderly end (FIN)."""
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     except OSError:
         pass
+
+
+def _reset(sock: socket.socket) -> None:
+    """Close at once with a reset: a refused peer leaves no TIME_WAIT behind on our side."""
+    _linger_zero(sock)
     sock.close()
 
 
@@ -218,7 +223,8 @@ class _Relay:
         """One side closed: close the other (after what it still has to send; at once after a reset)."""
         other = side.other.transport
         if other is not None and not other.is_closing():
-            if isinstance(exc, OSError):
+            if isinstance(exc, OSError):  # a reset (or a broken socket): the other side gets a reset too
+                _linger_zero(other.get_extra_info("socket"))
                 other.abort()
             else:
                 other.close()

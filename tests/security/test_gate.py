@@ -23,7 +23,7 @@ from typing import Callable, Iterator
 
 import pytest
 
-from federation.runtime.gate import Gate
+from federation.runtime.gate import Gate, address_key, peer_string
 from federation.runtime.rti_state import Limits
 from federation.security.refusals import RefusalLog
 
@@ -100,6 +100,9 @@ class _Answer(socketserver.BaseRequestHandler):
         digest = hashlib.sha256()
         try:
             while chunk := self.request.recv(65536):
+                if chunk == b"reset me":
+                    reset(self.request)
+                    return
                 digest.update(chunk)
         except ConnectionResetError:
             server.ended.append("reset")
@@ -149,8 +152,13 @@ def test_a_reset_reaches_the_other_side(upstream: Upstream, gate: Gate) -> None:
     s = connect(gate.port, "127.0.0.2")  # type: ignore[attr-defined]
     s.sendall(b"half a request")
     assert until(lambda: len(upstream.accepted) == 1)
-    reset(s)
-    assert until(lambda: upstream.ended == ["reset"]) or upstream.ended == ["eof"]  # never left hanging
+    reset(s)  # the client resets: the server sees a reset
+    assert until(lambda: upstream.ended != []) and upstream.ended == ["reset"]
+    s = connect(gate.port, "127.0.0.2")  # type: ignore[attr-defined]
+    s.sendall(b"reset me")  # the server resets: the client sees a reset
+    with pytest.raises(ConnectionResetError):
+        s.recv(1)
+    s.close()
     assert until(lambda: gate.open_connections == 0)
 
 
@@ -236,6 +244,32 @@ def test_no_descriptor_outlives_its_connection_nor_the_gate(upstream: Upstream) 
     finally:
         gate.close()
     assert fds() == before
+
+
+@pytest.mark.parametrize("address, peer, key", [
+    (("10.1.2.3", 5000), "ipv4:10.1.2.3:5000", "10.1.2.3"),
+    (("::ffff:10.1.2.3", 5000, 0, 0), "ipv4:10.1.2.3:5000", "10.1.2.3"),  # an IPv4 client of a dual-stack socket
+    (("2001:db8:1:2:aaaa::1", 5000, 0, 0), "ipv6:[2001:db8:1:2:aaaa::1]:5000", "2001:db8:1:2::/64"),
+    (("2001:db8:1:2:bbbb::9", 6000, 0, 0), "ipv6:[2001:db8:1:2:bbbb::9]:6000", "2001:db8:1:2::/64"),  # same /64
+    (("fe80::1%lo", 7000, 0, 1), "ipv6:[fe80::1]:7000", "fe80::/64"),
+])
+def test_a_peer_is_named_as_grpc_names_it_and_counted_per_address_or_ipv6_64(
+        address: tuple[object, ...], peer: str, key: str) -> None:
+    assert (peer_string(address), address_key(address)) == (peer, key)
+
+
+def test_the_total_cap_fits_the_descriptor_limit() -> None:
+    """Each relayed connection takes three descriptors: the soft limit is raised for them if the hard one
+    allows, else the cap shrinks to fit (checked in a child process: limits are per process)."""
+    code = """if True:
+        import resource
+        from federation.runtime.gate import connection_budget
+        resource.setrlimit(resource.RLIMIT_NOFILE, (600, {hard}))
+        print(connection_budget(1024), resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+    """
+    for hard, expected in ((600, "157 600"), (10_000, "1024 3200")):
+        out = subprocess.run([sys.executable, "-c", code.format(hard=hard)], capture_output=True, text=True, timeout=60)
+        assert out.stdout.split() == expected.split(), out.stderr
 
 
 # ------------------------------------------------------------------------------ `federation rti serve`
