@@ -90,7 +90,8 @@ def _bind(listen: str) -> list[socket.socket]:
     host, sep, port_text = listen.rpartition(":")
     if not sep or not port_text.isdigit():
         raise OSError(f"expected HOST:PORT, got {listen!r}")
-    infos = socket.getaddrinfo(host.strip("[]") or None, int(port_text), socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE)
+    infos = socket.getaddrinfo(host.strip("[]") or None, int(port_text), socket.AF_UNSPEC, socket.SOCK_STREAM, 0,
+                               socket.AI_PASSIVE)
     seen, addresses = set(), []
     for family, _, _, _, address in infos:
         if (family, address[0]) not in seen and family in (socket.AF_INET, socket.AF_INET6):
