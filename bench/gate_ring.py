@@ -1,4 +1,4 @@
-"""What the connection gate costs the grpc-mode ring: the same ring against `rti serve` with its gate and with `--no-gate`.
+"""What the connection gate costs the grpc-mode ring: one ring against `rti serve` with its gate and `--no-gate`.
 
 Usage: python bench/gate_ring.py [--n 4] [--steps 1000] [--reps 3] [--echo-rounds 5000]
 Both RTIs serve for the whole benchmark (plaintext, loopback: the gate relays TLS bytes the same way);
@@ -113,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
                 proc.wait(30)
         gate, plain = med["gate"], med["direct"]
         assert gate is not None and plain is not None
-        identical = (work / "gate_long" / "results.csv").read_bytes() == (work / "direct_long" / "results.csv").read_bytes()
+        identical = ((work / "gate_long" / "results.csv").read_bytes()
+                     == (work / "direct_long" / "results.csv").read_bytes())
         print(f"gate-ring n={args.n} steps={args.steps} reps={args.reps} gate_us_per_step={gate * 1e6:.0f} "
               f"direct_us_per_step={plain * 1e6:.0f} gate_overhead={(gate / plain - 1) * 100:+.1f}% "
               f"results_identical={'yes' if identical else 'NO'}", flush=True)
