@@ -382,6 +382,7 @@ def rti_serve(
     audit: Optional[Path] = typer.Option(None, "--audit", help="audit log, JSON Lines (default: ~/.local/state/federation/rti-audit.jsonl)"),
     limit: list[str] = typer.Option([], "--limit", help="NAME=VALUE: any other service limit (federation.runtime.rti_state.Limits), e.g. max_batch_messages=8192; repeatable"),
     insecure: bool = typer.Option(False, "--insecure", help="without --tls, listen beyond loopback anyway (plaintext, claimed identities)"),
+    gate: bool = typer.Option(True, "--gate/--no-gate", help="accept connections through the connection gate, which caps them per peer address (--limit max_connections_per_address=16), in all (max_connections=1024) and closes silent ones (silent_connection_timeout=3); --no-gate: gRPC accepts them itself, uncapped"),
 ) -> None:
     """Serve the RTI, admin and health services until SIGTERM or Ctrl-C."""
     import threading
@@ -432,8 +433,9 @@ def rti_serve(
         _error(f"cannot use the audit log: {exc}")
         raise typer.Exit(2) from None
     try:
-        server, port, service = serve(listen, limits, credentials, guard=Guard(rules, audit_log, tls=tls is not None))
-    except RuntimeError as exc:  # gRPC says only that it could not bind
+        server, port, service = serve(listen, limits, credentials, guard=Guard(rules, audit_log, tls=tls is not None),
+                                      gate=gate)
+    except (RuntimeError, OSError) as exc:  # gRPC says only that it could not bind
         why = " or the --tls certificate and key are not a valid pair" if tls else ""
         _error(f"cannot listen on {listen}: the port is in use, the address is not this machine's or does not "
                f"resolve{why} ({exc})")

@@ -64,9 +64,12 @@ def child_env(out_dir: Path) -> dict[str, str]:
 
 
 def start_rti(log_path: Path, grant_timeout: float | None = None, env: dict[str, str] | None = None,
-              security: list[str] | None = None) -> tuple[subprocess.Popen[bytes], str]:
-    """Start `federation rti serve` on a free localhost port; returns the process and its address."""
-    args = ["rti", "serve", "--listen", "127.0.0.1:0", *(security or [])]
+              security: list[str] | None = None, gate: bool = False) -> tuple[subprocess.Popen[bytes], str]:
+    """Start `federation rti serve` on a free localhost port; returns the process and its address.
+
+    Without `gate` (the RTI of one run, reached only by its own processes) gRPC accepts the
+    connections itself: the connection gate's relay would cost every message a hop (bench/gate_ring.py)."""
+    args = ["rti", "serve", "--listen", "127.0.0.1:0", *(security or []), *([] if gate else ["--no-gate"])]
     if grant_timeout is not None:
         args += ["--grant-timeout", str(grant_timeout)]
     proc = spawn(federation_command(*args), log_path, stdout=subprocess.PIPE, extra_env=env)

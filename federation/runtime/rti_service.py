@@ -14,7 +14,7 @@ import math
 import threading
 import time
 from concurrent import futures
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -28,6 +28,7 @@ from federation.security.guard import AUDITED, Guard
 from federation.security.refusals import RefusalLog
 from federation.security.policy import PermissionDenied
 
+from .gate import Gate
 from .rti_state import CLOSE, FederationState, HostSession, Limits, ProtocolViolation, Stats
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,8 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
         self.guard = guard or Guard()
         self.rti = RTI()
         self.refusals = RefusalLog(log)
+        # gRPC's peer string of a connection -> the client's address (the connection gate's map, if any)
+        self.peer_of: Callable[[str], str] = lambda peer: peer
         self.federations: dict[str, FederationState] = {}
         self.lock = threading.Lock()
         self._stop = threading.Event()
@@ -162,7 +165,7 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
         # Reading and writing both run on the server's event loop: a message costs no thread hand-over.
         queue: asyncio.Queue[Any] = asyncio.Queue(self.limits.max_queued_messages)
         loop = asyncio.get_running_loop()
-        session = HostSession(peer=context.peer(), loop=loop, out=queue, loop_thread=threading.get_ident(),
+        session = HostSession(peer=self.peer_of(context.peer()), loop=loop, out=queue, loop_thread=threading.get_ident(),
                               context=context)
         session.trace_parent = telemetry.context_from(context.invocation_metadata())
         reader = asyncio.ensure_future(self._read(session, request_iterator))
@@ -493,25 +496,34 @@ def _pairs(handles: Any, values: Any, what: str) -> dict[int, float]:
 
 
 class ServerHandle:
-    """An asyncio gRPC server run on its own event-loop thread, stoppable from any thread."""
+    """An asyncio gRPC server run on its own event-loop thread (behind its connection gate, if any),
+    stoppable from any thread."""
 
-    def __init__(self, server: grpc.aio.Server, loop: asyncio.AbstractEventLoop, thread: threading.Thread) -> None:
-        self.server, self.loop, self.thread = server, loop, thread
+    def __init__(self, server: grpc.aio.Server, loop: asyncio.AbstractEventLoop, thread: threading.Thread,
+                 gate: Gate | None = None) -> None:
+        self.server, self.loop, self.thread, self.gate = server, loop, thread, gate
 
     def stop(self, grace: float | None = None) -> "Stopping":
         """Stop serving; `.wait()` on the result blocks until it has."""
         done: futures.Future[None] = futures.Future()
+        gate = self.gate
+        if gate is not None:
+            gate.stop_accepting()  # the calls under way still go through it during the grace period
 
         async def _stop() -> None:
             try:
                 await self.server.stop(grace)
             finally:
                 self.loop.call_soon(self.loop.stop)
+                if gate is not None:
+                    gate.close()
                 done.set_result(None)
 
         if self.loop.is_running():
             asyncio.run_coroutine_threadsafe(_stop(), self.loop)
         else:
+            if gate is not None:
+                gate.close()
             done.set_result(None)
         return Stopping(done)
 
@@ -526,8 +538,12 @@ class Stopping:
 
 def serve(listen: str, limits: Limits | None = None, credentials: grpc.ServerCredentials | None = None,
           max_workers: int = 16, guard: Guard | None = None,
-          interceptors: tuple[grpc.aio.ServerInterceptor, ...] = ()) -> tuple[ServerHandle, int, RTIService]:
-    """Start the RTI, admin and health services on a background event loop; returns the server and its port."""
+          interceptors: tuple[grpc.aio.ServerInterceptor, ...] = (),
+          gate: bool = False) -> tuple[ServerHandle, int, RTIService]:
+    """Start the RTI, admin and health services on a background event loop; returns the server and its port.
+
+    `gate`: gRPC listens on 127.0.0.1 only, behind a connection gate (gate.py) on `listen` that caps
+    open connections per peer address and in all; the service still logs each client's own address."""
     limits = limits or Limits()
     options = [
         ("grpc.max_receive_message_length", limits.max_message_bytes),
@@ -556,9 +572,10 @@ def serve(listen: str, limits: Limits | None = None, credentials: grpc.ServerCre
         pb_grpc.add_AdminServicer_to_server(service, server)
         health_servicer = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-        port = server.add_secure_port(listen, credentials) if credentials else server.add_insecure_port(listen)
+        bind = "127.0.0.1:0" if gate else listen
+        port = server.add_secure_port(bind, credentials) if credentials else server.add_insecure_port(bind)
         if port == 0:
-            raise OSError(f"cannot listen on {listen}")
+            raise OSError(f"cannot listen on {bind}")
         await server.start()
         health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
         health_servicer.set("federation.v1.RTI", health_pb2.HealthCheckResponse.SERVING)
@@ -569,4 +586,14 @@ def serve(listen: str, limits: Limits | None = None, credentials: grpc.ServerCre
     except BaseException:
         loop.call_soon_threadsafe(loop.stop)
         raise
-    return ServerHandle(server, loop, thread), port, service
+    if not gate:
+        return ServerHandle(server, loop, thread), port, service
+    front = Gate(port, limits, service.refusals)
+    service.peer_of = front.real_peer
+    handle = ServerHandle(server, loop, thread, front)
+    try:
+        port = front.open(listen)
+    except BaseException:
+        handle.stop(0).wait(30)
+        raise
+    return handle, port, service

@@ -48,6 +48,11 @@ class Limits:
     reap_after: float = 60.0  # s a finished or failed federation stays inspectable
     hello_timeout: float = 10.0  # s a session may stay open without saying hello
     max_name_length: int = 256  # characters in a federation, class or member name
+    # The connection gate of `rti serve` (gate.py): open connections from one address (IPv6: one /64),
+    # open connections in all, and seconds a new connection may stay silent.
+    max_connections_per_address: int = 16
+    max_connections: int = 1024
+    silent_connection_timeout: float = 3.0
 
 
 def with_limits(base: Limits, settings: list[str]) -> Limits:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 from collections import OrderedDict
 
@@ -24,21 +25,24 @@ def peer_address(peer: str) -> str:
 
 class RefusalLog:
     """Warnings about refused peers, rate-limited per address: a client that is refused in a loop
-    writes one line per `every` seconds, with the count of the refusals it made in between."""
+    writes one line per `every` seconds, with the count of the refusals it made in between.
+    Safe to share between threads (the service's event loop and the connection gate's)."""
 
     def __init__(self, logger: logging.Logger, every: float = 60.0) -> None:
         self.log, self.every = logger, every
         self._seen: OrderedDict[str, tuple[float, int]] = OrderedDict()  # address -> (last line, held back)
+        self._lock = threading.Lock()
 
     def refused(self, peer: str, what: str) -> None:
         address = peer_address(peer)
         now = time.monotonic()
-        last, held = self._seen.pop(address, (-math.inf, 0))
-        if now - last < self.every:
-            self._seen[address] = (last, held + 1)
-            return
+        with self._lock:
+            last, held = self._seen.pop(address, (-math.inf, 0))
+            if now - last < self.every:
+                self._seen[address] = (last, held + 1)
+                return
+            self._seen[address] = (now, 0)
+            while len(self._seen) > MAX_ADDRESSES:
+                self._seen.popitem(last=False)
         more = f" (and {held} more refusals since the last line about it)" if held else ""
         self.log.warning("refused %s: %s%s", clip(address, 100), clip(what), more)
-        self._seen[address] = (now, 0)
-        while len(self._seen) > MAX_ADDRESSES:
-            self._seen.popitem(last=False)
