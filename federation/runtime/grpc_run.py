@@ -173,6 +173,9 @@ def check_hosts(hosts: dict[str, subprocess.Popen[bytes]], logs: Path | None = N
         raise host_exited(site, code, logs)
 
 
+EXIT_GRACE = 1.0  # s a lost host's process may take to show its exit after the RTI's verdict
+
+
 def coordinator_ready(conn: RTIConnection, check: Callable[[], None]) -> Callable[[], list[int]]:
     """The coordinator's wait for work, checking its hosts while none comes.
 
@@ -187,11 +190,17 @@ def coordinator_ready(conn: RTIConnection, check: Callable[[], None]) -> Callabl
                 check()
             return ready
         except FederationFailed as failed:
-            try:
-                check()
-            except HostExited as exited:
-                raise _with_exit(failed, exited) from None
-            raise
+            # A host that lost its stream may still be exiting (the kernel closes a killed process's
+            # sockets before it is reaped): give it a moment to say how it ended.
+            deadline = time.monotonic() + (0.0 if failed.reported else EXIT_GRACE)
+            while True:
+                try:
+                    check()
+                except HostExited as exited:
+                    raise _with_exit(failed, exited) from None
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.05)
         except HostExited as exited:
             verdict = conn.wait_failure(2.0)
             if isinstance(verdict, FederationFailed):
