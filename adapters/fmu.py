@@ -218,7 +218,7 @@ class _Slave:
         self.keep(status, category, message)
 
     def keep(self, status: int, category: bytes | None, message: bytes | None) -> None:
-        text = (message or b"").decode("utf-8", "replace")
+        text = fmu_archive.clip((message or b"").decode("utf-8", "replace"), 2000)  # an FMU's message, bounded
         self.lines.append(f"[{(category or b'').decode()}] {text}")
         del self.lines[:-50]  # keep the tail: the lines that explain a failure
         if status == 1 and self.warnings < _WARNINGS_SHOWN:  # fmiWarning: the run goes on, the user should know

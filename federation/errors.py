@@ -27,6 +27,10 @@ class CarriesFields:
         return (_rebuild, (type(exc), exc.args, dict(exc.__dict__)))
 
 
+class LinkLost(ConnectionError):
+    """The link to the RTI failed (stream ended, session refused, no reply): not a federate's own failure."""
+
+
 class FederationFailed(CarriesFields, RuntimeError):
     """The federation stopped: names the federate, its site (host) and the logical time.
 

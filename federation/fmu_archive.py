@@ -104,9 +104,9 @@ ENVIRONMENT = {
 }
 
 
-def clip(text: str) -> str:
-    """`text` cut to about _CLIP characters: names and messages that come from an archive are unbounded."""
-    return text if len(text) <= _CLIP else f"{text[:_CLIP]}... ({len(text)} characters)"
+def clip(text: str, limit: int = _CLIP) -> str:
+    """`text` cut to about `limit` characters: names and messages that come from an archive are unbounded."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 def quoted(value: str) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Callable, Mapping
 
 from federation.ambassador import Federate
-from federation.errors import FederationFailed
+from federation.errors import FederationFailed, LinkLost
+from federation.clip import clip
 from federation.rti import callbacks as cb
 from federation.rti.time import LogicalTime, to_seconds
 
@@ -37,7 +38,7 @@ def drive(
                 continue
             try:
                 fed.handle(drain(handle))
-            except (FederationFailed, OSError):
+            except (FederationFailed, LinkLost):
                 raise  # the federation's verdict, or the link to the RTI: not this federate's own failure
             except Exception as exc:
                 failure = federate_failed(fed, exc)
@@ -52,9 +53,12 @@ def federate_failed(fed: Federate, exc: Exception) -> FederationFailed:
     return failure_of(fed.name, fed.owner, fed.time, exc)
 
 
+REASON_LIMIT = 64 * 1024  # characters of a failure's reason: it travels in one message and in run.json
+
+
 def failure_of(name: str, owner: str, time: LogicalTime, exc: Exception) -> FederationFailed:
     """Federate `name` of site `owner` failed at `time` raising `exc`, in words that name it."""
-    reason = str(exc)
+    reason = clip(str(exc), REASON_LIMIT)
     if not reason.startswith(f"federate {name!r}"):  # adapters' errors do; anything else is told where
         reason = f"federate {name!r} at t={to_seconds(time)} s: {type(exc).__name__}: {reason}"
     return FederationFailed(name, owner, time, reason, reported=True)

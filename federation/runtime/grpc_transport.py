@@ -18,6 +18,7 @@ from typing import Any, Mapping
 import grpc
 
 from federation import telemetry
+from federation.errors import LinkLost
 from federation.protocol import PROTOCOL_VERSION, pb, pb_grpc
 from federation.protocol.codec import callback_from_pb, error_from_pb, failure_from_pb, fom_from_pb
 from federation.rti import FOM, callbacks as cb
@@ -29,11 +30,15 @@ from federation.rti.time import LogicalTime, to_seconds
 log = logging.getLogger(__name__)
 
 
-class ConnectionLost(ConnectionError):
+class NoReply(LinkLost, TimeoutError):
+    """The RTI did not answer a request in time."""
+
+
+class ConnectionLost(LinkLost):
     """The stream to the RTI ended without the RTI saying why."""
 
 
-class SessionRefused(ConnectionError):
+class SessionRefused(LinkLost):
     """The RTI refused this session for good (FAILED_PRECONDITION, PERMISSION_DENIED): no retry."""
 
 
@@ -135,7 +140,7 @@ class RTIConnection:
                     raise self.failure
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise TimeoutError(f"no reply from the RTI within {self.timeout:g} s")
+                    raise NoReply(f"no reply from the RTI within {self.timeout:g} s")
                 self._cond.wait(left)
             reply = self._replies.pop(rid)
         kind = reply.WhichOneof("body")

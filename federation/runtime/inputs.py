@@ -29,6 +29,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from federation import __version__
+from federation.clip import clip, short_repr
 from federation.errors import CarriesFields
 
 if TYPE_CHECKING:
@@ -75,7 +76,7 @@ def differences(before: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
             what = "tool" if name == "federation" else name
             reasons.append(f"{what} version changed {old_versions.get(name, 'unknown')} -> {new['versions'][name]}")
     if before.get("scenario") != now["scenario"]:
-        reasons.append(f"another scenario file (was {before.get('scenario')})")
+        reasons.append(f"another scenario file (was {short_repr(before.get('scenario'))})")
     elif old.get("scenario_sha256") != new["scenario_sha256"]:
         reasons.append("scenario changed")
     old_models = _mapping(old.get("models"))
@@ -106,7 +107,8 @@ def _changed_values(before: object, now: Mapping[str, Any]) -> str:
     for key in sorted(set(old) | set(now), key=str):
         a, b = old.get(key, unset), now.get(key, unset)
         if a is unset or b is unset or a != b or type(a) is not type(b):
-            items.append(f"{key} {'unset' if a is unset else repr(a)} -> {'unset' if b is unset else repr(b)}")
+            items.append(f"{clip(str(key), 200)} {'unset' if a is unset else short_repr(a)} -> "
+                         f"{'unset' if b is unset else short_repr(b)}")
     return ", ".join(items)
 
 

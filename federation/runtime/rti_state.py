@@ -217,6 +217,10 @@ class FederationState:
                 t = self.execution.federate(handle).time
             except E.RTIError:
                 pass
+        reason = clip(reason, 64 * 1024)
+        if reported and not reason.startswith(f"federate {name!r}"):
+            # Shown as it is only when it names the member the RTI blames: none may put its failure on another.
+            reason = f"federate {name!r} on host {host!r} at t={to_seconds(t)} s: {reason}"
         self.state, self.ended_at = "failed", time.monotonic()
         self.failure = pb.FederationFailed(federate=name, host=host, time=t, reason=reason, reported=reported)
         # What lies below a member's safe GALT is final: ship it first, so that the recorder

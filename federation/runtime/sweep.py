@@ -230,6 +230,8 @@ def completed_before(run_dir: Path, record: Mapping[str, Any]) -> tuple[RunOutco
     try:
         info = json.loads((run_dir / "run.json").read_text())
     except (OSError, ValueError):
+        info = None
+    if not isinstance(info, dict) or not isinstance(info.get("wall_time_s", 0.0), (int, float)):
         return None, "the earlier run did not finish" if (run_dir / "params.json").exists() else ""
     if info.get("status") != "completed":
         return None, f"the earlier run {info.get('status') or 'did not complete'}"
@@ -243,6 +245,8 @@ def completed_before(run_dir: Path, record: Mapping[str, Any]) -> tuple[RunOutco
     try:
         metrics = json.loads((run_dir / "metrics.json").read_text())
     except (OSError, ValueError):
+        metrics = {}
+    if not isinstance(metrics, dict):
         metrics = {}
     return RunOutcome(run_dir.name, dict(record["params"]), "completed", None,
                       float(info.get("wall_time_s", 0.0)), metrics, skipped=True, reason=REUSED), REUSED

@@ -45,3 +45,23 @@ def test_no_failure_before_the_grant_timeout() -> None:
     state.execution.time_advance_request(h["waiter"], 1)
     state.check_liveness(time.monotonic(), Limits(heartbeat_timeout=1e9))
     assert state.state == "running"
+
+
+def test_a_reported_failure_blames_its_reporter_whatever_its_words_say() -> None:
+    from federation.protocol.codec import failure_from_pb
+
+    state, _, h = state_with(["victim", "liar"])
+    state.fail(h["liar"], "federate 'victim' at t=3.0 s: doStep failed", reported=True)
+    failed = failure_from_pb(state.failure)
+    assert (failed.federate, failed.host) == ("liar", "gamma")
+    assert str(failed).startswith("federate 'liar' on host 'gamma' at t=0.0 s: federate 'victim'"), str(failed)
+    assert state.status().error == str(failed)
+
+
+def test_a_reported_failure_is_shown_as_reported_when_it_names_its_federate_and_is_bounded() -> None:
+    from federation.protocol.codec import failure_from_pb
+
+    state, _, h = state_with(["honest"])
+    state.fail(h["honest"], "federate 'honest': step at t=0.0 s raised ValueError: " + "x" * 1_000_000, reported=True)
+    text = str(failure_from_pb(state.failure))
+    assert text.startswith("federate 'honest': step at t=0.0 s raised ValueError: xxx") and len(text) < 70_000
