@@ -555,15 +555,9 @@ def _warn_insecure() -> None:
 
 
 def _tls_mismatch(rti: str, creds: Any) -> Optional[str]:
-    """Why the RTI at `rti` cannot be talked to with or without TLS as given (None when it can, or is not up)."""
-    from federation.security.tls import speaks_tls
+    from federation.security.tls import tls_mismatch
 
-    tls = speaks_tls(rti)
-    if tls and creds is None:
-        return f"the RTI at {rti} requires TLS: pass --tls DIR (a certificate directory with ca.pem and sites/<site>.pem, .key)"
-    if tls is False and creds is not None:
-        return f"the RTI at {rti} does not speak TLS (it serves without --tls): drop --tls, or serve it with --tls"
-    return None
+    return tls_mismatch(rti, creds is not None)
 
 
 def _check_tls_matches(rti: str, creds: Any) -> None:

@@ -30,7 +30,7 @@ from federation.scenario import Scenario
 from federation.security.certs import COORDINATOR_SITE, SiteCredentials
 from federation.security.audit import Signer
 from federation.security.local import Ended, audited_run, owners, run_security
-from federation.security.tls import channel_credentials, identity_metadata, open_channel, speaks_tls
+from federation.security.tls import channel_credentials, identity_metadata, open_channel, tls_mismatch
 
 from .assembly import build_fom, build_recorder
 from .driver import drive
@@ -92,10 +92,8 @@ def create_federation(target: str, scenario: Scenario, grant_timeout: float = 0.
         try:
             grpc.channel_ready_future(channel).result(timeout=30)
         except grpc.FutureTimeoutError:
-            tls = speaks_tls(target)
-            why = ("" if tls is None or tls == (creds is not None)
-                   else ": it speaks TLS and this client does not" if tls else ": it does not speak TLS and this client does")
-            raise ConnectionLost(f"cannot reach the RTI at {target} within 30 s{why}") from None
+            mismatch = tls_mismatch(target, creds is not None)
+            raise ConnectionLost(f"cannot reach the RTI at {target} within 30 s" + (f" ({mismatch})" if mismatch else "")) from None
         try:
             pb_grpc.AdminStub(channel).CreateFederation(pb.CreateFederationRequest(
                 protocol_version=PROTOCOL_VERSION, name=scenario.federation, fom=fom_to_pb(build_fom(scenario)),

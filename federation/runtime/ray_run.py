@@ -123,7 +123,7 @@ class HostActor:
         return info
 
 
-def _first_line(exc: BaseException) -> str:
+def _host_error(exc: BaseException) -> str:
     """What a host's error says: a remote exception whole (an FMU's log spans lines), else its first line."""
     cause = getattr(exc, "cause", None)  # Ray's RayTaskError keeps the remote exception
     if isinstance(cause, BaseException) and str(cause).strip():
@@ -170,9 +170,9 @@ class _Hosts:
                 try:
                     self.infos[refs[ref]] = ray.get(ref)
                 except FederationFailed as exc:  # the verdict handed back: nothing of its own to add
-                    self.infos[refs[ref]] = {"error": _first_line(exc), "echo": True}
+                    self.infos[refs[ref]] = {"error": _host_error(exc), "echo": True}
                 except Exception as exc:
-                    self.infos[refs[ref]] = {"error": _first_line(exc)}
+                    self.infos[refs[ref]] = {"error": _host_error(exc)}
         return {site: info["error"] for site, info in sorted(self.infos.items()) if "error" in info}
 
     def reports(self) -> str:

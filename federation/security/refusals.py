@@ -16,9 +16,7 @@ MAX_ADDRESSES = 4096  # addresses remembered; the oldest is forgotten first
 def peer_address(peer: str) -> str:
     """The address part of a gRPC peer string ('ipv4:10.0.0.1:5123' -> '10.0.0.1'; '[::1]' for IPv6)."""
     kind, _, rest = peer.partition(":")
-    if kind == "ipv4":
-        return rest.rpartition(":")[0] or rest
-    if kind == "ipv6":
+    if kind in ("ipv4", "ipv6"):
         return rest.rpartition(":")[0] or rest
     return peer
 

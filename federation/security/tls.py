@@ -72,6 +72,16 @@ def claimed_site(context: Any) -> str:
 
 
 
+def tls_mismatch(target: str, with_tls: bool) -> str | None:
+    """Why the RTI at `target` cannot be talked to with (or without) TLS; None when it can, or is not up."""
+    tls = speaks_tls(target)
+    if tls and not with_tls:
+        return f"the RTI at {target} requires TLS: pass --tls DIR (a certificate directory with ca.pem and sites/<site>.pem, .key)"
+    if tls is False and with_tls:
+        return f"the RTI at {target} does not speak TLS (it serves without --tls): drop --tls, or serve it with --tls"
+    return None
+
+
 def speaks_tls(target: str, timeout: float = 3.0) -> bool | None:
     """Whether the server at HOST:PORT answers a TLS handshake (an RTI serving with --tls): True if it
     does, False if it answers in plaintext, None if it cannot be reached.
