@@ -10,35 +10,12 @@ from __future__ import annotations
 
 import logging
 from abc import abstractmethod
-from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from federation.ambassador import Federate, LogicalTime, RTIAmbassador, cb
+from federation.coupling import INIT_POINT, Clock, Wiring
 
 log = logging.getLogger(__name__)
-
-INIT_POINT = "initialized"
-
-
-@dataclass
-class Wiring:
-    """Where a federate's inputs come from and what it may send, as the scenario declares."""
-
-    # (source object class = source federate, attribute) -> this federate's input names
-    attributes: dict[tuple[str, str], list[str]] = field(default_factory=dict)
-    # (interaction class, parameter) -> this federate's input names
-    interactions: dict[tuple[str, str], list[str]] = field(default_factory=dict)
-    publishes_interactions: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Clock:
-    """A federate's time line in ticks: start, stop and its own communication step."""
-
-    start: LogicalTime
-    stop: LogicalTime
-    step: LogicalTime
-
 
 class SteppedFederate(Federate):
     """Base of FMU, Python-model and replay federates: the same protocol, different models."""

@@ -48,7 +48,7 @@ class Workdir:
 
 def timed_embedded(scenario_path: Path, out_dir: Path) -> tuple[float, object]:
     """Wall time of one run_embedded call (scenario loading is outside the timing; plotting off)."""
-    from federation.runtime.embedded import run_embedded
+    from federation.run.embedded import run_embedded
     from federation.scenario import load_scenario
 
     scenario = load_scenario(scenario_path)
@@ -148,8 +148,8 @@ def adapter_ring(n: int, steps: int, fmi: str, step: float = 1.0) -> tuple[float
     Returns (seconds per whole-ring step, final y of node 0): the model side of a
     federate-step (preallocated ctypes calls), so that the rest of ours is orchestration.
     """
-    from adapters.fmu import FMUFederate
-    from adapters.stepped import Clock, Wiring
+    from adapters.fmu.federate import FMUFederate
+    from federation.coupling import Clock, Wiring
     from federation.rti.time import to_ticks
 
     h = to_ticks(step)

@@ -29,7 +29,7 @@ from bench.common import Workdir, interleaved, write_ring  # noqa: E402
 
 def run_against(scenario: Path, out: Path, rti: str) -> float:
     """Wall time of one grpc-mode run (hosts and coordinator) against the RTI serving at `rti`."""
-    from federation.runtime.grpc_run import run_grpc
+    from federation.run.coordinator import run_grpc
     from federation.scenario import load_scenario
 
     shutil.rmtree(out, ignore_errors=True)
@@ -48,8 +48,8 @@ class _Echo(socketserver.BaseRequestHandler):
 
 def echo_round_trips(rounds: int, reps: int) -> tuple[float, float]:
     """Median seconds of a 200-byte round trip to an echo server: straight, and through a gate."""
-    from federation.runtime.gate import Gate
-    from federation.runtime.rti_state import Limits
+    from federation.server.gate import Gate
+    from federation.server.state import Limits
     from federation.security.refusals import RefusalLog
 
     server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Echo)
@@ -83,7 +83,7 @@ def echo_round_trips(rounds: int, reps: int) -> tuple[float, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from federation.runtime.grpc_run import start_rti
+    from federation.run.coordinator import start_rti
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=4)

@@ -11,8 +11,8 @@ import functools
 from abc import ABC, abstractmethod
 from typing import Mapping, Protocol, Sequence
 
-from .rti import FOM, callbacks as cb
-from .rti.time import TICKS_PER_SECOND, LogicalTime, to_seconds, to_ticks
+from federation.rti import FOM, callbacks as cb
+from federation.rti.time import TICKS_PER_SECOND, LogicalTime, to_seconds, to_ticks
 
 # What a federate needs besides the services: callback types and the time base.
 __all__ = ["Federate", "LogicalTime", "RTIAmbassador", "TICKS_PER_SECOND", "Transport", "cb", "to_seconds", "to_ticks"]
@@ -95,7 +95,7 @@ class RTIAmbassador:
         cls = self.fom.interaction_class(class_name)
         unknown = [p for p in parameters if p not in cls.member_handles]
         if unknown:
-            from .rti.errors import InteractionParameterNotDefined
+            from federation.rti.errors import InteractionParameterNotDefined
 
             raise InteractionParameterNotDefined(f"interaction {class_name!r} has no parameter(s) {unknown}")
         values = {cls.member_handles[p]: float(v) for p, v in parameters.items()}

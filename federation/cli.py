@@ -29,7 +29,7 @@ def _error(message: object) -> None:
 
 def _overrides(stop: Optional[float], settings: Optional[list[str]]) -> dict[str, object]:
     """`--stop` and `--set key=value` as scenario overrides (values read by sweep.parse_value)."""
-    from federation.runtime.sweep import SweepError, parse_value, split_setting
+    from federation.sweep.runner import SweepError, parse_value, split_setting
 
     out: dict[str, object] = {}
     for item in settings or []:
@@ -50,7 +50,7 @@ def _read_value(option: str, given: str, parse: Any, text: str) -> Any:
         return parse(text)
     except ValueError as exc:
         from federation.clip import clip
-        from federation.runtime.sweep import SweepError
+        from federation.sweep.runner import SweepError
 
         if isinstance(exc, SweepError):
             raise
@@ -75,9 +75,9 @@ def _load(scenario: Path, stop: Optional[float] = None, settings: Optional[list[
 
 
 def _results_dir(path: Path, kind: str = "run", force: bool = False) -> Path:
-    """The folder, absolute and ready for a run or a sweep (federation.runtime.outputs: a new or empty folder,
+    """The folder, absolute and ready for a run or a sweep (federation.run.outputs: a new or empty folder,
     or an earlier run's with --force, an earlier sweep's); exit 2 naming it and what is in it otherwise."""
-    from federation.runtime.outputs import OutputRefused, claim_output
+    from federation.run.outputs import OutputRefused, claim_output
 
     try:
         return claim_output(path, "sweep" if kind == "sweep" else "run", force)
@@ -217,14 +217,14 @@ def _completed_a_step(record: bytes | None, previous: bytes | None, start: float
 def _run_mode(mode: str, sc: Any, out_dir: Path, tick: Any, plot: bool, grant_timeout: Optional[float],
               address: Optional[str] = None, insecure: bool = False) -> Any:
     if mode == "ray":
-        from federation.runtime.ray_run import run_ray
+        from federation.run.ray import run_ray
 
         return run_ray(sc, out_dir, tick, plot=plot, grant_timeout=grant_timeout, address=address, insecure=insecure)
     if mode == "grpc":
-        from federation.runtime.grpc_run import run_grpc
+        from federation.run.coordinator import run_grpc
 
         return run_grpc(sc, out_dir, tick, plot=plot, grant_timeout=grant_timeout, insecure=insecure)
-    from federation.runtime.embedded import run_embedded
+    from federation.run.embedded import run_embedded
 
     return run_embedded(sc, out_dir, tick, plot=plot)
 
@@ -265,7 +265,7 @@ def coordinate(
     out_dir = _results_dir(out or sc.output.dir, force=force)
 
     def body(tick: Any) -> Any:
-        from federation.runtime.grpc_run import run_coordinator
+        from federation.run.coordinator import run_coordinator
 
         return run_coordinator(sc, out_dir, rti, creds, tick, plot=not no_plot, grant_timeout=grant_timeout,
                                join_timeout=join_timeout)
@@ -313,7 +313,7 @@ def sweep(
     plot: bool = typer.Option(False, "--plot", help="write results.png for every run"),
 ) -> None:
     """Run a parameter sweep: one federation execution per combination (or sample), plus summary.csv."""
-    from federation.runtime.sweep import (MODES, SweepError, check_specs, expand, integer_parameters, parse_param,
+    from federation.sweep.runner import (MODES, SweepError, check_specs, expand, integer_parameters, parse_param,
                                           run_sweep)
     from federation.scenario import ScenarioError
 
@@ -380,7 +380,7 @@ def rti_serve(
     tls: Optional[Path] = typer.Option(None, "--tls", help="certificate directory (federation certs init): mutual TLS"),
     policy: Optional[Path] = typer.Option(None, "--policy", help="authorization policy YAML (default: none, every client may do anything)"),
     audit: Optional[Path] = typer.Option(None, "--audit", help="audit log, JSON Lines (default: ~/.local/state/federation/rti-audit.jsonl)"),
-    limit: list[str] = typer.Option([], "--limit", help="NAME=VALUE: any other service limit (federation.runtime.rti_state.Limits), e.g. max_batch_messages=8192; repeatable"),
+    limit: list[str] = typer.Option([], "--limit", help="NAME=VALUE: any other service limit (federation.server.state.Limits), e.g. max_batch_messages=8192; repeatable"),
     insecure: bool = typer.Option(False, "--insecure", help="without --tls, listen beyond loopback anyway (plaintext, claimed identities)"),
     gate: bool = typer.Option(True, "--gate/--no-gate", help="accept connections through the connection gate, which caps them per peer address (--limit max_connections_per_address=16), in all (max_connections=1024) and closes silent ones (silent_connection_timeout=3); --no-gate: gRPC accepts them itself, uncapped"),
 ) -> None:
@@ -388,8 +388,8 @@ def rti_serve(
     import threading
 
     from federation import telemetry
-    from federation.runtime.rti_service import Limits, serve
-    from federation.runtime.rti_state import with_limits
+    from federation.server.service import Limits, serve
+    from federation.server.state import with_limits
     from federation.security.audit import AuditError, AuditLog, Signer
     from federation.security.certs import CertDir
     from federation.security.guard import Guard
@@ -523,7 +523,7 @@ def host(
     """Run one owner's federates against a remote RTI (their FMUs stay on this machine)."""
     from federation import telemetry
     from federation.errors import FederationFailed
-    from federation.runtime.host import run_host
+    from federation.run.host import run_host
     from federation.security.tls import channel_credentials
 
     creds = _site_credentials(tls, site)
@@ -536,7 +536,7 @@ def host(
         with telemetry.span("federation.host", telemetry.inherited_context(), site=site, federation=sc.federation):
             steps = run_host(sc, site, rti, wait, channel_credentials(creds) if creds else None)
     except Exception as exc:
-        from federation.runtime.grpc_transport import ConnectionLost
+        from federation.transport.grpc import ConnectionLost
 
         if not (isinstance(exc, FederationFailed) and exc.reported and exc.host == site):  # else logged already
             # Never joined: the RTI may have come up after this host started, with the other TLS setting.
@@ -684,10 +684,11 @@ def audit_verify(
 @app.command()
 def inspect(fmu: Path) -> None:
     """Print an FMU's interface: FMI version, default experiment, inputs, outputs and parameters (units, starts)."""
-    from federation.interfaces import InterfaceError, fmu_interface
+    from federation.kinds import read_interface
+    from federation.kinds.interface import InterfaceError
 
     try:
-        iface = fmu_interface(fmu)
+        iface = read_interface(fmu)
     except InterfaceError as exc:
         _error(exc)
         raise typer.Exit(2) from None
@@ -712,7 +713,7 @@ def _array_text(values: tuple[object, ...], shown: int = 20) -> str:
 
 
 def main() -> None:
-    from federation.runtime.processes import die_with_parent
+    from federation.run.processes import die_with_parent
 
     die_with_parent()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s: %(message)s")

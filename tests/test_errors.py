@@ -12,9 +12,9 @@ import grpc
 import adapters
 import federation
 from federation.errors import CarriesFields
-from federation.runtime.grpc_run import HostExited
+from federation.run.coordinator import HostExited
 from federation.errors import FederationFailed
-from federation.runtime.rti_state import ProtocolViolation
+from federation.server.state import ProtocolViolation
 from federation.scenario import Problem, ScenarioError
 from federation.security.audit import AuditError
 from federation.security.policy import PolicyError

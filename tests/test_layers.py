@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# The shell around the core: running, serving, transports, sweeps.
+RUNTIME = ("federation.run", "federation.server", "federation.transport", "federation.sweep")
 
 
 def imports(folder: Path) -> dict[str, set[str]]:
@@ -37,32 +39,39 @@ def offenders(folder: str, forbidden: tuple[str, ...]) -> list[str]:
 
 
 def test_rti_core_is_pure() -> None:
-    assert offenders("federation/rti", ("grpc", "ray", "federation.runtime", "federation.protocol", "socket",
+    assert offenders("federation/rti", ("grpc", "ray", *RUNTIME, "federation.protocol", "socket",
                                         "threading", "asyncio", "subprocess", "federation.scenario", "adapters")) == []
 
 
-@pytest.mark.parametrize("layer", ["federation.rti", "federation.runtime", "federation.protocol", "grpc", "ray"])
+@pytest.mark.parametrize("layer", ["federation.rti", *RUNTIME, "federation.protocol", "grpc", "ray"])
 def test_adapters_talk_to_the_federation_only_through_the_ambassador(layer: str) -> None:
     assert offenders("adapters", (layer,)) == []
 
 
-# The ambassador, and the FMU archive checks that the scenario's checks and the FMU adapter share: a leaf.
-ADAPTERS_MAY_IMPORT = ("federation.ambassador", "federation.fmu_archive")
+# What an adapter may use of the federation: the ambassador, what the scenario tells a stepped federate
+# (coupling), the kind protocol with the interface types (kinds), and the leaf helpers for messages.
+ADAPTERS_MAY_IMPORT = ("federation.ambassador", "federation.coupling", "federation.kinds", "federation.kinds.interface",
+                       "federation.clip")
 
 
-def test_adapters_import_nothing_of_the_federation_but_the_ambassador() -> None:
+def test_adapters_import_nothing_of_the_federation_but_the_ambassador_and_the_kind_protocol() -> None:
     found = [f"{file}: {name}" for file, names in imports(ROOT / "adapters").items() for name in names
              if name.startswith("federation") and name not in ADAPTERS_MAY_IMPORT]
     assert found == []
 
 
+def test_the_federation_package_never_imports_adapters() -> None:
+    """It finds the kinds through the registry (entry points): an owner can add a kind without touching it."""
+    assert offenders("federation", ("adapters",)) == []
+
+
 def test_fmu_archive_checks_are_a_leaf() -> None:
-    """Adapters may use them, so they must not bring the federation's internals (or anything but stdlib) along."""
-    names = imports(ROOT / "federation")["federation/fmu_archive.py"]
+    """They read hostile files first, so they bring nothing along but the standard library."""
+    names = imports(ROOT / "adapters")["adapters/fmu/archive.py"]
     assert not {n for n in names if n.split(".")[0] in ("federation", "adapters", "fmpy", "lxml", "grpc", "ray")}
 
 
 def test_scenario_layer_knows_nothing_of_runtimes() -> None:
-    found = [o for o in offenders("federation", ("federation.runtime", "federation.cli"))
-             if o.startswith(("federation/scenario.py", "federation/interfaces.py", "federation/rti/"))]
+    found = [o for o in offenders("federation", (*RUNTIME, "federation.cli"))
+             if o.startswith(("federation/scenario/", "federation/kinds/", "federation/rti/"))]
     assert found == []

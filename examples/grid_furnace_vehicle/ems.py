@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from adapters.python_model import StepResult
+from adapters.python import StepResult
 
 
 class Dispatcher:

@@ -17,7 +17,7 @@ import logging
 from pathlib import Path
 from typing import Callable, Sequence
 
-from adapters.stepped import INIT_POINT, Clock
+from federation.coupling import INIT_POINT, Clock
 from federation.ambassador import Federate, RTIAmbassador
 from federation.rti import callbacks as cb
 from federation.rti.time import LogicalTime

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from adapters.fmu import FMUError, extract_fmu
-from adapters.python_model import ModelError
+from adapters.fmu.federate import FMUError, extract_fmu
+from adapters.python import ModelError
 from adapters.replay import ReplayError
 from federation.errors import FederationFailed
-from federation.runtime.embedded import run_embedded
+from federation.run.embedded import run_embedded
 from federation.scenario import Scenario, load_scenario
 
 ScenarioFor = Callable[..., Scenario]

@@ -32,9 +32,9 @@ import yaml
 from fmpy.fmi2 import FMU2Slave
 from fmpy.fmi3 import FMU3Slave
 
-from adapters.fmu import FMUError
+from adapters.fmu.federate import FMUError
 from federation.errors import FederationFailed
-from federation.runtime.embedded import run_embedded
+from federation.run.embedded import run_embedded
 from federation.scenario import load_scenario
 
 HERE = Path(__file__).resolve().parent
@@ -279,7 +279,7 @@ def test_fmi3_int64_output_matches_fmpy_simulate(third_party_fmus: ThirdPartyFMU
     # cannot crash the test session itself.
     out = tmp_path / "out"
     code = ("import sys; from pathlib import Path; from federation.scenario import load_scenario; "
-            "from federation.runtime.embedded import run_embedded; "
+            "from federation.run.embedded import run_embedded; "
             "r = run_embedded(load_scenario(sys.argv[1]), Path(sys.argv[2]), plot=False); "
             "sys.exit(r.status != 'completed')")
     proc = subprocess.run([sys.executable, "-c", code, str(scenario), str(out)], capture_output=True, text=True,
@@ -386,7 +386,7 @@ def test_multi_rate_loop_holds_slow_outputs(
 def test_multi_rate_loop_over_grpc_is_byte_identical_to_embedded(
         third_party_fmus: ThirdPartyFMUs, tmp_path: Path) -> None:
     """Each FMU in its own owner's host process (site1, site2), joined to a real RTI server."""
-    from federation.runtime.grpc_run import run_grpc
+    from federation.run.coordinator import run_grpc
 
     scenario = load_scenario(loop_scenario(third_party_fmus, tmp_path, 6.0, 0.1, 0.5))
     embedded = run_embedded(scenario, tmp_path / "embedded", plot=False)
@@ -400,7 +400,7 @@ def test_multi_rate_loop_over_grpc_is_byte_identical_to_embedded(
 # ------------------------------------------------------------------------ 4. interactions into typed inputs
 
 COMMANDER = '''
-from adapters.python_model import StepResult
+from adapters.python import StepResult
 
 
 class Commander:
@@ -460,7 +460,7 @@ def test_an_integer_input_the_fmu_refuses_is_named_with_its_value(third_party_fm
 @pytest.mark.parametrize("path", ["native", "ctypes"])
 def test_an_fmu_asking_to_end_the_simulation_stops_the_run_naming_it(
         third_party_fmus: ThirdPartyFMUs, tmp_path: Path, path: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    import adapters.fmu as fmu_adapter
+    import adapters.fmu.federate as fmu_adapter
 
     if path == "ctypes":
         monkeypatch.setattr(fmu_adapter.native, "stepper", lambda *args: None)
@@ -487,7 +487,7 @@ def test_an_int64_output_a_double_cannot_hold_is_reported(third_party_fmus: Thir
         "federates": {"c": {"fmu": str(third_party_fmus.counter3_int64), "owner": "a",
                             "parameters": {"n0": 2**53 - 1}}},
     })
-    with caplog.at_level(logging.WARNING, logger="adapters.fmu"):
+    with caplog.at_level(logging.WARNING, logger="adapters.fmu.federate"):
         result = run_embedded(load_scenario(scenario), tmp_path / "out", plot=False)
     assert result.status == "completed", result.error
     # Values travel and are recorded as doubles: 2**53 + 1 arrives as 2**53, 2**53 + 2 exactly; said once.
@@ -504,10 +504,10 @@ def test_fmu_warnings_and_a_failed_terminate_are_heard_and_the_run_completes(
         "federates": {"m": {"fmu": str(third_party_fmus.unruly3), "owner": "a",
                             "parameters": {"warn": True, "fail_terminate": True}}},
     })
-    with caplog.at_level(logging.WARNING, logger="adapters.fmu"):
+    with caplog.at_level(logging.WARNING, logger="adapters.fmu.federate"):
         result = run_embedded(load_scenario(scenario), tmp_path / "out", plot=False)
     assert result.status == "completed", result.error
-    said = [r.getMessage() for r in caplog.records if r.name == "adapters.fmu"]
+    said = [r.getMessage() for r in caplog.records if r.name == "adapters.fmu.federate"]
     warns = [m for m in said if m.startswith("FMU m warns: ")]
     assert warns[0] == "FMU m warns: step 1 is shaky" and len(warns) == 10, said  # 20 steps: the first 10 shown
     assert warns[-1].endswith("(further warnings of m are not shown)")

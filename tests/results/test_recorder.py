@@ -9,8 +9,8 @@ import pytest
 from federation.protocol import pb
 from federation.results import recorder as rec
 from federation.rti import FOM, RTI
-from federation.runtime.embedded import run_embedded
-from federation.runtime.rti_state import FederationState, HostSession
+from federation.run.embedded import run_embedded
+from federation.server.state import FederationState, HostSession
 from federation.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from federation.interfaces import (InterfaceError, fmu_interface, load_python_class, python_interface,
-                                   replay_interface, units_compatible)
+from adapters.fmu.interface import fmu_interface
+from adapters.python.loader import load_python_class, python_interface
+from adapters.replay import replay_interface
+from federation.kinds.interface import InterfaceError, units_compatible
 
 from .conftest import DATA, make_fmu
 

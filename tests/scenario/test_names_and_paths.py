@@ -228,14 +228,15 @@ def test_a_module_found_where_it_came_from_is_imported_once(write_scenario: Scen
     import sys
 
     import adapters
-    from federation.interfaces import InterfaceError, load_python_class
+    from adapters.python.loader import load_python_class
+    from federation.kinds.interface import InterfaceError
 
     path = write_scenario()
     load_scenario(path)
     own = sys.modules["toy_ems"]
     load_scenario(path)
     assert sys.modules["toy_ems"] is own  # not executed again at every load
-    load_python_class("adapters.python_model:StepResult", [scenario_dir])
+    load_python_class("adapters.python:StepResult", [scenario_dir])
     assert sys.modules["adapters"] is adapters  # installed (here: editable), found where it came from
     (scenario_dir / "json.py").write_text("class Dispatcher:\n    pass\n")
     with pytest.raises(InterfaceError, match="has no attribute 'Dispatcher'"):

@@ -10,7 +10,7 @@ import fmpy
 import pytest
 import yaml
 
-from federation.interfaces import fmu_interface
+from adapters.fmu.interface import fmu_interface
 from federation.scenario import Scenario, load_scenario
 
 from .conftest import ScenarioWriter, base_scenario, make_fmu, one_owner
@@ -99,7 +99,7 @@ def test_only_python_federates_publish_interactions(write_scenario: ScenarioWrit
 
 def test_model_description_without_fmi_version_or_with_a_variable_twice(scenario_dir: Path) -> None:
     variable = '<ScalarVariable name="x" valueReference="1" causality="output"><Real/></ScalarVariable>'
-    from federation.interfaces import InterfaceError
+    from federation.kinds.interface import InterfaceError
     with pytest.raises(InterfaceError, match="declares no fmiVersion"):
         fmu_interface(make_fmu(scenario_dir / "nover.fmu", variable, fmi_version="", binary=None))
     with pytest.raises(InterfaceError, match="declares the variable 'x' twice"):

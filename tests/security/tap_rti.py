@@ -17,7 +17,7 @@ from typing import Any, Awaitable, Callable
 
 import grpc
 
-from federation.runtime.rti_service import serve
+from federation.server.service import serve
 
 
 class Tap(grpc.aio.ServerInterceptor):  # type: ignore[misc]

@@ -18,7 +18,7 @@ from pathlib import Path
 import fmpy
 import pytest
 
-from federation.interfaces import REMOTE
+from federation.kinds.interface import REMOTE
 from federation.scenario import ScenarioError, load_scenario
 from federation.security.policy import PolicyError, load_policy
 

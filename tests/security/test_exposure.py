@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from federation.interfaces import fmu_interface
+from adapters.fmu.interface import fmu_interface
 from federation.protocol import pb
-from federation.runtime.grpc_run import run_grpc
-from federation.runtime.processes import spawn, stop_all
+from federation.run.coordinator import run_grpc
+from federation.run.processes import spawn, stop_all
 from federation.scenario import Scenario, load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -30,9 +30,10 @@ import fmpy
 import pytest
 import yaml
 
-from adapters.fmu import FMUError, extract_fmu
-from federation.fmu_archive import GiB, MiB, ArchiveError, Limits
-from federation.interfaces import InterfaceError, fmu_interface
+from adapters.fmu.federate import FMUError, extract_fmu
+from adapters.fmu.archive import GiB, MiB, ArchiveError, Limits
+from adapters.fmu.interface import fmu_interface
+from federation.kinds.interface import InterfaceError
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "federation.cli"]

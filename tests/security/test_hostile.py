@@ -1,6 +1,6 @@
 """Hostile clients against an RTI with mutual TLS, a policy and an audit log, while a healthy federation steps.
 
-Each case reuses tests/runtime/test_grpc_protocol.py's harness: a producer/consumer federation
+Each case reuses tests/server/test_grpc_protocol.py's harness: a producer/consumer federation
 (sites site-a and site-b, over mTLS here) steps in the background and must see exactly the
 callbacks of an undisturbed run; the attacker must get a precise refusal. The RTI serves behind
 its connection gate, as `rti serve` does: every case also shows that the gate changes nothing
@@ -30,15 +30,15 @@ from grpc_health.v1 import health_pb2_grpc
 from federation.protocol import PROTOCOL_VERSION, pb, pb_grpc
 from federation.protocol.codec import fom_to_pb
 from federation.rti import callbacks as cb
-from federation.runtime.grpc_transport import RTIConnection
-from federation.runtime.rti_service import Limits, serve
+from federation.transport.grpc import RTIConnection
+from federation.server.service import Limits, serve
 from federation.security.audit import AuditLog, verify
 from federation.security.certs import SiteCredentials, init_ca, issue_site
 from federation.security.guard import Guard
 from federation.security.policy import Policy
 from federation.security.tls import SITE_METADATA, channel_credentials, server_credentials
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "runtime"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
 import test_grpc_protocol as proto  # noqa: E402  (the protocol tests' harness, reused)
 from test_grpc_protocol import FOM_SPEC, MAX_BYTES, Live, hello, msg, resign, session  # noqa: E402
 
@@ -76,7 +76,7 @@ def secure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Secure]:
                                   server_credentials(certs.root), guard=Guard(POLICY, audit, tls=True), gate=True)
     target = f"127.0.0.1:{port}"
     crashes = proto._Crashes()
-    watched = [logging.getLogger("federation.runtime.rti_service"), logging.getLogger("grpc")]
+    watched = [logging.getLogger("federation.server.service"), logging.getLogger("grpc")]
     for lg in watched:
         lg.addHandler(crashes)
     operator, mallory = channel(target, certs.root, "operator"), channel(target, certs.root, "mallory")
@@ -338,10 +338,10 @@ def test_idle_half_open_connections_are_dropped_and_starve_nobody(secure: Secure
 def test_refused_sessions_are_logged_once_per_address_and_bounded(secure: Secure, healthy: str,
                                                                   caplog: pytest.LogCaptureFixture) -> None:
     big = b"\x0a" + b"\xff" * 50_000  # a malformed frame whose echo would be large
-    with caplog.at_level(logging.WARNING, logger="federation.runtime.rti_service"):
+    with caplog.at_level(logging.WARNING, logger="federation.server.service"):
         for _ in range(40):
             proto.session(secure, [big]).closed(grpc.StatusCode.INVALID_ARGUMENT, "malformed ClientMessage")
-    lines = [r.getMessage() for r in caplog.records if r.name == "federation.runtime.rti_service"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "federation.server.service"]
     assert len(lines) <= 1, lines  # the fixture's earlier refusals may already have used this minute's line
     assert all(len(line) < 4096 and "127.0.0.1" in line for line in lines), lines
 

@@ -1,0 +1,101 @@
+"""What a federate exposes, as every kind reports it: variables with causality, type and unit, and unit definitions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from federation.clip import clip
+from federation.errors import CarriesFields
+
+__all__ = ["BASE_UNITS", "REMOTE", "FederateInterface", "InterfaceError", "StartValue", "UnitDefinition",
+           "VariableInfo", "declared_interface", "units_compatible"]
+
+StartValue = float | int | bool | str | None
+# (base-unit exponents in BASE_UNITS order, factor, offset)
+UnitDefinition = tuple[tuple[int, ...], float, float]
+BASE_UNITS: tuple[str, ...] = ("kg", "m", "s", "A", "K", "mol", "cd", "rad")
+
+_PARAMETER_CAUSALITIES = frozenset({"parameter", "structuralParameter"})
+
+
+class InterfaceError(CarriesFields, Exception):
+    """A federate's interface could not be read (missing file, corrupt FMU, import failure, bad CSV...)."""
+
+    def __init__(self, message: object = "") -> None:
+        super().__init__(clip(str(message)))  # it may quote a name or a path from a hostile file
+
+
+@dataclass(frozen=True)
+class VariableInfo:
+    """One variable of a federate, as declared (FMI causality vocabulary)."""
+
+    name: str
+    causality: str
+    type: str
+    unit: str | None
+    variability: str | None
+    start: StartValue
+    description: str = ""
+    fmi_type: str | None = None  # the declared FMI type (Int32, UInt8, Float64, Enumeration...), FMUs only
+    min: int | float | None = None  # declared bounds (FMU variables only)
+    max: int | float | None = None
+    int_range: tuple[int, int] | None = None  # what an integer variable's FMI type can hold
+    array: bool = False  # an FMI 3 variable with <Dimension>s
+    array_start: tuple[StartValue, ...] = ()  # an array's start values, every element (row-major), as declared
+
+
+@dataclass(frozen=True)
+class FederateInterface:
+    """Everything a federate exposes: its variables (in declaration order) and unit definitions."""
+
+    kind: str
+    variables: Mapping[str, VariableInfo]
+    fmi_version: str | None = None
+    model_name: str | None = None
+    model_identifier: str | None = None  # an FMU's co-simulation binary is binaries/<platform>/<this><ext>
+    unit_definitions: Mapping[str, UnitDefinition] = field(default_factory=dict)
+    default_experiment: Mapping[str, float] = field(default_factory=dict)  # an FMU's, the attributes it gives
+
+    def _names(self, causalities: Iterable[str]) -> list[str]:
+        wanted = frozenset(causalities)
+        return [name for name, var in self.variables.items() if var.causality in wanted]
+
+    def inputs(self) -> list[str]:
+        """Input variable names in declaration order."""
+        return self._names(("input",))
+
+    def outputs(self) -> list[str]:
+        """Output variable names in declaration order."""
+        return self._names(("output",))
+
+    def parameters(self) -> list[str]:
+        """Settable parameter names (parameter, structuralParameter) in declaration order."""
+        return self._names(_PARAMETER_CAUSALITIES)
+
+
+def units_compatible(unit_a: str | None, defs_a: Mapping[str, UnitDefinition],
+                     unit_b: str | None, defs_b: Mapping[str, UnitDefinition]) -> bool:
+    """True unless both units are declared, differ, and the unit definitions do not make them identical.
+
+    Two differently named units are compatible when both are defined with the same base-unit exponents and the
+    same (factor, offset), e.g. 'W' and 'VA' (kg.m2.s-3, factor 1, offset 0).
+    """
+    if unit_a is None or unit_b is None or unit_a == unit_b:
+        return True
+    def_a, def_b = defs_a.get(unit_a), defs_b.get(unit_b)
+    return def_a is not None and def_b is not None and def_a == def_b
+
+
+
+REMOTE = "remote"
+
+
+def declared_interface(outputs: Sequence[str], inputs: Sequence[str]) -> FederateInterface:
+    """Another site's federate as the scenario declares it, when its model is not on this machine.
+
+    Its owner validates types, units and parameters on its own host; here only names are known.
+    """
+    variables = {n: VariableInfo(n, "output", "Real", None, None, None) for n in outputs}
+    variables.update({n: VariableInfo(n, "input", "Real", None, None, None) for n in inputs if n not in variables})
+    return FederateInterface(kind=REMOTE, variables=variables)

@@ -1,0 +1,84 @@
+"""Owner host: runs one site's federates against a remote RTI over gRPC.
+
+It loads that owner's FMUs from local disk; only the exposed outputs (as packed
+values keyed by handles) ever leave this process.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import grpc
+
+from federation import telemetry
+from federation.ambassador import Federate, RTIAmbassador
+from federation.errors import FederationFailed
+from federation.scenario import Scenario
+from federation.security.tunable import check_tunable
+
+from federation.run.assembly import build_federates
+from federation.run.driver import drive
+from federation.transport.grpc import ConnectionLost, GrpcTransport, RTIConnection
+
+log = logging.getLogger(__name__)
+
+
+def connect(
+    target: str, federation: str, site: str, wait: float = 30.0,
+    credentials: grpc.ChannelCredentials | None = None, metadata: tuple[tuple[str, str], ...] = (),
+    scenario_digest: str = "",
+) -> RTIConnection:
+    """Open a session, retrying while the RTI is starting or the federation is not created yet."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return RTIConnection(target, federation, site, credentials, metadata=metadata,
+                                 scenario_digest=scenario_digest)
+        except (ConnectionLost, TimeoutError) as exc:
+            if time.monotonic() >= deadline:
+                raise ConnectionLost(f"cannot join federation {federation!r} at {target}: {exc}") from None
+            time.sleep(0.2)
+
+
+def run_host(
+    scenario: Scenario, site: str, target: str, wait: float = 30.0,
+    credentials: grpc.ChannelCredentials | None = None,
+) -> dict[str, int]:
+    """Join every federate of `site` and drive them to the stop time; returns steps per federate."""
+    check_tunable(scenario, site)  # before anything leaves this machine
+    if not any(spec.owner == site for spec in scenario.federates.values()):
+        owners = sorted({spec.owner for spec in scenario.federates.values()})
+        raise ValueError(f"scenario {scenario.path} has no federate owned by site {site!r}; "
+                         f"its owners are {', '.join(owners)}")
+    federates: list[Federate] = []
+    conn = connect(target, scenario.federation, site, wait, credentials, telemetry.grpc_metadata(),
+                   scenario.shared_digest())
+    try:
+        try:
+            federates.extend(build_federates(scenario, owners=[site]))
+        except FederationFailed as failed:  # a model that cannot be loaded: the federation learns why
+            log.error("%s", failed)
+            conn.abort(0, failed.reason, failed.federate)
+            raise
+        transport = GrpcTransport(conn)
+        by_handle = {}
+        for fed in federates:
+            amb = RTIAmbassador(transport, fed.name)
+            by_handle[amb.handle] = fed
+            fed.start(amb)
+
+        def report(handle: int, failure: FederationFailed) -> None:
+            # Logged first: the coordinator may stop this process as soon as the RTI has the verdict.
+            log.error("%s", failure)
+            conn.abort(handle, failure.reason)
+
+        drive(by_handle, lambda: conn.take_ready(0.5), transport.drain, lambda: None, report)
+        return {f.name: getattr(f, "steps", 0) for f in federates}
+    finally:
+        for fed in federates:
+            try:
+                fed.close()
+            except Exception:
+                log.exception("closing federate %s failed", fed.name)
+        conn.close()

@@ -1,0 +1,341 @@
+"""`federation run --mode ray`: one Ray actor per owner host, pinned to that owner's nodes.
+
+Placement: a node that may run an owner's federates advertises the custom resource
+`site:<owner>` (e.g. `ray start --resources '{"site:utility": 100}'`). Each host actor
+asks for a sliver of its site's resource and nothing else, so Ray can only place it on
+such a node. The actor receives the scenario *path* and its overrides, loads the scenario
+and its owner's FMUs from that node's own disk and runs `run_host` there: FMU bytes never
+enter Ray's object store nor reach the driver.
+
+Data path: the driver runs the RTI gRPC service in-process (listening on the driver
+node's IP) and the recorder; per-step data flows host <-> RTI over the RTI protocol,
+exactly as in `--mode grpc`. Ray only places, starts and supervises the hosts. A host
+that dies (node lost, process killed) ends its gRPC stream or stops its heartbeats, and
+the RTI's failure handling stops the run naming the federate; results are kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+from federation.errors import FederationFailed
+from federation.results.recorder import Recorder
+from federation.rti.time import LogicalTime
+from federation.scenario import Scenario
+from federation.security.certs import SiteCredentials
+from federation.security.local import RunSecurity, run_security
+from federation.security.tls import channel_credentials, is_loopback
+
+from federation.run.coordinator import COORDINATOR, HostExited, coordinate, recorded_grpc_run
+from federation.run.record import RunResult
+
+log = logging.getLogger(__name__)
+
+SITE_PREFIX = "site:"
+SITE_SHARE = 0.001  # of a site resource per host actor: many runs may share one owner node
+LOCAL_SITE_AMOUNT = 1000.0  # what a locally started Ray advertises for each site
+OBJECT_STORE_BYTES = 100 * 1024 * 1024
+
+
+class PlacementError(RuntimeError):
+    """No live Ray node offers an owner's site: raised before anything starts."""
+
+
+def site_resource(owner: str) -> str:
+    return f"{SITE_PREFIX}{owner}"
+
+
+def owners_of(scenario: Scenario) -> list[str]:
+    return sorted({spec.owner for spec in scenario.federates.values()})
+
+
+def init_ray(address: str | None = None, sites: Iterable[str] = (), num_cpus: int | None = None) -> None:
+    """Connect to Ray at `address`, or start it locally advertising every given site.
+
+    A no-op when Ray is already initialised (a test's cluster, or inside a Ray worker).
+    """
+    import ray
+
+    if ray.is_initialized():
+        return
+    if address:
+        ray.init(address=address, log_to_driver=False, configure_logging=False)
+        return
+    ray.init(
+        num_cpus=num_cpus or os.cpu_count() or 1,
+        object_store_memory=OBJECT_STORE_BYTES,
+        resources={site_resource(s): LOCAL_SITE_AMOUNT for s in sites},
+        include_dashboard=False,
+        log_to_driver=False,
+        configure_logging=False,
+    )
+
+
+def site_nodes(owners: Iterable[str]) -> dict[str, list[str]]:
+    """For each owner, the ids of the live nodes that advertise its site."""
+    import ray
+
+    nodes = [n for n in ray.nodes() if n.get("Alive")]
+    return {o: sorted(n["NodeID"] for n in nodes if n.get("Resources", {}).get(site_resource(o), 0) > 0)
+            for o in owners}
+
+
+def check_placement(owners: Iterable[str]) -> dict[str, list[str]]:
+    """Fail naming every owner that no live node offers."""
+    found = site_nodes(owners)
+    missing = sorted(o for o, ids in found.items() if not ids)
+    if missing:
+        names = ", ".join(repr(o) for o in missing)
+        raise PlacementError(
+            f"no Ray node offers site {names}: start a node of that owner with "
+            f"`ray start --resources '{{\"{site_resource(missing[0])}\": 100}}'`")
+    return found
+
+
+class HostActor:
+    """One owner's host, living on one of that owner's nodes (wrapped with ray.remote at use)."""
+
+    def __init__(self) -> None:
+        sys.setswitchinterval(float(os.environ.get("FEDERATION_SWITCH_INTERVAL", "0.0002")))
+
+    def where(self) -> dict[str, Any]:
+        import ray
+
+        ctx = ray.get_runtime_context()
+        return {"node_id": ctx.get_node_id(), "node_ip": ray.util.get_node_ip_address(), "pid": os.getpid()}
+
+    def run(self, scenario_path: str, overrides: Mapping[str, object], site: str, target: str,
+            wait: float, creds: SiteCredentials | None = None) -> dict[str, Any]:
+        """Load the scenario from this node's disk and run `site`'s federates against the RTI (mTLS with `creds`)."""
+        from federation.scenario import load_scenario
+
+        from federation.run.host import run_host
+
+        info = self.where()
+        scenario = load_scenario(scenario_path, dict(overrides) or None, site=site)
+        info["models"] = [str(model.path) for name, spec in scenario.federates.items()
+                          if spec.owner == site and (model := scenario.model_of(name)).path is not None]
+        info["steps"] = run_host(scenario, site, target, wait, channel_credentials(creds) if creds else None)
+        return info
+
+
+def _host_error(exc: BaseException) -> str:
+    """What a host's error says: a remote exception whole (an FMU's log spans lines), else its first line."""
+    cause = getattr(exc, "cause", None)  # Ray's RayTaskError keeps the remote exception
+    if isinstance(cause, BaseException) and str(cause).strip():
+        return str(cause).strip()
+    text = str(exc).strip()
+    # Ray wraps remote exceptions in a traceback; the last line is the original error.
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if len(lines) > 1 and type(exc).__name__.startswith("Ray"):
+        return lines[-1].strip()
+    return lines[0] if lines else type(exc).__name__
+
+
+class _Hosts:
+    """The running host actors of one run, and what became of them."""
+
+    def __init__(self, scenario: Scenario, wait: float, sec: RunSecurity) -> None:
+        self.scenario, self.wait, self.sec = scenario, wait, sec
+        self.actors: dict[str, Any] = {}
+        self.runs: dict[str, Any] = {}
+        self.infos: dict[str, dict[str, Any]] = {}
+        self.where: dict[str, dict[str, Any]] = {}
+        self.stopped = False
+
+    def start(self, target: str) -> None:
+        for site in owners_of(self.scenario):
+            actor, info = _site_actor(site)
+            self.actors[site] = actor
+            self.where[site] = info
+            # Each actor gets its own site's certificate and key, nothing else.
+            self.runs[site] = actor.run.remote(str(self.scenario.path), self.scenario.overrides, site, target,
+                                               self.wait, self.sec.credentials(site))
+
+    def federates_of(self, site: str) -> list[str]:
+        return [n for n, s in self.scenario.federates.items() if s.owner == site]
+
+    def errors(self, timeout: float = 0.0) -> dict[str, str]:
+        """Sites whose host has ended with an error (actor died, or run_host raised)."""
+        import ray
+
+        refs = {ref: site for site, ref in self.runs.items() if site not in self.infos}
+        if refs:
+            done, _ = ray.wait(list(refs), num_returns=len(refs), timeout=timeout)
+            for ref in done:
+                try:
+                    self.infos[refs[ref]] = ray.get(ref)
+                except FederationFailed as exc:  # the verdict handed back: nothing of its own to add
+                    self.infos[refs[ref]] = {"error": _host_error(exc), "echo": True}
+                except Exception as exc:
+                    self.infos[refs[ref]] = {"error": _host_error(exc)}
+        return {site: info["error"] for site, info in sorted(self.infos.items()) if "error" in info}
+
+    def reports(self) -> str:
+        """What the hosts that ended with an error said, besides echoing the federation's verdict."""
+        return "".join(f"; host of site {site!r} reported: {info['error']}"
+                       for site, info in sorted(self.infos.items()) if "error" in info and not info.get("echo"))
+
+    def check(self) -> None:
+        errors = self.errors()
+        if errors:
+            site, reason = sorted(errors.items())[0]
+            raise HostExited(f"host of site {site!r} (federates {self.federates_of(site)}) failed: {reason}")
+
+    def finish(self, timeout: float = 30.0) -> None:
+        import ray
+
+        for site, ref in self.runs.items():
+            if site not in self.infos:
+                self.infos[site] = ray.get(ref, timeout=timeout)
+            if "error" in self.infos[site]:
+                raise HostExited(f"host of site {site!r} failed: {self.infos[site]['error']}")
+
+    def steps(self) -> dict[str, int]:
+        return {k: v for info in self.infos.values() for k, v in info.get("steps", {}).items()}
+
+    def stop(self, grace: float) -> None:
+        """Hosts normally end with the federation (the RTI tells every session when it fails).
+
+        A host still running `grace` seconds later (stuck in an FMU step, or cut off) is killed
+        with its actor, which the next run replaces.
+        """
+        import ray
+
+        if self.stopped:
+            return
+        self.stopped = True
+        pending = {ref: site for site, ref in self.runs.items() if site not in self.infos}
+        if pending:
+            done, _ = ray.wait(list(pending), num_returns=len(pending), timeout=grace)
+            self.errors()
+            for ref, site in pending.items():
+                if ref not in done:
+                    log.warning("host of site %r did not stop within %g s; killing its actor", site, grace)
+                    _drop_site_actor(site, self.actors[site])
+        for site, info in self.infos.items():
+            if "error" in info and site in self.actors:
+                if "actor died" in info["error"].lower() or "ActorDied" in info["error"]:
+                    _drop_site_actor(site, self.actors[site])
+
+
+# One long-lived host actor per owner site and driver process: starting a Ray worker and
+# importing the adapters costs seconds, so runs (e.g. of a sweep) reuse it. Each run is
+# one thread of the actor; a dead actor is replaced on the next run.
+_SITE_ACTORS: dict[str, Any] = {}
+HOST_CONCURRENCY = 16
+
+
+def _site_actor(site: str, attempts: int = 3) -> tuple[Any, dict[str, Any]]:
+    import ray
+
+    actor: Any = _SITE_ACTORS.get(site)
+    if actor is not None:
+        try:
+            where: dict[str, Any] = ray.get(actor.where.remote(), timeout=30)
+            return actor, where
+        except Exception:  # died (node lost, process killed): start another one
+            log.info("host actor of site %r is gone; starting a new one", site, exc_info=True)
+            _SITE_ACTORS.pop(site, None)
+    for attempt in range(attempts):
+        actor = ray.remote(HostActor).options(
+            num_cpus=0, resources={site_resource(site): SITE_SHARE}, max_restarts=0, max_task_retries=0,
+            max_concurrency=HOST_CONCURRENCY).remote()
+        try:
+            info: dict[str, Any] = ray.get(actor.where.remote(), timeout=120)
+        except ray.exceptions.ActorDiedError:
+            # placed on a node that died before Ray noticed: try the site's other nodes
+            if attempt + 1 == attempts:
+                raise
+            check_placement([site])
+            continue
+        _SITE_ACTORS[site] = actor
+        return actor, info
+    raise AssertionError("unreachable")
+
+
+def _drop_site_actor(site: str, actor: Any) -> None:
+    import ray
+
+    if _SITE_ACTORS.get(site) is actor:
+        _SITE_ACTORS.pop(site, None)
+    try:
+        ray.kill(actor, no_restart=True)
+    except Exception:
+        log.debug("killing the host actor of site %r failed", site, exc_info=True)
+
+
+def shutdown_site_actors() -> None:
+    """Kill this process's host actors (e.g. before ray.shutdown)."""
+    for site, actor in list(_SITE_ACTORS.items()):
+        _drop_site_actor(site, actor)
+
+
+def run_ray(
+    scenario: Scenario,
+    out_dir: Path,
+    on_progress: Callable[[LogicalTime], None] | None = None,
+    plot: bool = True,
+    grant_timeout: float | None = None,
+    address: str | None = None,
+    join_timeout: float = 60.0,
+    heartbeat_timeout: float = 4.0,
+    insecure: bool = False,
+) -> RunResult:
+    """Run a scenario with one Ray actor per owner host (mTLS unless `insecure`); raises PlacementError before starting."""
+    import ray
+
+    from federation.server.service import Limits, serve
+
+    owners = owners_of(scenario)
+    init_ray(address, owners)
+    check_placement(owners)
+
+    out_dir = out_dir.resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ip = ray.util.get_node_ip_address()
+    if insecure and not is_loopback(ip):
+        log.warning("serving the RTI in plaintext beyond loopback, on %s (insecure mode)", ip)
+    with run_security(scenario, out_dir, "ray", insecure, [ip]) as sec:
+        hosts = _Hosts(scenario, join_timeout, sec)
+
+        def body(recorder: Recorder, result: RunResult) -> None:
+            guard = sec.guard()
+            limits = Limits(heartbeat_timeout=heartbeat_timeout, grant_timeout=grant_timeout or Limits().grant_timeout)
+            server = service = None
+            try:
+                server, port, service = serve(f"{ip}:0", limits, sec.server(), guard=guard)
+                try:
+                    coordinate(scenario, f"{ip}:{port}", sec.credentials(COORDINATOR), recorder, hosts, grant_timeout,
+                               join_timeout)
+                except FederationFailed as exc:
+                    # The RTI names the federate; a host that raised (say, an FMU rejecting a parameter)
+                    # usually knows why, so let the hosts end on the verdict and add their own words.
+                    hosts.stop(grace=5.0)
+                    extra = hosts.reports()
+                    if extra:
+                        raise FederationFailed(exc.federate, exc.host, exc.time, exc.reason + extra,
+                                               exc.reported) from exc
+                    raise
+                result.steps = hosts.steps()
+            finally:
+                if service is not None:
+                    service.stop()
+                if server is not None:
+                    server.stop(grace=0.5).wait()
+                if guard is not None and guard.audit is not None:
+                    guard.audit.close()
+                hosts.stop(grace=5.0)
+                result.extra["placement"] = _placement({site: {**where, **hosts.infos.get(site, {})}
+                                                        for site, where in hosts.where.items()})
+
+        return recorded_grpc_run(scenario, out_dir, sec, on_progress, plot, body, mode="ray")
+
+
+def _placement(infos: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Where each owner's host ran: node id, IP, pid, FMU paths (on that node) or its error."""
+    return {site: {k: v for k, v in info.items() if k != "steps"} for site, info in sorted(infos.items())}

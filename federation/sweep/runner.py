@@ -1,0 +1,436 @@
+"""Ensembles: many independent federation executions of one scenario (grid sweep or Monte Carlo).
+
+Each run gets its own folder (results.csv, run.json, params.json, metrics.json); the sweep
+writes summary.csv with one row per run: its parameters, status, error and metrics (per
+recorded column min/max/mean, plus the energy in J of every column whose unit is W).
+
+Modes:
+- embedded: runs one after the other in this process (the baseline).
+- ray: runs in parallel as Ray tasks (one CPU each). When some node advertises the site of
+  every owner of the scenario (a locally started Ray does), a run executes embedded inside
+  one task on such a node. Otherwise each task coordinates a distributed run whose hosts
+  are pinned to their owners' nodes (see ray_run).
+Before any run starts, the scenario is validated with the first run's parameters (an unknown
+federate or parameter stops the sweep); after that a failed run never stops the others. A run
+whose folder already holds a completed run with identical inputs (see inputs: scenario file, model
+files, parameters and overrides, tool versions) is reused unless force is set; any other runs (again),
+and summary.csv says why.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import itertools
+import json
+import logging
+import math
+import random
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Container, Iterable, Mapping, Sequence
+
+from federation.kinds import StaleModules
+from federation.sweep.inputs import differences, forget_modules, input_digests
+
+if TYPE_CHECKING:
+    from federation.scenario import Scenario
+
+log = logging.getLogger(__name__)
+MODES = ("embedded", "ray")
+SUMMARY = "summary.csv"
+
+
+class SweepError(ValueError):
+    """A bad --set/--param/--samples specification, or runs that would share a folder."""
+
+
+@dataclass
+class RunSpec:
+    name: str
+    params: dict[str, Any]
+
+
+@dataclass
+class RunOutcome:
+    name: str
+    params: dict[str, Any]
+    status: str
+    error: str | None = None
+    wall_time: float = 0.0
+    metrics: dict[str, float] = field(default_factory=dict)
+    skipped: bool = False
+    reason: str = ""  # why it was reused, or why a run its folder held was not
+
+
+REUSED = "reused: identical inputs"
+
+
+# ------------------------------------------------------------------------------------------------ the runs to make
+
+_EXPONENT = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+
+
+def parse_value(text: str) -> Any:
+    """A --set/--param value as the user means it: a YAML scalar, except that a number in exponent
+    notation (1e3, 1.1e3, -2E-1: YAML 1.1 reads those as text) or inf / nan is a number, and text
+    that is not valid YAML (@home, *a, [1,2) is that text, as typed."""
+    import yaml
+
+    text = text.strip()
+    if _EXPONENT.fullmatch(text) or text.lower().lstrip("+-") in ("inf", "nan"):
+        return float(text)
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def split_setting(text: str, option: str, form: str) -> tuple[str, str]:
+    """`KEY=VALUE` of an option (`--set`, `--param`) as (key, value text), neither empty."""
+    key, sep, value = text.partition("=")
+    key, value = key.strip(), value.strip()
+    if not sep or not key or not value:
+        raise SweepError(f"{option} expects {form}, got {text!r}")
+    return key, value
+
+
+def parse_param(text: str) -> tuple[str, list[Any]]:
+    """`fed.var=v1,v2,...` (values as parse_value reads them) or `fed.var=lo..hi` (a uniform range,
+    Monte Carlo only)."""
+    key, values = split_setting(text, "--param", "KEY=V1,V2,... or KEY=LO..HI")
+    m = re.fullmatch(r"([^,]+?)\.\.([^,]+)", values)
+    if m:
+        lo, hi = parse_value(m.group(1)), parse_value(m.group(2))
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lo, hi)) or lo > hi:
+            raise SweepError(f"--param {key}: range {values!r} needs two numbers LO <= HI")
+        return key, [_Range(lo, hi)]
+    items = [v.strip() for v in values.split(",")]
+    if "" in items:
+        raise SweepError(f"--param {key}: an empty value in {values!r}")
+    parsed = [parse_value(v) for v in items]
+    for i, j in itertools.combinations(range(len(parsed)), 2):
+        if parsed[i] == parsed[j] and isinstance(parsed[i], bool) == isinstance(parsed[j], bool):
+            raise SweepError(f"--param {key}: {items[i]} and {items[j]} are the same value; give each value once")
+    return key, parsed
+
+
+@dataclass(frozen=True)
+class _Range:
+    lo: int | float
+    hi: int | float
+
+    def draw(self, rng: random.Random, key: str, integer: bool) -> int | float:
+        if not integer:
+            return rng.uniform(self.lo, self.hi)
+        lo, hi = math.ceil(self.lo), math.floor(self.hi)
+        if lo > hi:
+            raise SweepError(f"--param {key}: the range {self.lo}..{self.hi} holds no integer")
+        return rng.randint(lo, hi)
+
+
+def integer_parameters(scenario: Scenario, keys: Iterable[str]) -> set[str]:
+    """The `fed.param` keys that name an Integer parameter: a range draws integers for those."""
+    found: set[str] = set()
+    for key in keys:
+        federate, _, name = key.partition(".")
+        interface = scenario.interfaces.get(federate)
+        variable = interface.variables.get(name) if interface is not None else None
+        if variable is not None and variable.type == "Integer":
+            found.add(key)
+    return found
+
+
+def expand(params: Sequence[tuple[str, list[Any]]], samples: int | None = None, seed: int = 0,
+           integers: Container[str] = frozenset()) -> list[RunSpec]:
+    """Every combination (grid), or `samples` Monte Carlo draws (uniform over each list or range;
+    whole numbers for the keys in `integers`)."""
+    keys = [k for k, _ in params]
+    if len(set(keys)) != len(keys):
+        raise SweepError(f"a parameter is given twice: {keys}")
+    if samples is None:
+        for key, values in params:
+            if any(isinstance(v, _Range) for v in values):
+                raise SweepError(f"--param {key}: a range needs --samples (Monte Carlo)")
+        combos = [dict(zip(keys, combo)) for combo in itertools.product(*(v for _, v in params))]
+        return [RunSpec(run_name(c), c) for c in combos]
+    if samples < 1:
+        raise SweepError("--samples must be at least 1")
+    rng = random.Random(seed)
+    specs = []
+    for i in range(samples):
+        draw: dict[str, Any] = {}
+        for key, values in params:
+            choice = rng.choice(values)
+            draw[key] = choice.draw(rng, key, key in integers) if isinstance(choice, _Range) else choice
+        specs.append(RunSpec(f"sample-{i:04d}-{_digest(draw)}", draw))
+    return specs
+
+
+def _digest(params: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:8]
+
+
+def run_name(params: Mapping[str, Any]) -> str:
+    """A readable, deterministic folder name (a digest when that would be too long)."""
+    text = "__".join(f"{k}={v}" for k, v in params.items()) or "base"
+    safe = re.sub(r"[^A-Za-z0-9._=+-]", "_", text)
+    return safe if len(safe) <= 100 else f"run-{_digest(params)}"
+
+
+# --------------------------------------------------------------------------------------------------------- metrics
+
+def metrics_of(results_csv: Path, units: Mapping[str, str | None]) -> dict[str, float]:
+    """Per column min/max/mean (NaN ignored) and, for columns in W, the energy in J (trapezoid)."""
+    try:
+        with open(results_csv, newline="") as fh:
+            rows = list(csv.reader(fh))
+    except OSError:
+        return {}
+    if len(rows) < 2:
+        return {}
+    header, body = rows[0], rows[1:]
+    times = [float(r[0]) for r in body]
+    out: dict[str, float] = {}
+    for col, name in enumerate(header[1:], start=1):
+        values = [float(r[col]) for r in body]
+        finite = [v for v in values if not math.isnan(v)]
+        if finite:
+            out[f"{name}.min"] = min(finite)
+            out[f"{name}.max"] = max(finite)
+            out[f"{name}.mean"] = math.fsum(finite) / len(finite)
+        if units.get(name) == "W":
+            out[f"{name}.energy_J"] = math.fsum(
+                0.5 * (values[i] + values[i - 1]) * (times[i] - times[i - 1]) for i in range(1, len(values))
+                if not (math.isnan(values[i]) or math.isnan(values[i - 1])))
+    return out
+
+
+def units_of(scenario: Any) -> dict[str, str | None]:
+    units: dict[str, str | None] = {}
+    for fed, var in scenario.recorded():
+        info = scenario.interfaces[fed].variables.get(var)
+        units[f"{fed}.{var}"] = info.unit if info is not None else None
+    return units
+
+
+# ------------------------------------------------------------------------------------------------------- one run
+
+def _params_record(scenario_path: Path, params: Mapping[str, Any], base: Mapping[str, Any],
+                   inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """What params.json holds: the run's parameters and the digests of everything that determines its result."""
+    record = {"scenario": str(scenario_path), "params": dict(params), "overrides": dict(base), "inputs": dict(inputs)}
+    return json.loads(json.dumps(record, default=str))  # as it reads back from the file
+
+
+def completed_before(run_dir: Path, record: Mapping[str, Any]) -> tuple[RunOutcome | None, str]:
+    """The earlier outcome when run_dir holds a completed run with identical inputs (record: _params_record);
+    else None and why the run is to be made again ('' when the folder holds no run)."""
+    try:
+        info = json.loads((run_dir / "run.json").read_text())
+    except (OSError, ValueError):
+        info = None
+    if not isinstance(info, dict) or not isinstance(info.get("wall_time_s", 0.0), (int, float)):
+        return None, "the earlier run did not finish" if (run_dir / "params.json").exists() else ""
+    if info.get("status") != "completed":
+        return None, f"the earlier run {info.get('status') or 'did not complete'}"
+    try:
+        earlier = json.loads((run_dir / "params.json").read_text())
+    except (OSError, ValueError):
+        earlier = {}
+    reasons = differences(earlier if isinstance(earlier, dict) else {}, record)
+    if reasons:
+        return None, "; ".join(reasons)
+    try:
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+    except (OSError, ValueError):
+        metrics = {}
+    if not isinstance(metrics, dict):
+        metrics = {}
+    return RunOutcome(run_dir.name, dict(record["params"]), "completed", None,
+                      float(info.get("wall_time_s", 0.0)), metrics, skipped=True, reason=REUSED), REUSED
+
+
+def execute_run(scenario_path: str, params: Mapping[str, Any], base: Mapping[str, Any], run_dir: str,
+                inputs: Mapping[str, Any], runtime: str = "embedded", plot: bool = False,
+                grant_timeout: float | None = None, reason: str = "") -> RunOutcome:
+    """One federation execution; never raises: a failure is an outcome with its reason.
+
+    `inputs` are the sweep's input_digests, recorded in params.json; `reason` is why the run is made
+    (completed_before), for the summary."""
+    from federation.scenario import ScenarioError, load_scenario
+
+    from federation.run.record import RunResult, write_run_json
+
+    out = Path(run_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    # An earlier run's outcome must not pass for this one's: were this run killed, it would be reused.
+    for stale in ("run.json", "metrics.json"):
+        (out / stale).unlink(missing_ok=True)
+    record = _params_record(Path(scenario_path), params, base, inputs)
+    (out / "params.json").write_text(json.dumps(record, indent=2) + "\n")
+    name = out.name
+    started = time.perf_counter()
+    try:
+        scenario = load_scenario(scenario_path, {**base, **params})
+    except ScenarioError as exc:
+        message = " ".join(str(exc).split())
+        (out / "run.json").write_text(json.dumps({"status": "failed", "error": message}, indent=2) + "\n")
+        return RunOutcome(name, dict(params), "failed", message, time.perf_counter() - started, reason=reason)
+    if scenario.sha256() != inputs["scenario_sha256"]:  # edited since the sweep began: record what this run read
+        record["inputs"]["scenario_sha256"] = scenario.sha256()
+        (out / "params.json").write_text(json.dumps(record, indent=2) + "\n")
+    error = None
+    try:
+        if runtime == "ray":
+            from federation.run.ray import run_ray
+
+            result: RunResult = run_ray(scenario, out, plot=plot, grant_timeout=grant_timeout)
+        else:
+            from federation.run.embedded import run_embedded
+
+            result = run_embedded(scenario, out, plot=plot)
+        status = result.status
+    except Exception as exc:  # the run wrote run.json (status failed) already
+        status, error = "failed", " ".join(str(exc).split()) or type(exc).__name__
+        if not (out / "run.json").exists():
+            write_run_json(scenario, RunResult(out, "failed", 0.0, error=error), runtime)
+    metrics = metrics_of(out / "results.csv", units_of(scenario))
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    return RunOutcome(name, dict(params), status, error, time.perf_counter() - started, metrics, reason=reason)
+
+
+def _ray_task(*args: Any) -> RunOutcome:
+    import os
+    import sys
+
+    sys.setswitchinterval(float(os.environ.get("FEDERATION_SWITCH_INTERVAL", "0.0002")))
+    return execute_run(*args)
+
+
+# ----------------------------------------------------------------------------------------------------- the sweep
+
+def check_specs(scenario_path: Path, specs: Sequence[RunSpec], base: Mapping[str, Any] | None = None) -> Scenario:
+    """Before any run starts: refuse two runs that would share a folder, and validate the scenario with
+    the first run's parameters (every run sets the same keys: an unknown federate or parameter, or a
+    bad first value, raises ScenarioError). Returns that scenario. A later run's bad value fails that
+    run alone, as any failed run does."""
+    from federation.scenario import load_scenario
+
+    seen: dict[str, RunSpec] = {}
+    for spec in specs:
+        other = seen.setdefault(spec.name, spec)
+        if other is not spec:
+            raise SweepError(f"two runs would share the folder {spec.name!r}: {other.params} and {spec.params}")
+    return load_scenario(scenario_path, {**(base or {}), **(specs[0].params if specs else {})})
+
+
+def run_sweep(
+    scenario_path: Path,
+    specs: Sequence[RunSpec],
+    out_dir: Path,
+    base: Mapping[str, Any] | None = None,
+    mode: str = "embedded",
+    force: bool = False,
+    plot: bool = False,
+    address: str | None = None,
+    grant_timeout: float | None = None,
+    on_done: Callable[[RunOutcome], None] | None = None,
+    checked: Scenario | None = None,
+) -> list[RunOutcome]:
+    """Run every spec (reusing a completed run with identical inputs unless force); writes out_dir/summary.csv.
+
+    Raises SweepError or ScenarioError (see check_specs) before any run starts; `checked` is what
+    check_specs already returned for these specs, so that it is not done again."""
+    if mode not in MODES:
+        raise SweepError(f"unknown sweep mode {mode!r}; use {' or '.join(MODES)}")
+    scenario_path, out_dir = scenario_path.resolve(), out_dir.resolve()
+    base = dict(base or {})
+    base_scenario = checked if checked is not None else check_specs(scenario_path, specs, base)
+    try:
+        inputs = input_digests(base_scenario)  # what every run shares, digested once
+    except StaleModules as exc:  # this process imported an older version of a Python model: import it again
+        log.info("Python model modules %s changed since they were imported; importing them again", exc.changed)
+        forget_modules(exc.loaded)
+        base_scenario = check_specs(scenario_path, specs, base)
+        inputs = input_digests(base_scenario)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    outcomes: dict[str, RunOutcome] = {}
+
+    def done(outcome: RunOutcome) -> None:
+        outcomes[outcome.name] = outcome
+        if on_done is not None:
+            on_done(outcome)
+
+    todo: list[tuple[RunSpec, str]] = []
+    for spec in specs:
+        record = _params_record(scenario_path, spec.params, base, inputs)
+        earlier, reason = completed_before(out_dir / spec.name, record)
+        if force:
+            todo.append((spec, "forced (--force)" if reason else ""))
+        elif earlier is not None:
+            done(earlier)
+        else:
+            todo.append((spec, reason))
+
+    if mode == "embedded":
+        for spec, reason in todo:
+            done(execute_run(str(scenario_path), spec.params, base, str(out_dir / spec.name), inputs, "embedded",
+                             plot, grant_timeout, reason))
+    elif todo:
+        _sweep_on_ray(scenario_path, todo, out_dir, base, base_scenario, inputs, plot, address, grant_timeout, done)
+    ordered = [outcomes[s.name] for s in specs]
+    write_summary(out_dir / SUMMARY, ordered)
+    return ordered
+
+
+def _sweep_on_ray(scenario_path: Path, todo: Sequence[tuple[RunSpec, str]], out_dir: Path, base: Mapping[str, Any],
+                  scenario: Any, inputs: Mapping[str, Any], plot: bool, address: str | None,
+                  grant_timeout: float | None, done: Callable[[RunOutcome], None]) -> None:
+    import ray
+
+    from federation.run.ray import check_placement, init_ray, owners_of, site_resource, site_nodes
+
+    owners = owners_of(scenario)
+    init_ray(address, owners)
+    check_placement(owners)
+    nodes = site_nodes(owners)
+    common = set.intersection(*(set(ids) for ids in nodes.values())) if nodes else set()
+    if common:  # some node may run every owner's federates: one embedded run per task there
+        runtime = "embedded"
+        resources = {site_resource(o): 0.001 for o in owners}
+    else:  # each task coordinates a run whose hosts are pinned to their owners' nodes
+        runtime, resources = "ray", {}
+    task = ray.remote(_ray_task).options(num_cpus=1, resources=resources, max_retries=0)
+    pending = {task.remote(str(scenario_path), s.params, base, str(out_dir / s.name), inputs, runtime, plot,
+                           grant_timeout, reason): (s, reason)
+               for s, reason in todo}
+    while pending:
+        ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
+        for ref in ready:
+            spec, reason = pending.pop(ref)
+            try:
+                outcome = ray.get(ref)
+            except Exception as exc:  # the task itself died (node lost, worker killed)
+                lines = [ln for ln in str(exc).splitlines() if ln.strip()]
+                outcome = RunOutcome(spec.name, spec.params, "failed", lines[-1].strip() if lines else repr(exc),
+                                     reason=reason)
+            done(outcome)
+
+
+def write_summary(path: Path, outcomes: Sequence[RunOutcome]) -> None:
+    param_keys: list[str] = []
+    metric_keys: list[str] = []
+    for o in outcomes:
+        param_keys += [k for k in o.params if k not in param_keys]
+        metric_keys += [k for k in o.metrics if k not in metric_keys]
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["run", *param_keys, "status", "skipped", "reason", "error", "wall_time_s", *metric_keys])
+        for o in outcomes:
+            w.writerow([o.name, *(o.params.get(k, "") for k in param_keys), o.status, str(o.skipped).lower(),
+                        o.reason, o.error or "", f"{o.wall_time:.3f}", *(repr(o.metrics[k]) if k in o.metrics else ""
+                                                              for k in metric_keys)])
+
