@@ -117,7 +117,7 @@ def test_each_log_line_reaches_the_federate_whose_instance_logged_it(
         fmi: int, shared: bool, path: str) -> None:
     if path == "ctypes":  # the native helper steps through the same FMU callbacks; both paths are checked
         monkeypatch.setattr(fmu_adapter.native, "stepper", lambda *args: None)
-    with caplog.at_level(logging.WARNING, logger="adapters.fmu.federate"), pytest.raises(FederationFailed) as info:
+    with caplog.at_level(logging.WARNING, logger="adapters.fmu"), pytest.raises(FederationFailed) as info:
         run_embedded(load_scenario(chatter_scenario(tmp_path, chatters, fmi, shared, fail_at=3.0)), tmp_path / "out",
                      plot=False)
 
