@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from federation.results.recorder import RECORDER
+from federation.names import RECORDER
 from federation.scenario import Scenario, ScenarioError, load_scenario
 from federation.security.audit import AuditError, AuditLog, verify
 from federation.security.certs import SITE_URN, CertDir, CertificateError, SiteCredentials, init_ca, issue_site
