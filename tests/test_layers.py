@@ -75,3 +75,8 @@ def test_scenario_layer_knows_nothing_of_runtimes() -> None:
     found = [o for o in offenders("federation", (*RUNTIME, "federation.cli"))
              if o.startswith(("federation/scenario/", "federation/kinds/", "federation/rti/"))]
     assert found == []
+
+
+def test_security_knows_nothing_of_results_runtimes_or_the_cli() -> None:
+    """Security is used by the runtimes and the CLI; the names it shares with results live in federation.names."""
+    assert offenders("federation/security", ("federation.results", "federation.runtime", "federation.cli")) == []

@@ -19,12 +19,12 @@ from typing import Callable, Sequence
 
 from federation.coupling import INIT_POINT, Clock
 from federation.ambassador import Federate, RTIAmbassador
+from federation.names import RECORDER
 from federation.rti import callbacks as cb
 from federation.rti.time import LogicalTime
 
 log = logging.getLogger(__name__)
 
-RECORDER = "$recorder"  # not an identifier, so it never clashes with a scenario federate
 ROWS_PER_REQUEST = 16  # rows asked for per time advance: fewer round trips in the distributed modes
 
 

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from federation.results.recorder import RECORDER
+from federation.names import COORDINATOR_SITE, RECORDER
 from federation.scenario import Scenario
 
 import grpc
 
 from .audit import AuditError, AuditLog, Signer, open_continuing
-from .certs import COORDINATOR_SITE, CertDir, SiteCredentials, throwaway
+from .certs import CertDir, SiteCredentials, throwaway
 from .guard import Guard
 from .policy import Policy, from_scenario
 from .tls import channel_credentials, server_credentials

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from federation.results.recorder import RECORDER
+from federation.names import RECORDER
 from federation.scenario import Scenario, ScenarioError, load_scenario
 from federation.security.audit import AuditError, AuditLog, verify
 from federation.security.certs import SITE_URN, CertDir, CertificateError, SiteCredentials, init_ca, issue_site
@@ -172,14 +172,14 @@ def test_audit_continues_a_chain_across_writers_and_never_takes_values(tmp_path:
 
 def test_audit_clips_a_huge_name_and_continues_after_a_line_longer_than_its_read_chunk(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from federation.security import audit
+    from federation.security.audit import entries
 
     path = tmp_path / "audit.jsonl"
     with AuditLog(path) as log:
         log.record("denied", federation="x" * 70_000)  # a hostile client's name
     entry = json.loads(path.read_text())
     assert len(entry["federation"]) < 400 and entry["federation"].endswith("(70000 characters)")
-    monkeypatch.setattr(audit, "MAX_FIELD", 10**6)  # a line longer than the 64 KiB first read
+    monkeypatch.setattr(entries, "MAX_FIELD", 10**6)  # a line longer than the 64 KiB first read
     with AuditLog(path) as log:
         log.record("denied", federation="y" * 300_000)
         log.record("create", federation="f")
