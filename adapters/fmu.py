@@ -28,6 +28,7 @@ from fmpy.model_description import ModelDescription, ScalarVariable
 
 import federation.fmu_archive as fmu_archive
 from federation.ambassador import TICKS_PER_SECOND, LogicalTime, to_seconds
+from federation.errors import ModelError
 
 from . import native
 from .stepped import Clock, SteppedFederate, Wiring
@@ -42,7 +43,7 @@ _INT_CTYPES: dict[str, Any] = {**{t: getattr(ctypes, f"c_{t.lower()}") for t in 
 _FMI2_ACCESSOR = {"Real": "Real", "Integer": "Integer", "Enumeration": "Integer", "Boolean": "Boolean", "String": "String"}
 
 
-class FMUError(RuntimeError):
+class FMUError(ModelError, RuntimeError):
     """An FMU call failed; the message carries the FMU's own log lines."""
 
 

@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Sequence
 
 from federation.ambassador import LogicalTime, to_ticks
+from federation.errors import ModelError
 
 from .stepped import Clock, SteppedFederate, Wiring
 
 
-class ReplayError(RuntimeError):
+class ReplayError(ModelError, RuntimeError):
     """A replay federate's series cannot be played."""
 
 

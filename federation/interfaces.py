@@ -24,7 +24,7 @@ from xml.etree import ElementTree
 
 from federation import fmu_archive
 from federation.clip import clip, short_repr
-from federation.errors import CarriesFields
+from federation.errors import CarriesFields, ConfigurationError
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ _PARAMETER_CAUSALITIES = frozenset({"parameter", "structuralParameter"})
 _HEADER_UNIT = re.compile(r"^\s*(?P<name>[^\[\]]*?)\s*(?:\[(?P<unit>[^\[\]]*)\])?\s*$")
 
 
-class InterfaceError(CarriesFields, Exception):
+class InterfaceError(CarriesFields, ConfigurationError):
     """A federate's interface could not be read (missing file, corrupt FMU, import failure, bad CSV...)."""
 
     def __init__(self, message: object = "") -> None:

@@ -26,7 +26,7 @@ from federation.interfaces import (REMOTE, FederateInterface, InterfaceError, Va
                                    declared_interface, fmu_interface, load_python_class, python_interface,
                                    replay_interface, units_compatible)
 from federation.clip import clip, short_repr
-from federation.errors import CarriesFields
+from federation.errors import CarriesFields, ConfigurationError
 from federation.fmu_binary import check_fmu_binary
 from federation.names import COORDINATOR_SITE, MAX_NAME_LENGTH, name_problem
 from federation.rti.time import END_OF_TIME
@@ -82,7 +82,7 @@ def format_problems(path: Path, problems: Sequence[Problem]) -> str:
     return "\n".join(f"{path}: {p.key}: {p.message}" for p in problems)
 
 
-class ScenarioError(CarriesFields, Exception):
+class ScenarioError(CarriesFields, ConfigurationError):
     """The scenario file is invalid; carries every problem found."""
 
     def __init__(self, path: Path, problems: Sequence[Problem]) -> None:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from federation import __version__
 from federation.clip import clip, short_repr
-from federation.errors import CarriesFields
+from federation.errors import CarriesFields, ModelError
 
 if TYPE_CHECKING:
     from federation.scenario import Scenario
@@ -139,7 +139,7 @@ _INSTALLED = _installed_folders()
 _SEEN: dict[Path, tuple[ModuleType, str]] = {}
 
 
-class StaleModules(CarriesFields, Exception):
+class StaleModules(CarriesFields, ModelError):
     """A Python model's source changed on disk after this process imported it: it would run its old code."""
 
     def __init__(self, changed: list[str], loaded: list[str]) -> None:

@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from federation.errors import CarriesFields
+from federation.errors import CarriesFields, ConfigurationError
 
 from .certs import COORDINATOR_SITE, site_of_cert
 
@@ -45,7 +45,7 @@ _FORBIDDEN_FIELDS = frozenset({"value", "values", "parameters_values", "updates"
 _SIGNED = b"federation audit head\n"  # what a head signature is about, so that it signs nothing else
 
 
-class AuditError(CarriesFields, Exception):
+class AuditError(CarriesFields, ConfigurationError):
     """An audit log failed verification: `line` (1-based) is the first bad entry, 0 when the problem
     is not one line's (its end, its head file, a signature)."""
 

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from federation.clip import few
+from federation.errors import ConfigurationError
 from federation.names import COORDINATOR_SITE, name_problem
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ DEFAULT_HOSTS = ("localhost", "127.0.0.1")
 _VALIDITY = dt.timedelta(days=365)
 
 
-class CertificateError(Exception):
+class CertificateError(ConfigurationError):
     """A certificate directory is missing a file, or a certificate does not say what it must."""
 
 
