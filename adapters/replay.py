@@ -22,11 +22,12 @@ from federation.clip import short_repr
 from federation.coupling import Clock, Wiring
 from federation.kinds import Model, file_sha256
 from federation.kinds.interface import FederateInterface, InterfaceError, VariableInfo
+from federation.errors import ModelError
 
 from adapters.stepped import SteppedFederate
 
 
-class ReplayError(RuntimeError):
+class ReplayError(ModelError, RuntimeError):
     """A replay federate's series cannot be played."""
 
 

@@ -9,16 +9,16 @@ import signal
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Any, NoReturn, Optional
+from typing import Any, Optional
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from typer.core import TyperGroup
 
-from federation.security.certs import CertificateError
+from federation.errors import FederationError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Federated, HLA-style co-simulation of FMU digital twins.")
 err = Console(stderr=True)
 
 
@@ -27,17 +27,42 @@ def _error(message: object) -> None:
     err.print(f"[red]{escape(str(message))}[/red]", highlight=False, soft_wrap=True)
 
 
+def _report(exc: FederationError) -> None:
+    """A FederationError as the user sees it: its message (under a heading for a list of problems)."""
+    from federation.scenario import ScenarioError
+
+    if isinstance(exc, ScenarioError):
+        err.print(f"[red]invalid scenario[/red]\n{escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)
+    else:
+        _error(exc)
+
+
+class _Commands(TyperGroup):
+    """The command group: the one place where an error becomes an exit code (federation.errors).
+
+    A FederationError that a command lets through is reported and ends the command with its branch's
+    exit code: 2 for a configuration error, 1 for a model error or a run failure. Anything else is a
+    bug, and keeps its traceback."""
+
+    def invoke(self, ctx: Any) -> Any:  # click's Context, which newer typers bundle as their own
+        try:
+            return super().invoke(ctx)
+        except FederationError as exc:
+            _report(exc)
+            raise typer.Exit(exc.exit_code) from None
+
+
+app = typer.Typer(cls=_Commands, add_completion=False, no_args_is_help=True,
+                  help="Federated, HLA-style co-simulation of FMU digital twins.")
+
+
 def _overrides(stop: Optional[float], settings: Optional[list[str]]) -> dict[str, object]:
     """`--stop` and `--set key=value` as scenario overrides (values read by sweep.parse_value)."""
-    from federation.sweep.runner import SweepError, parse_value, split_setting
+    from federation.sweep.runner import parse_value, split_setting
 
     out: dict[str, object] = {}
     for item in settings or []:
-        try:
-            key, value = split_setting(item, "--set", "KEY=VALUE")
-        except SweepError as exc:
-            _error(exc)
-            raise typer.Exit(2) from None
+        key, value = split_setting(item, "--set", "KEY=VALUE")
         out[key] = _read_value("--set", item, parse_value, value)
     if stop is not None:
         out["time.stop"] = stop
@@ -50,40 +75,27 @@ def _read_value(option: str, given: str, parse: Any, text: str) -> Any:
         return parse(text)
     except ValueError as exc:
         from federation.clip import clip
-        from federation.sweep.runner import SweepError
 
-        if isinstance(exc, SweepError):
+        if isinstance(exc, FederationError):  # a SweepError names the problem itself
             raise
         _error(f"{option} {clip(given, 60)}: a number with more digits than any number this tool uses "
                "(the largest is about 1.8e+308)")
         raise typer.Exit(2) from None
 
 
-def _invalid_scenario(exc: Exception) -> NoReturn:
-    err.print(f"[red]invalid scenario[/red]\n{escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)
-    raise typer.Exit(2) from None
-
-
 def _load(scenario: Path, stop: Optional[float] = None, settings: Optional[list[str]] = None,  # type: ignore[no-untyped-def]
           site: Optional[str] = None, run_code: bool = True):
-    from federation.scenario import ScenarioError, load_scenario
+    from federation.scenario import load_scenario
 
-    try:
-        return load_scenario(scenario, _overrides(stop, settings) or None, site=site, run_code=run_code)
-    except ScenarioError as exc:
-        _invalid_scenario(exc)
+    return load_scenario(scenario, _overrides(stop, settings) or None, site=site, run_code=run_code)
 
 
 def _results_dir(path: Path, kind: str = "run", force: bool = False) -> Path:
     """The folder, absolute and ready for a run or a sweep (federation.run.outputs: a new or empty folder,
-    or an earlier run's with --force, an earlier sweep's); exit 2 naming it and what is in it otherwise."""
-    from federation.run.outputs import OutputRefused, claim_output
+    or an earlier run's with --force, an earlier sweep's); OutputRefused naming it and what is in it otherwise."""
+    from federation.run.outputs import claim_output
 
-    try:
-        return claim_output(path, "sweep" if kind == "sweep" else "run", force)
-    except OutputRefused as exc:
-        _error(exc)
-        raise typer.Exit(2) from None
+    return claim_output(path, "sweep" if kind == "sweep" else "run", force)
 
 
 @app.command()
@@ -154,8 +166,8 @@ def _check_grant_timeout(grant_timeout: Optional[float]) -> None:
 
 
 def _with_progress(sc: Any, out_dir: Path, service: str, mode: str, body: Any) -> None:
-    """Run `body(tick)` with a progress bar, ending like `run` however it ends: results kept, exit 1 on
-    failure, 130 when interrupted (Ctrl-C or SIGTERM)."""
+    """Run `body(tick)` with a progress bar, ending like `run` however it ends: results kept, the error's
+    exit code on failure (federation.errors), 130 when interrupted (Ctrl-C or SIGTERM)."""
     from federation import telemetry
     from federation.rti.time import to_seconds
 
@@ -185,13 +197,13 @@ def _with_progress(sc: Any, out_dir: Path, service: str, mode: str, body: Any) -
         except KeyboardInterrupt:
             err.print(f"[yellow]interrupted; results so far are in {escape(str(out_dir))}[/yellow]")
             raise typer.Exit(130) from None
-        except Exception as exc:
+        except FederationError as exc:
             err.print(f"[red]run failed:[/red] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
             if _completed_a_step(_run_record(out_dir), previous_record, sc.time.start):
                 err.print(f"results up to the last completed step are in {escape(str(out_dir))}")
             else:
                 err.print(f"it failed before its first step (t={sc.time.start:g} s): no step was completed")
-            raise typer.Exit(1) from None
+            raise typer.Exit(exc.exit_code) from None
     typer.echo(f"{sc.federation}: completed {sc.time.stop - sc.time.start:g} s in {result.wall_time:.2f} s wall -> {out_dir}")
 
 
@@ -313,23 +325,15 @@ def sweep(
     plot: bool = typer.Option(False, "--plot", help="write results.png for every run"),
 ) -> None:
     """Run a parameter sweep: one federation execution per combination (or sample), plus summary.csv."""
-    from federation.sweep.runner import (MODES, SweepError, check_specs, expand, integer_parameters, parse_param,
-                                          run_sweep)
-    from federation.scenario import ScenarioError
+    from federation.sweep.runner import MODES, check_specs, expand, integer_parameters, parse_param, run_sweep
 
     if mode not in MODES:
         err.print(f"[red]unknown mode {escape(repr(mode))}; use {' or '.join(MODES)}[/red]")
         raise typer.Exit(2)
     sc = _load(scenario, stop, settings)
-    try:
-        parsed = [_read_value("--param", p, parse_param, p) for p in params]
-        specs = expand(parsed, samples, seed, integer_parameters(sc, [key for key, _ in parsed]))
-        checked = check_specs(sc.path, specs, sc.overrides)
-    except SweepError as exc:
-        _error(exc)
-        raise typer.Exit(2) from None
-    except ScenarioError as exc:
-        _invalid_scenario(exc)
+    parsed = [_read_value("--param", p, parse_param, p) for p in params]
+    specs = expand(parsed, samples, seed, integer_parameters(sc, [key for key, _ in parsed]))
+    checked = check_specs(sc.path, specs, sc.overrides)
     out_dir = _results_dir(out or sc.output.dir.with_name(sc.output.dir.name + "-sweep"), "sweep")
     console = Console(stderr=True)
     failed: list[str] = []
@@ -351,9 +355,9 @@ def sweep(
         except KeyboardInterrupt:
             err.print(f"[yellow]interrupted; finished runs are in {escape(str(out_dir))}[/yellow]")
             raise typer.Exit(130) from None
-        except Exception as exc:
+        except FederationError as exc:
             err.print(f"[red]sweep failed:[/red] {escape(str(exc))}", markup=True, highlight=False)
-            raise typer.Exit(1) from None
+            raise typer.Exit(exc.exit_code) from None
     for line in failed:
         err.print(f"[red]failed[/red] {escape(line)}", highlight=False)
     again = Counter(o.reason for o in outcomes if not o.skipped and o.reason)
@@ -393,7 +397,7 @@ def rti_serve(
     from federation.security.audit import AuditError, AuditLog, Signer
     from federation.security.certs import CertDir
     from federation.security.guard import Guard
-    from federation.security.policy import PolicyError, load_policy
+    from federation.security.policy import load_policy
     from federation.security.tls import is_loopback, server_credentials
 
     host, sep, port_text = listen.rpartition(":")
@@ -414,12 +418,8 @@ def rti_serve(
     except ValueError as exc:
         _error(exc)
         raise typer.Exit(2) from None
-    try:
-        rules = load_policy(policy) if policy else None
-        credentials = server_credentials(tls) if tls else None
-    except (PolicyError, CertificateError) as exc:
-        _error(exc)
-        raise typer.Exit(2) from None
+    rules = load_policy(policy) if policy else None
+    credentials = server_credentials(tls) if tls else None
     if tls is None:
         _warn_insecure()
     if rules is None:
@@ -535,7 +535,7 @@ def host(
     try:
         with telemetry.span("federation.host", telemetry.inherited_context(), site=site, federation=sc.federation):
             steps = run_host(sc, site, rti, wait, channel_credentials(creds) if creds else None)
-    except Exception as exc:
+    except FederationError as exc:
         from federation.transport.grpc import ConnectionLost
 
         if not (isinstance(exc, FederationFailed) and exc.reported and exc.host == site):  # else logged already
@@ -544,7 +544,7 @@ def host(
             why = f" ({mismatch})" if mismatch else ""
             err.print(f"[red]host {escape(repr(site))} failed:[/red] {escape(str(exc) + why)}", markup=True,
                       highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
+        raise typer.Exit(exc.exit_code) from None
     typer.echo(f"site {site}: done ({', '.join(f'{k}: {v} steps' for k, v in steps.items())})")
 
 
@@ -575,16 +575,13 @@ def _state_dir() -> Path:
 
 
 def _site_credentials(tls: Optional[Path], site: str) -> Any:
-    """`site`'s certificate and key from a certificate directory (None without --tls); exit 2 naming the problem."""
+    """`site`'s certificate and key from a certificate directory (None without --tls); CertificateError naming
+    the problem."""
     if tls is None:
         return None
     from federation.security.certs import SiteCredentials
 
-    try:
-        return SiteCredentials.load(tls, site)
-    except CertificateError as exc:
-        _error(exc)
-        raise typer.Exit(2) from None
+    return SiteCredentials.load(tls, site)
 
 
 certs_app = typer.Typer(no_args_is_help=True, help="A federation's certificates: CA, RTI server, one per site.")
@@ -606,11 +603,7 @@ def certs_init(
     empty DIR (never over a file, never through a symbolic link)."""
     from federation.security.certs import COORDINATOR_SITE, init_ca
 
-    try:
-        d = init_ca(directory, federation, [*_sites(sites), COORDINATOR_SITE], _sites(hosts))
-    except CertificateError as exc:
-        _error(exc)
-        raise typer.Exit(2) from None
+    d = init_ca(directory, federation, [*_sites(sites), COORDINATOR_SITE], _sites(hosts))
     typer.echo(f"{d.root}: CA, RTI certificate and {len(_sites(sites)) + 1} site certificates for {federation}; "
                f"keep {d.ca_key} offline, give each site only sites/<site>.pem, sites/<site>.key and ca.pem")
 
@@ -620,11 +613,7 @@ def certs_issue(directory: Path, site: str = typer.Option(..., "--site", help="t
     """Issue DIR/sites/<site>.pem+key with the directory's CA (never over a file, never through a symbolic link)."""
     from federation.security.certs import issue_site
 
-    try:
-        path = issue_site(directory, site)
-    except CertificateError as exc:
-        _error(exc)
-        raise typer.Exit(2) from None
+    path = issue_site(directory, site)
     typer.echo(f"{path}: certificate of site {site}")
 
 
@@ -664,8 +653,8 @@ def audit_verify(
         checked = verify_log(file, run, None if ca is None else load_ca(ca))
     except AuditUnreadable as exc:
         _error(f"cannot verify the audit log {exc}")
-        raise typer.Exit(2) from None
-    except AuditError as exc:
+        raise typer.Exit(exc.exit_code) from None
+    except AuditError as exc:  # this command's verdict, as cmp's: exit 1 (to any other reader it is bad input)
         err.print(f"[red]audit log broken: {escape(str(exc))}[/red]", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     typer.echo(f"{file}: OK ({checked.tail.seq} entries)")
@@ -685,13 +674,8 @@ def audit_verify(
 def inspect(fmu: Path) -> None:
     """Print an FMU's interface: FMI version, default experiment, inputs, outputs and parameters (units, starts)."""
     from federation.kinds import read_interface
-    from federation.kinds.interface import InterfaceError
 
-    try:
-        iface = read_interface(fmu)
-    except InterfaceError as exc:
-        _error(exc)
-        raise typer.Exit(2) from None
+    iface = read_interface(fmu)
     typer.echo(f"{fmu.name}: model {iface.model_name}, FMI {iface.fmi_version}")
     experiment = ", ".join(f"{key}={value}{'' if key == 'tolerance' else ' s'}"
                            for key, value in iface.default_experiment.items())

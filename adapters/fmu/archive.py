@@ -44,6 +44,8 @@ from typing import IO
 from xml.etree.ElementTree import ParseError
 from xml.parsers.expat import ErrorString, ExpatError, ParserCreate
 
+from federation.errors import ConfigurationError
+
 __all__ = ["ArchiveError", "ENVIRONMENT", "Limits", "MODEL_DESCRIPTION", "PARSED_XML", "clip", "extract", "open_fmu",
            "parse_error", "plain_file_name", "quoted", "read_model_description"]
 
@@ -61,7 +63,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CLIP = 200  # characters of a name or message from the archive kept in an error
 
 
-class ArchiveError(ValueError):
+class ArchiveError(ConfigurationError, ValueError):
     """The FMU archive is refused; the message names the file, the member or limit, and the value found."""
 
 

@@ -14,6 +14,8 @@ from fmpy.fmi2 import FMU2Slave, defaultCallbacks, fmi2CallbackFunctions, fmi2Ca
 from fmpy.logging import addLoggerProxy
 from fmpy.model_description import ScalarVariable
 
+from federation.errors import ModelError
+
 from adapters import native
 from adapters.fmu import archive as fmu_archive
 
@@ -30,7 +32,7 @@ INT_CTYPES: dict[str, Any] = {**{t: getattr(ctypes, f"c_{t.lower()}") for t in _
 _FMI2_ACCESSOR = {"Real": "Real", "Integer": "Integer", "Enumeration": "Integer", "Boolean": "Boolean", "String": "String"}
 
 
-class FMUError(RuntimeError):
+class FMUError(ModelError, RuntimeError):
     """An FMU call failed; the message carries the FMU's own log lines."""
 
 

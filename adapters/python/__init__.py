@@ -3,7 +3,7 @@
 Models import `StepResult` from here to send interactions along with their outputs.
 """
 
-from adapters.python.federate import ModelError, PythonFederate, StepResult
+from adapters.python.federate import PythonFederate, PythonModelError, StepResult
 from adapters.python.kind import KIND
 
-__all__ = ["KIND", "ModelError", "PythonFederate", "StepResult"]
+__all__ = ["KIND", "PythonFederate", "PythonModelError", "StepResult"]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from federation.ambassador import LogicalTime, to_seconds
+from federation.errors import ModelError
 
 from federation.coupling import Clock, Wiring
 from adapters.stepped import SteppedFederate
@@ -24,7 +25,7 @@ class StepResult:
     interactions: list[tuple[str, dict[str, float]]] = field(default_factory=list)
 
 
-class ModelError(RuntimeError):
+class PythonModelError(ModelError, RuntimeError):
     """A Python model failed or returned something that is not its declared outputs."""
 
 
@@ -47,7 +48,7 @@ class PythonFederate(SteppedFederate):
         try:
             model = model_class(**parameters)
         except Exception as exc:
-            raise ModelError(f"federate {name!r}: constructing {model_class.__name__} at t={to_seconds(clock.start)} s "
+            raise PythonModelError(f"federate {name!r}: constructing {model_class.__name__} at t={to_seconds(clock.start)} s "
                              f"raised {type(exc).__name__}: {exc}{_origin(exc, model_class)}") from exc
         return cls(name, owner, model, outputs, clock, wiring)
 
@@ -71,12 +72,12 @@ class PythonFederate(SteppedFederate):
             result = result.outputs
         return self._ordered(result, "step", t)
 
-    def _failed(self, where: str, t: LogicalTime, exc: Exception) -> ModelError:
+    def _failed(self, where: str, t: LogicalTime, exc: Exception) -> PythonModelError:
         """The model's own exception, saying whose, when and where; raised `from` it to keep the model's traceback.
 
         The place is in the message itself: in grpc and ray modes the message is all that travels.
         """
-        return ModelError(f"federate {self.name!r}: {where} at t={to_seconds(t)} s raised {type(exc).__name__}: "
+        return PythonModelError(f"federate {self.name!r}: {where} at t={to_seconds(t)} s raised {type(exc).__name__}: "
                           f"{exc}{_origin(exc, type(self.model))}")
 
     def _ordered(self, values: Mapping[str, float], where: str, t: LogicalTime) -> list[float]:
@@ -84,17 +85,17 @@ class PythonFederate(SteppedFederate):
             return f"federate {self.name!r}: {where} at t={to_seconds(t)} s"
 
         if not isinstance(values, Mapping):
-            raise ModelError(f"{context()} returned {type(values).__name__}, not a mapping")
+            raise PythonModelError(f"{context()} returned {type(values).__name__}, not a mapping")
         if not self._declared_outputs.issuperset(values):
             unknown = ", ".join(repr(n) for n in values if n not in self._declared_outputs)
-            raise ModelError(f"{context()} returned unknown output {unknown} "
+            raise PythonModelError(f"{context()} returned unknown output {unknown} "
                              f"(declared: {', '.join(sorted(self._declared_outputs))})")
         try:
             return [float(values[n]) for n in self.outputs]
         except KeyError as exc:
-            raise ModelError(f"{context()} returned no value for output {exc.args[0]!r}") from None
+            raise PythonModelError(f"{context()} returned no value for output {exc.args[0]!r}") from None
         except (TypeError, ValueError) as exc:
-            raise ModelError(f"{context()} returned a non-numeric output: {exc}") from None
+            raise PythonModelError(f"{context()} returned a non-numeric output: {exc}") from None
 
 
 def _origin(exc: Exception, model_class: type) -> str:

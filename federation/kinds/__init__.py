@@ -18,7 +18,7 @@ from typing import Protocol, runtime_checkable
 from federation.ambassador import Federate
 from federation.clip import short_repr
 from federation.coupling import Clock, Wiring
-from federation.errors import CarriesFields
+from federation.errors import CarriesFields, ConfigurationError, ModelError
 from federation.kinds.interface import FederateInterface, InterfaceError
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ class Kind(Protocol):
         ...
 
 
-class UnknownKind(CarriesFields, LookupError):
+class UnknownKind(CarriesFields, ConfigurationError, LookupError):
     """No kind of that name is registered."""
 
     def __init__(self, name: str, known: Sequence[str]) -> None:
@@ -83,7 +83,7 @@ class UnknownKind(CarriesFields, LookupError):
         self.name, self.known = name, list(known)
 
 
-class StaleModules(InterfaceError):
+class StaleModules(CarriesFields, ModelError):
     """A model's code changed on disk after this process imported it: it would run its old code."""
 
     def __init__(self, changed: list[str], loaded: list[str]) -> None:

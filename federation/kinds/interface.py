@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from federation.clip import clip
-from federation.errors import CarriesFields
+from federation.errors import CarriesFields, ConfigurationError
 
 __all__ = ["BASE_UNITS", "REMOTE", "FederateInterface", "InterfaceError", "StartValue", "UnitDefinition",
            "VariableInfo", "declared_interface", "units_compatible"]
@@ -19,7 +19,7 @@ BASE_UNITS: tuple[str, ...] = ("kg", "m", "s", "A", "K", "mol", "cd", "rad")
 _PARAMETER_CAUSALITIES = frozenset({"parameter", "structuralParameter"})
 
 
-class InterfaceError(CarriesFields, Exception):
+class InterfaceError(CarriesFields, ConfigurationError):
     """A federate's interface could not be read (missing file, corrupt FMU, import failure, bad CSV...)."""
 
     def __init__(self, message: object = "") -> None:

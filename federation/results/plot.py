@@ -8,6 +8,8 @@ import csv
 import math
 from pathlib import Path
 
+from federation.errors import RunFailure
+
 
 def _scales(series: list[tuple[float, ...]]) -> list[list[int]]:
     """Group series whose magnitudes are within 10x, so each group gets its own y axis."""
@@ -24,7 +26,7 @@ def _scales(series: list[tuple[float, ...]]) -> list[list[int]]:
     return [members for _, members in groups]
 
 
-class NothingToPlot(ValueError):
+class NothingToPlot(RunFailure, ValueError):
     """results.csv holds no recorded variable, or no row."""
 
 

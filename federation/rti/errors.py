@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+# The only import from outside the core: federation.errors is a dependency-free leaf (tests/test_layers.py).
+from federation.errors import RunFailure
 
-class RTIError(Exception):
-    """Base of every error the RTI raises for an illegal call; state is unchanged."""
+
+class RTIError(RunFailure):
+    """Base of every error the RTI raises for an illegal call; state is unchanged. A run failure: a
+    federate's call broke the HLA rules (or the policy), so its federation cannot go on as scripted."""
 
 
 class FederationExecutionAlreadyExists(RTIError):

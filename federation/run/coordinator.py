@@ -21,7 +21,7 @@ import grpc
 
 from federation import telemetry
 from federation.ambassador import RTIAmbassador
-from federation.errors import CarriesFields
+from federation.errors import CarriesFields, RunFailure
 from federation.protocol import PROTOCOL_VERSION, pb, pb_grpc
 from federation.protocol.codec import failure_from_pb, fom_to_pb
 from federation.results.recorder import Recorder
@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 COORDINATOR = COORDINATOR_SITE
 
 
-class HostExited(CarriesFields, RuntimeError):
+class HostExited(CarriesFields, RunFailure, RuntimeError):
     """An owner host process ended before the run did; `killed`: by a signal (a crash, a kill)."""
 
     def __init__(self, message: str, site: str = "", killed: bool = False) -> None:
@@ -77,7 +77,7 @@ def start_rti(log_path: Path, grant_timeout: float | None = None, env: dict[str,
     line = proc.stdout.readline().decode().strip()
     if not line.startswith("RTI listening on "):
         proc.kill()
-        raise RuntimeError(f"the RTI server did not start (see {log_path}): {line!r}")
+        raise RunFailure(f"the RTI server did not start (see {log_path}): {line!r}")
     return proc, line.rsplit(" ", 1)[1]
 
 
@@ -85,7 +85,7 @@ def create_federation(target: str, scenario: Scenario, grant_timeout: float = 0.
                       creds: SiteCredentials | None = None) -> None:
     """Create the scenario's federation as the coordinator (mTLS with `creds`, else insecure).
 
-    Raises ConnectionLost when the RTI cannot be reached within 30 s, RuntimeError naming the
+    Raises ConnectionLost when the RTI cannot be reached within 30 s, RunFailure naming the
     RTI's reason when it refuses (no right, a federation of that name still running).
     """
     with open_channel(target, creds) as channel:
@@ -100,7 +100,7 @@ def create_federation(target: str, scenario: Scenario, grant_timeout: float = 0.
                 start_time=to_ticks(scenario.time.start), grant_timeout_s=grant_timeout,
                 expected_federates=list(scenario.federates), scenario_digest=scenario.shared_digest()), timeout=10, metadata=identity_metadata(COORDINATOR, creds))
         except grpc.RpcError as exc:
-            raise RuntimeError(f"the RTI at {target} did not create federation {scenario.federation!r}: "
+            raise RunFailure(f"the RTI at {target} did not create federation {scenario.federation!r}: "
                                f"{exc.code().name}: {exc.details()}") from None
 
 
@@ -126,7 +126,7 @@ def wait_ready(target: str, scenario: Scenario, check: Callable[[], None], timeo
                 return
             check()
             if time.monotonic() > deadline:
-                raise TimeoutError(not_ready(scenario, {f.name for f in status.federates}, ready, timeout))
+                raise RunFailure(not_ready(scenario, {f.name for f in status.federates}, ready, timeout))
             time.sleep(0.05)
 
 
@@ -322,7 +322,7 @@ class RemoteSites:
                     return
                 if time.monotonic() > deadline:
                     running = sorted(f"{f.name} (site {f.host!r})" for f in status.federates)
-                    raise TimeoutError(f"federates {', '.join(running)} did not resign within {self.timeout:g} s "
+                    raise RunFailure(f"federates {', '.join(running)} did not resign within {self.timeout:g} s "
                                        "of the stop time")
                 time.sleep(0.1)
 

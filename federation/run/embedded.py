@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Callable
 
 from federation.ambassador import Federate, RTIAmbassador
+from federation.errors import RunFailure
 from federation.rti import RTI
 from federation.rti.time import LogicalTime, to_seconds, to_ticks
 from federation.scenario import Scenario
@@ -19,7 +20,7 @@ from federation.run.record import RunResult, recorded_run
 log = logging.getLogger(__name__)
 
 
-class FederationStalled(RuntimeError):
+class FederationStalled(RunFailure, RuntimeError):
     """No federate can make progress: names every waiting federate and its logical time."""
 
 

@@ -13,7 +13,7 @@ import grpc
 
 from federation import telemetry
 from federation.ambassador import Federate, RTIAmbassador
-from federation.errors import FederationFailed
+from federation.errors import ConfigurationError, FederationFailed
 from federation.scenario import Scenario
 from federation.security.tunable import check_tunable
 
@@ -49,7 +49,7 @@ def run_host(
     check_tunable(scenario, site)  # before anything leaves this machine
     if not any(spec.owner == site for spec in scenario.federates.values()):
         owners = sorted({spec.owner for spec in scenario.federates.values()})
-        raise ValueError(f"scenario {scenario.path} has no federate owned by site {site!r}; "
+        raise ConfigurationError(f"scenario {scenario.path} has no federate owned by site {site!r}; "
                          f"its owners are {', '.join(owners)}")
     federates: list[Federate] = []
     conn = connect(target, scenario.federation, site, wait, credentials, telemetry.grpc_metadata(),

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Literal
 
 from federation.clip import few
+from federation.errors import ConfigurationError
 
 MARKER = ".federation"
 RUN_FILES = frozenset({"results.csv", "results.png", "run.json", "policy.yaml", "params.json", "metrics.json"})
@@ -38,7 +39,7 @@ _MAX_RECORD = 1 << 20  # a run.json or marker larger than this is not one this t
 Kind = Literal["run", "sweep"]
 
 
-class OutputRefused(Exception):
+class OutputRefused(ConfigurationError):
     """The folder cannot take this run's (sweep's) results: names it, what is in it and what to do."""
 
 

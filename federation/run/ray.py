@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-from federation.errors import FederationFailed
+from federation.errors import FederationFailed, RunFailure
 from federation.results.recorder import Recorder
 from federation.rti.time import LogicalTime
 from federation.scenario import Scenario
@@ -41,7 +41,7 @@ LOCAL_SITE_AMOUNT = 1000.0  # what a locally started Ray advertises for each sit
 OBJECT_STORE_BYTES = 100 * 1024 * 1024
 
 
-class PlacementError(RuntimeError):
+class PlacementError(RunFailure, RuntimeError):
     """No live Ray node offers an owner's site: raised before anything starts."""
 
 

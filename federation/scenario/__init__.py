@@ -25,7 +25,7 @@ from federation.kinds import Model, kind
 from federation.kinds.interface import (REMOTE, FederateInterface, InterfaceError, VariableInfo, declared_interface,
                                         units_compatible)
 from federation.clip import clip, short_repr
-from federation.errors import CarriesFields
+from federation.errors import CarriesFields, ConfigurationError
 from federation.names import COORDINATOR_SITE, MAX_NAME_LENGTH, name_problem
 from federation.rti.time import END_OF_TIME
 from federation.security.tunable import untunable
@@ -79,7 +79,7 @@ def format_problems(path: Path, problems: Sequence[Problem]) -> str:
     return "\n".join(f"{path}: {p.key}: {p.message}" for p in problems)
 
 
-class ScenarioError(CarriesFields, Exception):
+class ScenarioError(CarriesFields, ConfigurationError):
     """The scenario file is invalid; carries every problem found."""
 
     def __init__(self, path: Path, problems: Sequence[Problem]) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from federation.errors import CarriesFields
+from federation.errors import CarriesFields, ConfigurationError
 from federation.rti.errors import PermissionDenied
 from federation.scenario import Problem, Scenario, format_problems
 
@@ -21,7 +21,7 @@ __all__ = ["Decision", "FederationRules", "PermissionDenied", "Policy", "PolicyE
 Members = dict[str, list[str]]  # object class -> attribute names
 
 
-class PolicyError(CarriesFields, Exception):
+class PolicyError(CarriesFields, ConfigurationError):
     """The policy file is invalid; carries every problem found, each naming its key."""
 
     def __init__(self, path: Path, problems: list[Problem]) -> None:

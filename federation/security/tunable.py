@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from federation.errors import ConfigurationError
+
 if TYPE_CHECKING:  # federation.scenario imports this module
     from federation.scenario import FederateSpec, Scenario
 
 
-class ParameterNotTunable(ValueError):
+class ParameterNotTunable(ConfigurationError, ValueError):
     """A scenario (or --set / sweep) sets a parameter its owner did not open to the federation."""
 
 

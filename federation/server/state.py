@@ -17,7 +17,7 @@ from typing import Any
 import grpc
 
 from federation.clip import clip
-from federation.errors import CarriesFields
+from federation.errors import CarriesFields, RunFailure
 from federation.protocol import pb
 from federation.protocol.codec import callback_to_pb
 from federation.rti import errors as E
@@ -74,7 +74,7 @@ def with_limits(base: Limits, settings: list[str]) -> Limits:
     return replace(base, **changes)
 
 
-class ProtocolViolation(CarriesFields, Exception):
+class ProtocolViolation(CarriesFields, RunFailure):
     """A client broke the protocol: its session is closed with this status."""
 
     def __init__(self, code: grpc.StatusCode, message: str) -> None:

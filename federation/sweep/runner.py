@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Container, Iterable, Mapping, Sequence
 
+from federation.errors import ConfigurationError
 from federation.kinds import StaleModules
 from federation.sweep.inputs import differences, forget_modules, input_digests
 
@@ -43,7 +44,7 @@ MODES = ("embedded", "ray")
 SUMMARY = "summary.csv"
 
 
-class SweepError(ValueError):
+class SweepError(ConfigurationError, ValueError):
     """A bad --set/--param/--samples specification, or runs that would share a folder."""
 
 

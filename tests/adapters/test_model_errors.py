@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from adapters.fmu.federate import FMUError, extract_fmu
-from adapters.python import ModelError
+from adapters.python import PythonModelError
 from adapters.replay import ReplayError
 from federation.errors import FederationFailed
 from federation.run.embedded import run_embedded
@@ -95,12 +95,12 @@ def scenario_for(tmp_path: Path) -> Iterator[ScenarioFor]:
     sys.modules.pop("toy_errmodels", None)
 
 
-def run_error(scenario: Scenario, out: Path) -> ModelError:
+def run_error(scenario: Scenario, out: Path) -> PythonModelError:
     """The model's error, which every mode reports in its own words (the run raises FederationFailed)."""
     with pytest.raises(FederationFailed) as info:
         run_embedded(scenario, out, plot=False)
     cause = info.value.__cause__
-    assert isinstance(cause, ModelError) and str(info.value) == str(cause)
+    assert isinstance(cause, PythonModelError) and str(info.value) == str(cause)
     return cause
 
 

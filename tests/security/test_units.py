@@ -256,6 +256,6 @@ def test_certs_init_names_a_name_x509_cannot_hold_and_writes_nothing(tmp_path: P
 def test_a_host_for_a_site_owning_nothing_fails_before_connecting_naming_the_owners(tmp_path: Path) -> None:
     started = time.monotonic()
     out = cli("host", str(FLAGSHIP), "--site", "nobody", "--rti", "127.0.0.1:1", "--wait", "30")
-    assert out.returncode == 1 and time.monotonic() - started < 20, out.stderr  # not after the 30 s of retries
+    assert out.returncode == 2 and time.monotonic() - started < 20, out.stderr  # not after the 30 s of retries
     said = " ".join(out.stderr.split())
     assert "no federate owned by site 'nobody'; its owners are carmaker, furnace_maker, operator, utility" in said

@@ -7,13 +7,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from federation.errors import CarriesFields
+from federation.errors import CarriesFields, ConfigurationError
 
 GENESIS = "0" * 64  # the `prev` of a log's first entry
 MAX_FIELD = 256  # characters of a name kept in an entry: a client's huge name must not bloat the log
 
 
-class AuditError(CarriesFields, Exception):
+class AuditError(CarriesFields, ConfigurationError):
     """An audit log failed verification: `line` (1-based) is the first bad entry, 0 when the problem
     is not one line's (its end, its head file, a signature)."""
 

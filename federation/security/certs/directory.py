@@ -8,10 +8,12 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
+from federation.errors import ConfigurationError
+
 SITE_URN = "urn:federation:site:"
 
 
-class CertificateError(Exception):
+class CertificateError(ConfigurationError):
     """A certificate directory is missing a file, or a certificate does not say what it must."""
 
 
