@@ -14,7 +14,7 @@ import federation
 from federation.errors import CarriesFields
 from federation.run.coordinator import HostExited
 from federation.errors import FederationFailed
-from federation.server.state import ProtocolViolation
+from federation.server.sessions import ProtocolViolation
 from federation.scenario import Problem, ScenarioError
 from federation.security.audit import AuditError
 from federation.security.policy import PolicyError
