@@ -49,7 +49,7 @@ class _Echo(socketserver.BaseRequestHandler):
 def echo_round_trips(rounds: int, reps: int) -> tuple[float, float]:
     """Median seconds of a 200-byte round trip to an echo server: straight, and through a gate."""
     from federation.server.gate import Gate
-    from federation.server.state import Limits
+    from federation.server.limits import Limits
     from federation.security.refusals import RefusalLog
 
     server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Echo)

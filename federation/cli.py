@@ -384,71 +384,51 @@ def rti_serve(
     tls: Optional[Path] = typer.Option(None, "--tls", help="certificate directory (federation certs init): mutual TLS"),
     policy: Optional[Path] = typer.Option(None, "--policy", help="authorization policy YAML (default: none, every client may do anything)"),
     audit: Optional[Path] = typer.Option(None, "--audit", help="audit log, JSON Lines (default: ~/.local/state/federation/rti-audit.jsonl)"),
-    limit: list[str] = typer.Option([], "--limit", help="NAME=VALUE: any other service limit (federation.server.state.Limits), e.g. max_batch_messages=8192; repeatable"),
+    limit: list[str] = typer.Option([], "--limit", help="NAME=VALUE: any other service limit (federation.server.Limits), e.g. max_batch_messages=8192; repeatable"),
     insecure: bool = typer.Option(False, "--insecure", help="without --tls, listen beyond loopback anyway (plaintext, claimed identities)"),
     gate: bool = typer.Option(True, "--gate/--no-gate", help="accept connections through the connection gate, which caps them per peer address (--limit max_connections_per_address=16), in all (max_connections=1024) and closes silent ones (silent_connection_timeout=3); --no-gate: gRPC accepts them itself, uncapped"),
+    ready_file: Optional[Path] = typer.Option(None, "--ready-file", help="once listening, write {\"listen\": \"HOST:PORT\", \"port\": N, \"pid\": N} there as JSON (atomically), for a parent process"),
 ) -> None:
     """Serve the RTI, admin and health services until SIGTERM or Ctrl-C."""
     import threading
+    from dataclasses import replace
 
     from federation import telemetry
-    from federation.server.service import Limits, serve
-    from federation.server.state import with_limits
-    from federation.security.audit import AuditError, AuditLog, Signer
-    from federation.security.certs import CertDir
-    from federation.security.guard import Guard
-    from federation.security.policy import load_policy
-    from federation.security.tls import is_loopback, server_credentials
+    from federation.server import Limits, ServerConfig, ServerStartError, start, with_limits, write_ready_file
 
-    host, sep, port_text = listen.rpartition(":")
-    if not sep or not port_text.isdigit() or int(port_text) > 65535:
-        _error(f"--listen expects HOST:PORT with a port from 0 to 65535 (0: any free one), got {listen!r}")
-        raise typer.Exit(2)
-    if tls is None and not is_loopback(host):
-        if not insecure:
-            _error(f"refusing to listen on {host or 'every interface'} without TLS: anyone who reaches it could claim "
-                   "any site; pass --tls DIR (federation certs init), or --insecure to serve plaintext there anyway")
-            raise typer.Exit(2)
-        logging.warning("serving plaintext beyond loopback, on %s", listen)
-    telemetry.setup("federation-rti")
+    config = ServerConfig(listen=listen, tls=tls, policy=policy, insecure=insecure, gate=gate,
+                          audit=audit or _state_dir() / "rti-audit.jsonl")
     try:
+        config.check()
         # The options go through the same checks as --limit, which comes after them and so wins.
-        limits = with_limits(Limits(), [f"max_message_bytes={max_message_bytes}", f"heartbeat_timeout={heartbeat_timeout}",
-                                        f"grant_timeout={grant_timeout}", *limit])
-    except ValueError as exc:
+        config = replace(config, limits=with_limits(Limits(), [
+            f"max_message_bytes={max_message_bytes}", f"heartbeat_timeout={heartbeat_timeout}",
+            f"grant_timeout={grant_timeout}", *limit]))
+    except (ValueError, ServerStartError) as exc:
         _error(exc)
         raise typer.Exit(2) from None
-    rules = load_policy(policy) if policy else None
-    credentials = server_credentials(tls) if tls else None
+    telemetry.setup("federation-rti")
+    try:
+        server = start(config)
+    except ServerStartError as exc:
+        _error(exc)
+        raise typer.Exit(2) from None
     if tls is None:
         _warn_insecure()
-    if rules is None:
-        logging.warning("no --policy: every %sclient may create, join, subscribe and administer anything",
-                        "authenticated " if tls else "")
     try:
-        # With TLS the RTI signs the log's head with its own key (docs/security.md, "Audit log").
-        signer = None if tls is None else Signer.load(CertDir(tls).rti_key, CertDir(tls).rti_cert, CertDir(tls).ca_cert)
-        audit_log = AuditLog(audit or _state_dir() / "rti-audit.jsonl", signer)
-    except (AuditError, OSError, ValueError) as exc:
-        _error(f"cannot use the audit log: {exc}")
+        if ready_file is not None:
+            write_ready_file(ready_file, server)
+    except OSError as exc:
+        server.stop(grace=0).wait()
+        _error(f"cannot write --ready-file {ready_file}: {exc}")
         raise typer.Exit(2) from None
-    try:
-        server, port, service = serve(listen, limits, credentials, guard=Guard(rules, audit_log, tls=tls is not None),
-                                      gate=gate)
-    except (RuntimeError, OSError) as exc:  # gRPC says only that it could not bind
-        why = " or the --tls certificate and key are not a valid pair" if tls else ""
-        _error(f"cannot listen on {listen}: the port is in use, the address is not this machine's or does not "
-               f"resolve{why} ({exc})")
-        raise typer.Exit(2) from None
-    typer.echo(f"RTI listening on {host}:{port}")
+    typer.echo(f"RTI listening on {server.address}")
     sys.stdout.flush()
     done = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: done.set())
     done.wait()
-    service.stop()
-    server.stop(grace=1.0).wait()
-    audit_log.close()
+    server.stop(grace=1.0).wait()  # and closes the audit log
 
 
 @rti_app.command("status")
@@ -463,31 +443,23 @@ def rti_status(
     """A live table of federates: logical time, pending request, heartbeat age, traffic."""
     import time
 
-    import grpc
     from rich.live import Live
     from rich.table import Table
 
-    from federation.protocol import pb, pb_grpc
     from federation.rti.time import to_seconds
-
-    from federation.security.tls import identity_metadata, open_channel
+    from federation.server import StatusReader, Unreachable
 
     creds = _site_credentials(tls, site)
-    channel = open_channel(rti, creds)
-    admin = pb_grpc.AdminStub(channel)
-    who = identity_metadata(site, creds)
+    reader = StatusReader(rti, creds, site)
 
     def table() -> Table:
-        names = [federation] if federation else list(
-            admin.ListFederations(pb.ListFederationsRequest(), timeout=5, metadata=who).names)
         t = Table("federation", "state", "federate", "host", "time [s]", "pending", "heartbeat age [s]", "messages", "bytes")
-        for name in names:
-            st = admin.InspectFederation(pb.FederationRef(name=name), timeout=5, metadata=who)
+        for st in reader.read(federation):
             if not st.federates:
-                t.add_row(name, st.state, "", "", "", "", "", "", "")
+                t.add_row(st.name, st.state, "", "", "", "", "", "", "")
             for f in st.federates:
                 pending = f"{f.pending}({to_seconds(f.pending_time):g})" if f.pending else ""
-                t.add_row(name, st.state, f.name, f.host, f"{to_seconds(f.time):g}", pending,
+                t.add_row(st.name, st.state, f.name, f.host, f"{to_seconds(f.time):g}", pending,
                           f"{f.last_heartbeat_age_s:.1f}", str(f.messages_in), str(f.bytes_in))
         return t
 
@@ -499,15 +471,17 @@ def rti_status(
             while True:
                 time.sleep(interval)
                 live.update(table())
-    except grpc.RpcError as exc:
-        mismatch = _tls_mismatch(rti, creds) if exc.code() == grpc.StatusCode.UNAVAILABLE else None
+    except Unreachable as exc:
+        mismatch = _tls_mismatch(rti, creds) if exc.code == "UNAVAILABLE" else None
         if mismatch:
             _error(f"cannot reach the RTI: {mismatch}")
             raise typer.Exit(2) from None
-        err.print(f"[red]cannot reach the RTI at {escape(f'{rti}: {exc.code().name}: {exc.details()}')}[/red]")
+        err.print(f"[red]cannot reach the RTI at {escape(f'{rti}: {exc}')}[/red]")
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         pass
+    finally:
+        reader.close()
 
 
 @app.command()

@@ -32,7 +32,7 @@ from federation.transport.grpc import ConnectionLost, NoReply, SessionRefused
 from federation.kinds import StaleModules
 from federation.run.outputs import OutputRefused
 from federation.run.ray import PlacementError
-from federation.server.state import ProtocolViolation
+from federation.server.sessions import ProtocolViolation
 from federation.sweep.runner import SweepError
 from federation.scenario import Problem, ScenarioError
 from federation.security.audit import AuditError, AuditUnreadable

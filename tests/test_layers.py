@@ -83,3 +83,32 @@ def test_scenario_layer_knows_nothing_of_runtimes() -> None:
 def test_security_knows_nothing_of_results_runtimes_or_the_cli() -> None:
     """Security is used by the runtimes and the CLI; the names it shares with results live in federation.names."""
     assert offenders("federation/security", ("federation.results", "federation.runtime", "federation.cli")) == []
+
+
+def _imported_names(path: Path) -> list[tuple[str, str]]:
+    """(module, name) of every `from module import name` in a file, and (module, "") for `import module`."""
+    out: list[tuple[str, str]] = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            out += [(a.name, "") for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            out += [(node.module or "", a.name) for a in node.names]
+    return out
+
+
+def test_the_cli_imports_no_protocol_and_only_the_public_names_of_the_server() -> None:
+    """The CLI parses options and prints; it reaches the server through `federation.server`'s `__all__` only."""
+    import federation.server
+
+    found = [f"{module} {name}".strip() for module, name in _imported_names(ROOT / "federation" / "cli.py")
+             if module == "federation.protocol" or module.startswith(("federation.protocol.", "federation.server."))
+             or (module == "federation.server" and name not in federation.server.__all__)
+             or (module == "federation" and name in ("protocol", "server"))]
+    assert found == []
+
+
+def test_a_federations_state_on_the_server_is_plain() -> None:
+    """No protocol message, gRPC or event loop in it: the service encodes at its edge (sessions, wire)."""
+    found = [o for o in offenders("federation/server", ("federation.protocol", "grpc", "asyncio"))
+             if o.startswith(("federation/server/federations.py:", "federation/server/limits.py:"))]
+    assert found == []

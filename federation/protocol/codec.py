@@ -97,3 +97,9 @@ def error_from_pb(err: Any) -> E.RTIError:
 def failure_from_pb(failed: Any) -> FederationFailed:
     """The FederationFailed a `failed` message (or a status's failure) describes."""
     return FederationFailed(failed.federate, failed.host, failed.time, failed.reason, failed.reported)
+
+
+def failure_to_pb(failure: FederationFailed) -> Any:
+    """The `failed` message (or a status's failure) that describes `failure`."""
+    return pb.FederationFailed(federate=failure.federate, host=failure.host, time=failure.time,
+                               reason=failure.reason, reported=failure.reported)

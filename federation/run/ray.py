@@ -28,7 +28,7 @@ from federation.rti.time import LogicalTime
 from federation.scenario import Scenario
 from federation.security.certs import SiteCredentials
 from federation.security.local import RunSecurity, run_security
-from federation.security.tls import channel_credentials, is_loopback
+from federation.security.tls import channel_credentials
 
 from federation.run.coordinator import COORDINATOR, HostExited, coordinate, recorded_grpc_run
 from federation.run.record import RunResult
@@ -289,7 +289,7 @@ def run_ray(
     """Run a scenario with one Ray actor per owner host (mTLS unless `insecure`); raises PlacementError before starting."""
     import ray
 
-    from federation.server.service import Limits, serve
+    from federation.server import Limits, ServerConfig, start
 
     owners = owners_of(scenario)
     init_ray(address, owners)
@@ -298,19 +298,19 @@ def run_ray(
     out_dir = out_dir.resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     ip = ray.util.get_node_ip_address()
-    if insecure and not is_loopback(ip):
-        log.warning("serving the RTI in plaintext beyond loopback, on %s (insecure mode)", ip)
     with run_security(scenario, out_dir, "ray", insecure, [ip]) as sec:
         hosts = _Hosts(scenario, join_timeout, sec)
 
         def body(recorder: Recorder, result: RunResult) -> None:
-            guard = sec.guard()
             limits = Limits(heartbeat_timeout=heartbeat_timeout, grant_timeout=grant_timeout or Limits().grant_timeout)
-            server = service = None
+            # Beyond loopback in insecure mode, start() warns that it serves plaintext there.
+            config = ServerConfig(listen=f"{ip}:0", limits=limits, tls=sec.certs.root if sec.certs else None,
+                                  policy=sec.policy, audit=sec.audit_path, insecure=insecure, gate=False)
+            server = None
             try:
-                server, port, service = serve(f"{ip}:0", limits, sec.server(), guard=guard)
+                server = start(config)
                 try:
-                    coordinate(scenario, f"{ip}:{port}", sec.credentials(COORDINATOR), recorder, hosts, grant_timeout,
+                    coordinate(scenario, server.address, sec.credentials(COORDINATOR), recorder, hosts, grant_timeout,
                                join_timeout)
                 except FederationFailed as exc:
                     # The RTI names the federate; a host that raised (say, an FMU rejecting a parameter)
@@ -323,12 +323,8 @@ def run_ray(
                     raise
                 result.steps = hosts.steps()
             finally:
-                if service is not None:
-                    service.stop()
                 if server is not None:
-                    server.stop(grace=0.5).wait()
-                if guard is not None and guard.audit is not None:
-                    guard.audit.close()
+                    server.stop(grace=0.5).wait()  # and closes its audit log
                 hosts.stop(grace=5.0)
                 result.extra["placement"] = _placement({site: {**where, **hosts.infos.get(site, {})}
                                                         for site, where in hosts.where.items()})

@@ -18,7 +18,7 @@ from .audit import AuditError, AuditLog, Signer, open_continuing
 from .certs import CertDir, SiteCredentials, throwaway
 from .guard import Guard
 from .policy import Policy, from_scenario
-from .tls import channel_credentials, server_credentials
+from .tls import channel_credentials
 
 log = logging.getLogger(__name__)
 
@@ -77,13 +77,6 @@ class RunSecurity:
     def channel(self, site: str) -> grpc.ChannelCredentials | None:
         creds = self.credentials(site)
         return None if creds is None else channel_credentials(creds)
-
-    def server(self) -> grpc.ServerCredentials | None:
-        return None if self.certs is None else server_credentials(self.certs.root)
-
-    def guard(self) -> Guard:
-        """An in-process RTI's guard, auditing into the run's log (close its audit before the run ends)."""
-        return Guard(self.policy, AuditLog(self.audit_path, self.audit.signer), tls=self.certs is not None)
 
     def rti_args(self) -> list[str]:
         """`federation rti serve` options enforcing this run's security."""

@@ -1,1 +1,29 @@
-"""The RTI as a gRPC service: sessions, federations, limits and the connection gate around the pure core."""
+"""The RTI as a network service: the gRPC servicer (service.py, admin.py), a host's session (sessions.py),
+a federation's state on the server (federations.py), its limits (limits.py) and the connection gate
+(gate.py) around the pure core in federation/rti.
+
+`start(ServerConfig(...))` serves it, for `federation rti serve` and the launchers alike;
+`StatusReader` reads a running one's status, as `federation rti status` shows it.
+"""
+
+from __future__ import annotations
+
+from federation.server.config import ServerConfig, ServerStartError, start, write_ready_file
+from federation.server.federations import FederateStatus, FederationStatus
+from federation.server.limits import Limits, with_limits
+from federation.server.serving import ServerHandle
+from federation.server.status import StatusReader, Unreachable
+
+__all__ = [
+    "FederateStatus",
+    "FederationStatus",
+    "Limits",
+    "ServerConfig",
+    "ServerHandle",
+    "ServerStartError",
+    "StatusReader",
+    "Unreachable",
+    "start",
+    "with_limits",
+    "write_ready_file",
+]

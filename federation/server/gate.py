@@ -38,7 +38,7 @@ from typing import Any
 
 from federation.security.refusals import RefusalLog
 
-from federation.server.state import Limits
+from federation.server.limits import Limits
 
 log = logging.getLogger(__name__)
 

@@ -1,166 +1,40 @@
 """The RTI as a gRPC service: the pure core behind one bidirectional stream per federate host.
 
-Each federation execution has its own lock and state, so a failure or bad client in one
-never touches another. A watchdog turns silence (no heartbeat, no time advance, a
-synchronization point nobody completes) into a FederationFailed broadcast that names
-the federate, its host and its logical time.
+Each message a host sends is checked (checks.py), applied to its federation's execution under
+that federation's lock, and answered on the host's session. The registry, the admin calls and the
+watchdog that turns silence into a FederationFailed naming the federate, its host and its logical
+time are in admin.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import threading
 import time
-from concurrent import futures
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from federation import telemetry
 from federation.clip import clip
 from federation.protocol import PROTOCOL_VERSION, pb, pb_grpc
-from federation.protocol.codec import fom_from_pb, fom_to_pb
-from federation.rti import RTI, errors as E
-from federation.security.guard import AUDITED, Guard
-from federation.security.refusals import RefusalLog
+from federation.protocol.codec import failure_to_pb, fom_to_pb
+from federation.rti import errors as E
+from federation.security.guard import AUDITED
 from federation.security.policy import PermissionDenied
 
-from federation.server.gate import Gate
-from federation.server.state import CLOSE, FederationState, HostSession, Limits, ProtocolViolation, Stats
+from federation.server.admin import AdminService
+from federation.server.checks import decode, message_items, pairs
+from federation.server.federations import FederationState, Stats
+from federation.server.sessions import CLOSE, HostSession, ProtocolViolation
 
 log = logging.getLogger(__name__)
 
 
-class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[misc, name-defined]
-    """Implements both the session service and the admin service over one RTI registry."""
+class RTIService(AdminService, pb_grpc.RTIServicer):  # type: ignore[misc, name-defined]
+    """The session service (one bidirectional stream per host) beside the admin service, over one registry."""
 
-    def __init__(self, limits: Limits | None = None, guard: Guard | None = None) -> None:
-        self.limits = limits or Limits()
-        self.guard = guard or Guard()
-        self.rti = RTI()
-        self.refusals = RefusalLog(log)
-        # gRPC's peer string of a connection -> the client's address (the connection gate's map, if any)
-        self.peer_of: Callable[[str], str] = lambda peer: peer
-        self.federations: dict[str, FederationState] = {}
-        self.lock = threading.Lock()
-        self._stop = threading.Event()
-        self._watchdog = threading.Thread(target=self._watch, name="rti-watchdog", daemon=True)
-        self._watchdog.start()
-        m = telemetry.meter()
-        m.create_observable_counter("federation.messages", [lambda _: self._observe("messages")],
-                                    unit="1", description="messages received per federate")
-        m.create_observable_counter("federation.bytes", [lambda _: self._observe("bytes")],
-                                    unit="By", description="bytes received per federate")
-
-    def _observe(self, what: str) -> list[Any]:
-        from opentelemetry.metrics import Observation
-
-        with self.lock:
-            states = list(self.federations.values())
-        out = []
-        for state in states:
-            with state.lock:
-                for handle, st in state.stats.items():
-                    attrs = {"federation": state.name, "federate": state.names.get(handle, ""),
-                             "site": state.sites.get(handle, "")}
-                    out.append(Observation(getattr(st, what), attrs))
-        return out
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    # ------------------------------------------------------------------ admin
-    def CreateFederation(self, request: Any, context: grpc.ServicerContext) -> Any:
-        self._check_version(request.protocol_version, context)
-        site = self._admit(context, "create", request.name)
-        if not (math.isfinite(request.grant_timeout_s) and request.grant_timeout_s >= 0):
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                          f"grant_timeout_s must be a finite number >= 0 (0 = the server's), got {request.grant_timeout_s}")
-        try:
-            _check_names(request, self.limits.max_name_length)
-            fom = fom_from_pb(request.fom)
-        except ValueError as exc:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-        with self.lock:
-            old = self.federations.get(request.name)
-            if old is not None:
-                with old.lock:
-                    # A finished or failed run's name is free again at once: re-running a scenario
-                    # must not wait for the reaper. Its status goes with it.
-                    if old.state != "running":
-                        self._drop(old, f"federation execution {request.name!r} ({old.state}) was replaced "
-                                        f"by a new one created by site {site!r}")
-            try:
-                execution = self.rti.create_federation_execution(request.name, fom, request.start_time)
-            except E.FederationExecutionAlreadyExists as exc:
-                context.abort(grpc.StatusCode.ALREADY_EXISTS, str(exc))
-            except (E.RTIError, ValueError) as exc:
-                context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-            state = FederationState(execution, request.grant_timeout_s or self.limits.grant_timeout,
-                                    self.limits.max_callbacks_bytes)
-            state.scenario_digest = request.scenario_digest
-            self.federations[request.name] = state
-        log.info("created federation %s", request.name)
-        self.guard.record("create", federation=request.name, site=site)
-        return state.status()
-
-    def ListFederations(self, request: Any, context: grpc.ServicerContext) -> Any:
-        with self.lock:
-            return pb.ListFederationsReply(names=sorted(self.guard.visible(context, list(self.federations))))
-
-    def InspectFederation(self, request: Any, context: grpc.ServicerContext) -> Any:
-        self._admit(context, "inspect", request.name)
-        state = self._federation(request.name, context)
-        with state.lock:
-            return state.status()
-
-    def DestroyFederation(self, request: Any, context: grpc.ServicerContext) -> Any:
-        site = self._admit(context, "destroy", request.name)
-        state = self._federation(request.name, context)
-        with self.lock, state.lock:
-            if self.federations.get(request.name) is not state:  # reaped or replaced meanwhile
-                context.abort(grpc.StatusCode.NOT_FOUND, f"federation execution {request.name!r} does not exist")
-            try:
-                self._drop(state, f"federation execution {request.name!r} was destroyed by site {site!r}",
-                           force=state.state != "running")
-            except E.FederatesCurrentlyJoined as exc:
-                context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
-        self.guard.record("destroy", federation=request.name, site=site)
-        return pb.DestroyReply()
-
-    def _drop(self, state: FederationState, reason: str, force: bool = True) -> None:
-        """Forget a federation (under self.lock and its lock); its open sessions end ABORTED with `reason`."""
-        self.rti.destroy_federation_execution(state.name, force=force)
-        del self.federations[state.name]
-        for session in state.all_sessions:
-            session.close(grpc.StatusCode.ABORTED, reason)
-        log.info("%s", reason)
-
-    def _admit(self, context: grpc.ServicerContext, action: str, federation: str) -> str:
-        """The admin caller's site, once the policy allows `action` on `federation` (else PERMISSION_DENIED)."""
-        try:
-            return self.guard.authorize_admin(context, action, federation)
-        except PermissionDenied as exc:
-            context.abort(grpc.StatusCode.PERMISSION_DENIED, str(exc))
-            raise  # abort raises; this line keeps the type checker informed
-
-    def _federation(self, name: str, context: grpc.ServicerContext) -> FederationState:
-        with self.lock:
-            state = self.federations.get(name)
-        if state is None:
-            context.abort(grpc.StatusCode.NOT_FOUND, f"federation execution {name!r} does not exist")
-        assert state is not None
-        return state
-
-    def _check_version(self, version: int, context: grpc.ServicerContext) -> None:
-        if version != PROTOCOL_VERSION:
-            context.abort(grpc.StatusCode.FAILED_PRECONDITION,
-                          f"protocol version {version} is not supported; this RTI speaks version {PROTOCOL_VERSION}")
-
-    # ---------------------------------------------------------------- session
     async def Session(self, request_iterator: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> None:
         # Reading and writing both run on the server's event loop: a message costs no thread hand-over.
         queue: asyncio.Queue[Any] = asyncio.Queue(self.limits.max_queued_messages)
@@ -197,8 +71,8 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
             async for message in requests:
                 session.last_seen = time.monotonic()
                 try:
-                    decoded = _decode(message)
-                    if (items := _items(decoded)) > self.limits.max_message_items:
+                    decoded = decode(message)
+                    if (items := message_items(decoded)) > self.limits.max_message_items:
                         raise ProtocolViolation(grpc.StatusCode.RESOURCE_EXHAUSTED,
                                                 f"a message of {items} updates and interactions exceeds the limit "
                                                 f"of {self.limits.max_message_items} per message")
@@ -271,7 +145,8 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
             raise ProtocolViolation(grpc.StatusCode.FAILED_PRECONDITION, f"{kind} before hello")
         with state.lock:
             if state.state != "running":
-                session.send(reply_to=msg.request_id, failed=state.failure or pb.FederationFailed(reason=state.state))
+                session.send(reply_to=msg.request_id, failed=failure_to_pb(state.failure) if state.failure is not None
+                             else pb.FederationFailed(reason=state.state))
                 return
             try:
                 reply = self._apply(session, state, kind, getattr(msg, kind), msg.ByteSize())
@@ -353,10 +228,10 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
         stats.bytes += size
         if kind == "step":
             for u in body.updates:
-                values = _pairs(u.attributes, u.values, "attribute")
+                values = pairs(u.attributes, u.values, "attribute")
                 ex.update_attribute_values(handle, u.object, values, u.timestamp if u.timestamped else None)
             for i in body.interactions:
-                values = _pairs(i.parameters, i.values, "parameter")
+                values = pairs(i.parameters, i.values, "parameter")
                 ex.send_interaction(handle, i.class_name, values, i.timestamp if i.timestamped else None)
             if body.HasField("request"):
                 self._request(state, handle, body.request)
@@ -414,34 +289,6 @@ class RTIService(pb_grpc.RTIServicer, pb_grpc.AdminServicer):  # type: ignore[mi
             raise E.RTIError(f"time request kind {request.kind} is not defined")
         state.last_progress = time.monotonic()
 
-    def _watch(self) -> None:
-        while not self._stop.wait(0.25):
-            with self.lock:
-                states = list(self.federations.values())
-            now = time.monotonic()
-            for state in states:
-                with state.lock:
-                    state.check_liveness(now, self.limits)
-                    expired = state.state != "running" and now - state.ended_at > self.limits.reap_after
-                if expired:
-                    self._reap(state)
-
-    def _reap(self, state: FederationState) -> None:
-        with self.lock, state.lock:
-            if self.federations.get(state.name) is state:  # not destroyed or replaced meanwhile
-                self._drop(state, f"federation execution {state.name!r} was removed "
-                                  f"{self.limits.reap_after:g} s after it {state.state}")
-
-
-def _items(msg: Any) -> int:
-    """The updates and interactions a message carries, in its batch too: the cost of applying it."""
-    kind = msg.WhichOneof("body")
-    if kind == "step":
-        return len(msg.step.updates) + len(msg.step.interactions)
-    if kind == "batch":
-        return sum(_items(m) for m in msg.batch.messages)  # a nested batch is refused when applied
-    return 0
-
 
 def _take_error(task: "asyncio.Task[None]") -> None:
     """A write to a host that died may fail after its call ended: take the error, so that asyncio does
@@ -453,147 +300,3 @@ def _take_error(task: "asyncio.Task[None]") -> None:
 async def _write(queue: "asyncio.Queue[Any]", context: grpc.aio.ServicerContext) -> None:
     while (item := await queue.get()) is not CLOSE:
         await context.write(item)
-
-
-def _check_names(request: Any, limit: int) -> None:
-    """ValueError naming the first federation, class or member name that is empty, too long or not printable."""
-    _check_name("federation name", request.name, limit)
-    for kind, classes in (("object class", request.fom.object_classes),
-                          ("interaction class", request.fom.interaction_classes)):
-        for c in classes:
-            _check_name(kind, c.name, limit)
-            for member in c.members:
-                _check_name(f"member of {kind} {c.name!r}", member, limit)
-
-
-def _check_name(what: str, name: str, limit: int) -> None:
-    if not name:
-        raise ValueError(f"{what} is empty")
-    if len(name) > limit:
-        raise ValueError(f"{what} {name[:40]!r}... is {len(name)} characters long, over the limit of {limit}")
-    bad = [c for c in name if not c.isprintable()]
-    if bad:
-        raise ValueError(f"{what} {name!r} contains the unprintable character {bad[0]!r}")
-
-
-def _decode(raw: Any) -> Any:
-    """Parse one ClientMessage; undecodable bytes are the client's fault (INVALID_ARGUMENT), not ours."""
-    if not isinstance(raw, (bytes, bytearray)):
-        return raw  # already a message (the servicer used with the generated deserializer)
-    try:
-        return pb.ClientMessage.FromString(bytes(raw))
-    except Exception as exc:  # DecodeError, or a bad UTF-8 string field
-        raise ProtocolViolation(grpc.StatusCode.INVALID_ARGUMENT,
-                                f"malformed ClientMessage ({len(raw)} bytes) could not be decoded: {exc}") from None
-
-
-def _pairs(handles: Any, values: Any, what: str) -> dict[int, float]:
-    if len(handles) != len(values):
-        raise E.RTIError(f"{len(handles)} {what} handles but {len(values)} values")
-    if len(set(handles)) != len(handles):
-        raise E.RTIError(f"an {what} handle appears twice in one update")
-    return dict(zip(handles, values))
-
-
-class ServerHandle:
-    """An asyncio gRPC server run on its own event-loop thread (behind its connection gate, if any),
-    stoppable from any thread."""
-
-    def __init__(self, server: grpc.aio.Server, loop: asyncio.AbstractEventLoop, thread: threading.Thread,
-                 gate: Gate | None = None) -> None:
-        self.server, self.loop, self.thread, self.gate = server, loop, thread, gate
-
-    def stop(self, grace: float | None = None) -> "Stopping":
-        """Stop serving; `.wait()` on the result blocks until it has."""
-        done: futures.Future[None] = futures.Future()
-        gate = self.gate
-        if gate is not None:
-            gate.stop_accepting()  # the calls under way still go through it during the grace period
-
-        async def _stop() -> None:
-            try:
-                await self.server.stop(grace)
-            finally:
-                self.loop.call_soon(self.loop.stop)
-                if gate is not None:
-                    gate.close()
-                done.set_result(None)
-
-        if self.loop.is_running():
-            asyncio.run_coroutine_threadsafe(_stop(), self.loop)
-        else:
-            if gate is not None:
-                gate.close()
-            done.set_result(None)
-        return Stopping(done)
-
-
-class Stopping:
-    def __init__(self, done: "futures.Future[None]") -> None:
-        self._done = done
-
-    def wait(self, timeout: float | None = None) -> None:
-        self._done.result(timeout)
-
-
-def serve(listen: str, limits: Limits | None = None, credentials: grpc.ServerCredentials | None = None,
-          max_workers: int = 16, guard: Guard | None = None,
-          interceptors: tuple[grpc.aio.ServerInterceptor, ...] = (),
-          gate: bool = False) -> tuple[ServerHandle, int, RTIService]:
-    """Start the RTI, admin and health services on a background event loop; returns the server and its port.
-
-    `gate`: gRPC listens on 127.0.0.1 only, behind a connection gate (gate.py) on `listen` that caps
-    open connections per peer address and in all; the service still logs each client's own address."""
-    limits = limits or Limits()
-    options = [
-        ("grpc.max_receive_message_length", limits.max_message_bytes),
-        ("grpc.max_send_message_length", 64 * 1024 * 1024),
-        ("grpc.keepalive_time_ms", 2000),
-        ("grpc.keepalive_timeout_ms", 2000),
-        ("grpc.http2.min_ping_interval_without_data_ms", 1000),
-        ("grpc.keepalive_permit_without_calls", 1),
-        ("grpc.so_reuseport", 0),
-        ("grpc.server_handshake_timeout_ms", 3000),
-    ]
-    service = RTIService(limits, guard)
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name="rti-server", daemon=True)
-    thread.start()
-
-    async def _start() -> tuple[grpc.aio.Server, int]:
-        # Admin and health are plain (threaded) handlers; only the session stream is async.
-        server = grpc.aio.server(migration_thread_pool=futures.ThreadPoolExecutor(max_workers=max_workers),
-                                 options=options, interceptors=interceptors)
-        # Session takes raw bytes and decodes them itself (see _decode): with the generated
-        # deserializer, garbage ends the stream as INTERNAL "Exception deserializing request!".
-        session_handlers = {"Session": grpc.stream_stream_rpc_method_handler(
-            service.Session, request_deserializer=None, response_serializer=pb.ServerMessage.SerializeToString)}
-        server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("federation.v1.RTI", session_handlers),))
-        pb_grpc.add_AdminServicer_to_server(service, server)
-        health_servicer = health.HealthServicer()
-        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-        bind = "127.0.0.1:0" if gate else listen
-        port = server.add_secure_port(bind, credentials) if credentials else server.add_insecure_port(bind)
-        if port == 0:
-            raise OSError(f"cannot listen on {bind}")
-        await server.start()
-        health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
-        health_servicer.set("federation.v1.RTI", health_pb2.HealthCheckResponse.SERVING)
-        return server, port
-
-    try:
-        server, port = asyncio.run_coroutine_threadsafe(_start(), loop).result(30)
-    except BaseException:
-        loop.call_soon_threadsafe(loop.stop)
-        raise
-    if not gate:
-        return ServerHandle(server, loop, thread), port, service
-    front = Gate(port, limits, service.refusals)
-    service.peer_of = front.real_peer
-    handle = ServerHandle(server, loop, thread, front)
-    try:
-        port = front.open(listen)
-    except BaseException:
-        handle.stop(0).wait(30)
-        raise
-    return handle, port, service

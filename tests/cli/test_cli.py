@@ -166,7 +166,7 @@ def test_set_accepts_a_tunable_parameter_in_exponent_notation(fmu_dist: Path, tm
 
 
 def test_rti_serve_takes_any_limit_and_names_a_bad_one() -> None:
-    from federation.server.state import Limits, with_limits
+    from federation.server import Limits, with_limits
 
     limits = with_limits(Limits(), ["max_batch_messages=8192", "reap_after=2.5"])
     assert (limits.max_batch_messages, limits.reap_after, limits.hello_timeout) == (8192, 2.5, Limits().hello_timeout)

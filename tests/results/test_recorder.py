@@ -10,7 +10,8 @@ from federation.protocol import pb
 from federation.results import recorder as rec
 from federation.rti import FOM, RTI
 from federation.run.embedded import run_embedded
-from federation.server.state import FederationState, HostSession
+from federation.server.federations import FederationState
+from federation.server.sessions import HostSession
 from federation.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,7 +13,7 @@ from federation.run.embedded import run_embedded
 from federation.run.coordinator import COORDINATOR, create_federation, run_coordinator
 from federation.run.host import connect
 from federation.run.processes import federation_command, spawn, stop_all
-from federation.server.service import serve
+from federation.server.serving import serve
 from federation.scenario import ScenarioError, load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]

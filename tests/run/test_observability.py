@@ -11,7 +11,7 @@ from federation.protocol import PROTOCOL_VERSION, pb, pb_grpc
 from federation.protocol.codec import fom_to_pb
 from federation.rti import FOM
 from federation.transport.grpc import GrpcTransport, RTIConnection
-from federation.server.service import serve
+from federation.server.serving import serve
 
 import grpc
 

@@ -17,7 +17,7 @@ from typing import Any, Awaitable, Callable
 
 import grpc
 
-from federation.server.service import serve
+from federation.server.serving import serve
 
 
 class Tap(grpc.aio.ServerInterceptor):  # type: ignore[misc]

@@ -31,7 +31,8 @@ from federation.protocol import PROTOCOL_VERSION, pb, pb_grpc
 from federation.protocol.codec import fom_to_pb
 from federation.rti import callbacks as cb
 from federation.transport.grpc import RTIConnection
-from federation.server.service import Limits, serve
+from federation.server.limits import Limits
+from federation.server.serving import serve
 from federation.security.audit import AuditLog, verify
 from federation.security.certs import SiteCredentials, init_ca, issue_site
 from federation.security.guard import Guard

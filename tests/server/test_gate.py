@@ -24,7 +24,7 @@ from typing import Callable, Iterator
 import pytest
 
 from federation.server.gate import Gate, address_key, peer_string
-from federation.server.state import Limits
+from federation.server.limits import Limits
 from federation.security.refusals import RefusalLog
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cli"))

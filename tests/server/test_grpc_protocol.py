@@ -31,7 +31,8 @@ from federation.protocol.codec import fom_to_pb
 from federation.rti import FOM, callbacks as cb, errors as E
 from federation.transport import outbox
 from federation.transport.grpc import GrpcTransport, RTIConnection
-from federation.server.service import Limits, serve
+from federation.server.limits import Limits
+from federation.server.serving import serve
 
 MAX_BYTES = 64 * 1024
 DT = 100_000_000  # 0.1 s in ticks

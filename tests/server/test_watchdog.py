@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 
 from federation.rti import FOM, RTI
-from federation.server.state import FederationState, HostSession, Limits
+from federation.server.federations import FederationState
+from federation.server.limits import Limits
+from federation.server.sessions import HostSession
 
 
 def state_with(names: list[str], site: str = "gamma") -> tuple[FederationState, HostSession, dict[str, int]]:

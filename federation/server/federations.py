@@ -1,0 +1,193 @@
+"""A federation's state on the server: its execution, its members' sessions and stats, and the watchdog's rules.
+
+Plain Python (no protocol message, no event loop): the service encodes what it reports at its edge
+(sessions.py for what goes down a host's stream, wire.py for the admin status). Each federation has
+its own lock, so a failure or a bad client in one never touches another.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from federation.clip import clip
+from federation.errors import FederationFailed
+from federation.rti import errors as E
+from federation.rti.callbacks import TimeAdvanceGrant
+from federation.rti.execution import FederationExecution
+from federation.rti.time import to_seconds
+
+from federation.server.limits import Limits
+from federation.server.sessions import HostSession
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FederateStatus:
+    """One member as `rti status` shows it."""
+
+    name: str
+    host: str
+    time: int
+    pending: str  # the kind of request it waits on ("TAR", "NMR"), or ""
+    pending_time: int
+    last_heartbeat_age_s: float
+    regulating: bool
+    constrained: bool
+    lookahead: int
+    messages_in: int
+    bytes_in: int
+
+
+@dataclass(frozen=True)
+class FederationStatus:
+    """A federation as the admin service reports it; `failure` is set once it failed."""
+
+    name: str
+    state: str
+    federates: list[FederateStatus] = field(default_factory=list)
+    error: str = ""
+    failure: FederationFailed | None = None
+
+
+@dataclass
+class Stats:
+    """What a federate sent: messages and their bytes."""
+
+    messages: int = 0
+    bytes: int = 0
+
+
+class FederationState:
+    """One federation execution on the server, with its sessions and failure state."""
+
+    def __init__(self, execution: FederationExecution, grant_timeout: float,
+                 max_callbacks_bytes: int = Limits.max_callbacks_bytes) -> None:
+        self.execution = execution
+        self.grant_timeout = grant_timeout
+        self.max_callbacks_bytes = max_callbacks_bytes
+        self.lock = threading.RLock()
+        self.sessions: dict[int, HostSession] = {}
+        self.sites: dict[int, str] = {}
+        self.names: dict[int, str] = {}
+        self.stats: dict[int, Stats] = {}
+        self.granted_here: dict[int, set[int]] = {}  # TARs a host granted itself: no grant to send back
+        self.state = "running"
+        self.failure: FederationFailed | None = None
+        self.last_progress = time.monotonic()
+        self.ended_at = 0.0  # monotonic time it finished or failed
+        self.all_sessions: list[HostSession] = []
+        self.scenario_digest = ""  # from CreateFederation: what every site's scenario must share
+
+    @property
+    def name(self) -> str:
+        return self.execution.name
+
+    def flush(self) -> None:
+        """Ship every queued callback to the session of its federate, one message per federate."""
+        ex = self.execution
+        for handle in ex.take_ready():
+            self._ship(handle, *ex.drain_ahead(handle))
+
+    def _ship(self, handle: int, drained: list[Any], galt: int | None, final: bool = False) -> None:
+        here = self.granted_here.pop(handle, ())
+        items = [c for c in drained if not (isinstance(c, TimeAdvanceGrant) and c.time in here)]
+        session = self.sessions.get(handle)
+        if session is None or not (items or (final and galt is not None)):
+            return
+        session.send_callbacks(handle, items, galt, self.max_callbacks_bytes)
+
+    def finish(self) -> None:
+        self.state, self.ended_at = "finished", time.monotonic()
+
+    def fail(self, handle: int | None, reason: str, reported: bool = False, site: str = "", name: str = "") -> None:
+        """Stop the federation, blaming `handle` (or, with none, federate `name` of `site`) at its logical time.
+
+        `reported`: the reason is the federate's own error, shown as it is (see pb.Abort)."""
+        if self.state != "running":
+            return
+        name = self.names.get(handle, "") if handle is not None else name
+        host = self.sites.get(handle, site) if handle is not None else site
+        t = self.execution.start_time
+        if handle is not None:
+            try:
+                t = self.execution.federate(handle).time
+            except E.RTIError:
+                pass
+        reason = clip(reason, 64 * 1024)
+        if reported and not reason.startswith(f"federate {name!r}"):
+            # Shown as it is only when it names the member the RTI blames: none may put its failure on another.
+            reason = f"federate {name!r} on host {host!r} at t={to_seconds(t)} s: {reason}"
+        self.state, self.ended_at = "failed", time.monotonic()
+        self.failure = FederationFailed(name, host, t, reason, reported)
+        # What lies below a member's safe GALT is final: ship it first, so that the recorder
+        # can still write every row the federation completed.
+        for member in self.execution.federates:
+            if member.constrained and member.lookahead is None:
+                try:
+                    self._ship(member.handle, *self.execution.drain_below_galt(member.handle), final=True)
+                except Exception:  # the failure notice must still go out to everyone
+                    log.exception("could not ship the final messages of federate %r", member.name)
+        log.error("federation %s failed: federate %r on host %r at t=%ss: %s", self.name, name, host, to_seconds(t),
+                  clip(reason))
+        for session in list(self.all_sessions):
+            if not session.closed:
+                session.send_failure(self.failure)
+
+    def status(self) -> FederationStatus:
+        """A snapshot of the federation and its members, sorted by name."""
+        now = time.monotonic()
+        feds = []
+        for f in sorted(self.execution.federates, key=lambda f: f.name):
+            session = self.sessions.get(f.handle)
+            st = self.stats.get(f.handle, Stats())
+            feds.append(FederateStatus(
+                name=f.name, host=self.sites.get(f.handle, ""), time=f.time,
+                pending=f.pending[0] if f.pending else "", pending_time=f.pending[1] if f.pending else 0,
+                last_heartbeat_age_s=now - session.last_seen if session else 0.0,
+                regulating=f.lookahead is not None, constrained=f.constrained, lookahead=f.lookahead or 0,
+                messages_in=st.messages, bytes_in=st.bytes))
+        reason = ""
+        if self.failure is not None:
+            fl = self.failure
+            reason = fl.reason if fl.reported else f"federate {fl.federate!r} on host {fl.host!r} at t={to_seconds(fl.time)} s: {fl.reason}"
+        return FederationStatus(name=self.name, federates=feds, state=self.state, error=reason, failure=self.failure)
+
+    def check_liveness(self, now: float, limits: Limits) -> None:
+        """The watchdog's rules, run under the federation lock."""
+        for session in self.all_sessions:
+            # A session with no federate joined fails nobody when it goes silent: it is only closed.
+            if not session.handles and not session.closed and now - session.last_seen > limits.heartbeat_timeout:
+                session.lost(f"no message or heartbeat for {now - session.last_seen:.1f} s and no federate joined")
+        if self.state != "running":
+            return
+        for handle, session in sorted(self.sessions.items()):
+            if now - session.last_seen > limits.heartbeat_timeout:
+                self.fail(handle, f"no message or heartbeat for {now - session.last_seen:.1f} s "
+                                  "(host frozen, killed or cut off)")
+                session.lost("heartbeat lost")
+                return
+        feds = self.execution.federates
+        waiting = [f for f in feds if f.pending is not None]
+        stalled_for = now - self.last_progress
+        if stalled_for <= self.grant_timeout:
+            return
+        pending_sync = self.execution.pending_synchronization_points()
+        laggards = sorted(n for names in pending_sync.values() for n in names)
+        if laggards:
+            culprit = self.execution.federate_by_name(laggards[0])
+            self.fail(culprit.handle, f"did not reach synchronization point within {self.grant_timeout:g} s")
+        elif waiting:
+            # The host's heartbeat says which federate it is stepping: blame that one first.
+            def busy(f: Any) -> bool:
+                session = self.sessions.get(f.handle)
+                return session is not None and session.busy == f.handle
+
+            idle = sorted((f for f in feds if f.pending is None), key=lambda f: (not busy(f), f.time, f.name))
+            culprit = idle[0] if idle else min(waiting, key=lambda f: (f.time, f.name))
+            what = "sent no time advance request" if idle else "is deadlocked waiting for a grant"
+            self.fail(culprit.handle, f"{what} for {stalled_for:.1f} s (grant timeout {self.grant_timeout:g} s)")
