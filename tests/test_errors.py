@@ -12,7 +12,7 @@ import grpc
 import adapters
 import federation
 from federation.errors import CarriesFields
-from federation.run.coordinator import HostExited
+from federation.run.launch import HostExited
 from federation.errors import FederationFailed
 from federation.server.state import ProtocolViolation
 from federation.scenario import Problem, ScenarioError
