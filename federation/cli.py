@@ -233,7 +233,7 @@ def _run_mode(mode: str, sc: Any, out_dir: Path, tick: Any, plot: bool, grant_ti
 
         return run_ray(sc, out_dir, tick, plot=plot, grant_timeout=grant_timeout, address=address, insecure=insecure)
     if mode == "grpc":
-        from federation.run.coordinator import run_grpc
+        from federation.run.local import run_grpc
 
         return run_grpc(sc, out_dir, tick, plot=plot, grant_timeout=grant_timeout, insecure=insecure)
     from federation.run.embedded import run_embedded
@@ -486,40 +486,68 @@ def rti_status(
 
 @app.command()
 def host(
-    scenario: Path,
-    site: str = typer.Option(..., "--site", help="the owner whose federates this host runs"),
-    rti: str = typer.Option(..., "--rti", help="HOST:PORT of the RTI"),
+    scenario: Optional[Path] = typer.Argument(None, help="the scenario file (not with --options)"),
+    site: Optional[str] = typer.Option(None, "--site", help="the owner whose federates this host runs"),
+    rti: Optional[str] = typer.Option(None, "--rti", help="HOST:PORT of the RTI"),
     wait: float = typer.Option(30.0, "--wait", help="seconds to wait for the RTI and the federation"),
     stop: Optional[float] = typer.Option(None, "--stop", help="override time.stop (s)"),
     settings: Optional[list[str]] = typer.Option(None, "--set", help="override a parameter, e.g. furnace.T_set=1200"),
     tls: Optional[Path] = typer.Option(None, "--tls", help="certificate directory holding sites/<site>.pem/.key and ca.pem: mutual TLS"),
+    options: Optional[Path] = typer.Option(None, "--options", help="all of the above as one JSON file (federation.run.launch.HostOptions), as a launcher writes it; nothing else may be given"),
 ) -> None:
     """Run one owner's federates against a remote RTI (their FMUs stay on this machine)."""
-    from federation import telemetry
-    from federation.errors import FederationFailed
-    from federation.run.host import run_host
+    from federation.errors import FederationError, FederationFailed
+    from federation.run.host import load_host_scenario, serve_host
     from federation.security.tls import channel_credentials
 
-    creds = _site_credentials(tls, site)
+    opts = _host_options(scenario, site, rti, wait, stop, settings, tls, options)
+    creds = _site_credentials(opts.tls, opts.site)
     if creds is None:
         _warn_insecure()
-    _check_tls_matches(rti, creds)
-    sc = _load(scenario, stop, settings, site=site)
-    telemetry.setup(f"federation-host-{site}")
+    _check_tls_matches(opts.rti, creds)
+    sc = load_host_scenario(opts)
     try:
-        with telemetry.span("federation.host", telemetry.inherited_context(), site=site, federation=sc.federation):
-            steps = run_host(sc, site, rti, wait, channel_credentials(creds) if creds else None)
+        steps = serve_host(opts, sc, channel_credentials(creds) if creds else None)
     except FederationError as exc:
         from federation.transport.grpc import ConnectionLost
 
-        if not (isinstance(exc, FederationFailed) and exc.reported and exc.host == site):  # else logged already
+        if not (isinstance(exc, FederationFailed) and exc.reported and exc.host == opts.site):  # else logged already
             # Never joined: the RTI may have come up after this host started, with the other TLS setting.
-            mismatch = _tls_mismatch(rti, creds) if isinstance(exc, ConnectionLost) else None
+            mismatch = _tls_mismatch(opts.rti, creds) if isinstance(exc, ConnectionLost) else None
             why = f" ({mismatch})" if mismatch else ""
-            err.print(f"[red]host {escape(repr(site))} failed:[/red] {escape(str(exc) + why)}", markup=True,
+            err.print(f"[red]host {escape(repr(opts.site))} failed:[/red] {escape(str(exc) + why)}", markup=True,
                       highlight=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
-    typer.echo(f"site {site}: done ({', '.join(f'{k}: {v} steps' for k, v in steps.items())})")
+    typer.echo(f"site {opts.site}: done ({', '.join(f'{k}: {v} steps' for k, v in steps.items())})")
+
+
+def _host_options(scenario: Optional[Path], site: Optional[str], rti: Optional[str], wait: float,
+                  stop: Optional[float], settings: Optional[list[str]], tls: Optional[Path],
+                  options: Optional[Path]) -> Any:
+    """The host's HostOptions: read from --options, or built from the other arguments; exit 2 naming what is wrong."""
+    from federation.run.launch import HostOptions
+
+    if options is not None:
+        given = [name for name, value in (("SCENARIO", scenario), ("--site", site), ("--rti", rti), ("--stop", stop),
+                                          ("--set", settings), ("--tls", tls)) if value]
+        if given:
+            _error(f"--options {options} holds every host option; do not give {', '.join(given)} too")
+            raise typer.Exit(2)
+        try:
+            return HostOptions.read(options)
+        except ValueError as exc:
+            _error(exc)
+            raise typer.Exit(2) from None
+    missing = [name for name, value in (("SCENARIO", scenario), ("--site", site), ("--rti", rti)) if value is None]
+    if missing:
+        _error(f"federation host needs {', '.join(missing)} (or --options FILE)")
+        raise typer.Exit(2)
+    try:
+        return HostOptions.model_validate({"scenario": scenario, "site": site, "rti": rti, "tls": tls, "wait": wait,
+                                           "overrides": _overrides(stop, settings)})
+    except ValueError as exc:
+        _error(f"federation host: {exc}")
+        raise typer.Exit(2) from None
 
 
 def _warn_insecure() -> None:

@@ -27,7 +27,7 @@ from federation.kinds.interface import InterfaceError
 from federation.results.plot import NothingToPlot
 from federation.rti.errors import PermissionDenied, RTIError
 from federation.run.embedded import FederationStalled
-from federation.run.coordinator import HostExited
+from federation.run.launch import HostExited
 from federation.transport.grpc import ConnectionLost, NoReply, SessionRefused
 from federation.kinds import StaleModules
 from federation.run.outputs import OutputRefused

@@ -1,27 +1,24 @@
-"""The coordinator of a distributed run, and `federation run --mode grpc` and `federation coordinate` around it.
+"""The one coordinator of a distributed run (grpc, Ray, `federation coordinate`), and `federation coordinate`.
 
-`coordinate` creates the federation, records the results through its own session and
-waits for the owners' hosts, whoever started them. `run --mode grpc` starts an RTI server
-and one host process per owner on localhost, each launched as the same
-`federation host SCENARIO --site OWNER --rti ...` command a remote owner would run, and
-tears every process down at the end. `federation coordinate` starts nothing: the RTI
-serves elsewhere and each owner runs its own host.
+`Coordinator` has its launcher (run/launch.py) start the RTI, creates the federation, has the
+launcher start the sites' hosts, records the results through its own session and waits for the
+hosts, whoever started them: `run.local` (processes on this machine, `run --mode grpc`),
+`run.ray` (Ray actors) or `RemoteSites` here (`federation coordinate`: the RTI serves elsewhere
+and each site runs its own host).
 """
 
 from __future__ import annotations
 
 import logging
-import signal
-import subprocess
 import time
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Callable
 
 import grpc
 
 from federation import telemetry
 from federation.ambassador import RTIAmbassador
-from federation.errors import CarriesFields, RunFailure
+from federation.errors import RunFailure
 from federation.protocol import PROTOCOL_VERSION, pb, pb_grpc
 from federation.protocol.codec import failure_from_pb, fom_to_pb
 from federation.results.recorder import Recorder
@@ -29,7 +26,7 @@ from federation.rti.time import LogicalTime, to_ticks
 from federation.scenario import Scenario
 from federation.security.certs import COORDINATOR_SITE, SiteCredentials
 from federation.security.audit import Signer
-from federation.security.local import Ended, audited_run, owners, run_security
+from federation.security.local import Ended, audited_run, owners
 from federation.security.tls import channel_credentials, identity_metadata, open_channel, tls_mismatch
 
 from federation.run.assembly import build_fom, build_recorder
@@ -39,46 +36,11 @@ from federation.errors import FederationFailed
 
 from federation.transport.grpc import ConnectionLost, GrpcTransport, RTIConnection
 from federation.run.host import connect
-from federation.run.processes import federation_command, spawn, stop_all
+from federation.run.launch import HostExited, Launcher
 
 log = logging.getLogger(__name__)
 
 COORDINATOR = COORDINATOR_SITE
-
-
-class HostExited(CarriesFields, RunFailure, RuntimeError):
-    """An owner host process ended before the run did; `killed`: by a signal (a crash, a kill)."""
-
-    def __init__(self, message: str, site: str = "", killed: bool = False) -> None:
-        super().__init__(message)
-        self.site, self.killed = site, killed
-
-
-def child_env(out_dir: Path) -> dict[str, str]:
-    """Telemetry settings for launched processes: same trace, same telemetry folder."""
-    env = {telemetry.ENV_DIR: str(out_dir / "telemetry")}
-    parent = telemetry.carrier().get("traceparent")
-    if parent:
-        env[telemetry.ENV_PARENT] = parent
-    return env
-
-
-def start_rti(log_path: Path, grant_timeout: float | None = None, env: dict[str, str] | None = None,
-              security: list[str] | None = None, gate: bool = False) -> tuple[subprocess.Popen[bytes], str]:
-    """Start `federation rti serve` on a free localhost port; returns the process and its address.
-
-    Without `gate` (the RTI of one run, reached only by its own processes) gRPC accepts the
-    connections itself: the connection gate's relay would cost every message a hop (bench/gate_ring.py)."""
-    args = ["rti", "serve", "--listen", "127.0.0.1:0", *(security or []), *([] if gate else ["--no-gate"])]
-    if grant_timeout is not None:
-        args += ["--grant-timeout", str(grant_timeout)]
-    proc = spawn(federation_command(*args), log_path, stdout=subprocess.PIPE, extra_env=env)
-    assert proc.stdout is not None
-    line = proc.stdout.readline().decode().strip()
-    if not line.startswith("RTI listening on "):
-        proc.kill()
-        raise RunFailure(f"the RTI server did not start (see {log_path}): {line!r}")
-    return proc, line.rsplit(" ", 1)[1]
 
 
 def create_federation(target: str, scenario: Scenario, grant_timeout: float = 0.0,
@@ -143,34 +105,6 @@ def not_ready(scenario: Scenario, joined: set[str], ready: set[str], timeout: fl
     return f"not every federate was ready within {timeout:g} s: {'; '.join(parts)}"
 
 
-def host_exited(site: str, code: int, logs: Path | None) -> HostExited:
-    """The error for a host that ended early, with the last thing it said (its reason, usually)."""
-    said = ""
-    log_file = logs / f"host-{site}.log" if logs is not None else None
-    if log_file is not None and log_file.is_file():
-        lines = [line.strip() for line in log_file.read_text(errors="replace").splitlines() if line.strip()]
-        said = f": {lines[-1]}" if lines else ""
-    return HostExited(f"host of site {site!r} {exit_status(code)}{said}", site, code < 0)
-
-
-def exit_status(code: int) -> str:
-    """How a child process ended, in words: a crash names its signal."""
-    if code >= 0:
-        return f"exited with code {code}"
-    try:
-        return f"was killed by {signal.Signals(-code).name}"
-    except ValueError:
-        return f"was killed by signal {-code}"
-
-
-def check_hosts(hosts: dict[str, subprocess.Popen[bytes]], logs: Path | None = None) -> None:
-    """HostExited for a host that ended with an error: one killed by a signal first (it says the most)."""
-    ended = [(site, code) for site, proc in hosts.items() if (code := proc.poll()) not in (None, 0)]
-    if ended:
-        site, code = min(ended, key=lambda e: e[1] >= 0)
-        raise host_exited(site, code, logs)
-
-
 EXIT_GRACE = 1.0  # s a lost host's process may take to show its exit after the RTI's verdict
 
 
@@ -216,87 +150,67 @@ def _with_exit(failure: FederationFailed, exited: HostExited) -> FederationFaile
                             failure.reported)
 
 
-def override_args(scenario: Scenario) -> list[str]:
-    """The scenario's overrides as `--set` options, so every host runs the same scenario."""
-    import yaml
+class Coordinator:
+    """The coordinator of a distributed run, whoever launches the RTI and the sites' hosts (`launcher`).
 
-    args: list[str] = []
-    for key, value in sorted(scenario.overrides.items()):
-        args += ["--set", f"{key}={yaml.safe_dump(value, default_flow_style=True).strip().removesuffix('...').strip()}"]
-    return args
-
-
-class Sites(Protocol):
-    """The owners' hosts as the coordinator sees them: whoever started them starts, watches and awaits them."""
-
-    def start(self, target: str) -> None:
-        """Launch the hosts, once the federation exists at `target`."""
-
-    def check(self) -> None:
-        """Raise (HostExited) when a host has ended with an error."""
-
-    def finish(self) -> None:
-        """After the recorder reached the stop time: wait for the hosts to end; raise if one failed."""
-
-
-def coordinate(scenario: Scenario, target: str, creds: SiteCredentials | None, recorder: Recorder, sites: Sites,
-               grant_timeout: float | None = None, join_timeout: float = 60.0) -> None:
-    """The coordinator of a distributed run, whoever started the RTI at `target` and the sites' hosts.
-
-    Creates the federation (mTLS as site `coordinator` with `creds`), lets `sites` start their
-    hosts, joins the recorder through its own session, waits until every federate has joined
-    and declared (checking the hosts meanwhile, up to `join_timeout` s), then records up to
-    the stop time and waits for the hosts to end. Any failure is raised; the session is closed.
+    `run` has the launcher start the RTI, creates the federation (mTLS as site `coordinator` with
+    `creds`), has the launcher start the hosts, joins the recorder through its own session, waits
+    until every federate has joined and declared (checking the hosts meanwhile, up to `join_timeout`
+    s), then records up to the stop time and waits for the hosts to end. Any failure is raised, with
+    what the hosts said about it; the launcher stops everything it started, however the run ended.
     """
-    create_federation(target, scenario, grant_timeout or 0.0, creds)
-    sites.start(target)
-    conn = connect(target, scenario.federation, COORDINATOR, metadata=telemetry.grpc_metadata(),
-                   credentials=channel_credentials(creds) if creds is not None else None,
-                   scenario_digest=scenario.shared_digest())
-    try:
-        transport = GrpcTransport(conn)
-        amb = RTIAmbassador(transport, recorder.name)
-        recorder.start(amb)
-        wait_ready(target, scenario, sites.check, join_timeout, creds)
-        recorder.begin()
 
-        take_ready = coordinator_ready(conn, sites.check)
-        drive({amb.handle: recorder}, take_ready, transport.drain, lambda: None)
-        sites.finish()
-    finally:
-        conn.close()
+    def __init__(self, scenario: Scenario, launcher: Launcher, creds: SiteCredentials | None,
+                 grant_timeout: float | None = None, join_timeout: float = 60.0) -> None:
+        self.scenario, self.launcher, self.creds = scenario, launcher, creds
+        self.grant_timeout, self.join_timeout = grant_timeout, join_timeout
 
+    def run(self, recorder: Recorder, result: RunResult) -> None:
+        """Run the federation to its stop time, recording it with `recorder`; the launcher adds to `result`."""
+        try:
+            target = self.launcher.start_rti()
+            try:
+                self._coordinate(target, recorder)
+            except FederationFailed as failure:
+                explained = self.launcher.explain(failure)
+                if explained is failure:
+                    raise
+                raise explained from failure
+        finally:
+            self.launcher.stop(result)
 
-class LocalHosts:
-    """One `federation host` process per owner on this machine, logging into out_dir/logs."""
+    def _coordinate(self, target: str, recorder: Recorder) -> None:
+        scenario, creds, launcher = self.scenario, self.creds, self.launcher
+        create_federation(target, scenario, self.grant_timeout or 0.0, creds)
+        launcher.start_hosts(target)
+        conn = connect(target, scenario.federation, COORDINATOR, metadata=telemetry.grpc_metadata(),
+                       credentials=channel_credentials(creds) if creds is not None else None,
+                       scenario_digest=scenario.shared_digest())
+        try:
+            transport = GrpcTransport(conn)
+            amb = RTIAmbassador(transport, recorder.name)
+            recorder.start(amb)
+            wait_ready(target, scenario, launcher.check, self.join_timeout, creds)
+            recorder.begin()
 
-    def __init__(self, scenario: Scenario, logs: Path, host_args: list[str], env: dict[str, str]) -> None:
-        self.scenario, self.logs, self.host_args, self.env = scenario, logs, host_args, env
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
-
-    def start(self, target: str) -> None:
-        for site in owners(self.scenario):
-            cmd = federation_command("host", str(self.scenario.path), "--site", site, "--rti", target,
-                                     *self.host_args, *override_args(self.scenario))
-            self.procs[site] = spawn(cmd, self.logs / f"host-{site}.log", extra_env=self.env)
-
-    def check(self) -> None:
-        check_hosts(self.procs, self.logs)
-
-    def finish(self) -> None:
-        for site, proc in self.procs.items():
-            code = proc.wait(30)
-            if code != 0:
-                raise host_exited(site, code, self.logs)
+            take_ready = coordinator_ready(conn, launcher.check)
+            drive({amb.handle: recorder}, take_ready, transport.drain, lambda: None)
+            launcher.finish()
+        finally:
+            conn.close()
 
 
 class RemoteSites:
-    """Hosts that the owners start on their own machines: nothing to launch, nothing to watch but the RTI."""
+    """The launcher of `federation coordinate`: the RTI serves at `target` and the sites start their own hosts
+    on their own machines, so there is nothing to launch and nothing to watch but the RTI."""
 
     def __init__(self, scenario: Scenario, target: str, creds: SiteCredentials | None, timeout: float = 30.0) -> None:
         self.scenario, self.target, self.creds, self.timeout = scenario, target, creds, timeout
 
-    def start(self, target: str) -> None:
+    def start_rti(self) -> str:
+        return self.target
+
+    def start_hosts(self, target: str) -> None:
         log.info("federation %s created at %s; waiting for sites %s", self.scenario.federation, target,
                  ", ".join(owners(self.scenario)))
 
@@ -326,42 +240,11 @@ class RemoteSites:
                                        "of the stop time")
                 time.sleep(0.1)
 
+    def explain(self, failure: FederationFailed) -> FederationFailed:
+        return failure  # a remote host's words stay on its machine
 
-def run_grpc(
-    scenario: Scenario,
-    out_dir: Path,
-    on_progress: Callable[[LogicalTime], None] | None = None,
-    plot: bool = True,
-    grant_timeout: float | None = None,
-    join_timeout: float = 60.0,
-    insecure: bool = False,
-    rti: str | None = None,
-) -> RunResult:
-    """Run with mTLS and the scenario's policy (throw-away certificates) unless `insecure`.
-
-    `rti`: the address of an RTI already serving in insecure mode (e.g. one a test watches)
-    instead of starting one.
-    """
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with run_security(scenario, out_dir, "grpc", insecure or rti is not None) as sec:
-        logs = out_dir / "logs"
-        logs.mkdir(exist_ok=True)
-        env = child_env(out_dir)
-        hosts = LocalHosts(scenario, logs, sec.host_args(), env)
-        servers: list[subprocess.Popen[bytes]] = []
-
-        def body(recorder: Recorder, result: RunResult) -> None:
-            try:
-                target = rti
-                if target is None:
-                    server, target = start_rti(logs / "rti.log", grant_timeout, env, sec.rti_args())
-                    servers.append(server)
-                coordinate(scenario, target, sec.credentials(COORDINATOR), recorder, hosts, grant_timeout,
-                           join_timeout)
-            finally:
-                stop_all(list(hosts.procs.values()) + servers)
-
-        return recorded_grpc_run(scenario, out_dir, sec, on_progress, plot, body)
+    def stop(self, result: RunResult) -> None:
+        result.extra["rti"] = self.target  # nothing started here, nothing to stop
 
 
 def run_coordinator(
@@ -382,13 +265,8 @@ def run_coordinator(
     out_dir.mkdir(parents=True, exist_ok=True)
     signer = None if creds is None else Signer.from_pem(creds.key, creds.cert, creds.ca)  # the coordinator's site key
     with audited_run(scenario, out_dir, "grpc", creds is not None, signer, rti=rti) as end:
-        sites = RemoteSites(scenario, rti, creds)
-
-        def body(recorder: Recorder, result: RunResult) -> None:
-            result.extra["rti"] = rti
-            coordinate(scenario, rti, creds, recorder, sites, grant_timeout, join_timeout)
-
-        return recorded_grpc_run(scenario, out_dir, end, on_progress, plot, body)
+        coordinator = Coordinator(scenario, RemoteSites(scenario, rti, creds), creds, grant_timeout, join_timeout)
+        return recorded_grpc_run(scenario, out_dir, end, on_progress, plot, coordinator.run)
 
 
 def recorded_grpc_run(scenario: Scenario, out_dir: Path, end: Ended, on_progress: Callable[[LogicalTime], None] | None,

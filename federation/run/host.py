@@ -14,11 +14,12 @@ import grpc
 from federation import telemetry
 from federation.ambassador import Federate, RTIAmbassador
 from federation.errors import ConfigurationError, FederationFailed
-from federation.scenario import Scenario
+from federation.scenario import Scenario, load_scenario
 from federation.security.tunable import check_tunable
 
 from federation.run.assembly import build_federates
 from federation.run.driver import drive
+from federation.run.launch import HostOptions
 from federation.transport.grpc import ConnectionLost, GrpcTransport, RTIConnection
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,21 @@ def connect(
             if time.monotonic() >= deadline:
                 raise ConnectionLost(f"cannot join federation {federation!r} at {target}: {exc}") from None
             time.sleep(0.2)
+
+
+def load_host_scenario(options: HostOptions) -> Scenario:
+    """The scenario as the options' site sees it (its own models only), with the run's overrides."""
+    return load_scenario(options.scenario, options.overrides or None, site=options.site)
+
+
+def serve_host(options: HostOptions, scenario: Scenario, credentials: grpc.ChannelCredentials | None = None) -> dict[str, int]:
+    """`run_host` for `scenario` (see load_host_scenario) as the options say, inside the launching run's trace
+    (the options' traceparent, else the one this process inherited)."""
+    telemetry.setup(f"federation-host-{options.site}", options.telemetry_dir)
+    parent = telemetry.context_from({"traceparent": options.traceparent}) if options.traceparent \
+        else telemetry.inherited_context()
+    with telemetry.span("federation.host", parent, site=options.site, federation=scenario.federation):
+        return run_host(scenario, options.site, options.rti, options.wait, credentials)
 
 
 def run_host(

@@ -4,8 +4,9 @@ The one rule for every command that writes results (`run` in every mode, `coordi
 Python API too): `claim_output` checks the folder before anything is written and says what it found.
 
 - What a run writes (and nothing else) is `RUN_FILES`, the audit log with its head and the logs a
-  rotation moved aside (`AUDIT_FILES`), and `logs/*.log`, `telemetry/*.jsonl`. A folder a run claims gets
-  the marker `.federation` first, so that a run killed before it wrote run.json is still known as one.
+  rotation moved aside (`AUDIT_FILES`), and `logs/*.log`, `telemetry/*.jsonl`, `launch/*.json`. A folder
+  a run claims gets the marker `.federation` first, so that a run killed before it wrote run.json is
+  still known as one.
 - An earlier run's folder: only those entries (regular files and folders, never a symbolic link), and the
   marker of a run or, for folders written before the marker existed, a run.json this tool wrote. It is
   refused unless `force`; with `force`, the earlier run's files are deleted before the new run writes
@@ -32,7 +33,9 @@ from federation.errors import ConfigurationError
 MARKER = ".federation"
 RUN_FILES = frozenset({"results.csv", "results.png", "run.json", "policy.yaml", "params.json", "metrics.json"})
 AUDIT_FILES = re.compile(r"audit(\.\d+)?\.(jsonl|head\.json|head\.json\.tmp)")  # see security/audit.py: rotate
-RUN_FOLDERS = {"logs": re.compile(r"[^/]+\.log"), "telemetry": re.compile(r"[^/]+\.jsonl")}
+# launch/: the hosts' options and the RTI's ready file (run/local.py), a temporary one of a killed RTI's too
+RUN_FOLDERS = {"logs": re.compile(r"[^/]+\.log"), "telemetry": re.compile(r"[^/]+\.jsonl"),
+               "launch": re.compile(r"[^/]+\.json(\.tmp)?")}
 SUMMARY = "summary.csv"
 _MAX_RECORD = 1 << 20  # a run.json or marker larger than this is not one this tool wrote
 

@@ -48,11 +48,6 @@ def spawn(
             err.close()  # the child has its own copy; keeping ours leaks a descriptor per spawn
 
 
-def federation_command(*args: str) -> list[str]:
-    """The `federation` CLI as a child command (the same one a remote owner runs)."""
-    return [sys.executable, "-m", "federation.cli", *args]
-
-
 def stop_all(procs: Sequence[subprocess.Popen[bytes]], grace: float = 3.0) -> None:
     """SIGTERM, wait up to `grace`, then SIGKILL: no process is left behind.
 

@@ -22,6 +22,9 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
+from typing import TYPE_CHECKING
+
+from federation import telemetry
 from federation.errors import FederationFailed, RunFailure
 from federation.results.recorder import Recorder
 from federation.rti.time import LogicalTime
@@ -30,8 +33,12 @@ from federation.security.certs import SiteCredentials
 from federation.security.local import RunSecurity, run_security
 from federation.security.tls import channel_credentials
 
-from federation.run.coordinator import COORDINATOR, HostExited, coordinate, recorded_grpc_run
+from federation.run.coordinator import COORDINATOR, Coordinator, recorded_grpc_run
+from federation.run.launch import HostExited, HostOptions
 from federation.run.record import RunResult
+
+if TYPE_CHECKING:
+    from federation.server import ServerConfig, ServerHandle
 
 log = logging.getLogger(__name__)
 
@@ -108,18 +115,15 @@ class HostActor:
         ctx = ray.get_runtime_context()
         return {"node_id": ctx.get_node_id(), "node_ip": ray.util.get_node_ip_address(), "pid": os.getpid()}
 
-    def run(self, scenario_path: str, overrides: Mapping[str, object], site: str, target: str,
-            wait: float, creds: SiteCredentials | None = None) -> dict[str, Any]:
-        """Load the scenario from this node's disk and run `site`'s federates against the RTI (mTLS with `creds`)."""
-        from federation.scenario import load_scenario
-
-        from federation.run.host import run_host
+    def run(self, options: HostOptions, creds: SiteCredentials | None = None) -> dict[str, Any]:
+        """Load the scenario from this node's disk and run the options' site against the RTI (mTLS with `creds`)."""
+        from federation.run.host import load_host_scenario, serve_host
 
         info = self.where()
-        scenario = load_scenario(scenario_path, dict(overrides) or None, site=site)
+        scenario = load_host_scenario(options)
         info["models"] = [str(model.path) for name, spec in scenario.federates.items()
-                          if spec.owner == site and (model := scenario.model_of(name)).path is not None]
-        info["steps"] = run_host(scenario, site, target, wait, channel_credentials(creds) if creds else None)
+                          if spec.owner == options.site and (model := scenario.model_of(name)).path is not None]
+        info["steps"] = serve_host(options, scenario, channel_credentials(creds) if creds else None)
         return info
 
 
@@ -136,25 +140,33 @@ def _host_error(exc: BaseException) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
-class _Hosts:
-    """The running host actors of one run, and what became of them."""
+class RayLauncher:
+    """The RTI served in this (the driver's) process on `ip`, and one host actor per site: what became of them."""
 
-    def __init__(self, scenario: Scenario, wait: float, sec: RunSecurity) -> None:
-        self.scenario, self.wait, self.sec = scenario, wait, sec
+    def __init__(self, scenario: Scenario, config: ServerConfig, sec: RunSecurity, wait: float) -> None:
+        self.scenario, self.config, self.sec, self.wait = scenario, config, sec, wait
         self.actors: dict[str, Any] = {}
         self.runs: dict[str, Any] = {}
         self.infos: dict[str, dict[str, Any]] = {}
         self.where: dict[str, dict[str, Any]] = {}
         self.stopped = False
+        self.server: ServerHandle | None = None
 
-    def start(self, target: str) -> None:
+    def start_rti(self) -> str:
+        from federation.server import start
+
+        self.server = start(self.config)  # beyond loopback in insecure mode, it warns that it serves plaintext
+        return self.server.address
+
+    def start_hosts(self, target: str) -> None:
+        traceparent = telemetry.carrier().get("traceparent")
         for site in owners_of(self.scenario):
             actor, info = _site_actor(site)
             self.actors[site] = actor
             self.where[site] = info
+            options = HostOptions.of(self.scenario, site, target, wait=self.wait, traceparent=traceparent)
             # Each actor gets its own site's certificate and key, nothing else.
-            self.runs[site] = actor.run.remote(str(self.scenario.path), self.scenario.overrides, site, target,
-                                               self.wait, self.sec.credentials(site))
+            self.runs[site] = actor.run.remote(options, self.sec.credentials(site))
 
     def federates_of(self, site: str) -> list[str]:
         return [n for n, s in self.scenario.federates.items() if s.owner == site]
@@ -186,6 +198,25 @@ class _Hosts:
             site, reason = sorted(errors.items())[0]
             raise HostExited(f"host of site {site!r} (federates {self.federates_of(site)}) failed: {reason}")
 
+    def explain(self, failure: FederationFailed) -> FederationFailed:
+        """The RTI names the federate; a host that raised (say, an FMU rejecting a parameter) usually
+        knows why, so let the hosts end on the verdict and add their own words."""
+        self.stop_hosts(grace=5.0)
+        extra = self.reports()
+        if not extra:
+            return failure
+        return FederationFailed(failure.federate, failure.host, failure.time, failure.reason + extra, failure.reported)
+
+    def stop(self, result: RunResult) -> None:
+        """Stop the RTI, then the hosts (they normally end with the federation); record steps and placement."""
+        try:
+            if self.server is not None:
+                self.server.stop(grace=0.5).wait()  # and closes its audit log
+            self.stop_hosts(grace=5.0)
+        finally:
+            result.extra["placement"] = _placement({site: {**where, **self.infos.get(site, {})}
+                                                    for site, where in self.where.items()})
+
     def finish(self, timeout: float = 30.0) -> None:
         import ray
 
@@ -198,7 +229,7 @@ class _Hosts:
     def steps(self) -> dict[str, int]:
         return {k: v for info in self.infos.values() for k, v in info.get("steps", {}).items()}
 
-    def stop(self, grace: float) -> None:
+    def stop_hosts(self, grace: float) -> None:
         """Hosts normally end with the federation (the RTI tells every session when it fails).
 
         A host still running `grace` seconds later (stuck in an FMU step, or cut off) is killed
@@ -289,7 +320,7 @@ def run_ray(
     """Run a scenario with one Ray actor per owner host (mTLS unless `insecure`); raises PlacementError before starting."""
     import ray
 
-    from federation.server import Limits, ServerConfig, start
+    from federation.server import Limits, ServerConfig
 
     owners = owners_of(scenario)
     init_ray(address, owners)
@@ -298,36 +329,16 @@ def run_ray(
     out_dir = out_dir.resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     ip = ray.util.get_node_ip_address()
+    limits = Limits(heartbeat_timeout=heartbeat_timeout, grant_timeout=grant_timeout or Limits().grant_timeout)
     with run_security(scenario, out_dir, "ray", insecure, [ip]) as sec:
-        hosts = _Hosts(scenario, join_timeout, sec)
+        config = ServerConfig(listen=f"{ip}:0", limits=limits, tls=sec.certs.root if sec.certs else None,
+                              policy=sec.policy, audit=sec.audit_path, insecure=insecure, gate=False)
+        launcher = RayLauncher(scenario, config, sec, join_timeout)
+        coordinator = Coordinator(scenario, launcher, sec.credentials(COORDINATOR), grant_timeout, join_timeout)
 
         def body(recorder: Recorder, result: RunResult) -> None:
-            limits = Limits(heartbeat_timeout=heartbeat_timeout, grant_timeout=grant_timeout or Limits().grant_timeout)
-            # Beyond loopback in insecure mode, start() warns that it serves plaintext there.
-            config = ServerConfig(listen=f"{ip}:0", limits=limits, tls=sec.certs.root if sec.certs else None,
-                                  policy=sec.policy, audit=sec.audit_path, insecure=insecure, gate=False)
-            server = None
-            try:
-                server = start(config)
-                try:
-                    coordinate(scenario, server.address, sec.credentials(COORDINATOR), recorder, hosts, grant_timeout,
-                               join_timeout)
-                except FederationFailed as exc:
-                    # The RTI names the federate; a host that raised (say, an FMU rejecting a parameter)
-                    # usually knows why, so let the hosts end on the verdict and add their own words.
-                    hosts.stop(grace=5.0)
-                    extra = hosts.reports()
-                    if extra:
-                        raise FederationFailed(exc.federate, exc.host, exc.time, exc.reason + extra,
-                                               exc.reported) from exc
-                    raise
-                result.steps = hosts.steps()
-            finally:
-                if server is not None:
-                    server.stop(grace=0.5).wait()  # and closes its audit log
-                hosts.stop(grace=5.0)
-                result.extra["placement"] = _placement({site: {**where, **hosts.infos.get(site, {})}
-                                                        for site, where in hosts.where.items()})
+            coordinator.run(recorder, result)
+            result.steps = launcher.steps()
 
         return recorded_grpc_run(scenario, out_dir, sec, on_progress, plot, body, mode="ray")
 

@@ -22,7 +22,7 @@ from adapters.fmu import federate as fmu_adapter
 from adapters.fmu.federate import FMUError
 from federation.errors import FederationFailed
 from federation.run.embedded import run_embedded
-from federation.run.coordinator import run_grpc
+from federation.run.local import run_grpc
 from federation.scenario import load_scenario
 
 CHATTER_C = r"""

@@ -386,7 +386,7 @@ def test_multi_rate_loop_holds_slow_outputs(
 def test_multi_rate_loop_over_grpc_is_byte_identical_to_embedded(
         third_party_fmus: ThirdPartyFMUs, tmp_path: Path) -> None:
     """Each FMU in its own owner's host process (site1, site2), joined to a real RTI server."""
-    from federation.run.coordinator import run_grpc
+    from federation.run.local import run_grpc
 
     scenario = load_scenario(loop_scenario(third_party_fmus, tmp_path, 6.0, 0.1, 0.5))
     embedded = run_embedded(scenario, tmp_path / "embedded", plot=False)

@@ -71,12 +71,12 @@ class CliRun:
         return code
 
     def site_process(self, site: str, timeout: float = 10.0) -> psutil.Process:
-        """The `federation host ... --site SITE` process of this run."""
+        """The `federation host --options .../host-SITE.json` process of this run."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self.poll()
             for pid, (_, cmd) in self.seen.items():
-                if "federation.cli host" in cmd and f"--site {site} " in cmd + " " and psutil.pid_exists(pid):
+                if "federation.cli host" in cmd and f"/host-{site}.json" in cmd and psutil.pid_exists(pid):
                     return psutil.Process(pid)
             time.sleep(0.05)
         pytest.fail(f"no host process for site {site!r} among {self.seen}")

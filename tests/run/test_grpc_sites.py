@@ -12,7 +12,8 @@ import yaml
 from federation.run.embedded import run_embedded
 from federation.run.coordinator import COORDINATOR, create_federation, run_coordinator
 from federation.run.host import connect
-from federation.run.processes import federation_command, spawn, stop_all
+from federation.run.local import federation_command
+from federation.run.processes import spawn, stop_all
 from federation.server.serving import serve
 from federation.scenario import ScenarioError, load_scenario
 

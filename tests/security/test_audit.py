@@ -85,7 +85,7 @@ def _create(target: str, certs: Path, site: str, scenario: Path) -> None:
 def rti_log(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A TLS `rti serve --audit` log written by two servers one after the other (creation, denials),
     and the certificate folder."""
-    from federation.run.coordinator import start_rti
+    from federation.run.local import start_rti
     from federation.run.processes import stop_all
 
     folder = tmp_path_factory.mktemp("rti")

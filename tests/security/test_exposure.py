@@ -21,7 +21,7 @@ import yaml
 
 from adapters.fmu.interface import fmu_interface
 from federation.protocol import pb
-from federation.run.coordinator import run_grpc
+from federation.run.local import run_grpc
 from federation.run.processes import spawn, stop_all
 from federation.scenario import Scenario, load_scenario
 
