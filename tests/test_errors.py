@@ -27,6 +27,7 @@ from federation.kinds.interface import InterfaceError
 from federation.results.plot import NothingToPlot
 from federation.rti.errors import PermissionDenied, RTIError
 from federation.run.embedded import FederationStalled
+from federation.run.coordinator import CoordinationFailed
 from federation.run.launch import HostExited
 from federation.transport.grpc import ConnectionLost, NoReply, SessionRefused
 from federation.kinds import StaleModules
@@ -104,6 +105,7 @@ def test_each_branch_has_its_exit_code_and_every_error_its_branchs() -> None:
     (ReplayError, ModelError, RuntimeError), (StaleModules, ModelError, Exception),
     (FederationFailed, RunFailure, RuntimeError), (HostExited, RunFailure, RuntimeError),
     (FederationStalled, RunFailure, RuntimeError), (PlacementError, RunFailure, RuntimeError),
+    (CoordinationFailed, RunFailure, RuntimeError),
     (LinkLost, RunFailure, ConnectionError), (ConnectionLost, RunFailure, LinkLost),
     (SessionRefused, RunFailure, LinkLost), (NoReply, RunFailure, TimeoutError),
     (RTIError, RunFailure, Exception), (PermissionDenied, RunFailure, RTIError),
@@ -204,3 +206,16 @@ def test_a_model_error_ends_the_cli_with_1(tmp_path: Path) -> None:
 def test_a_run_failure_ends_the_cli_with_1() -> None:
     code, said = federation_cli("host", str(FLAGSHIP), "--site", "utility", "--rti", "127.0.0.1:1", "--wait", "1")
     assert code == 1 and "Traceback" not in said and "cannot join federation" in said, said
+
+
+def test_an_rti_that_does_not_answer_the_coordinator_is_a_run_failure_naming_it(tmp_path: Path) -> None:
+    """It was a raw grpc.RpcError, which the CLI, catching no exception wholesale, would show as a traceback."""
+    from federation.run.coordinator import wait_ready
+    from federation.scenario import load_scenario
+
+    (tmp_path / "models.py").write_text("class Source:\n    inputs = []\n    outputs = {'y': '1'}\n"
+                                        "    def step(self, t, dt, inputs):\n        return {'y': t}\n")
+    (tmp_path / "scenario.yaml").write_text("federation: quiet\ntime: {start: 0.0, stop: 1.0, step: 1.0}\n"
+                                            "federates:\n  s: {python: 'models:Source', owner: lab}\n")
+    with pytest.raises(CoordinationFailed, match=r"the RTI at 127\.0\.0\.1:1 did not report on federation 'quiet': UNAVAILABLE"):
+        wait_ready("127.0.0.1:1", load_scenario(tmp_path / "scenario.yaml"), lambda: None, 5.0)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import grpc
 
@@ -43,11 +43,16 @@ log = logging.getLogger(__name__)
 COORDINATOR = COORDINATOR_SITE
 
 
+class CoordinationFailed(RunFailure, RuntimeError):
+    """The coordinator could not drive the run on the RTI: the RTI did not start, refused the federation or
+    stopped answering, or sites did not join (or resign) in time. A RuntimeError as it always was."""
+
+
 def create_federation(target: str, scenario: Scenario, grant_timeout: float = 0.0,
                       creds: SiteCredentials | None = None) -> None:
     """Create the scenario's federation as the coordinator (mTLS with `creds`, else insecure).
 
-    Raises ConnectionLost when the RTI cannot be reached within 30 s, RunFailure naming the
+    Raises ConnectionLost when the RTI cannot be reached within 30 s, CoordinationFailed naming the
     RTI's reason when it refuses (no right, a federation of that name still running).
     """
     with open_channel(target, creds) as channel:
@@ -62,8 +67,21 @@ def create_federation(target: str, scenario: Scenario, grant_timeout: float = 0.
                 start_time=to_ticks(scenario.time.start), grant_timeout_s=grant_timeout,
                 expected_federates=list(scenario.federates), scenario_digest=scenario.shared_digest()), timeout=10, metadata=identity_metadata(COORDINATOR, creds))
         except grpc.RpcError as exc:
-            raise RunFailure(f"the RTI at {target} did not create federation {scenario.federation!r}: "
-                               f"{exc.code().name}: {exc.details()}") from None
+            raise CoordinationFailed(f"the RTI at {target} did not create federation {scenario.federation!r}: "
+                                     f"{exc.code().name}: {exc.details()}") from None
+
+
+def federation_status(admin: Any, target: str, scenario: Scenario, creds: SiteCredentials | None) -> Any:
+    """The federation's status on the RTI, None once it is gone (ended and reaped, or replaced);
+    CoordinationFailed naming the RTI's reason when it does not answer (stopped, unreachable, a denial)."""
+    try:
+        return admin.InspectFederation(pb.FederationRef(name=scenario.federation), timeout=10,
+                                       metadata=identity_metadata(COORDINATOR, creds))
+    except grpc.RpcError as exc:
+        if exc.code() == grpc.StatusCode.NOT_FOUND:
+            return None
+        raise CoordinationFailed(f"the RTI at {target} did not report on federation {scenario.federation!r}: "
+                                 f"{exc.code().name}: {exc.details()}") from None
 
 
 def wait_ready(target: str, scenario: Scenario, check: Callable[[], None], timeout: float,
@@ -79,8 +97,9 @@ def wait_ready(target: str, scenario: Scenario, check: Callable[[], None], timeo
     with open_channel(target, creds) as channel:
         admin = pb_grpc.AdminStub(channel)
         while True:
-            status = admin.InspectFederation(pb.FederationRef(name=scenario.federation), timeout=10,
-                                             metadata=identity_metadata(COORDINATOR, creds))
+            status = federation_status(admin, target, scenario, creds)
+            if status is None:
+                raise CoordinationFailed(f"federation {scenario.federation!r} is gone from the RTI at {target}")
             if status.state == "failed":
                 raise failure_from_pb(status.failure)
             ready = {f.name for f in status.federates if f.constrained}
@@ -88,7 +107,7 @@ def wait_ready(target: str, scenario: Scenario, check: Callable[[], None], timeo
                 return
             check()
             if time.monotonic() > deadline:
-                raise RunFailure(not_ready(scenario, {f.name for f in status.federates}, ready, timeout))
+                raise CoordinationFailed(not_ready(scenario, {f.name for f in status.federates}, ready, timeout))
             time.sleep(0.05)
 
 
@@ -223,21 +242,17 @@ class RemoteSites:
         with open_channel(self.target, self.creds) as channel:
             admin = pb_grpc.AdminStub(channel)
             while True:
-                try:
-                    status = admin.InspectFederation(pb.FederationRef(name=self.scenario.federation), timeout=10,
-                                                     metadata=identity_metadata(COORDINATOR, self.creds))
-                except grpc.RpcError as exc:
-                    if exc.code() == grpc.StatusCode.NOT_FOUND:
-                        return  # ended and reaped (or replaced) meanwhile: nothing is running any more
-                    raise
+                status = federation_status(admin, self.target, self.scenario, self.creds)
+                if status is None:
+                    return  # ended and reaped (or replaced) meanwhile: nothing is running any more
                 if status.state == "failed":
                     raise failure_from_pb(status.failure)
                 if status.state != "running":
                     return
                 if time.monotonic() > deadline:
                     running = sorted(f"{f.name} (site {f.host!r})" for f in status.federates)
-                    raise RunFailure(f"federates {', '.join(running)} did not resign within {self.timeout:g} s "
-                                       "of the stop time")
+                    raise CoordinationFailed(f"federates {', '.join(running)} did not resign within "
+                                             f"{self.timeout:g} s of the stop time")
                 time.sleep(0.1)
 
     def explain(self, failure: FederationFailed) -> FederationFailed:

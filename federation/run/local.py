@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Callable
 
 from federation import telemetry
-from federation.errors import FederationFailed, RunFailure
+from federation.errors import FederationFailed
 from federation.rti.time import LogicalTime
 from federation.scenario import Scenario
 from federation.security.certs import COORDINATOR_SITE
 from federation.security.local import RunSecurity, owners, run_security
 
-from federation.run.coordinator import Coordinator, recorded_grpc_run
+from federation.run.coordinator import CoordinationFailed, Coordinator, recorded_grpc_run
 from federation.run.launch import HostExited, HostOptions
 from federation.run.processes import spawn, stop_all
 from federation.run.record import RunResult
@@ -65,7 +65,7 @@ def start_rti(log_path: Path, grant_timeout: float | None = None, env: dict[str,
         info = wait_ready_file(ready, proc, RTI_START_TIMEOUT)
     except RuntimeError as exc:
         stop_all([proc])
-        raise RunFailure(f"the RTI server did not start (see {log_path}): {exc}{last_line(log_path)}") from None
+        raise CoordinationFailed(f"the RTI server did not start (see {log_path}): {exc}{last_line(log_path)}") from None
     return proc, str(info["listen"])
 
 
