@@ -1,28 +1,20 @@
 """Owner-side parameter control: a host sets only the parameters its owner lists as `tunable`.
 
-`validate` reports the same refusals up front (federation.scenario uses `untunable`), so a scenario it
-accepts is not refused by a host; the host still enforces the rule for its own federates, whatever
-the coordinator's copy of the scenario says.
+The rule is the scenario's (federation.scenario.rules.untunable), which `validate` and the sweep's
+up-front check report, so a scenario they accept is not refused by a host; the host still enforces
+it for its own federates, whatever the coordinator's copy of the scenario says.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from federation.scenario import Scenario
+from federation.scenario.rules import untunable
 
-if TYPE_CHECKING:  # federation.scenario imports this module
-    from federation.scenario import FederateSpec, Scenario
+__all__ = ["ParameterNotTunable", "check_tunable"]
 
 
 class ParameterNotTunable(ValueError):
     """A scenario (or --set / sweep) sets a parameter its owner did not open to the federation."""
-
-
-def untunable(spec: FederateSpec) -> list[str]:
-    """The parameters a federate is given that its `tunable` list leaves out.
-
-    A federate without a `tunable` list accepts the parameters the scenario gives it.
-    """
-    return [] if spec.tunable is None else [p for p in spec.parameters if p not in spec.tunable]
 
 
 def check_tunable(scenario: Scenario, site: str) -> None:

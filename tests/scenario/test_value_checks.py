@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from adapters.fmu.interface import fmu_interface
-from federation.scenario import Scenario, load_scenario
+from federation.scenario import ScenarioSpec, load_scenario
 
 from .conftest import ScenarioWriter, base_scenario, make_fmu, one_owner
 from .test_scenario import assert_problem, load_error, problems_for
@@ -134,7 +134,7 @@ federates:
 
 def test_yaml_merge_keys_are_read_as_yaml_safe_load_reads_them(write_scenario: ScenarioWriter) -> None:
     scenario = load_scenario(write_scenario(text=MERGED))
-    as_pyyaml_reads = Scenario.model_validate(yaml.safe_load(MERGED))
+    as_pyyaml_reads = ScenarioSpec.model_validate(yaml.safe_load(MERGED))
     for name in ("grid", "grid2"):
         assert scenario.federates[name] == as_pyyaml_reads.federates[name]
     grid2, grid3 = scenario.federates["grid2"], scenario.federates["grid3"]

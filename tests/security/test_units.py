@@ -12,7 +12,7 @@ import pytest
 from cryptography import x509
 
 from federation.results.recorder import RECORDER
-from federation.scenario import Scenario, ScenarioError, load_scenario
+from federation.scenario import Scenario, ScenarioError, ScenarioSpec, load_scenario
 from federation.security.audit import AuditError, AuditLog, verify
 from federation.security.certs import SITE_URN, CertDir, CertificateError, SiteCredentials, init_ca, issue_site
 from federation.security.policy import PermissionDenied, Policy, PolicyError, from_scenario, load_policy
@@ -206,9 +206,7 @@ def _unchecked(path: Path, overrides: dict[str, object] | None = None) -> Scenar
     for key, value in (overrides or {}).items():
         federate, _, parameter = key.partition(".")
         data["federates"][federate].setdefault("parameters", {})[parameter] = value
-    scenario = Scenario.model_validate(data)
-    scenario._path = path
-    return scenario
+    return Scenario(ScenarioSpec.model_validate(data), path, file_sha256="")
 
 
 def test_owner_host_refuses_parameters_not_tunable(tmp_path: Path) -> None:
