@@ -1,4 +1,4 @@
-"""The one rule for the names a federation carries beyond the scenario: sites (owners) and federations.
+"""The one rule for the names a federation carries beyond the scenario: sites and federations.
 
 A site name names a certificate (X.509 common name, sites/<site>.pem), a log file (host-<site>.log),
 a Ray resource (site:<site>), a policy entry and a gRPC identity header; a federation name is the

@@ -1,11 +1,11 @@
 """The coordinator of a distributed run, and `federation run --mode grpc` and `federation coordinate` around it.
 
 `coordinate` creates the federation, records the results through its own session and
-waits for the owners' hosts, whoever started them. `run --mode grpc` starts an RTI server
-and one host process per owner on localhost, each launched as the same
-`federation host SCENARIO --site OWNER --rti ...` command a remote owner would run, and
+waits for the sites' hosts, whoever started them. `run --mode grpc` starts an RTI server
+and one host process per site on localhost, each launched as the same
+`federation host SCENARIO --site SITE --rti ...` command a remote site would run, and
 tears every process down at the end. `federation coordinate` starts nothing: the RTI
-serves elsewhere and each owner runs its own host.
+serves elsewhere and each site runs its own host.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from federation.rti.time import LogicalTime, to_ticks
 from federation.scenario import Scenario
 from federation.security.certs import COORDINATOR_SITE, SiteCredentials
 from federation.security.audit import Signer
-from federation.security.local import Ended, audited_run, owners, run_security
+from federation.security.local import Ended, audited_run, run_security, sites
 from federation.security.tls import channel_credentials, identity_metadata, open_channel, tls_mismatch
 
 from federation.run.assembly import build_fom, build_recorder
@@ -47,7 +47,7 @@ COORDINATOR = COORDINATOR_SITE
 
 
 class HostExited(CarriesFields, RuntimeError):
-    """An owner host process ended before the run did; `killed`: by a signal (a crash, a kill)."""
+    """A site host process ended before the run did; `killed`: by a signal (a crash, a kill)."""
 
     def __init__(self, message: str, site: str = "", killed: bool = False) -> None:
         super().__init__(message)
@@ -135,10 +135,10 @@ def not_ready(scenario: Scenario, joined: set[str], ready: set[str], timeout: fl
     absent: dict[str, list[str]] = {}
     for name, spec in scenario.federates.items():
         if name not in joined:
-            absent.setdefault(spec.owner, []).append(name)
+            absent.setdefault(spec.site, []).append(name)
     parts = [f"site {site!r} (federate{'s' * (len(names) > 1)} {', '.join(names)}) did not join"
              for site, names in sorted(absent.items())]
-    parts += [f"federate {name!r} (site {scenario.federates[name].owner!r}) joined but did not finish declaring"
+    parts += [f"federate {name!r} (site {scenario.federates[name].site!r}) joined but did not finish declaring"
               for name in sorted(joined & set(scenario.federates) - ready)]
     return f"not every federate was ready within {timeout:g} s: {'; '.join(parts)}"
 
@@ -227,7 +227,7 @@ def override_args(scenario: Scenario) -> list[str]:
 
 
 class Sites(Protocol):
-    """The owners' hosts as the coordinator sees them: whoever started them starts, watches and awaits them."""
+    """The sites' hosts as the coordinator sees them: whoever started them starts, watches and awaits them."""
 
     def start(self, target: str) -> None:
         """Launch the hosts, once the federation exists at `target`."""
@@ -268,14 +268,14 @@ def coordinate(scenario: Scenario, target: str, creds: SiteCredentials | None, r
 
 
 class LocalHosts:
-    """One `federation host` process per owner on this machine, logging into out_dir/logs."""
+    """One `federation host` process per site on this machine, logging into out_dir/logs."""
 
     def __init__(self, scenario: Scenario, logs: Path, host_args: list[str], env: dict[str, str]) -> None:
         self.scenario, self.logs, self.host_args, self.env = scenario, logs, host_args, env
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 
     def start(self, target: str) -> None:
-        for site in owners(self.scenario):
+        for site in sites(self.scenario):
             cmd = federation_command("host", str(self.scenario.path), "--site", site, "--rti", target,
                                      *self.host_args, *override_args(self.scenario))
             self.procs[site] = spawn(cmd, self.logs / f"host-{site}.log", extra_env=self.env)
@@ -291,14 +291,14 @@ class LocalHosts:
 
 
 class RemoteSites:
-    """Hosts that the owners start on their own machines: nothing to launch, nothing to watch but the RTI."""
+    """Hosts that the sites start on their own machines: nothing to launch, nothing to watch but the RTI."""
 
     def __init__(self, scenario: Scenario, target: str, creds: SiteCredentials | None, timeout: float = 30.0) -> None:
         self.scenario, self.target, self.creds, self.timeout = scenario, target, creds, timeout
 
     def start(self, target: str) -> None:
         log.info("federation %s created at %s; waiting for sites %s", self.scenario.federation, target,
-                 ", ".join(owners(self.scenario)))
+                 ", ".join(sites(self.scenario)))
 
     def check(self) -> None:
         """A remote host's failure reaches the coordinator as the RTI's verdict: nothing to poll."""
@@ -374,7 +374,7 @@ def run_coordinator(
     grant_timeout: float | None = None,
     join_timeout: float = 300.0,
 ) -> RunResult:
-    """`federation coordinate`: the coordinator alone, against a standalone RTI and the owners' own hosts.
+    """`federation coordinate`: the coordinator alone, against a standalone RTI and the sites' own hosts.
 
     Writes what a local grpc run writes about the run (results.csv, results.png, run.json and
     audit.jsonl opened and closed by the coordinator); the RTI keeps its own audit log.

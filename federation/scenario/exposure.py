@@ -22,9 +22,9 @@ def exposed(spec: ScenarioSpec, interfaces: Mapping[str, FederateInterface], fed
     """Outputs that leave the federate's host, for other federates and the recorder to see.
 
     Decided by the scenario alone, so that every mode, host and coordinator agrees without any
-    model: the `expose` list, in its order; without one, in a scenario of several owners, only
-    the outputs that it connects to an input or records (deny-by-default: an owner shares
-    nothing the scenario does not use); in a scenario of one owner, every output that can
+    model: the `expose` list, in its order; without one, in a scenario of several sites, only
+    the outputs that it connects to an input or records (deny-by-default: a site shares
+    nothing the scenario does not use); in a scenario of one site, every output that can
     travel, in its model's order.
     """
     interface = interfaces.get(federate)

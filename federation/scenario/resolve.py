@@ -53,7 +53,7 @@ def model_of(spec: ScenarioSpec, scenario_path: Path, federate: str) -> Model:
     federate_spec = spec.federates[federate]
     path = (model_path(scenario_path, federate, Path(federate_spec.source), federate_spec.kind)
             if kind(federate_spec.kind).reads_file else None)
-    return Model(federate=federate, site=federate_spec.owner, kind=federate_spec.kind, source=federate_spec.source,
+    return Model(federate=federate, site=federate_spec.site, kind=federate_spec.kind, source=federate_spec.source,
                  path=path, search_paths=tuple(search_paths(scenario_path)), parameters=dict(federate_spec.parameters))
 
 
@@ -90,7 +90,7 @@ class _Resolver:
 
     def run(self) -> Resolved:
         for name, spec in self.spec.federates.items():
-            if self.local_sites is not None and spec.owner not in self.local_sites:
+            if self.local_sites is not None and spec.site not in self.local_sites:
                 self.declare_remote(name)
             elif kind(spec.kind).runs_code and not self.run_code:
                 self.declare_unexecuted(name)
@@ -144,8 +144,8 @@ class _Resolver:
         return False
 
     def declare_remote(self, name: str) -> None:
-        """Another site's federate: its interface as the scenario declares it; its owner's host checks it
-        against the model. With one owner and no expose list, only the model tells what it shares (every
+        """Another site's federate: its interface as the scenario declares it; its site's host checks it
+        against the model. With one site and no expose list, only the model tells what it shares (every
         output): its FMU's modelDescription or its replay CSV is read for that when here (data, not code)."""
         spec = self.spec.federates[name]
         outputs = self.spec.declared_outputs(name)
@@ -156,15 +156,15 @@ class _Resolver:
                    else "its model is not here")
             sites = " or ".join(short_repr(site) for site in sorted(self.local_sites or ()))
             self.add(f"federates.{name}.expose",
-                     f"required to run site {sites} without the model of {short_repr(name)} (owner "
-                     f"{short_repr(spec.owner)}): with one owner and no expose list it shares every output, which "
+                     f"required to run site {sites} without the model of {short_repr(name)} (site "
+                     f"{short_repr(spec.site)}): with one site and no expose list it shares every output, which "
                      f"only its model tells, and {why}")
             return
         self.interfaces[name] = declared_interface(outputs, self.spec.declared_inputs(name))
 
     def outputs_in_model_data(self, name: str, spec: FederateSpec) -> list[str] | None:
         """Every output that can travel, read from another site's FMU modelDescription or replay CSV when it is
-        on this machine; None when it is not (or unreadable: its owner's host reports that)."""
+        on this machine; None when it is not (or unreadable: its site's host reports that)."""
         model_kind, model = kind(spec.kind), model_of(self.spec, self.path, name)
         if model_kind.runs_code or model.path is None or not _is_file(model.path):
             return None

@@ -91,9 +91,9 @@ class Scenario:
         """The federate's communication step, default time.step."""
         return self.spec.step_of(federate)
 
-    def multi_owner(self) -> bool:
-        """Whether the federates belong to more than one owner (site): then exposure is deny-by-default."""
-        return self.spec.multi_owner()
+    def multi_site(self) -> bool:
+        """Whether the federates belong to more than one site: then exposure is deny-by-default."""
+        return self.spec.multi_site()
 
     def declared_outputs(self, federate: str) -> list[str] | None:
         """What the federate shares as far as the scenario alone tells (ScenarioSpec.declared_outputs)."""
@@ -117,11 +117,11 @@ class Scenario:
         return exposed(self.spec, self._interfaces, federate)
 
     def shared(self) -> dict[str, dict[str, list[str]]]:
-        """Owner -> federate -> the outputs that leave the owner's host (its federates' exposures)."""
-        owners: dict[str, dict[str, list[str]]] = {}
+        """Site -> federate -> the outputs that leave the site's host (its federates' exposures)."""
+        sites: dict[str, dict[str, list[str]]] = {}
         for name, spec in self.federates.items():
-            owners.setdefault(spec.owner, {})[name] = self.exposed(name)
-        return owners
+            sites.setdefault(spec.site, {})[name] = self.exposed(name)
+        return sites
 
     def recorded(self) -> list[tuple[str, str]]:
         """(federate, variable) pairs to record: output.variables, default every exposed output (file order)."""
@@ -151,7 +151,7 @@ class Scenario:
                     if spec.expose == []:
                         return "expose is empty"
                     return ("no expose list, and none of its outputs is connected" if spec.expose is None
-                            and self.multi_owner() else "no output that can travel")
+                            and self.multi_site() else "no output that can travel")
                 each = "; ".join(f"{name}: {whys(spec)}" for name, spec in self.federates.items())
                 key, why = "federates", f"no federate exposes a scalar {types} output ({each})"
             notes.append(Problem(key, f"nothing will be recorded: {why}; results.csv will hold only the time "
@@ -183,7 +183,7 @@ def load_scenario(
     """Read, validate and resolve a scenario file; raise ScenarioError listing every problem found.
 
     Without `site`, every federate is checked against its model: python modules are imported and
-    FMU binaries loaded (in a child process), which runs their code. With `site` (an owner's host,
+    FMU binaries loaded (in a child process), which runs their code. With `site` (a site's host,
     or the coordinator), only that site's federates are: another site's are taken as the scenario
     declares them, and nothing of theirs is imported or loaded, even when their files are here.
     With `run_code=False` (`validate --no-exec`) no python module is imported and no binary loaded;

@@ -103,7 +103,7 @@ class _Rules:
         """Whether the federate is known only as the scenario declares it: its model is another site's
         (its own host checks it) or was not read (--no-exec)."""
         interface = self.interfaces.get(name)
-        return ((self.site is not None and self.spec.federates[name].owner != self.site)
+        return ((self.site is not None and self.spec.federates[name].site != self.site)
                 or (interface is not None and interface.kind == REMOTE))
 
     # -- time
@@ -148,14 +148,14 @@ class _Rules:
             self.add("federation", problem)
         first: dict[str, str] = {}  # site, folded to lower case -> the spelling first met
         for name, federate in spec.federates.items():
-            key, owner = f"federates.{name}.owner", federate.owner
-            if (problem := name_problem("site name", owner)) is not None:
+            key, site = f"federates.{name}.site", federate.site
+            if (problem := name_problem("site name", site)) is not None:
                 self.add(key, problem)
-            elif owner == COORDINATOR_SITE:
-                self.add(key, f"site name {short_repr(owner)} is reserved for the site that creates and records the run "
-                              "(it may create and administer the federation); name the owner otherwise")
-            elif first.setdefault(owner.lower(), owner) != owner:
-                self.add(key, f"site {short_repr(owner)} differs from site {short_repr(first[owner.lower()])} only in case; site names "
+            elif site == COORDINATOR_SITE:
+                self.add(key, f"site name {short_repr(site)} is reserved for the site that creates and records the run "
+                              "(it may create and administer the federation); name the site otherwise")
+            elif first.setdefault(site.lower(), site) != site:
+                self.add(key, f"site {short_repr(site)} differs from site {short_repr(first[site.lower()])} only in case; site names "
                               "name files (certificates, logs), which some file systems do not tell apart")
         for name in spec.federates:
             if not IDENTIFIER.match(name):
@@ -223,7 +223,7 @@ class _Rules:
         spec = self.spec.federates[name]
         interface = self.interfaces.get(name)
         if interface is None or self.declared_only(name):
-            return  # a remote federate's owner checks its own declarations
+            return  # a remote federate's site checks its own declarations
         for index, variable in enumerate(spec.expose or []):
             info = self.variable(f"federates.{name}.expose[{index}]", name, variable, "output")
             if info is not None and info.causality != "output":
@@ -242,12 +242,12 @@ class _Rules:
             self.add(key, problem)
 
     def check_tunable(self, name: str) -> None:
-        """The owner's rule, checked here as its host will check it: only `tunable` parameters may be set."""
+        """The site's rule, checked here as its host will check it: only `tunable` parameters may be set."""
         spec = self.spec.federates[name]
         for parameter in untunable(spec):
             self.add(f"federates.{name}.parameters.{parameter}",
                      f"{short_repr(parameter)} is not in federates.{name}.tunable ({', '.join(spec.tunable or []) or 'empty'}): "
-                     f"site {short_repr(spec.owner)} does not let the federation set it, and its host would refuse to run")
+                     f"site {short_repr(spec.site)} does not let the federation set it, and its host would refuse to run")
 
     # -- connections
     def check_connection(self, key: str, connection: Connection) -> None:

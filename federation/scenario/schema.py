@@ -147,14 +147,24 @@ class FederateSpec(_Strict):
     fmu: ModelPath | None = None
     python: str | None = None
     replay: ModelPath | None = None
-    owner: NonEmptyStr
+    site: NonEmptyStr  # the party that owns the federate and runs its host; `owner` is accepted too
     step: Seconds | None = None
     parameters: Annotated[dict[str, ParameterItem], _NULL_IS_EMPTY_DICT] = Field(default_factory=dict)
-    # absent: what the scenario connects or records (several owners), every output (one owner); Scenario.exposed
+    # absent: what the scenario connects or records (several sites), every output (one site); Scenario.exposed
     expose: Annotated[list[str] | None, _NULL_IS_EMPTY_LIST] = None
-    # Parameters the owner lets the federation set (scenario values, --set, sweeps); absent: any
-    # parameter given in the scenario. Enforced by the owner's host (federation.security.tunable).
+    # Parameters the site lets the federation set (scenario values, --set, sweeps); absent: any
+    # parameter given in the scenario. Enforced by the site's host (federation.security.tunable).
     tunable: Annotated[list[str] | None, _NULL_IS_EMPTY_LIST] = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _owner_is_site(cls, data: Any) -> Any:
+        """`owner`, the key's older name, is read as `site` (the data given is not changed)."""
+        if isinstance(data, Mapping) and "owner" in data:
+            if "site" in data:
+                raise ValueError("both 'site' and 'owner' are given: 'owner' is the older name of 'site', give one")
+            data = {("site" if key == "owner" else key): value for key, value in data.items()}
+        return data
 
     @model_validator(mode="after")
     def _exactly_one_source(self) -> FederateSpec:
@@ -207,12 +217,12 @@ class ScenarioSpec(_Strict):
         return self.time.step if step is None else step
 
     @cached_property
-    def _owners(self) -> frozenset[str]:  # asked for every connection checked: counted once (the spec is frozen)
-        return frozenset(spec.owner for spec in self.federates.values())
+    def _sites(self) -> frozenset[str]:  # asked for every connection checked: counted once (the spec is frozen)
+        return frozenset(spec.site for spec in self.federates.values())
 
-    def multi_owner(self) -> bool:
-        """Whether the federates belong to more than one owner (site): then exposure is deny-by-default."""
-        return len(self._owners) > 1
+    def multi_site(self) -> bool:
+        """Whether the federates belong to more than one site: then exposure is deny-by-default."""
+        return len(self._sites) > 1
 
     @cached_property
     def _mentions(self) -> dict[str, list[str]]:
@@ -233,12 +243,12 @@ class ScenarioSpec(_Strict):
 
     def declared_outputs(self, federate: str) -> list[str] | None:
         """What the federate shares, as far as the scenario alone tells, without its model: its `expose`
-        list; without one, in a scenario of several owners, the outputs it connects or records; None when
-        only its model tells (one owner, no expose list: every output it has)."""
+        list; without one, in a scenario of several sites, the outputs it connects or records; None when
+        only its model tells (one site, no expose list: every output it has)."""
         spec = self.federates[federate]
         if spec.expose is not None:
             return list(dict.fromkeys(spec.expose))
-        if self.multi_owner():
+        if self.multi_site():
             return self.mentioned_outputs(federate)
         return None
 
@@ -252,9 +262,9 @@ class ScenarioSpec(_Strict):
         """How the federate's exposure is decided, in words (what `validate` says of it)."""
         if self.federates[federate].expose is not None:
             return "its expose list"
-        if self.multi_owner():
+        if self.multi_site():
             return "no expose list: only what the scenario connects or records"
-        return "no expose list, one owner: every output"
+        return "no expose list, one site: every output"
 
     def inputs_of(self, federate: str) -> list[Connection]:
         """Connections feeding the federate, in file order."""
@@ -262,12 +272,12 @@ class ScenarioSpec(_Strict):
 
     def shared_digest(self) -> str:
         """A digest of what every site's copy of the scenario must agree on: time, federates with their
-        owners, steps and expose lists, connections, interactions. Not what an owner keeps to itself
+        sites, steps and expose lists, connections, interactions. Not what a site keeps to itself
         (parameters, model files, tunables) nor the coordinator's output section."""
         shared = {
             "federation": self.federation,
             "time": self.time.model_dump(),
-            "federates": {name: [spec.owner, self.step_of(name), spec.expose] for name, spec in self.federates.items()},
+            "federates": {name: [spec.site, self.step_of(name), spec.expose] for name, spec in self.federates.items()},
             "connections": sorted(str(c) for c in self.connections),
             "interactions": {name: spec.model_dump() for name, spec in self.interactions.items()},
         }

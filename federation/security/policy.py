@@ -185,7 +185,7 @@ def load_policy(path: Path | str) -> Policy:
 
 
 def from_scenario(scenario: Scenario, coordinator: str, recorder: str) -> Policy:
-    """The default policy of a run: owners join as their federates; data flows exactly as the scenario wires it.
+    """The default policy of a run: sites join as their federates; data flows exactly as the scenario wires it.
 
     The coordinator creates and administers the federation and joins as the recorder, which
     may subscribe to the recorded variables only.
@@ -194,7 +194,7 @@ def from_scenario(scenario: Scenario, coordinator: str, recorder: str) -> Policy
     publish: dict[str, Members] = {}
     subscribe: dict[str, Members] = {}
     for name, spec in scenario.federates.items():
-        join.setdefault(spec.owner, []).append(name)
+        join.setdefault(spec.site, []).append(name)
         exposed = scenario.exposed(name)
         if exposed:
             publish[name] = {name: exposed}

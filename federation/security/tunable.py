@@ -1,4 +1,4 @@
-"""Owner-side parameter control: a host sets only the parameters its owner lists as `tunable`.
+"""Site-side parameter control: a host sets only the parameters its site lists as `tunable`.
 
 The rule is the scenario's (federation.scenario.rules.untunable), which `validate` and the sweep's
 up-front check report, so a scenario they accept is not refused by a host; the host still enforces
@@ -14,16 +14,16 @@ __all__ = ["ParameterNotTunable", "check_tunable"]
 
 
 class ParameterNotTunable(ValueError):
-    """A scenario (or --set / sweep) sets a parameter its owner did not open to the federation."""
+    """A scenario (or --set / sweep) sets a parameter its site did not open to the federation."""
 
 
 def check_tunable(scenario: Scenario, site: str) -> None:
     """Refuse, naming every offending parameter, values for parameters outside a federate's `tunable` list.
 
-    Checked for `site`'s federates only: each owner decides for its own twins.
+    Checked for `site`'s federates only: each site decides for its own twins.
     """
     refused = [f"{name}.{parameter}" for name, spec in scenario.federates.items()
-               if spec.owner == site for parameter in untunable(spec)]
+               if spec.site == site for parameter in untunable(spec)]
     if refused:
         raise ParameterNotTunable(
             f"site {site!r} does not let the federation set {', '.join(refused)} "

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from federation.kinds.interface import FederateInterface, VariableInfo
-from federation.scenario import Problem, ScenarioSpec, check, load_scenario
+from federation.scenario import Problem, ScenarioError, ScenarioSpec, check, load_scenario
 from federation.scenario.resolve import resolve
 
 from .conftest import ScenarioWriter, base_scenario
@@ -35,7 +35,7 @@ def test_load_scenario_changes_nothing_it_is_given_and_returns_a_frozen_scenario
     with pytest.raises(pydantic.ValidationError):
         scenario.spec.time = scenario.spec.time  # type: ignore[misc]
     with pytest.raises(pydantic.ValidationError):
-        scenario.federates["grid"].owner = "someone"  # type: ignore[misc]
+        scenario.federates["grid"].site = "someone"  # type: ignore[misc]
     scenario.overrides["grid.D"] = 9.0  # a copy: what it holds stays
     scenario.unchecked.append(Problem("x", "y"))
     assert scenario.overrides == given and scenario.unchecked == []
@@ -50,9 +50,9 @@ SPEC = {
     "time": {"stop": 10.0, "step": 1.0},
     "federates": {
         # Files that exist nowhere: the rules never look for them.
-        "a": {"fmu": "/nowhere/a.fmu", "owner": "alpha", "parameters": {"k": 1.0, "gain": 2.0}, "tunable": ["k"],
+        "a": {"fmu": "/nowhere/a.fmu", "site": "alpha", "parameters": {"k": 1.0, "gain": 2.0}, "tunable": ["k"],
               "expose": ["y"]},
-        "b": {"fmu": "/nowhere/b.fmu", "owner": "beta", "parameters": {"nope": 1}},
+        "b": {"fmu": "/nowhere/b.fmu", "site": "beta", "parameters": {"nope": 1}},
     },
     "connections": ["a.y -> b.u"],
 }
@@ -92,3 +92,14 @@ def test_resolve_reads_only_the_local_sites_models(write_scenario: ScenarioWrite
     kinds = {name: interface.kind for name, interface in found.interfaces.items()}
     assert kinds == {"grid": "fmu", "meter": "replay", "furnace": "remote", "vehicle": "remote", "ems": "remote"}
     assert found.problems == ()
+
+
+def test_owner_is_still_read_as_site_and_both_given_is_an_error(write_scenario: ScenarioWriter) -> None:
+    data = base_scenario()
+    data["federates"]["grid"]["owner"] = data["federates"]["grid"].pop("site")  # the key's older name
+    assert load_scenario(write_scenario(data)).federates["grid"].site == "utility"
+    data["federates"]["grid"]["site"] = "utility"
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(write_scenario(data))
+    assert [(p.key, p.message) for p in caught.value.problems] == [
+        ("federates.grid", "both 'site' and 'owner' are given: 'owner' is the older name of 'site', give one")]

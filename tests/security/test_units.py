@@ -1,4 +1,4 @@
-"""Certificates, policy files, the audit chain and owner-side tunables, without a network."""
+"""Certificates, policy files, the audit chain and site-side tunables, without a network."""
 
 from __future__ import annotations
 
@@ -256,4 +256,4 @@ def test_a_host_for_a_site_owning_nothing_fails_before_connecting_naming_the_own
     out = cli("host", str(FLAGSHIP), "--site", "nobody", "--rti", "127.0.0.1:1", "--wait", "30")
     assert out.returncode == 1 and time.monotonic() - started < 20, out.stderr  # not after the 30 s of retries
     said = " ".join(out.stderr.split())
-    assert "no federate owned by site 'nobody'; its owners are carmaker, furnace_maker, operator, utility" in said
+    assert "no federate owned by site 'nobody'; its sites are carmaker, furnace_maker, operator, utility" in said
