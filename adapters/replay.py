@@ -32,10 +32,10 @@ class ReplayError(ModelError, RuntimeError):
 
 
 class ReplayFederate(SteppedFederate):
-    def __init__(self, name: str, owner: str, source: Path, columns: Sequence[str], times: Sequence[float],
+    def __init__(self, name: str, site: str, source: Path, columns: Sequence[str], times: Sequence[float],
                  rows: Sequence[Sequence[float]], outputs: Sequence[str], clock: Clock, wiring: Wiring) -> None:
         """`columns` name the values of each row (time excluded); `times` are in seconds, increasing."""
-        super().__init__(name, owner, outputs, clock, wiring)
+        super().__init__(name, site, outputs, clock, wiring)
         missing = [o for o in self.outputs if o not in columns]
         if missing:
             raise ReplayError(f"federate {name!r}: {source} has no column {', '.join(map(repr, missing))}")

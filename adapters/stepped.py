@@ -20,9 +20,9 @@ log = logging.getLogger(__name__)
 class SteppedFederate(Federate):
     """Base of FMU, Python-model and replay federates: the same protocol, different models."""
 
-    def __init__(self, name: str, owner: str, outputs: Sequence[str], clock: Clock, wiring: Wiring) -> None:
+    def __init__(self, name: str, site: str, outputs: Sequence[str], clock: Clock, wiring: Wiring) -> None:
         self.name = name
-        self.owner = owner
+        self.site = site
         self.outputs = list(outputs)
         self.clock = clock
         self._stop, self._step = clock.stop, clock.step  # read on every step

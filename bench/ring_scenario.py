@@ -40,7 +40,7 @@ def ring_dict(n: int, steps: int, fmu: Path, step: float = 1.0, tau: float = 0.0
     if topology not in ("ring", "chain"):
         raise ValueError(f"topology must be 'ring' or 'chain', got {topology!r}")
     k = n if owners is None else max(1, owners)
-    federates = {f"n{i}": {"fmu": str(fmu), "owner": f"s{i % k}", "parameters": {"tau": float(tau)}}
+    federates = {f"n{i}": {"fmu": str(fmu), "site": f"s{i % k}", "parameters": {"tau": float(tau)}}
                  for i in range(n)}
     links = n if topology == "ring" else n - 1
     connections = [f"n{i}.y -> n{(i + 1) % n}.u" for i in range(links)]

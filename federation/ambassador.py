@@ -135,7 +135,7 @@ class Federate(ABC):
     """A participant driven by callbacks: the runtime joins it, then feeds it callbacks."""
 
     name: str
-    owner: str
+    site: str
     done: bool = False
     time: LogicalTime = 0  # its logical time: the last time granted to it
 

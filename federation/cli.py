@@ -103,7 +103,7 @@ def validate(
     scenario: Path,
     no_exec: bool = typer.Option(False, "--no-exec", help="run no model code: import no python: module and load no FMU binary; say what was left unchecked"),
 ) -> None:
-    """Check a scenario file and print every problem at once (and warnings), then what each owner shares.
+    """Check a scenario file and print every problem at once (and warnings), then what each site shares.
 
     To check the models, it imports python: modules and loads FMU binaries (in a child process): that runs their code.
 
@@ -120,13 +120,13 @@ def validate(
         err.print(f"[yellow]not checked[/yellow]\n{escape(format_problems(sc.path, sc.unchecked))}", highlight=False,
                   soft_wrap=True)
     typer.echo(f"{scenario}: OK ({len(sc.federates)} federates, {len(sc.connections)} connections)")
-    typer.echo("shared by each owner (what leaves its host):")
-    for owner, federates in sc.shared().items():
+    typer.echo("shared by each site (what leaves its host):")
+    for site, federates in sc.shared().items():
         parts = [f"{', '.join(f'{name}.{var}' for var in outputs) or f'nothing of {name}'} ({sc.exposure_rule(name)})"
                  for name, outputs in federates.items()]
         parts += [f"{name} sends {iname}({', '.join(spec.parameters)})" for iname, spec in sc.interactions.items()
                   for name in spec.publishers if name in federates]
-        typer.echo(f"  {owner}: {'; '.join(parts)}")
+        typer.echo(f"  {site}: {'; '.join(parts)}")
 
 
 @app.command()
@@ -135,7 +135,7 @@ def run(
     out: Optional[Path] = typer.Option(None, "--out", help="results folder (default: the scenario's output.dir)"),
     stop: Optional[float] = typer.Option(None, "--stop", help="override time.stop (s)"),
     settings: Optional[list[str]] = typer.Option(None, "--set", help="override a parameter, e.g. furnace.T_set=1200"),
-    mode: str = typer.Option("embedded", "--mode", help="embedded (one process), grpc (RTI + one host process per owner) or ray (one host actor per owner, on that owner's nodes)"),
+    mode: str = typer.Option("embedded", "--mode", help="embedded (one process), grpc (RTI + one host process per site) or ray (one host actor per site, on that site's nodes)"),
     no_plot: bool = typer.Option(False, "--no-plot", help="skip results.png"),
     grant_timeout: Optional[float] = typer.Option(None, "--grant-timeout", help="grpc: seconds without progress before the run stops"),
     address: Optional[str] = typer.Option(None, "--address", help="ray: address of a running Ray cluster (default: start Ray locally)"),
@@ -151,8 +151,8 @@ def run(
     from federation.security.certs import COORDINATOR_SITE, remove_stale_throwaways
 
     remove_stale_throwaways()  # of killed runs; a grpc or ray run would look again before it makes its own
-    # On Ray each owner's host validates its own models on its own nodes (their platform, their
-    # files): the coordinator holds no owner's models, like a grpc host of another site.
+    # On Ray each site's host validates its own models on its own nodes (their platform, their
+    # files): the coordinator holds no site's models, like a grpc host of another site.
     sc = _load(scenario, stop, settings, site=COORDINATOR_SITE if mode == "ray" else None)
     out_dir = _results_dir(out or sc.output.dir, force=force)
     _with_progress(sc, out_dir, "federation-run", mode,
@@ -248,7 +248,7 @@ def coordinate(
     out: Optional[Path] = typer.Option(None, "--out", help="results folder (default: the scenario's output.dir)"),
     tls: Optional[Path] = typer.Option(None, "--tls", help="certificate directory holding ca.pem and sites/coordinator.pem/.key: mutual TLS"),
     stop: Optional[float] = typer.Option(None, "--stop", help="override time.stop (s); every host must be given the same"),
-    settings: Optional[list[str]] = typer.Option(None, "--set", help="override time.<field> (every host must be given the same); parameters are set on their owner's host"),
+    settings: Optional[list[str]] = typer.Option(None, "--set", help="override time.<field> (every host must be given the same); parameters are set on their site's host"),
     grant_timeout: Optional[float] = typer.Option(None, "--grant-timeout", help="seconds without progress before the run stops (default: the RTI's)"),
     join_timeout: float = typer.Option(300.0, "--join-timeout", help="seconds to wait for every site to join and declare"),
     no_plot: bool = typer.Option(False, "--no-plot", help="skip results.png"),
@@ -265,14 +265,14 @@ def coordinate(
     overrides = _overrides(stop, settings)
     parameters = sorted(key for key in overrides if not key.startswith("time."))
     if parameters:
-        _error(f"--set {parameters[0]}: the coordinator runs no federate; a parameter is set by its owner "
-               f"(federation host SCENARIO --site OWNER --set {parameters[0]}=...)")
+        _error(f"--set {parameters[0]}: the coordinator runs no federate; a parameter is set by its site "
+               f"(federation host SCENARIO --site SITE --set {parameters[0]}=...)")
         raise typer.Exit(2)
     creds = _site_credentials(tls, COORDINATOR_SITE)
     if creds is None:
         _warn_insecure()
     _check_tls_matches(rti, creds)
-    # The coordinator holds no owner's model: like a host of another site, it trusts the expose lists.
+    # The coordinator holds no site's model: like a host of another site, it trusts the expose lists.
     sc = _load(scenario, stop, settings, site=COORDINATOR_SITE)
     out_dir = _results_dir(out or sc.output.dir, force=force)
 
@@ -290,7 +290,7 @@ def policy(
     scenario: Path,
     out: Optional[Path] = typer.Option(None, "--out", help="write the policy to this file (default: print it)"),
 ) -> None:
-    """Print the authorization policy a run derives from the scenario (for `rti serve --policy`): each owner
+    """Print the authorization policy a run derives from the scenario (for `rti serve --policy`): each site
     joins as its federates, data flows as connected, the coordinator creates the federation and records."""
     from federation.results.recorder import RECORDER
     from federation.security.certs import COORDINATOR_SITE
@@ -306,7 +306,7 @@ def policy(
     except OSError as exc:
         _error(f"cannot write the policy to {out}: {exc.strerror or exc}")
         raise typer.Exit(2) from None
-    typer.echo(f"{out}: policy of federation {sc.federation} (sites {', '.join(sorted({s.owner for s in sc.federates.values()}))}, "
+    typer.echo(f"{out}: policy of federation {sc.federation} (sites {', '.join(sorted({s.site for s in sc.federates.values()}))}, "
                f"and {COORDINATOR_SITE})")
 
 
@@ -487,7 +487,7 @@ def rti_status(
 @app.command()
 def host(
     scenario: Optional[Path] = typer.Argument(None, help="the scenario file (not with --options)"),
-    site: Optional[str] = typer.Option(None, "--site", help="the owner whose federates this host runs"),
+    site: Optional[str] = typer.Option(None, "--site", help="the site whose federates this host runs"),
     rti: Optional[str] = typer.Option(None, "--rti", help="HOST:PORT of the RTI"),
     wait: float = typer.Option(30.0, "--wait", help="seconds to wait for the RTI and the federation"),
     stop: Optional[float] = typer.Option(None, "--stop", help="override time.stop (s)"),
@@ -495,7 +495,7 @@ def host(
     tls: Optional[Path] = typer.Option(None, "--tls", help="certificate directory holding sites/<site>.pem/.key and ca.pem: mutual TLS"),
     options: Optional[Path] = typer.Option(None, "--options", help="all of the above as one JSON file (federation.run.launch.HostOptions), as a launcher writes it; nothing else may be given"),
 ) -> None:
-    """Run one owner's federates against a remote RTI (their FMUs stay on this machine)."""
+    """Run one site's federates against a remote RTI (their FMUs stay on this machine)."""
     from federation.errors import FederationError, FederationFailed
     from federation.run.host import load_host_scenario, serve_host
     from federation.security.tls import channel_credentials

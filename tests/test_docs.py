@@ -27,8 +27,8 @@ def test_the_python_federate_example_runs(tmp_path: Path) -> None:
     (tmp_path / "weather.csv").write_text("time,T [K]\n0,280\n100,300\n")
     rows = run(tmp_path, {
         "federation": "doc", "time": {"start": 0.0, "stop": 200.0, "step": 50.0},
-        "federates": {"weather": {"replay": "weather.csv", "owner": "a"},
-                      "thermo": {"python": "doc_thermostat:Thermostat", "owner": "b", "parameters": {"T_set": 290.0}}},
+        "federates": {"weather": {"replay": "weather.csv", "site": "a"},
+                      "thermo": {"python": "doc_thermostat:Thermostat", "site": "b", "parameters": {"T_set": 290.0}}},
         "connections": ["weather.T -> thermo.T"],
         "interactions": {"Switched": {"parameters": ["active"], "publishers": ["thermo"], "to": {}}},
         "output": {"variables": ["weather.T", "thermo.heat", "thermo.on"]},  # two owners: named to be recorded
@@ -56,8 +56,8 @@ def test_the_recording_grid_example_gives_the_rows_shown(tmp_path: Path) -> None
     """))
     rows = run(tmp_path, {
         "federation": "grid", "time": {"start": 0.0, "stop": 12.0, "step": 1.0},
-        "federates": {"src": {"python": "doc_grid_models:Source", "owner": "a", "step": 2.0},
-                      "con": {"python": "doc_grid_models:Consumer", "owner": "b", "step": 3.0}},
+        "federates": {"src": {"python": "doc_grid_models:Source", "site": "a", "step": 2.0},
+                      "con": {"python": "doc_grid_models:Consumer", "site": "b", "step": 3.0}},
         "connections": ["src.y -> con.u"],
         "output": {"variables": ["src.y", "con.seen"]},
     })

@@ -33,14 +33,14 @@ class FMUFederate(SteppedFederate):
     def __init__(
         self,
         name: str,
-        owner: str,
+        site: str,
         path: Path,
         outputs: Sequence[str],
         clock: Clock,
         wiring: Wiring,
         parameters: Mapping[str, Any] | None = None,
     ) -> None:
-        super().__init__(name, owner, outputs, clock, wiring)
+        super().__init__(name, site, outputs, clock, wiring)
         self.fmu = extract_fmu(path)
         variables = self.fmu.variables
         self.log_lines: list[str] = []

@@ -31,9 +31,9 @@ class PythonModelError(ModelError, RuntimeError):
 
 class PythonFederate(SteppedFederate):
     def __init__(
-        self, name: str, owner: str, model: Any, outputs: Sequence[str], clock: Clock, wiring: Wiring
+        self, name: str, site: str, model: Any, outputs: Sequence[str], clock: Clock, wiring: Wiring
     ) -> None:
-        super().__init__(name, owner, outputs, clock, wiring)
+        super().__init__(name, site, outputs, clock, wiring)
         self.model = model
         declared = getattr(model, "inputs", ()) or ()
         for n in declared:
@@ -42,7 +42,7 @@ class PythonFederate(SteppedFederate):
         self._declared_outputs = frozenset(getattr(model, "outputs", ()) or ()) | frozenset(self.outputs)
 
     @classmethod
-    def construct(cls, name: str, owner: str, model_class: Any, parameters: Mapping[str, Any], outputs: Sequence[str],
+    def construct(cls, name: str, site: str, model_class: Any, parameters: Mapping[str, Any], outputs: Sequence[str],
                   clock: Clock, wiring: Wiring) -> PythonFederate:
         """The federate of `model_class(**parameters)`; a constructor that raises is named like a failed step."""
         try:
@@ -50,7 +50,7 @@ class PythonFederate(SteppedFederate):
         except Exception as exc:
             raise PythonModelError(f"federate {name!r}: constructing {model_class.__name__} at t={to_seconds(clock.start)} s "
                              f"raised {type(exc).__name__}: {exc}{_origin(exc, model_class)}") from exc
-        return cls(name, owner, model, outputs, clock, wiring)
+        return cls(name, site, model, outputs, clock, wiring)
 
     def initial_outputs(self) -> Sequence[float]:
         init = getattr(self.model, "initial_outputs", None)

@@ -81,7 +81,7 @@ class Recorder(Federate):
         rows_per_request: int | None = None,
     ) -> None:
         self.name = RECORDER
-        self.owner = ""
+        self.site = ""
         self.variables = list(variables)
         self.clock = clock
         self.sink = sink

@@ -56,7 +56,7 @@ def build_federate(scenario: Scenario, name: str) -> Federate:
     try:
         return _build(scenario, name)
     except Exception as exc:
-        raise failure_of(name, scenario.federates[name].owner, to_ticks(scenario.time.start), exc) from exc
+        raise failure_of(name, scenario.federates[name].site, to_ticks(scenario.time.start), exc) from exc
 
 
 def _build(scenario: Scenario, name: str) -> Federate:
@@ -65,11 +65,11 @@ def _build(scenario: Scenario, name: str) -> Federate:
                                      wiring_of(scenario, name))
 
 
-def build_federates(scenario: Scenario, owners: Iterable[str] | None = None) -> list[Federate]:
-    """The scenario's federates in file order, optionally only those of some owners (sites)."""
-    wanted = None if owners is None else set(owners)
+def build_federates(scenario: Scenario, sites: Iterable[str] | None = None) -> list[Federate]:
+    """The scenario's federates in file order, optionally only those of some sites."""
+    wanted = None if sites is None else set(sites)
     return [
         build_federate(scenario, name)
         for name, spec in scenario.federates.items()
-        if wanted is None or spec.owner in wanted
+        if wanted is None or spec.site in wanted
     ]

@@ -26,7 +26,7 @@ from federation.rti.time import LogicalTime, to_ticks
 from federation.scenario import Scenario
 from federation.security.certs import COORDINATOR_SITE, SiteCredentials
 from federation.security.audit import Signer
-from federation.security.local import Ended, audited_run, owners
+from federation.security.local import Ended, audited_run, sites
 from federation.security.tls import channel_credentials, identity_metadata, open_channel, tls_mismatch
 
 from federation.run.assembly import build_fom, build_recorder
@@ -116,10 +116,10 @@ def not_ready(scenario: Scenario, joined: set[str], ready: set[str], timeout: fl
     absent: dict[str, list[str]] = {}
     for name, spec in scenario.federates.items():
         if name not in joined:
-            absent.setdefault(spec.owner, []).append(name)
+            absent.setdefault(spec.site, []).append(name)
     parts = [f"site {site!r} (federate{'s' * (len(names) > 1)} {', '.join(names)}) did not join"
              for site, names in sorted(absent.items())]
-    parts += [f"federate {name!r} (site {scenario.federates[name].owner!r}) joined but did not finish declaring"
+    parts += [f"federate {name!r} (site {scenario.federates[name].site!r}) joined but did not finish declaring"
               for name in sorted(joined & set(scenario.federates) - ready)]
     return f"not every federate was ready within {timeout:g} s: {'; '.join(parts)}"
 
@@ -231,7 +231,7 @@ class RemoteSites:
 
     def start_hosts(self, target: str) -> None:
         log.info("federation %s created at %s; waiting for sites %s", self.scenario.federation, target,
-                 ", ".join(owners(self.scenario)))
+                 ", ".join(sites(self.scenario)))
 
     def check(self) -> None:
         """A remote host's failure reaches the coordinator as the RTI's verdict: nothing to poll."""
@@ -272,7 +272,7 @@ def run_coordinator(
     grant_timeout: float | None = None,
     join_timeout: float = 300.0,
 ) -> RunResult:
-    """`federation coordinate`: the coordinator alone, against a standalone RTI and the owners' own hosts.
+    """`federation coordinate`: the coordinator alone, against a standalone RTI and the sites' own hosts.
 
     Writes what a local grpc run writes about the run (results.csv, results.png, run.json and
     audit.jsonl opened and closed by the coordinator); the RTI keeps its own audit log.

@@ -50,15 +50,15 @@ def drive(
 
 def federate_failed(fed: Federate, exc: Exception) -> FederationFailed:
     """The failure of a federate that raised, at its logical time; its message names the federate."""
-    return failure_of(fed.name, fed.owner, fed.time, exc)
+    return failure_of(fed.name, fed.site, fed.time, exc)
 
 
 REASON_LIMIT = 64 * 1024  # characters of a failure's reason: it travels in one message and in run.json
 
 
-def failure_of(name: str, owner: str, time: LogicalTime, exc: Exception) -> FederationFailed:
-    """Federate `name` of site `owner` failed at `time` raising `exc`, in words that name it."""
+def failure_of(name: str, site: str, time: LogicalTime, exc: Exception) -> FederationFailed:
+    """Federate `name` of site `site` failed at `time` raising `exc`, in words that name it."""
     reason = clip(str(exc), REASON_LIMIT)
     if not reason.startswith(f"federate {name!r}"):  # adapters' errors do; anything else is told where
         reason = f"federate {name!r} at t={to_seconds(time)} s: {type(exc).__name__}: {reason}"
-    return FederationFailed(name, owner, time, reason, reported=True)
+    return FederationFailed(name, site, time, reason, reported=True)

@@ -31,8 +31,8 @@ def run_embedded(
     plot: bool = True,
 ) -> RunResult:
     """Run a scenario to its stop time; results up to the last completed step survive any error."""
-    for site in {spec.owner for spec in scenario.federates.values()}:
-        check_tunable(scenario, site)  # the same rule as an owner's host applies
+    for site in {spec.site for spec in scenario.federates.values()}:
+        check_tunable(scenario, site)  # the same rule as a site's host applies
     out_dir.mkdir(parents=True, exist_ok=True)
     # Callbacks are read only between federates' turns (drive): grants can be found once per turn.
     execution = RTI().create_federation_execution(scenario.federation, build_fom(scenario),

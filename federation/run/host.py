@@ -1,6 +1,6 @@
-"""Owner host: runs one site's federates against a remote RTI over gRPC.
+"""Site host: runs one site's federates against a remote RTI over gRPC.
 
-It loads that owner's FMUs from local disk; only the exposed outputs (as packed
+It loads that site's FMUs from local disk; only the exposed outputs (as packed
 values keyed by handles) ever leave this process.
 """
 
@@ -63,16 +63,16 @@ def run_host(
 ) -> dict[str, int]:
     """Join every federate of `site` and drive them to the stop time; returns steps per federate."""
     check_tunable(scenario, site)  # before anything leaves this machine
-    if not any(spec.owner == site for spec in scenario.federates.values()):
-        owners = sorted({spec.owner for spec in scenario.federates.values()})
+    if not any(spec.site == site for spec in scenario.federates.values()):
+        sites = sorted({spec.site for spec in scenario.federates.values()})
         raise ConfigurationError(f"scenario {scenario.path} has no federate owned by site {site!r}; "
-                         f"its owners are {', '.join(owners)}")
+                         f"its sites are {', '.join(sites)}")
     federates: list[Federate] = []
     conn = connect(target, scenario.federation, site, wait, credentials, telemetry.grpc_metadata(),
                    scenario.shared_digest())
     try:
         try:
-            federates.extend(build_federates(scenario, owners=[site]))
+            federates.extend(build_federates(scenario, sites=[site]))
         except FederationFailed as failed:  # a model that cannot be loaded: the federation learns why
             log.error("%s", failed)
             conn.abort(0, failed.reason, failed.federate)

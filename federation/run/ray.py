@@ -1,10 +1,10 @@
-"""`federation run --mode ray`: one Ray actor per owner host, pinned to that owner's nodes.
+"""`federation run --mode ray`: one Ray actor per site host, pinned to that site's nodes.
 
-Placement: a node that may run an owner's federates advertises the custom resource
-`site:<owner>` (e.g. `ray start --resources '{"site:utility": 100}'`). Each host actor
+Placement: a node that may run a site's federates advertises the custom resource
+`site:<site>` (e.g. `ray start --resources '{"site:utility": 100}'`). Each host actor
 asks for a sliver of its site's resource and nothing else, so Ray can only place it on
 such a node. The actor receives the scenario *path* and its overrides, loads the scenario
-and its owner's FMUs from that node's own disk and runs `run_host` there: FMU bytes never
+and its site's FMUs from that node's own disk and runs `run_host` there: FMU bytes never
 enter Ray's object store nor reach the driver.
 
 Data path: the driver runs the RTI gRPC service in-process (listening on the driver
@@ -43,21 +43,21 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SITE_PREFIX = "site:"
-SITE_SHARE = 0.001  # of a site resource per host actor: many runs may share one owner node
+SITE_SHARE = 0.001  # of a site resource per host actor: many runs may share one site node
 LOCAL_SITE_AMOUNT = 1000.0  # what a locally started Ray advertises for each site
 OBJECT_STORE_BYTES = 100 * 1024 * 1024
 
 
 class PlacementError(RunFailure, RuntimeError):
-    """No live Ray node offers an owner's site: raised before anything starts."""
+    """No live Ray node offers a site's resource: raised before anything starts."""
 
 
-def site_resource(owner: str) -> str:
-    return f"{SITE_PREFIX}{owner}"
+def site_resource(site: str) -> str:
+    return f"{SITE_PREFIX}{site}"
 
 
-def owners_of(scenario: Scenario) -> list[str]:
-    return sorted({spec.owner for spec in scenario.federates.values()})
+def sites_of(scenario: Scenario) -> list[str]:
+    return sorted({spec.site for spec in scenario.federates.values()})
 
 
 def init_ray(address: str | None = None, sites: Iterable[str] = (), num_cpus: int | None = None) -> None:
@@ -82,29 +82,29 @@ def init_ray(address: str | None = None, sites: Iterable[str] = (), num_cpus: in
     )
 
 
-def site_nodes(owners: Iterable[str]) -> dict[str, list[str]]:
-    """For each owner, the ids of the live nodes that advertise its site."""
+def site_nodes(sites: Iterable[str]) -> dict[str, list[str]]:
+    """For each site, the ids of the live nodes that advertise its site."""
     import ray
 
     nodes = [n for n in ray.nodes() if n.get("Alive")]
     return {o: sorted(n["NodeID"] for n in nodes if n.get("Resources", {}).get(site_resource(o), 0) > 0)
-            for o in owners}
+            for o in sites}
 
 
-def check_placement(owners: Iterable[str]) -> dict[str, list[str]]:
-    """Fail naming every owner that no live node offers."""
-    found = site_nodes(owners)
+def check_placement(sites: Iterable[str]) -> dict[str, list[str]]:
+    """Fail naming every site that no live node offers."""
+    found = site_nodes(sites)
     missing = sorted(o for o, ids in found.items() if not ids)
     if missing:
         names = ", ".join(repr(o) for o in missing)
         raise PlacementError(
-            f"no Ray node offers site {names}: start a node of that owner with "
+            f"no Ray node offers site {names}: start a node of that site with "
             f"`ray start --resources '{{\"{site_resource(missing[0])}\": 100}}'`")
     return found
 
 
 class HostActor:
-    """One owner's host, living on one of that owner's nodes (wrapped with ray.remote at use)."""
+    """One site's host, living on one of that site's nodes (wrapped with ray.remote at use)."""
 
     def __init__(self) -> None:
         sys.setswitchinterval(float(os.environ.get("FEDERATION_SWITCH_INTERVAL", "0.0002")))
@@ -122,7 +122,7 @@ class HostActor:
         info = self.where()
         scenario = load_host_scenario(options)
         info["models"] = [str(model.path) for name, spec in scenario.federates.items()
-                          if spec.owner == options.site and (model := scenario.model_of(name)).path is not None]
+                          if spec.site == options.site and (model := scenario.model_of(name)).path is not None]
         info["steps"] = serve_host(options, scenario, channel_credentials(creds) if creds else None)
         return info
 
@@ -160,7 +160,7 @@ class RayLauncher:
 
     def start_hosts(self, target: str) -> None:
         traceparent = telemetry.carrier().get("traceparent")
-        for site in owners_of(self.scenario):
+        for site in sites_of(self.scenario):
             actor, info = _site_actor(site)
             self.actors[site] = actor
             self.where[site] = info
@@ -169,7 +169,7 @@ class RayLauncher:
             self.runs[site] = actor.run.remote(options, self.sec.credentials(site))
 
     def federates_of(self, site: str) -> list[str]:
-        return [n for n, s in self.scenario.federates.items() if s.owner == site]
+        return [n for n, s in self.scenario.federates.items() if s.site == site]
 
     def errors(self, timeout: float = 0.0) -> dict[str, str]:
         """Sites whose host has ended with an error (actor died, or run_host raised)."""
@@ -254,7 +254,7 @@ class RayLauncher:
                     _drop_site_actor(site, self.actors[site])
 
 
-# One long-lived host actor per owner site and driver process: starting a Ray worker and
+# One long-lived host actor per site and driver process: starting a Ray worker and
 # importing the adapters costs seconds, so runs (e.g. of a sweep) reuse it. Each run is
 # one thread of the actor; a dead actor is replaced on the next run.
 _SITE_ACTORS: dict[str, Any] = {}
@@ -317,14 +317,14 @@ def run_ray(
     heartbeat_timeout: float = 4.0,
     insecure: bool = False,
 ) -> RunResult:
-    """Run a scenario with one Ray actor per owner host (mTLS unless `insecure`); raises PlacementError before starting."""
+    """Run a scenario with one Ray actor per site host (mTLS unless `insecure`); raises PlacementError before starting."""
     import ray
 
     from federation.server import Limits, ServerConfig
 
-    owners = owners_of(scenario)
-    init_ray(address, owners)
-    check_placement(owners)
+    sites = sites_of(scenario)
+    init_ray(address, sites)
+    check_placement(sites)
 
     out_dir = out_dir.resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -344,5 +344,5 @@ def run_ray(
 
 
 def _placement(infos: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Where each owner's host ran: node id, IP, pid, FMU paths (on that node) or its error."""
+    """Where each site's host ran: node id, IP, pid, FMU paths (on that node) or its error."""
     return {site: {k: v for k, v in info.items() if k != "steps"} for site, info in sorted(infos.items())}

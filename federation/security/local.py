@@ -88,14 +88,14 @@ class RunSecurity:
         return ["--tls", str(self.certs.root)] if self.certs else []
 
 
-def owners(scenario: Scenario) -> list[str]:
-    return sorted({spec.owner for spec in scenario.federates.values()})
+def sites(scenario: Scenario) -> list[str]:
+    return sorted({spec.site for spec in scenario.federates.values()})
 
 
 @contextmanager
 def run_security(scenario: Scenario, out_dir: Path, mode: str, insecure: bool,
                  hosts: Iterable[str] = ()) -> Iterator[RunSecurity]:
-    """Certificates for every owner and the coordinator (unless insecure), the derived policy in
+    """Certificates for every site and the coordinator (unless insecure), the derived policy in
     out_dir/policy.yaml and out_dir/audit.jsonl (see audited_run), signed with the throw-away RTI key."""
     policy = from_scenario(scenario, COORDINATOR_SITE, RECORDER)
     policy_path = out_dir / "policy.yaml"
@@ -104,7 +104,7 @@ def run_security(scenario: Scenario, out_dir: Path, mode: str, insecure: bool,
         log.warning(INSECURE_WARNING)
     with ExitStack() as stack:
         certs = None if insecure else stack.enter_context(
-            throwaway(scenario.federation, [*owners(scenario), COORDINATOR_SITE], hosts))
+            throwaway(scenario.federation, [*sites(scenario), COORDINATOR_SITE], hosts))
         # The RTI's key is deleted with the certificates after the run: its signature proves little (docs/security.md).
         signer = None if certs is None else Signer.load(certs.rti_key, certs.rti_cert, certs.ca_cert)
         with audited_run(scenario, out_dir, mode, not insecure, signer) as audit:
@@ -120,7 +120,7 @@ def audited_run(scenario: Scenario, out_dir: Path, mode: str, tls: bool, signer:
     audit = RunAudit(out_dir / "audit.jsonl", scenario.federation, signer)
     with open_continuing(audit.path, signer) as opened:
         opened.record("run_start", federation=scenario.federation, mode=mode, tls=tls,
-                      scenario_sha256=scenario.sha256(), sites=owners(scenario), **fields)
+                      scenario_sha256=scenario.sha256(), sites=sites(scenario), **fields)
     try:
         yield audit
     finally:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from federation.errors import CarriesFields, ConfigurationError
 from federation.rti.errors import PermissionDenied
 from federation.scenario import Problem, Scenario, format_problems
+from federation.scenario.source import pydantic_problems, read_yaml
 
 from .patterns import common_match, is_pattern, specificity
 
@@ -171,22 +172,20 @@ class Policy(_Strict):
 
 def load_policy(path: Path | str) -> Policy:
     """Read and validate a policy file; PolicyError names the file and the key of every problem."""
-    from federation.scenario import _pydantic_problems, _read_yaml
-
     path = Path(path).resolve()
     try:
-        _, data = _read_yaml(path, "policy file", tuple(Policy.model_fields))
+        _, data = read_yaml(path, "policy file", tuple(Policy.model_fields))
     except Exception as exc:  # ScenarioError: the same reading rules, reported as a policy problem
         problems = getattr(exc, "problems", [Problem("(file)", str(exc))])
         raise PolicyError(path, problems) from None
     try:
         return Policy.model_validate(data)
     except ValidationError as exc:
-        raise PolicyError(path, _pydantic_problems(exc)) from None
+        raise PolicyError(path, pydantic_problems(exc)) from None
 
 
 def from_scenario(scenario: Scenario, coordinator: str, recorder: str) -> Policy:
-    """The default policy of a run: owners join as their federates; data flows exactly as the scenario wires it.
+    """The default policy of a run: sites join as their federates; data flows exactly as the scenario wires it.
 
     The coordinator creates and administers the federation and joins as the recorder, which
     may subscribe to the recorded variables only.
@@ -195,7 +194,7 @@ def from_scenario(scenario: Scenario, coordinator: str, recorder: str) -> Policy
     publish: dict[str, Members] = {}
     subscribe: dict[str, Members] = {}
     for name, spec in scenario.federates.items():
-        join.setdefault(spec.owner, []).append(name)
+        join.setdefault(spec.site, []).append(name)
         exposed = scenario.exposed(name)
         if exposed:
             publish[name] = {name: exposed}

@@ -182,7 +182,7 @@ class RTIService(AdminService, pb_grpc.RTIServicer):  # type: ignore[misc, name-
         if hello.scenario_digest and state.scenario_digest and hello.scenario_digest != state.scenario_digest:
             raise ProtocolViolation(grpc.StatusCode.FAILED_PRECONDITION, (
                 f"site {session.site!r} runs another scenario than the one federation {hello.federation!r} was "
-                "created with: their time, federates (owners, steps, expose lists), connections or "
+                "created with: their time, federates (sites, steps, expose lists), connections or "
                 "interactions differ; every site needs the same copy (parameters may differ)"))
         session.federation = state
         with state.lock:

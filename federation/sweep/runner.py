@@ -7,9 +7,9 @@ recorded column min/max/mean, plus the energy in J of every column whose unit is
 Modes:
 - embedded: runs one after the other in this process (the baseline).
 - ray: runs in parallel as Ray tasks (one CPU each). When some node advertises the site of
-  every owner of the scenario (a locally started Ray does), a run executes embedded inside
+  every site of the scenario (a locally started Ray does), a run executes embedded inside
   one task on such a node. Otherwise each task coordinates a distributed run whose hosts
-  are pinned to their owners' nodes (see ray_run).
+  are pinned to their sites' nodes (see ray_run).
 Before any run starts, the scenario is validated with the first run's parameters (an unknown
 federate or parameter stops the sweep); after that a failed run never stops the others. A run
 whose folder already holds a completed run with identical inputs (see inputs: scenario file, model
@@ -392,17 +392,17 @@ def _sweep_on_ray(scenario_path: Path, todo: Sequence[tuple[RunSpec, str]], out_
                   grant_timeout: float | None, done: Callable[[RunOutcome], None]) -> None:
     import ray
 
-    from federation.run.ray import check_placement, init_ray, owners_of, site_resource, site_nodes
+    from federation.run.ray import check_placement, init_ray, sites_of, site_resource, site_nodes
 
-    owners = owners_of(scenario)
-    init_ray(address, owners)
-    check_placement(owners)
-    nodes = site_nodes(owners)
+    sites = sites_of(scenario)
+    init_ray(address, sites)
+    check_placement(sites)
+    nodes = site_nodes(sites)
     common = set.intersection(*(set(ids) for ids in nodes.values())) if nodes else set()
-    if common:  # some node may run every owner's federates: one embedded run per task there
+    if common:  # some node may run every site's federates: one embedded run per task there
         runtime = "embedded"
-        resources = {site_resource(o): 0.001 for o in owners}
-    else:  # each task coordinates a run whose hosts are pinned to their owners' nodes
+        resources = {site_resource(o): 0.001 for o in sites}
+    else:  # each task coordinates a run whose hosts are pinned to their sites' nodes
         runtime, resources = "ray", {}
     task = ray.remote(_ray_task).options(num_cpus=1, resources=resources, max_retries=0)
     pending = {task.remote(str(scenario_path), s.params, base, str(out_dir / s.name), inputs, runtime, plot,

@@ -95,7 +95,7 @@ def chatter_scenario(directory: Path, chatters: Path, fmi: int, shared: bool, fa
     for name, tag in TAGS.items():
         parameters = {"tag": float(tag), **({"fail_at": fail_at} if name == "bravo" and fail_at is not None else {})}
         fmu = chatters / f"fmi{fmi}" / f"chatter_{'alpha' if shared else name}.fmu"
-        federates[name] = {"fmu": str(fmu), "owner": "site", "parameters": parameters}
+        federates[name] = {"fmu": str(fmu), "site": "site", "parameters": parameters}
     scenario = directory / "scenario.yaml"
     scenario.write_text(yaml.safe_dump({"federation": "chatter", "time": {"start": 0.0, "stop": 5.0, "step": 1.0},
                                         "federates": federates}, sort_keys=False))

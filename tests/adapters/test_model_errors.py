@@ -85,8 +85,8 @@ def scenario_for(tmp_path: Path) -> Iterator[ScenarioFor]:
             federation: errors
             time: {{start: 0.0, stop: 40.0, step: 10.0}}
             federates:
-              meter: {{replay: meter.csv, owner: utility}}
-              model: {{python: "toy_errmodels:{model}", owner: op, expose: {expose or ['y', 'z']}}}
+              meter: {{replay: meter.csv, site: utility}}
+              model: {{python: "toy_errmodels:{model}", site: op, expose: {expose or ['y', 'z']}}}
             connections: [meter.f -> model.f]
             """))
         return load_scenario(path)
@@ -204,7 +204,7 @@ def test_fmu_initialization_error_names_federate_and_time(fmu_dist: Path, tmp_pa
         federation: init
         time: {{start: 5.0, stop: 15.0, step: 5.0}}
         federates:
-          furnace: {{fmu: {fmu_dist / 'fmi2' / 'furnace.fmu'}, owner: steelworks, parameters: {{T_set: -5.0}}}}
+          furnace: {{fmu: {fmu_dist / 'fmi2' / 'furnace.fmu'}, site: steelworks, parameters: {{T_set: -5.0}}}}
         """))
     with pytest.raises(FederationFailed) as info:
         run_embedded(load_scenario(path), tmp_path / "out", plot=False)

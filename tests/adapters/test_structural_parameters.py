@@ -99,7 +99,7 @@ def test_the_fixture_refuses_a_structural_parameter_outside_configuration_mode(c
 
 def test_structural_parameters_are_set_in_configuration_mode(config3_fmu: Path, tmp_path: Path) -> None:
     path = write_scenario(tmp_path / "scen", {
-        "a": {"fmu": str(config3_fmu), "owner": "lab", "parameters": {"n": 4, "m": 3, "k": 2.0}}})
+        "a": {"fmu": str(config3_fmu), "site": "lab", "parameters": {"n": 4, "m": 3, "k": 2.0}}})
     result = run_embedded(load_scenario(path), tmp_path / "out", plot=False)
     assert result.status == "completed", result.error
     rows = results(tmp_path / "out")
@@ -110,8 +110,8 @@ def test_structural_parameters_are_set_in_configuration_mode(config3_fmu: Path, 
 def test_an_integer_output_feeds_a_real_input_in_every_mode(config3_fmu: Path, tmp_path: Path) -> None:
     """Int32 -> Float64 is exact, so it is accepted, and the input gets the integer's value in every mode."""
     path = write_scenario(tmp_path / "scen", {
-        "a": {"fmu": str(config3_fmu), "owner": "lab", "parameters": {"n": 3}},
-        "b": {"fmu": str(config3_fmu), "owner": "shop", "parameters": {"k": 0.5}, "expose": ["y"]},
+        "a": {"fmu": str(config3_fmu), "site": "lab", "parameters": {"n": 3}},
+        "b": {"fmu": str(config3_fmu), "site": "shop", "parameters": {"k": 0.5}, "expose": ["y"]},
     }, ["a.count -> b.u"])
     embedded = tmp_path / "embedded"
     assert run_embedded(load_scenario(path), embedded, plot=False).status == "completed"
@@ -128,8 +128,8 @@ def test_an_integer_output_feeds_a_real_input_in_every_mode(config3_fmu: Path, t
 def test_an_integer_output_beyond_what_a_real_input_holds_is_refused_saying_why(config3_fmu: Path,
                                                                                tmp_path: Path) -> None:
     path = write_scenario(tmp_path / "scen", {
-        "a": {"fmu": str(config3_fmu), "owner": "lab"},
-        "b": {"fmu": str(config3_fmu), "owner": "shop"},
+        "a": {"fmu": str(config3_fmu), "site": "lab"},
+        "b": {"fmu": str(config3_fmu), "site": "shop"},
     }, ["a.big -> b.u"])
     with pytest.raises(ScenarioError) as info:
         load_scenario(path)

@@ -248,7 +248,7 @@ def test_single_fmu_federation_matches_fmpy_simulate(
     scenario = write_scenario(tmp_path, {
         "federation": f"single_{which}",
         "time": {"start": 0.0, "stop": stop, "step": h},
-        "federates": {"m": {"fmu": str(fmu), "owner": "site1", "parameters": parameters}},
+        "federates": {"m": {"fmu": str(fmu), "site": "site1", "parameters": parameters}},
         "output": {"variables": [f"m.{o}" for o in outputs]},
     })
     got = run_scenario(scenario, tmp_path / "out")
@@ -273,7 +273,7 @@ def test_fmi3_int64_output_matches_fmpy_simulate(third_party_fmus: ThirdPartyFMU
     scenario = write_scenario(tmp_path, {
         "federation": "int64",
         "time": {"start": 0.0, "stop": stop, "step": h},
-        "federates": {"c": {"fmu": str(fmu), "owner": "site1", "parameters": {"n0": n0}}},
+        "federates": {"c": {"fmu": str(fmu), "site": "site1", "parameters": {"n0": n0}}},
     })
     # In a child process, so that a regression (a fatal status, then calls the FMI standard forbids)
     # cannot crash the test session itself.
@@ -310,8 +310,8 @@ def loop_scenario(fmus: ThirdPartyFMUs, directory: Path, stop: float, lag_step: 
         "federation": "pythonfmu_loop",
         "time": {"start": 0.0, "stop": stop, "step": 0.1},
         "federates": {
-            "lag": {"fmu": str(fmus.lag2), "owner": "site1", "step": lag_step, "parameters": LOOP_LAG},
-            "integ": {"fmu": str(fmus.integrator3), "owner": "site2", "step": integ_step,
+            "lag": {"fmu": str(fmus.lag2), "site": "site1", "step": lag_step, "parameters": LOOP_LAG},
+            "integ": {"fmu": str(fmus.integrator3), "site": "site2", "step": integ_step,
                       "parameters": LOOP_INTEGRATOR},
         },
         "connections": [f"{sf}.{sv} -> {df}.{dv}" for sf, sv, df, dv in LOOP_CONNECTIONS],
@@ -422,8 +422,8 @@ def commanded(directory: Path, level: float, federate: str, spec: dict[str, Any]
     return write_scenario(directory, {
         "federation": "commanded",
         "time": {"start": 0.0, "stop": 1.0, "step": 0.5},
-        "federates": {"cmd": {"python": "commander:Commander", "owner": "a", "parameters": {"level": level}},
-                      federate: {**spec, "owner": "b"}},
+        "federates": {"cmd": {"python": "commander:Commander", "site": "a", "parameters": {"level": level}},
+                      federate: {**spec, "site": "b"}},
         "interactions": {"Cmd": {"parameters": ["level", "flag"], "publishers": ["cmd"],
                                  "to": {f"{federate}.{target}": p for target, p in to.items()}}},
     })
@@ -469,7 +469,7 @@ def test_an_fmu_asking_to_end_the_simulation_stops_the_run_naming_it(
     scenario = write_scenario(tmp_path / "scen", {
         "federation": "stopper",
         "time": {"start": 0.0, "stop": 1.0, "step": 0.1},
-        "federates": {"m": {"fmu": str(third_party_fmus.unruly3), "owner": "a", "parameters": {"stop_at": 3}}},
+        "federates": {"m": {"fmu": str(third_party_fmus.unruly3), "site": "a", "parameters": {"stop_at": 3}}},
     })
     # Stepping on used to go unnoticed: the run "completed" past the FMU's request.
     with pytest.raises(Exception, match=r"federate 'm' .*doStep at t=0.2 s failed: the FMU asked to end the "
@@ -484,7 +484,7 @@ def test_an_int64_output_a_double_cannot_hold_is_reported(third_party_fmus: Thir
     scenario = write_scenario(tmp_path / "scen", {
         "federation": "wide",
         "time": {"start": 0.0, "stop": 0.3, "step": 0.1},
-        "federates": {"c": {"fmu": str(third_party_fmus.counter3_int64), "owner": "a",
+        "federates": {"c": {"fmu": str(third_party_fmus.counter3_int64), "site": "a",
                             "parameters": {"n0": 2**53 - 1}}},
     })
     with caplog.at_level(logging.WARNING, logger="adapters.fmu"):
@@ -501,7 +501,7 @@ def test_fmu_warnings_and_a_failed_terminate_are_heard_and_the_run_completes(
     scenario = write_scenario(tmp_path / "scen", {
         "federation": "unruly",
         "time": {"start": 0.0, "stop": 2.0, "step": 0.1},
-        "federates": {"m": {"fmu": str(third_party_fmus.unruly3), "owner": "a",
+        "federates": {"m": {"fmu": str(third_party_fmus.unruly3), "site": "a",
                             "parameters": {"warn": True, "fail_terminate": True}}},
     })
     with caplog.at_level(logging.WARNING, logger="adapters.fmu"):

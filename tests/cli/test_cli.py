@@ -31,8 +31,8 @@ def test_validate_reports_every_problem_and_exits_nonzero(fmu_dist: Path, tmp_pa
         federation: bad
         time: {{start: 0, stop: 10, step: 3}}
         federates:
-          grid: {{fmu: {fmu_dist / 'fmi3' / 'grid.fmu'}, owner: utility}}
-          furnace: {{fmu: {fmu_dist / 'fmi3' / 'furnace.fmu'}, owner: furnace_maker}}
+          grid: {{fmu: {fmu_dist / 'fmi3' / 'grid.fmu'}, site: utility}}
+          furnace: {{fmu: {fmu_dist / 'fmi3' / 'furnace.fmu'}, site: furnace_maker}}
         connections:
           - grid.nope -> furnace.f_grid
           - grid.f -> furnace.P_el
@@ -281,7 +281,7 @@ def test_validate_warns_when_nothing_will_be_recorded(fmu_dist: Path, tmp_path: 
         federation: blind
         time: {{start: 0, stop: 10, step: 1}}
         federates:
-          grid: {{fmu: {fmu_dist / 'fmi3' / 'grid.fmu'}, owner: utility, expose: []}}
+          grid: {{fmu: {fmu_dist / 'fmi3' / 'grid.fmu'}, site: utility, expose: []}}
         """))
     proc = federation("validate", str(path))
     assert proc.returncode == 0 and "OK" in proc.stdout, proc.stderr
@@ -348,8 +348,8 @@ def python_scenario(folder: Path, sink: str = "Sink") -> Path:
         federation: beside
         time: {{start: 0.0, stop: 4.0, step: 1.0}}
         federates:
-          source: {{python: "models:Source", owner: lab}}
-          sink: {{python: "models:{sink}", owner: shop, expose: [z]}}  # shared though not connected: recorded
+          source: {{python: "models:Source", site: lab}}
+          sink: {{python: "models:{sink}", site: shop, expose: [z]}}  # shared though not connected: recorded
         connections: [source.y -> sink.u]
         """))
     return path

@@ -220,7 +220,7 @@ def test_the_coordinator_refuses_a_parameter_it_cannot_set(rtis: dict[str, objec
     proc = federation("coordinate", str(rtis["scenario"]), "--rti", str(rtis["tls"]), "--tls", str(rtis["certs"]),
                       "--out", str(tmp_path / "out"), "--set", "furnace.T_set=1250")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
-    assert "--set furnace.T_set: the coordinator runs no federate; a parameter is set by its owner" in said(proc)
+    assert "--set furnace.T_set: the coordinator runs no federate; a parameter is set by its site" in said(proc)
     assert not (tmp_path / "out").exists()
 
 

@@ -72,7 +72,7 @@ def test_single_fmu_federation_reproduces_fmpy_simulate(fmu_dist: Path, tmp_path
         federation: single
         time: {{start: 0.0, stop: 120.0, step: 0.1}}
         federates:
-          grid: {{fmu: {fmu}, owner: utility, parameters: {{H: 4.0}}}}
+          grid: {{fmu: {fmu}, site: utility, parameters: {{H: 4.0}}}}
         connections: []
         """)
     run_embedded(load_scenario(path), tmp_path / "out", plot=False)
@@ -92,8 +92,8 @@ def test_replay_federate_feeds_a_twin(fmu_dist: Path, tmp_path: Path) -> None:
         federation: replay
         time: {{start: 0.0, stop: 180.0, step: 10.0}}
         federates:
-          meter: {{replay: measured.csv, owner: utility}}
-          furnace: {{fmu: {fmu_dist / 'fmi3' / 'furnace.fmu'}, owner: furnace_maker}}
+          meter: {{replay: measured.csv, site: utility}}
+          furnace: {{fmu: {fmu_dist / 'fmi3' / 'furnace.fmu'}, site: furnace_maker}}
         connections: [meter.f -> furnace.f_grid]
         output: {{variables: [meter.f, furnace.P_el]}}
         """)
@@ -111,8 +111,8 @@ def test_fmu_error_stops_the_run_with_its_log_and_keeps_results(fmu_dist: Path, 
         federation: failing
         time: {{start: 0.0, stop: 100.0, step: 10.0}}
         federates:
-          meter: {{replay: bad.csv, owner: utility}}
-          furnace: {{fmu: {fmu_dist / 'fmi2' / 'furnace.fmu'}, owner: furnace_maker}}
+          meter: {{replay: bad.csv, site: utility}}
+          furnace: {{fmu: {fmu_dist / 'fmi2' / 'furnace.fmu'}, site: furnace_maker}}
         connections: [meter.f -> furnace.f_grid]
         """)
     (tmp_path / "out").mkdir()
@@ -135,8 +135,8 @@ def test_python_federate_interactions_reach_an_fmu_in_timestamp_order(fmu_dist: 
         federation: dr
         time: {{start: 0.0, stop: 600.0, step: 60.0}}
         federates:
-          ops: {{python: "toggler:Toggler", owner: operator, step: 60.0, parameters: {{at: 300.0}}}}
-          furnace: {{fmu: {fmu_dist / 'fmi3' / 'furnace.fmu'}, owner: furnace_maker, step: 10.0}}
+          ops: {{python: "toggler:Toggler", site: operator, step: 60.0, parameters: {{at: 300.0}}}}
+          furnace: {{fmu: {fmu_dist / 'fmi3' / 'furnace.fmu'}, site: furnace_maker, step: 10.0}}
         connections: []
         interactions:
           DemandResponse: {{parameters: [curtail], publishers: [ops], to: {{furnace.curtail: curtail}}}}

@@ -73,9 +73,9 @@ def _python_chain(folder: Path) -> Path:
         federation: python-chain
         time: {start: 0.0, stop: 4000.0, step: 1.0}
         federates:
-          src: {python: "chain_models:Source", owner: alpha, step: 1.0}
-          mid: {python: "chain_models:Faulty", owner: beta, step: 1.0}
-          end: {python: "chain_models:Faulty", owner: gamma, step: 4.0, parameters: {fail_at: 700.0}}
+          src: {python: "chain_models:Source", site: alpha, step: 1.0}
+          mid: {python: "chain_models:Faulty", site: beta, step: 1.0}
+          end: {python: "chain_models:Faulty", site: gamma, step: 4.0, parameters: {fail_at: 700.0}}
         connections: [src.y -> mid.u, mid.y -> end.u]
         output: {variables: [src.y, mid.y, end.y]}
         """))
@@ -92,9 +92,9 @@ def _fmu_chain(folder: Path, fmu: Path) -> Path:
         federation: fmu-chain
         time: {{start: 0.0, stop: 600.0, step: 1.0}}
         federates:
-          meter: {{replay: meter.csv, owner: utility, step: 1.0}}
-          furnace: {{fmu: {fmu}, owner: furnace_maker, step: 5.0}}
-          watcher: {{python: "chain_models:Meter", owner: operator, step: 2.0}}
+          meter: {{replay: meter.csv, site: utility, step: 1.0}}
+          furnace: {{fmu: {fmu}, site: furnace_maker, step: 5.0}}
+          watcher: {{python: "chain_models:Meter", site: operator, step: 2.0}}
         connections: [meter.f -> furnace.f_grid, furnace.P_el -> watcher.p]
         output: {{variables: [meter.f, furnace.P_el, watcher.kw]}}
         """))
@@ -141,8 +141,8 @@ def test_a_python_model_that_raises_is_reported_alike_in_every_mode(tmp_path: Pa
 @pytest.mark.slow
 def test_a_model_that_cannot_be_constructed_is_reported_alike_in_every_mode(tmp_path: Path) -> None:
     scenario = _python_chain(tmp_path)
-    scenario.write_text(scenario.read_text().replace("chain_models:Faulty\", owner: gamma",
-                                                     "chain_models:Unbuildable\", owner: gamma"))
+    scenario.write_text(scenario.read_text().replace("chain_models:Faulty\", site: gamma",
+                                                     "chain_models:Unbuildable\", site: gamma"))
     _check_every_mode_alike(scenario, tmp_path, "end", "gamma", 0.0,
                             ["constructing Unbuildable", "ValueError: no model for fail_at=700.0"], built=False)
 

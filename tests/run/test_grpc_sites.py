@@ -28,10 +28,10 @@ def site_scenario(folder: Path, fmu_dist: Path, own: set[str]) -> Path:
         "federation": "three-sites",
         "time": {"start": 0.0, "stop": 600.0, "step": 10.0},
         "federates": {
-            "grid": {"fmu": "grid.fmu", "owner": "utility", "step": 1.0, "expose": ["f", "v_pcc"]},
-            "furnace": {"fmu": "furnace.fmu", "owner": "furnace_maker", "step": 5.0,
+            "grid": {"fmu": "grid.fmu", "site": "utility", "step": 1.0, "expose": ["f", "v_pcc"]},
+            "furnace": {"fmu": "furnace.fmu", "site": "furnace_maker", "step": 5.0,
                         "expose": ["P_el", "T_chamber"]},
-            "vehicle": {"fmu": "vehicle.fmu", "owner": "carmaker", "step": 10.0, "expose": ["P_ev", "soc_mean"]},
+            "vehicle": {"fmu": "vehicle.fmu", "site": "carmaker", "step": 10.0, "expose": ["P_ev", "soc_mean"]},
         },
         "connections": ["grid.f -> furnace.f_grid", "grid.f -> vehicle.f_grid",
                         "furnace.P_el -> grid.P_furnace", "vehicle.P_ev -> grid.P_ev"],
@@ -57,12 +57,12 @@ def test_a_remote_federate_without_expose_list_shares_what_the_scenario_uses(fmu
     data = yaml.safe_load(path.read_text())
     del data["federates"]["furnace"]["expose"]
     path.write_text(yaml.safe_dump(data))
-    # several owners: deny-by-default, so the scenario alone says what the furnace shares (connected, recorded)
+    # several sites: deny-by-default, so the scenario alone says what the furnace shares (connected, recorded)
     assert load_scenario(path, site="utility").exposed("furnace") == ["P_el"]
     for spec in data["federates"].values():
-        spec["owner"] = "utility"
+        spec["site"] = "utility"
     path.write_text(yaml.safe_dump(data))
-    # one owner: the furnace shares every output, which only its model tells, and the coordinator has none
+    # one site: the furnace shares every output, which only its model tells, and the coordinator has none
     with pytest.raises(ScenarioError, match=r"federates\.furnace\.expose: required to run site 'coordinator'"):
         load_scenario(path, site=COORDINATOR)
 

@@ -25,8 +25,8 @@ def scenario(tmp_path: Path, fmu_dist: Path, grid: str = "expose: [f]", output: 
         federation: {json.dumps(name)}
         time: {{start: 0.0, stop: 30.0, step: 10.0}}
         federates:
-          grid: {{fmu: {fmu_dist / 'fmi3' / 'grid.fmu'}, owner: utility, step: 1.0, {grid}}}
-          furnace: {{fmu: {fmu_dist / 'fmi2' / 'furnace.fmu'}, owner: furnace_maker, expose: []}}
+          grid: {{fmu: {fmu_dist / 'fmi3' / 'grid.fmu'}, site: utility, step: 1.0, {grid}}}
+          furnace: {{fmu: {fmu_dist / 'fmi2' / 'furnace.fmu'}, site: furnace_maker, expose: []}}
         {output}
         """))
     return path

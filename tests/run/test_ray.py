@@ -247,9 +247,9 @@ def test_an_fmu_error_mid_run_is_reported_as_embedded_reports_it(sites: ThreeSit
 federation: failing
 time: {{start: 0.0, stop: 600.0, step: 5.0}}
 federates:
-  meter: {{replay: meter.csv, owner: utility, step: 1.0}}
-  furnace: {{fmu: {fmu_dist / 'fmi3' / 'furnace.fmu'}, owner: furnace_maker, step: 5.0}}
-  vehicle: {{fmu: {fmu_dist / 'fmi3' / 'vehicle.fmu'}, owner: carmaker, step: 30.0}}
+  meter: {{replay: meter.csv, site: utility, step: 1.0}}
+  furnace: {{fmu: {fmu_dist / 'fmi3' / 'furnace.fmu'}, site: furnace_maker, step: 5.0}}
+  vehicle: {{fmu: {fmu_dist / 'fmi3' / 'vehicle.fmu'}, site: carmaker, step: 30.0}}
 connections: [meter.f -> furnace.f_grid]
 """)
     scenario = load_scenario(path)

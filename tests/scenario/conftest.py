@@ -72,12 +72,12 @@ def base_scenario() -> dict[str, Any]:
         "federation": "grid-furnace-vehicle",
         "time": {"start": 0.0, "stop": 86400.0, "step": 1.0},
         "federates": {
-            "grid": {"fmu": "../fmus/grid.fmu", "owner": "utility", "step": 0.1, "parameters": {"H": 5.0},
+            "grid": {"fmu": "../fmus/grid.fmu", "site": "utility", "step": 0.1, "parameters": {"H": 5.0},
                      "expose": ["f", "v_pcc"]},
-            "furnace": {"fmu": "../fmus/furnace.fmu", "owner": "steelworks", "parameters": {"T_set": 1250.0}},
-            "vehicle": {"fmu": "../fmus/vehicle.fmu", "owner": "fleet", "parameters": {"n_ev": 50}},
-            "ems": {"python": "toy_ems:Dispatcher", "owner": "operator", "parameters": {"threshold": 3.0e6}},
-            "meter": {"replay": "data/measured.csv", "owner": "utility"},
+            "furnace": {"fmu": "../fmus/furnace.fmu", "site": "steelworks", "parameters": {"T_set": 1250.0}},
+            "vehicle": {"fmu": "../fmus/vehicle.fmu", "site": "fleet", "parameters": {"n_ev": 50}},
+            "ems": {"python": "toy_ems:Dispatcher", "site": "operator", "parameters": {"threshold": 3.0e6}},
+            "meter": {"replay": "data/measured.csv", "site": "utility"},
         },
         "connections": [
             "furnace.P_el -> grid.P_furnace",
@@ -92,10 +92,10 @@ def base_scenario() -> dict[str, Any]:
     }
 
 
-def one_owner(data: dict[str, Any], owner: str = "lab") -> dict[str, Any]:
-    """The scenario data with every federate given to one owner (exposure is then every output by default)."""
+def one_site(data: dict[str, Any], site: str = "lab") -> dict[str, Any]:
+    """The scenario data with every federate given to one site (exposure is then every output by default)."""
     for spec in data["federates"].values():
-        spec["owner"] = owner
+        spec["site"] = site
     return data
 
 

@@ -1,6 +1,6 @@
 """What `validate` accepts runs in every mode: names, tunables and model paths are checked as the runs use them.
 
-- one rule for site (owner) and federation names, whatever the mode (federation.names);
+- one rule for site and federation names, whatever the mode (federation.names);
 - a parameter outside its site's `tunable` list is a problem of the file, not a failure at run time;
 - model files and Python modules resolve against the scenario's folder, never the working directory,
   and a missing one says where it was looked for; a misspelt name gets the closest ones.
@@ -35,7 +35,7 @@ def elsewhere(tmp_path: Path) -> Iterator[Path]:
 
 # ------------------------------------------------------------------------------------------------------------ names
 
-@pytest.mark.parametrize(("owner", "fragment"), [
+@pytest.mark.parametrize(("site", "fragment"), [
     ("util/ity", "site name 'util/ity' must be 1 to 64 letters, digits, '_', '.' or '-'"),
     ("the utility", "site name 'the utility' must be"),
     ("-utility", "not starting with '.' or '-'"),
@@ -44,23 +44,23 @@ def elsewhere(tmp_path: Path) -> Iterator[Path]:
     ("coordinator", "'coordinator' is reserved"),
 ])
 def test_a_site_name_grpc_or_ray_cannot_use_is_refused_in_every_mode(write_scenario: ScenarioWriter,
-                                                                     owner: str, fragment: str) -> None:
+                                                                     site: str, fragment: str) -> None:
     data = base_scenario()
-    data["federates"]["furnace"]["owner"] = owner
-    problems_for(write_scenario, data, "federates.furnace.owner", fragment)
+    data["federates"]["furnace"]["site"] = site
+    problems_for(write_scenario, data, "federates.furnace.site", fragment)
 
 
 def test_the_longest_site_name_and_every_allowed_character_pass(write_scenario: ScenarioWriter) -> None:
     data = base_scenario()
-    data["federates"]["furnace"]["owner"] = "Steel_works.v2-" + "x" * 49
+    data["federates"]["furnace"]["site"] = "Steel_works.v2-" + "x" * 49
     data["federation"] = "_grid.furnace-vehicle_" + "x" * 42
-    assert load_scenario(write_scenario(data)).federates["furnace"].owner.endswith("x")
+    assert load_scenario(write_scenario(data)).federates["furnace"].site.endswith("x")
 
 
 def test_sites_that_differ_only_in_case_are_refused(write_scenario: ScenarioWriter) -> None:
     data = base_scenario()
-    data["federates"]["furnace"]["owner"] = "Utility"
-    problems_for(write_scenario, data, "federates.furnace.owner", "site 'Utility' differs from site 'utility' only in case")
+    data["federates"]["furnace"]["site"] = "Utility"
+    problems_for(write_scenario, data, "federates.furnace.site", "site 'Utility' differs from site 'utility' only in case")
 
 
 @pytest.mark.parametrize(("federation", "fragment"), [

@@ -8,7 +8,7 @@ import fmpy
 
 from federation.scenario import load_scenario
 
-from .conftest import ScenarioWriter, base_scenario, make_fmu, one_owner
+from .conftest import ScenarioWriter, base_scenario, make_fmu, one_site
 
 FMI3_BINARY = f"binaries/{fmpy.platform_tuple}/toy{fmpy.sharedLibraryExtension}"
 CAMERA = """
@@ -28,9 +28,9 @@ def test_a_valid_scenario_that_records_its_outputs_has_no_note(write_scenario: S
 def test_outputs_that_cannot_travel_are_named_with_why(write_scenario: ScenarioWriter, scenario_dir: Path) -> None:
     make_fmu(scenario_dir / "camera.fmu", CAMERA, fmi_version="3.0", binary=FMI3_BINARY)
     data = base_scenario()
-    data["federates"]["camera"] = {"fmu": "camera.fmu", "owner": "lab"}
-    assert notes(write_scenario, data) == []  # several owners: camera shares nothing unconnected anyway
-    one_owner(data)  # one owner: every output is shared and recorded, but for those that cannot travel
+    data["federates"]["camera"] = {"fmu": "camera.fmu", "site": "lab"}
+    assert notes(write_scenario, data) == []  # several sites: camera shares nothing unconnected anyway
+    one_site(data)  # one site: every output is shared and recorded, but for those that cannot travel
     assert notes(write_scenario, data) == [
         ("federates.camera", "outputs not exposed nor recorded, as only scalar Real, Integer or Boolean values "
                              "travel: image (an array), label (a String variable)")]
@@ -42,14 +42,14 @@ def test_outputs_that_cannot_travel_are_named_with_why(write_scenario: ScenarioW
 def test_nothing_recorded_is_a_warning_saying_why(write_scenario: ScenarioWriter, scenario_dir: Path) -> None:
     make_fmu(scenario_dir / "camera.fmu", CAMERA, fmi_version="3.0", binary=FMI3_BINARY)
     data = {"federation": "blind", "time": {"stop": 10.0, "step": 1.0},
-            "federates": {"camera": {"fmu": "camera.fmu", "owner": "lab"},
-                          "grid": {"fmu": "../fmus/grid.fmu", "owner": "utility", "expose": []}}}
+            "federates": {"camera": {"fmu": "camera.fmu", "site": "lab"},
+                          "grid": {"fmu": "../fmus/grid.fmu", "site": "utility", "expose": []}}}
     found = notes(write_scenario, data)
     assert [key for key, _ in found] == ["federates"]
     assert found[0][1].startswith("nothing will be recorded: no federate exposes a scalar Real, Integer or Boolean "
                                   "output (camera: no expose list, and none of its outputs is connected; grid: "
                                   "expose is empty)")
-    found = notes(write_scenario, one_owner(data))
+    found = notes(write_scenario, one_site(data))
     assert [key for key, _ in found] == ["federates.camera", "federates"]
     assert found[1][1].startswith("nothing will be recorded: no federate exposes a scalar Real, Integer or Boolean "
                                   "output (camera: no output that can travel; grid: expose is empty)")

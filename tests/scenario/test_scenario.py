@@ -49,7 +49,7 @@ def test_valid_scenario_defaults(write_scenario: ScenarioWriter, scenario_dir: P
     assert scenario.federation == "grid-furnace-vehicle"
     assert scenario.step_of("grid") == 0.1 and scenario.step_of("furnace") == 1.0
     assert scenario.exposed("grid") == ["f", "v_pcc"]
-    # several owners: without an expose list, only what the scenario connects (or records) is shared
+    # several sites: without an expose list, only what the scenario connects (or records) is shared
     assert scenario.exposed("furnace") == ["P_el"] and scenario.exposed("vehicle") == ["P_ev"]
     assert scenario.exposed("meter") == [] and scenario.exposed("ems") == []
     assert scenario.recorded() == [("grid", "f"), ("grid", "v_pcc"), ("furnace", "P_el"), ("vehicle", "P_ev")]
@@ -108,7 +108,7 @@ def test_problems_are_all_reported_at_once(write_scenario: ScenarioWriter) -> No
 def test_structural_and_cross_check_problems_together(write_scenario: ScenarioWriter) -> None:
     data = base_scenario()
     data["federates"]["furnace"]["outputs"] = ["P_el"]  # structural: unknown key
-    data["federates"]["meter"]["owner"] = ""  # structural
+    data["federates"]["meter"]["site"] = ""  # structural
     data["time"]["step"] = "fast"  # structural
     data["connections"].append(42)  # structural
     data["connections"].append("vehicle.P_nope -> grid.P_furnace")  # cross-check on entries that parsed
@@ -117,7 +117,7 @@ def test_structural_and_cross_check_problems_together(write_scenario: ScenarioWr
     data["output"] = {"variables": ["ems.nope"]}
     error = load_error(write_scenario(data))
     assert_problem(error, "federates.furnace.outputs", "unknown key")
-    assert_problem(error, "federates.meter.owner", "must not be empty")
+    assert_problem(error, "federates.meter.site", "must not be empty")
     assert_problem(error, "time.step", "number", "fast")
     assert_problem(error, "connections[5]", "a connection is")
     assert_problem(error, "connections[6]", "federate 'vehicle' has no variable 'P_nope'")
@@ -180,10 +180,10 @@ def test_top_level_not_a_mapping(write_scenario: ScenarioWriter, text: str) -> N
 
 def test_missing_required_keys(write_scenario: ScenarioWriter) -> None:
     data = base_scenario()
-    del data["federation"], data["time"]["stop"], data["federates"]["grid"]["owner"]
+    del data["federation"], data["time"]["stop"], data["federates"]["grid"]["site"]
     error = problems_for(write_scenario, data, "federation", "required key is missing")
     assert_problem(error, "time.stop", "missing")
-    assert_problem(error, "federates.grid.owner", "missing")
+    assert_problem(error, "federates.grid.site", "missing")
 
 
 def test_wrong_types(write_scenario: ScenarioWriter) -> None:
@@ -234,9 +234,9 @@ def test_federate_name_must_be_identifier(write_scenario: ScenarioWriter) -> Non
 def test_owner_and_federation_must_not_be_empty(write_scenario: ScenarioWriter) -> None:
     data = base_scenario()
     data["federation"] = "  "
-    data["federates"]["grid"]["owner"] = ""
+    data["federates"]["grid"]["site"] = ""
     error = problems_for(write_scenario, data, "federation", "must not be empty")
-    assert_problem(error, "federates.grid.owner", "must not be empty")
+    assert_problem(error, "federates.grid.site", "must not be empty")
 
 
 # ------------------------------------------------------------------------------------------------------------- time
@@ -373,7 +373,7 @@ def test_type_mismatch_says_why_and_what_to_do(write_scenario: ScenarioWriter, s
     <ScalarVariable name="preset" valueReference="3" causality="input" variability="discrete"><Integer start="0"/>
     </ScalarVariable>""")
     data = base_scenario()
-    data["federates"]["counter"] = {"fmu": "counter.fmu", "owner": "lab"}
+    data["federates"]["counter"] = {"fmu": "counter.fmu", "site": "lab"}
     data["connections"] += ["counter.count -> furnace.curtail", "grid.v_pcc -> counter.on", "grid.f -> counter.preset"]
     error = load_error(write_scenario(data))
     # An Int32 into a Float64 is exact: the one conversion made
@@ -402,7 +402,7 @@ def _meter_fmu(path: Path, unit: str) -> Path:
 def test_incompatible_units(write_scenario: ScenarioWriter, scenario_dir: Path) -> None:
     _meter_fmu(scenario_dir / "kw_meter.fmu", "kW")
     data = base_scenario()
-    data["federates"]["kwm"] = {"fmu": "kw_meter.fmu", "owner": "lab"}
+    data["federates"]["kwm"] = {"fmu": "kw_meter.fmu", "site": "lab"}
     data["connections"] += ["furnace.P_el -> kwm.P", "grid.v_pcc -> ems.f"]
     data["connections"].remove("grid.f -> ems.f")
     error = problems_for(write_scenario, data, "connections[4]", "unit mismatch", "[W]", "[kW]")
@@ -416,8 +416,8 @@ def test_units_equal_by_definition_or_undeclared_are_compatible(write_scenario: 
     <ScalarVariable name="x" valueReference="1" causality="input" variability="continuous"><Real start="0"/>
     </ScalarVariable>""")
     data = base_scenario()
-    data["federates"]["vam"] = {"fmu": "va_meter.fmu", "owner": "lab"}
-    data["federates"]["plain"] = {"fmu": "plain.fmu", "owner": "lab"}
+    data["federates"]["vam"] = {"fmu": "va_meter.fmu", "site": "lab"}
+    data["federates"]["plain"] = {"fmu": "plain.fmu", "site": "lab"}
     data["connections"] += ["furnace.P_el -> vam.P", "grid.f -> plain.x"]
     scenario = load_scenario(write_scenario(data))
     assert [str(c) for c in scenario.inputs_of("vam")] == ["furnace.P_el -> vam.P"]
@@ -476,7 +476,7 @@ def test_fmu_that_cannot_run_here(write_scenario: ScenarioWriter, scenario_dir: 
                                   fragment: str) -> None:
     fmu = make_fmu(scenario_dir / "toy.fmu", "", **kwargs)
     data = base_scenario()
-    data["federates"]["toy"] = {"fmu": "toy.fmu", "owner": "lab"}
+    data["federates"]["toy"] = {"fmu": "toy.fmu", "site": "lab"}
     error = load_error(write_scenario(data))
     assert_problem(error, "federates.toy.fmu", str(fmu), fragment)
     assert len(error.problems) == 1, str(error)
@@ -491,7 +491,7 @@ def test_fmu_whose_binary_does_not_load_is_named_before_anything_runs(
         write_scenario: ScenarioWriter, scenario_dir: Path, library: Callable[[], bytes], fragment: str) -> None:
     fmu = make_fmu(scenario_dir / "toy.fmu", "", library=library())
     data = base_scenario()
-    data["federates"]["toy"] = {"fmu": "toy.fmu", "owner": "lab"}
+    data["federates"]["toy"] = {"fmu": "toy.fmu", "site": "lab"}
     error = load_error(write_scenario(data))
     assert_problem(error, "federates.toy.fmu", str(fmu), f"binaries/{fmpy.platform}/toy{fmpy.sharedLibraryExtension} "
                    f"{fragment}")
@@ -516,7 +516,7 @@ def test_a_binary_that_needs_a_neighbour_library_loads_from_its_own_folder(
     with zipfile.ZipFile(fmu, "a") as archive:
         archive.write(src / "libdep.so", f"binaries/{fmpy.platform}/libdep.so")
     data = base_scenario()
-    data["federates"]["toy"] = {"fmu": "toy.fmu", "owner": "lab"}
+    data["federates"]["toy"] = {"fmu": "toy.fmu", "site": "lab"}
     assert "toy" in load_scenario(write_scenario(data)).interfaces
 
 
@@ -524,7 +524,7 @@ def test_running_with_a_damaged_binary_is_a_clear_error_not_a_crash(write_scenar
                                                                     scenario_dir: Path) -> None:
     make_fmu(scenario_dir / "toy.fmu", "", library=twin_library(2)[:4096])
     data = base_scenario()
-    data["federates"]["toy"] = {"fmu": "toy.fmu", "owner": "lab"}
+    data["federates"]["toy"] = {"fmu": "toy.fmu", "site": "lab"}
     run = subprocess.run([sys.executable, "-m", "federation.cli", "run", str(write_scenario(data)), "--no-plot",
                           "--out", str(scenario_dir / "out")], capture_output=True, text=True, timeout=300)
     assert run.returncode == 2, run.stderr  # refused as an invalid scenario, with nothing loaded in-process
@@ -535,7 +535,7 @@ def test_another_sites_fmu_may_lack_a_binary_for_this_platform(write_scenario: S
                                                                scenario_dir: Path) -> None:
     make_fmu(scenario_dir / "toy.fmu", "", binary="binaries/win64/toy.dll")
     data = base_scenario()
-    data["federates"]["toy"] = {"fmu": "toy.fmu", "owner": "lab"}
+    data["federates"]["toy"] = {"fmu": "toy.fmu", "site": "lab"}
     assert "toy" in load_scenario(write_scenario(data), site="utility").interfaces
     assert_problem(load_error(write_scenario(data)), "federates.toy.fmu", "no binary for this platform")
 

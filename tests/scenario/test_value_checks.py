@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from adapters.fmu.interface import fmu_interface
-from federation.scenario import Scenario, load_scenario
+from federation.scenario import ScenarioSpec, load_scenario
 
-from .conftest import ScenarioWriter, base_scenario, make_fmu, one_owner
+from .conftest import ScenarioWriter, base_scenario, make_fmu, one_site
 from .test_scenario import assert_problem, load_error, problems_for
 
 FMI3_COUNTER = """
@@ -34,7 +34,7 @@ def counter(scenario_dir: Path) -> Path:
 
 def _with_counter(**spec: object) -> dict[str, object]:
     data = base_scenario()
-    data["federates"]["counter"] = {"fmu": "counter.fmu", "owner": "lab", **spec}
+    data["federates"]["counter"] = {"fmu": "counter.fmu", "site": "lab", **spec}
     return data
 
 
@@ -56,7 +56,7 @@ def test_an_integer_connection_may_not_narrow(write_scenario: ScenarioWriter, co
     data = _with_counter()
     make_fmu(counter.parent / "other.fmu", FMI3_COUNTER.replace('name="', 'name="o_'), fmi_version="3.0",
              binary=FMI3_BINARY)
-    data["federates"]["other"] = {"fmu": "other.fmu", "owner": "lab"}
+    data["federates"]["other"] = {"fmu": "other.fmu", "site": "lab"}
     data["connections"] += ["counter.wide -> other.o_small", "other.o_wide -> counter.wide_in"]
     error = problems_for(write_scenario, data, "connections[5]", "type mismatch", "Int64", "Int8")
     assert [p.key for p in error.problems] == ["connections[5]"]  # Int64 -> Int64 is fine
@@ -64,7 +64,7 @@ def test_an_integer_connection_may_not_narrow(write_scenario: ScenarioWriter, co
 
 def test_string_variables_are_not_exposed_by_default_and_refused_when_named(write_scenario: ScenarioWriter,
                                                                             counter: Path) -> None:
-    scenario = load_scenario(write_scenario(one_owner(_with_counter())))
+    scenario = load_scenario(write_scenario(one_site(_with_counter())))
     assert scenario.exposed("counter") == ["wide"]  # not the String output
     assert ("counter", "label") not in scenario.recorded()
     data = _with_counter(expose=["wide", "label"])
@@ -123,31 +123,31 @@ MERGED = """\
 federation: merged
 time: {start: 0, stop: 10, step: 1}
 federates:
-  grid: &grid {fmu: ../fmus/grid.fmu, owner: utility, step: 0.5, parameters: {H: 5.0}}
+  grid: &grid {fmu: ../fmus/grid.fmu, site: utility, step: 0.5, parameters: {H: 5.0}}
   grid2:
     <<: *grid
     step: 1.0
   grid3:
-    <<: [{owner: lab, expose: [f]}, *grid]
+    <<: [{site: lab, expose: [f]}, *grid]
 """
 
 
 def test_yaml_merge_keys_are_read_as_yaml_safe_load_reads_them(write_scenario: ScenarioWriter) -> None:
     scenario = load_scenario(write_scenario(text=MERGED))
-    as_pyyaml_reads = Scenario.model_validate(yaml.safe_load(MERGED))
+    as_pyyaml_reads = ScenarioSpec.model_validate(yaml.safe_load(MERGED))
     for name in ("grid", "grid2"):
         assert scenario.federates[name] == as_pyyaml_reads.federates[name]
     grid2, grid3 = scenario.federates["grid2"], scenario.federates["grid3"]
-    assert (grid2.owner, grid2.step, grid2.parameters) == ("utility", 1.0, {"H": 5.0})  # an explicit key wins
+    assert (grid2.site, grid2.step, grid2.parameters) == ("utility", 1.0, {"H": 5.0})  # an explicit key wins
     # An earlier mapping in the list wins, as the YAML merge spec says (PyYAML 6.0.4 decides by the
     # identity of the key's str object, so its answer here depends on string interning).
-    assert (grid3.owner, grid3.step, grid3.expose) == ("lab", 0.5, ["f"])
+    assert (grid3.site, grid3.step, grid3.expose) == ("lab", 0.5, ["f"])
 
 
 @pytest.mark.parametrize(("text", "fragments"), [
     (MERGED.replace("    step: 1.0\n", "    step: 1.0\n    step: 2.0\n"), ("line 8", "duplicate key 'step'")),
     (MERGED.replace("    step: 1.0\n", "    <<: *grid\n"), ("line 7", "duplicate merge key '<<'", "<<: [*a, *b]")),
-    (MERGED.replace("owner: utility,", "owner: utility, owner: lab,"), ("line 4", "duplicate key 'owner'")),
+    (MERGED.replace("site: utility,", "site: utility, site: lab,"), ("line 4", "duplicate key 'site'")),
     (MERGED.replace("<<: *grid", "<<: 3"), ("line 6", "a merge key '<<' takes a mapping or a list of mappings")),
 ])
 def test_duplicate_keys_are_still_refused_beside_merge_keys(write_scenario: ScenarioWriter, text: str,
@@ -174,10 +174,10 @@ def test_a_complex_yaml_key_is_a_named_syntax_error(write_scenario: ScenarioWrit
 
 def test_names_yaml_reads_as_numbers_are_named_and_never_merged(write_scenario: ScenarioWriter) -> None:
     head = "federation: x\ntime: {start: 0, stop: 10, step: 1}\nfederates:\n"
-    error = load_error(write_scenario(text=head + "  1: {python: toy_ems:Dispatcher, owner: o}\n"))
+    error = load_error(write_scenario(text=head + "  1: {python: toy_ems:Dispatcher, site: o}\n"))
     assert_problem(error, "federates.1", "the name 1 must be a string: quote it")
     # 1 and true are one key to Python: one federate would silently replace the other
-    error = load_error(write_scenario(text=head + "  1: {python: a:B, owner: o}\n  true: {python: a:B, owner: o}\n"))
+    error = load_error(write_scenario(text=head + "  1: {python: a:B, site: o}\n  true: {python: a:B, site: o}\n"))
     assert_problem(error, "(yaml)", "duplicate key True", "the same key as 1")
 
 
@@ -199,10 +199,10 @@ def test_array_variables_are_named_wherever_they_would_travel_or_be_set(write_sc
     <Float64 name="g" valueReference="3" causality="parameter" variability="fixed" start="1 2">
       <Dimension start="2"/></Float64>""", fmi_version="3.0", binary=FMI3_BINARY)
     data = base_scenario()
-    data["federates"]["arr"] = {"fmu": "arr.fmu", "owner": "lab"}
-    assert load_scenario(write_scenario(one_owner(data))).exposed("arr") == ["s"]  # v would shift s's value in one read
+    data["federates"]["arr"] = {"fmu": "arr.fmu", "site": "lab"}
+    assert load_scenario(write_scenario(one_site(data))).exposed("arr") == ["s"]  # v would shift s's value in one read
     data = base_scenario()
-    data["federates"]["arr"] = {"fmu": "arr.fmu", "owner": "lab"}
+    data["federates"]["arr"] = {"fmu": "arr.fmu", "site": "lab"}
     data["federates"]["arr"].update(expose=["v", "s"], parameters={"g": 5.0})
     error = problems_for(write_scenario, data, "federates.arr.expose[0]", "arr.v is an array")
     assert_problem(error, "federates.arr.parameters.g", "arr.g is an array", "only scalar parameters")
@@ -220,7 +220,7 @@ def test_an_fmi3_enumeration_narrows_only_if_its_items_do_not_fit(write_scenario
     <Int32 name="i" valueReference="1" causality="input" variability="discrete" start="0"/>""",
              fmi_version="3.0", binary=FMI3_BINARY)
     data = base_scenario()
-    data["federates"].update(e={"fmu": "enum.fmu", "owner": "lab"}, k={"fmu": "sink.fmu", "owner": "lab"})
+    data["federates"].update(e={"fmu": "enum.fmu", "site": "lab"}, k={"fmu": "sink.fmu", "site": "lab"})
     data["connections"].append("e.mode -> k.i")
     if refused:  # an FMI 3 Enumeration is 64-bit
         problems_for(write_scenario, data, "connections[5]", "type mismatch", "Enumeration", "Int32")
@@ -236,7 +236,7 @@ def test_declared_bounds_are_exact_and_nan_or_a_float32_overflow_is_refused(writ
     <Float64 name="g" valueReference="3" causality="parameter" variability="fixed" start="0" max="1000000"/>""",
              fmi_version="3.0", binary=FMI3_BINARY)
     data = base_scenario()
-    data["federates"]["b"] = {"fmu": "bounds.fmu", "owner": "lab",
+    data["federates"]["b"] = {"fmu": "bounds.fmu", "site": "lab",
                               "parameters": {"id": 9007199254740993, "f": 1e39, "g": float("nan")}}
     error = load_error(write_scenario(data))
     assert [p.key for p in error.problems] == ["federates.b.parameters.f", "federates.b.parameters.g"], str(error)
@@ -266,7 +266,7 @@ def test_a_number_for_a_string_parameter_says_to_quote_it(write_scenario: Scenar
     <ScalarVariable name="tag" valueReference="1" causality="parameter" variability="fixed"><String start="a"/>
     </ScalarVariable>""")
     data = base_scenario()
-    data["federates"]["tagged"] = {"fmu": "tagged.fmu", "owner": "lab", "parameters": {"tag": 123}}
+    data["federates"]["tagged"] = {"fmu": "tagged.fmu", "site": "lab", "parameters": {"tag": 123}}
     problems_for(write_scenario, data, "federates.tagged.parameters.tag", "value 123", "String", "quote it")
     data["federates"]["tagged"]["parameters"] = {"tag": "123"}
     load_scenario(write_scenario(data))

@@ -80,8 +80,8 @@ def two_sites(folder: Path, logs: Path) -> Path:
         federation: placement
         time: {start: 0.0, stop: 3.0, step: 1.0}
         federates:
-          first: {python: "alpha_model:Relay", owner: alpha}
-          second: {python: "beta_model:Relay", owner: beta}
+          first: {python: "alpha_model:Relay", site: alpha}
+          second: {python: "beta_model:Relay", site: beta}
         connections: [first.y -> second.u, second.y -> first.u]
         """))
     return path
@@ -93,12 +93,12 @@ def importers(log: Path) -> list[str]:
 
 def test_a_site_loads_only_its_own_models_even_with_the_others_files_at_hand(tmp_path: Path) -> None:
     path = two_sites(tmp_path / "scen", tmp_path / "logs")
-    path.write_text(path.read_text().replace("connections:", "  third: {fmu: gamma.fmu, owner: gamma}\nconnections:"))
+    path.write_text(path.read_text().replace("connections:", "  third: {fmu: gamma.fmu, site: gamma}\nconnections:"))
     alpha = load_scenario(path, site="alpha")  # gamma's file is not even read here: its owner's host reports it
     assert importers(tmp_path / "logs" / "beta_model.log") == []  # beta's code never ran at alpha
     assert len(importers(tmp_path / "logs" / "alpha_model.log")) == 1  # alpha's own model: checked
     assert alpha.interfaces["second"].kind == REMOTE and alpha.interfaces["third"].kind == REMOTE
-    assert alpha.exposed("second") == ["y"]  # several owners: only what the scenario connects, never 'spare'
+    assert alpha.exposed("second") == ["y"]  # several sites: only what the scenario connects, never 'spare'
     with pytest.raises(ScenarioError) as error:
         load_scenario(path, site="gamma")
     assert "federates.third.fmu" in str(error.value) and "not an FMU" in str(error.value)
@@ -129,8 +129,8 @@ def test_validate_runs_model_code_and_no_exec_runs_none(tmp_path: Path) -> None:
         federation: untrusted
         time: {start: 0.0, stop: 3.0, step: 1.0}
         federates:
-          ems: {python: "ems_model:Relay", owner: lab}
-          toy: {fmu: toy.fmu, owner: lab}
+          ems: {python: "ems_model:Relay", site: lab}
+          toy: {fmu: toy.fmu, site: lab}
         connections: [toy.x -> ems.u, ems.y -> toy.w]
         """))
     proc = subprocess.run([*CLI, "validate", "--no-exec", str(path)], capture_output=True, text=True, timeout=120)
@@ -149,7 +149,7 @@ def test_validate_runs_model_code_and_no_exec_runs_none(tmp_path: Path) -> None:
     proc = subprocess.run([*CLI, "validate", str(path)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert len(importers(logs / "module.log")) == 1 and len(importers(logs / "library.log")) == 1
-    assert "shared by each owner" in proc.stdout and "; toy.x (no expose list, one owner: every output)" in proc.stdout
+    assert "shared by each site" in proc.stdout and "; toy.x (no expose list, one site: every output)" in proc.stdout
     help_text = " ".join(subprocess.run([*CLI, "validate", "--help"], capture_output=True, text=True).stdout.split())
     assert "imports python: modules and loads FMU binaries" in help_text and "--no-exec" in help_text
 
@@ -169,10 +169,10 @@ def test_no_error_quotes_a_file_it_could_not_read(tmp_path: Path) -> None:
     (folder / "config.json").write_text(f'{{"{SECRET}": {{"token": "{SECRET}"}}}}')
     head = "federation: x\ntime: {start: 0, stop: 2, step: 1}\nfederates:\n"
     scenarios = {
-        "replay": f"  m: {{replay: {system}, owner: o}}\n",
-        "replay_cells": "  m: {replay: cells.csv, owner: o}\n",
-        "fmu": f"  m: {{fmu: {system}, owner: o}}\n",
-        "python": "  m: {python: syntax_model:X, owner: o}\n",
+        "replay": f"  m: {{replay: {system}, site: o}}\n",
+        "replay_cells": "  m: {replay: cells.csv, site: o}\n",
+        "fmu": f"  m: {{fmu: {system}, site: o}}\n",
+        "python": "  m: {python: syntax_model:X, site: o}\n",
     }
     said: list[str] = []
     for name, federate in scenarios.items():

@@ -343,7 +343,7 @@ def scenario(folder: Path, fmus: dict[str, Path]) -> Path:
     path.write_text(yaml.safe_dump({
         "federation": "hostile",
         "time": {"start": 0.0, "stop": 10.0, "step": 1.0},
-        "federates": {name: {"fmu": str(fmu), "owner": f"site{i}"} for i, (name, fmu) in enumerate(fmus.items())},
+        "federates": {name: {"fmu": str(fmu), "site": f"site{i}"} for i, (name, fmu) in enumerate(fmus.items())},
     }))
     return path
 

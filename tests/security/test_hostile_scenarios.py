@@ -19,7 +19,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAD = "federation: hostile\ntime: {start: 0, stop: 10, step: 1}\n"
-METER = "  meter: {replay: meter.csv, owner: utility}\n"
+METER = "  meter: {replay: meter.csv, site: utility}\n"
 SECONDS, GROWN_MB, LONGEST_LINE = 2.0, 100, 3000
 
 CHILD = r"""
@@ -88,32 +88,32 @@ def _cases() -> list[Case]:
                                                                              "that holds it",)),
         Case("huge_integer", f"federation: hostile\ntime: {{start: 0, stop: {digits}, step: 1}}\n", "time.stop",
              ("an integer of 5,000 characters is beyond any number this tool uses",)),
-        Case("huge_parameter", HEAD + f"federates:\n  e: {{python: m:C, owner: o, parameters: {{p: {digits[:4000]}}}}}\n",
+        Case("huge_parameter", HEAD + f"federates:\n  e: {{python: m:C, site: o, parameters: {{p: {digits[:4000]}}}}}\n",
              "federates.e.parameters.p", ("beyond any number this tool uses",)),
         Case("float_overflow", "federation: hostile\ntime: {start: 0, stop: 10, step: 1.0e+400}\n", "time.step",
              ("1.0e+400 is beyond the largest 64-bit float",)),
         Case("endless_file", None, "(file)", ("larger than 1,024 KB",), path="/dev/zero"),
-        Case("endless_replay", HEAD + "federates:\n  meter: {replay: /dev/zero, owner: utility}\n",
+        Case("endless_replay", HEAD + "federates:\n  meter: {replay: /dev/zero, site: utility}\n",
              "federates.meter.replay", ("a replay CSV must be a regular file",)),
         Case("policy_bomb", _levels('["a", "a", "a", "a", "a", "a", "a", "a", "a"]', 9, 9, "[", "]")
              + "admin: *l8\n", "(yaml)", ("more than 50,000 values",), kind="policy"),
         Case("endless_policy", None, "(file)", ("larger than 1,024 KB",), kind="policy", path="/dev/zero"),
-        Case("long_federate_name", HEAD + f"federates:\n  ? {big[:200_000]}\n  : {{replay: meter.csv, owner: utility}}\n",
+        Case("long_federate_name", HEAD + f"federates:\n  ? {big[:200_000]}\n  : {{replay: meter.csv, site: utility}}\n",
              "federates." + "x" * 100, ("federate name 'xxx", "of at most 64 characters")),
-        Case("long_key", HEAD + f"federates:\n  meter:\n    replay: meter.csv\n    owner: utility\n    ? {big}\n    : 1\n",
+        Case("long_key", HEAD + f"federates:\n  meter:\n    replay: meter.csv\n    site: utility\n    ? {big}\n    : 1\n",
              "federates.meter." + "x" * 100, ("unknown key",)),
-        Case("long_value", HEAD + f"federates:\n  meter: {{replay: meter.csv, owner: utility, step: {big}}}\n",
+        Case("long_value", HEAD + f"federates:\n  meter: {{replay: meter.csv, site: utility, step: {big}}}\n",
              "federates.meter.step", ("valid number", "got 'xxx")),
         Case("long_connection", HEAD + f"federates:\n{METER}connections: ['meter.{big} -> meter.x', '{big}']\n",
              "connections[1]", ("is not of the form",)),
-        Case("long_path", HEAD + f"federates:\n  e: {{fmu: {'a/' * 150_000}x.fmu, owner: o}}\n",
+        Case("long_path", HEAD + f"federates:\n  e: {{fmu: {'a/' * 150_000}x.fmu, site: o}}\n",
              "federates.e.fmu", ("a path of 300,005 characters names no file",)),
-        Case("long_path_part", HEAD + f"federates:\n  e: {{fmu: {('b' * 300 + '/') * 10}x.fmu, owner: o}}\n",
+        Case("long_path_part", HEAD + f"federates:\n  e: {{fmu: {('b' * 300 + '/') * 10}x.fmu, site: o}}\n",
              "federates.e.fmu", ("cannot be looked up", "too long")),
-        Case("long_module", HEAD + f"federates:\n  e: {{python: '{big}:X', owner: o}}\n",
+        Case("long_module", HEAD + f"federates:\n  e: {{python: '{big}:X', site: o}}\n",
              "federates.e.python", ("not found",)),
-        Case("long_owner", HEAD + f"federates:\n  meter: {{replay: meter.csv, owner: {big}}}\n",
-             "federates.meter.owner", ("is 300000 characters long",)),
+        Case("long_owner", HEAD + f"federates:\n  meter: {{replay: meter.csv, site: {big}}}\n",
+             "federates.meter.site", ("is 300000 characters long",)),
     ]
 
 
@@ -157,10 +157,10 @@ def test_merge_keys_still_merge_within_the_limits(tmp_path: Path) -> None:
 
     (tmp_path / "meter.csv").write_text("time,P [W]\n0,1\n10,2\n")
     path = tmp_path / "merged.yaml"
-    path.write_text(HEAD + "federates:\n  a: &a {<<: {replay: meter.csv, owner: utility}, step: 2.0}\n"
-                    + "  b: {<<: *a, owner: lab}\n")
+    path.write_text(HEAD + "federates:\n  a: &a {<<: {replay: meter.csv, site: utility}, step: 2.0}\n"
+                    + "  b: {<<: *a, site: lab}\n")
     scenario = load_scenario(path)
-    assert (scenario.federates["b"].owner, scenario.federates["b"].step) == ("lab", 2.0)
+    assert (scenario.federates["b"].site, scenario.federates["b"].step) == ("lab", 2.0)
 
 
 def test_the_cli_refuses_a_bomb_at_once(tmp_path: Path) -> None:

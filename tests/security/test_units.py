@@ -1,4 +1,4 @@
-"""Certificates, policy files, the audit chain and owner-side tunables, without a network."""
+"""Certificates, policy files, the audit chain and site-side tunables, without a network."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from cryptography import x509
 
 from federation.names import RECORDER
-from federation.scenario import Scenario, ScenarioError, load_scenario
+from federation.scenario import Scenario, ScenarioError, ScenarioSpec, load_scenario
 from federation.security.audit import AuditError, AuditLog, verify
 from federation.security.certs import SITE_URN, CertDir, CertificateError, SiteCredentials, init_ca, issue_site
 from federation.security.policy import PermissionDenied, Policy, PolicyError, from_scenario, load_policy
@@ -206,9 +206,7 @@ def _unchecked(path: Path, overrides: dict[str, object] | None = None) -> Scenar
     for key, value in (overrides or {}).items():
         federate, _, parameter = key.partition(".")
         data["federates"][federate].setdefault("parameters", {})[parameter] = value
-    scenario = Scenario.model_validate(data)
-    scenario._path = path
-    return scenario
+    return Scenario(ScenarioSpec.model_validate(data), path, file_sha256="")
 
 
 def test_owner_host_refuses_parameters_not_tunable(tmp_path: Path) -> None:
@@ -258,4 +256,4 @@ def test_a_host_for_a_site_owning_nothing_fails_before_connecting_naming_the_own
     out = cli("host", str(FLAGSHIP), "--site", "nobody", "--rti", "127.0.0.1:1", "--wait", "30")
     assert out.returncode == 2 and time.monotonic() - started < 20, out.stderr  # not after the 30 s of retries
     said = " ".join(out.stderr.split())
-    assert "no federate owned by site 'nobody'; its owners are carmaker, furnace_maker, operator, utility" in said
+    assert "no federate owned by site 'nobody'; its sites are carmaker, furnace_maker, operator, utility" in said

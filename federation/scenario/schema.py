@@ -1,0 +1,354 @@
+"""The scenario file's schema: pydantic models of what it holds and the parsing of its pieces; no I/O."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Container, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, FiniteFloat, PlainSerializer, PlainValidator,
+                      StringConstraints, ValidationError, model_validator)
+
+from federation.clip import short_repr
+from federation.names import MAX_NAME_LENGTH
+
+from .problems import Problem, pydantic_problems
+
+__all__ = ["Connection", "FederateSpec", "InteractionSpec", "OutputSpec", "ScenarioSpec", "TimeSpec", "Unparsed",
+           "parse_reference", "parse_spec"]
+
+FederateKind = Literal["fmu", "python", "replay"]
+ParameterValue = float | int | bool | str
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,%d}\Z" % (MAX_NAME_LENGTH - 1))  # they name columns, classes
+IDENTIFIER_RULE = f"an identifier (a letter or '_', then letters, digits or '_') of at most {MAX_NAME_LENGTH} characters"
+_BAD_VARIABLE_NAME = re.compile(r"\s|->")
+_CONNECTION = re.compile(r"^\s*(\S+)\s*->\s*(\S+)\s*$")
+_PATH_MAX = 4096  # Linux's PATH_MAX, the longest of the usual file systems'
+
+
+# --------------------------------------------------------------------------------------------------------- references
+
+def parse_reference(text: str) -> tuple[str, str]:
+    """Split 'federate.variable' at the first dot; raise ValueError when malformed."""
+    federate, sep, variable = text.strip().partition(".")
+    if not sep or not federate or not variable:
+        raise ValueError(f"{short_repr(text)} is not a 'federate.variable' reference")
+    if not IDENTIFIER.match(federate):
+        raise ValueError(f"{short_repr(text)}: federate name {short_repr(federate)} is not {IDENTIFIER_RULE}")
+    if _BAD_VARIABLE_NAME.search(variable):
+        raise ValueError(f"{short_repr(text)}: variable name {short_repr(variable)} contains whitespace or '->'")
+    return federate, variable
+
+
+@dataclass(frozen=True)
+class Connection:
+    """A data connection from one federate's output to another federate's input."""
+
+    src_federate: str
+    src_variable: str
+    dst_federate: str
+    dst_variable: str
+
+    def __str__(self) -> str:
+        return f"{self.src} -> {self.dst}"
+
+    @property
+    def src(self) -> str:
+        return f"{self.src_federate}.{self.src_variable}"
+
+    @property
+    def dst(self) -> str:
+        return f"{self.dst_federate}.{self.dst_variable}"
+
+    @classmethod
+    def parse(cls, value: object) -> Connection:
+        """From 'a.x -> b.y' or {from: a.x, to: b.y}; raise ValueError when malformed."""
+        if isinstance(value, Connection):
+            return value
+        if isinstance(value, str):
+            match = _CONNECTION.match(value)
+            if match is None:
+                raise ValueError(f"{short_repr(value)} is not of the form 'federate.output -> federate.input'")
+            src, dst = match.group(1), match.group(2)
+        elif isinstance(value, Mapping):
+            if set(value) != {"from", "to"} or not all(isinstance(v, str) for v in value.values()):
+                raise ValueError("a connection mapping needs exactly the string keys 'from' and 'to', "
+                                 f"got {short_repr(dict(value))}")
+            src, dst = value["from"], value["to"]
+        else:
+            raise ValueError(f"a connection is 'a.x -> b.y' or {{from: a.x, to: b.y}}, got {short_repr(value)}")
+        return cls(*parse_reference(src), *parse_reference(dst))
+
+
+# --------------------------------------------------------------------------------------------------------- field types
+
+def _parameter_value(value: object) -> ParameterValue:
+    item = getattr(value, "item", None)
+    if callable(item) and getattr(value, "shape", None) == ():  # numpy scalar, e.g. from a sweep
+        value = item()
+    if not isinstance(value, (bool, int, float, str)):
+        raise ValueError(f"a parameter value must be a number, boolean or string, got {short_repr(value)}")
+    return value
+
+
+def _not_bool(value: object) -> object:
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number of seconds, got {str(value).lower()}")
+    return value
+
+
+def _path_length(value: object) -> object:
+    if isinstance(value, str) and len(value) > _PATH_MAX:  # resolving it would walk every one of its parts
+        raise ValueError(f"a path of {len(value):,} characters names no file (file systems take at most {_PATH_MAX})")
+    return value
+
+
+def _none_is_empty(empty: Callable[[], object]) -> Callable[[object], object]:
+    return lambda value: empty() if value is None else value
+
+
+# A key given with every item commented out reads as null: it lists nothing (an absent key keeps its default,
+# so `expose:` left empty exposes nothing rather than everything).
+_NULL_IS_EMPTY_LIST = BeforeValidator(_none_is_empty(list))
+_NULL_IS_EMPTY_DICT = BeforeValidator(_none_is_empty(dict))
+
+
+ModelPath = Annotated[Path, BeforeValidator(_path_length)]
+ConnectionItem = Annotated[Connection, PlainValidator(Connection.parse), PlainSerializer(str)]
+# Not StrictFloat: PyYAML reads '1e6' (no dot) as a string, which lax parsing turns into the number a user means;
+# only YAML booleans, which lax parsing would take as 1.0 / 0.0, are refused.
+Seconds = Annotated[FiniteFloat, BeforeValidator(_not_bool)]
+ParameterItem = Annotated[ParameterValue, PlainValidator(_parameter_value)]
+NonEmptyStr = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+# ------------------------------------------------------------------------------------------------------------- models
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TimeSpec(_Strict):
+    """Simulated time interval [start, stop] in seconds and the default communication step."""
+
+    start: Seconds = 0.0
+    stop: Seconds
+    step: Seconds
+
+
+class FederateSpec(_Strict):
+    """One federate: exactly one of an FMU, a Python model class or a replay CSV."""
+
+    fmu: ModelPath | None = None
+    python: str | None = None
+    replay: ModelPath | None = None
+    site: NonEmptyStr  # the party that owns the federate and runs its host; `owner` is accepted too
+    step: Seconds | None = None
+    parameters: Annotated[dict[str, ParameterItem], _NULL_IS_EMPTY_DICT] = Field(default_factory=dict)
+    # absent: what the scenario connects or records (several sites), every output (one site); Scenario.exposed
+    expose: Annotated[list[str] | None, _NULL_IS_EMPTY_LIST] = None
+    # Parameters the site lets the federation set (scenario values, --set, sweeps); absent: any
+    # parameter given in the scenario. Enforced by the site's host (federation.security.tunable).
+    tunable: Annotated[list[str] | None, _NULL_IS_EMPTY_LIST] = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _owner_is_site(cls, data: Any) -> Any:
+        """`owner`, the key's older name, is read as `site` (the data given is not changed)."""
+        if isinstance(data, Mapping) and "owner" in data:
+            if "site" in data:
+                raise ValueError("both 'site' and 'owner' are given: 'owner' is the older name of 'site', give one")
+            data = {("site" if key == "owner" else key): value for key, value in data.items()}
+        return data
+
+    @model_validator(mode="after")
+    def _exactly_one_source(self) -> FederateSpec:
+        given = [name for name in ("fmu", "python", "replay") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError("exactly one of 'fmu', 'python' or 'replay' is required"
+                             + (f" (got {', '.join(given)})" if given else ""))
+        return self
+
+    @property
+    def kind(self) -> FederateKind:
+        if self.fmu is not None:
+            return "fmu"
+        return "python" if self.python is not None else "replay"
+
+    @property
+    def source(self) -> str:
+        """The fmu/python/replay value as written in the file."""
+        return str(getattr(self, self.kind))
+
+
+class InteractionSpec(_Strict):
+    """An interaction class: its parameters, who may send it, and which inputs receive which parameter."""
+
+    parameters: list[str]
+    publishers: Annotated[list[str], _NULL_IS_EMPTY_LIST] = Field(default_factory=list)
+    to: Annotated[dict[str, str], _NULL_IS_EMPTY_DICT] = Field(default_factory=dict)
+
+
+class OutputSpec(_Strict):
+    """Where results go and which 'federate.variable' outputs are recorded (default: all exposed outputs)."""
+
+    dir: Path = Path("results")
+    variables: Annotated[list[str] | None, _NULL_IS_EMPTY_LIST] = None  # absent: every exposed output
+
+
+class ScenarioSpec(_Strict):
+    """What a scenario file says, validated field by field; what the scenario alone tells, without any model."""
+
+    federation: NonEmptyStr
+    time: TimeSpec
+    federates: Annotated[dict[str, FederateSpec], Field(min_length=1)]
+    connections: Annotated[list[ConnectionItem], _NULL_IS_EMPTY_LIST] = Field(default_factory=list)
+    interactions: Annotated[dict[str, InteractionSpec], _NULL_IS_EMPTY_DICT] = Field(default_factory=dict)
+    output: OutputSpec = Field(default_factory=OutputSpec)
+
+    def step_of(self, federate: str) -> float:
+        """The federate's communication step, default time.step."""
+        step = self.federates[federate].step
+        return self.time.step if step is None else step
+
+    @cached_property
+    def _sites(self) -> frozenset[str]:  # asked for every connection checked: counted once (the spec is frozen)
+        return frozenset(spec.site for spec in self.federates.values())
+
+    def multi_site(self) -> bool:
+        """Whether the federates belong to more than one site: then exposure is deny-by-default."""
+        return len(self._sites) > 1
+
+    @cached_property
+    def _mentions(self) -> dict[str, list[str]]:
+        mentions: dict[str, dict[str, None]] = {}
+        refs = [(c.src_federate, c.src_variable) for c in self.connections]
+        for ref in self.output.variables or []:
+            try:
+                refs.append(parse_reference(ref))
+            except ValueError:
+                continue  # a problem of its own, at its own key
+        for name, variable in refs:
+            mentions.setdefault(name, {})[variable] = None
+        return {name: list(variables) for name, variables in mentions.items()}
+
+    def mentioned_outputs(self, federate: str) -> list[str]:
+        """The federate's variables the scenario connects to an input or records, in the order first named."""
+        return list(self._mentions.get(federate, []))
+
+    def declared_outputs(self, federate: str) -> list[str] | None:
+        """What the federate shares, as far as the scenario alone tells, without its model: its `expose`
+        list; without one, in a scenario of several sites, the outputs it connects or records; None when
+        only its model tells (one site, no expose list: every output it has)."""
+        spec = self.federates[federate]
+        if spec.expose is not None:
+            return list(dict.fromkeys(spec.expose))
+        if self.multi_site():
+            return self.mentioned_outputs(federate)
+        return None
+
+    def declared_inputs(self, federate: str) -> list[str]:
+        """The federate's inputs the scenario feeds, by connection or interaction."""
+        inputs = [c.dst_variable for c in self.connections if c.dst_federate == federate]
+        return inputs + [t.split(".", 1)[1] for i in self.interactions.values() for t in i.to
+                         if t.split(".", 1)[0] == federate]
+
+    def exposure_rule(self, federate: str) -> str:
+        """How the federate's exposure is decided, in words (what `validate` says of it)."""
+        if self.federates[federate].expose is not None:
+            return "its expose list"
+        if self.multi_site():
+            return "no expose list: only what the scenario connects or records"
+        return "no expose list, one site: every output"
+
+    def inputs_of(self, federate: str) -> list[Connection]:
+        """Connections feeding the federate, in file order."""
+        return [c for c in self.connections if c.dst_federate == federate]
+
+    def shared_digest(self) -> str:
+        """A digest of what every site's copy of the scenario must agree on: time, federates with their
+        sites, steps and expose lists, connections, interactions. Not what a site keeps to itself
+        (parameters, model files, tunables) nor the coordinator's output section."""
+        shared = {
+            "federation": self.federation,
+            "time": self.time.model_dump(),
+            "federates": {name: [spec.site, self.step_of(name), spec.expose] for name, spec in self.federates.items()},
+            "connections": sorted(str(c) for c in self.connections),
+            "interactions": {name: spec.model_dump() for name, spec in self.interactions.items()},
+        }
+        return hashlib.sha256(json.dumps(shared, sort_keys=True).encode()).hexdigest()
+
+
+# ------------------------------------------------------------------------------------------------------------ parsing
+
+class _AnyName:
+    """Contains every name: no federate entry could be read, so no reference to one is reported unknown."""
+
+    def __contains__(self, name: object) -> bool:
+        return True
+
+
+@dataclass
+class Unparsed:
+    """What the cross-checks of a structurally invalid file skip, and the connections that did parse."""
+
+    time: bool = False
+    federates: Container[str] = frozenset()
+    connections: list[tuple[int, Connection]] = field(default_factory=list)
+
+
+def _valid(model: type[BaseModel], value: object) -> Any:
+    try:
+        return model.model_validate(value)
+    except ValidationError:
+        return None
+
+
+def parse_spec(data: Mapping[str, Any]) -> tuple[ScenarioSpec, Unparsed | None, list[Problem]]:
+    """The scenario a file's data holds, with its structural problems. When it is invalid, the parts that
+    validate alone are kept and `Unparsed` says what is missing, so that one run reports every problem."""
+    try:
+        return ScenarioSpec.model_validate(data), None, []
+    except ValidationError as exc:
+        # Cross-check what did parse too: a user fixing one problem should not only then meet the next.
+        problems = pydantic_problems(exc)
+    unparsed = Unparsed()
+    time = _valid(TimeSpec, data.get("time"))
+    unparsed.time = time is None
+    federates: dict[str, FederateSpec] = {}
+    raw_federates = data.get("federates")
+    if isinstance(raw_federates, Mapping):
+        failed: set[str] = set()
+        for name, entry in raw_federates.items():
+            spec = _valid(FederateSpec, entry)
+            if spec is None:
+                failed.add(str(name))
+            else:
+                federates[str(name)] = spec
+        unparsed.federates = failed
+    else:
+        unparsed.federates = _AnyName()
+    raw_connections = data.get("connections")
+    for index, item in enumerate(raw_connections if isinstance(raw_connections, list) else []):
+        try:
+            unparsed.connections.append((index, Connection.parse(item)))
+        except ValueError:
+            pass  # already a structural problem
+    raw_interactions = data.get("interactions")
+    interactions = {str(name): spec for name, entry in
+                    (raw_interactions.items() if isinstance(raw_interactions, Mapping) else [])
+                    if (spec := _valid(InteractionSpec, entry)) is not None}
+    spec = ScenarioSpec.model_construct(
+        federation=name if isinstance(name := data.get("federation"), str) else "",
+        time=time if time is not None else TimeSpec.model_construct(start=0.0, stop=0.0, step=0.0),
+        federates=federates,
+        connections=[c for _, c in unparsed.connections],
+        interactions=interactions,
+        output=_valid(OutputSpec, data.get("output", {})) or OutputSpec(),
+    )
+    return spec, unparsed, problems
