@@ -48,7 +48,7 @@ class Workdir:
 
 def timed_embedded(scenario_path: Path, out_dir: Path) -> tuple[float, object]:
     """Wall time of one run_embedded call (scenario loading is outside the timing; plotting off)."""
-    from federation.run.embedded import run_embedded
+    from federation.runtime.embedded import run_embedded
     from federation.scenario import load_scenario
 
     scenario = load_scenario(scenario_path)

@@ -29,7 +29,7 @@ from bench.common import Workdir, interleaved, write_ring  # noqa: E402
 
 def run_against(scenario: Path, out: Path, rti: str) -> float:
     """Wall time of one grpc-mode run (hosts and coordinator) against the RTI serving at `rti`."""
-    from federation.run.local import run_grpc
+    from federation.runtime.local import run_grpc
     from federation.scenario import load_scenario
 
     shutil.rmtree(out, ignore_errors=True)
@@ -83,7 +83,7 @@ def echo_round_trips(rounds: int, reps: int) -> tuple[float, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from federation.run.local import start_rti
+    from federation.runtime.local import start_rti
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=4)

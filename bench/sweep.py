@@ -23,9 +23,9 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from federation.run.embedded import run_embedded  # noqa: E402
-from federation.run.ray import init_ray, sites_of, run_ray, shutdown_site_actors  # noqa: E402
-from federation.sweep.runner import expand, parse_param, run_sweep  # noqa: E402
+from federation.runtime.embedded import run_embedded  # noqa: E402
+from federation.runtime.ray import init_ray, sites_of, run_ray, shutdown_site_actors  # noqa: E402
+from federation.sweeps.runner import expand, parse_param, run_sweep  # noqa: E402
 from federation.scenario import load_scenario  # noqa: E402
 
 FLAGSHIP = REPO / "examples" / "grid_furnace_vehicle" / "scenario.yaml"

@@ -58,7 +58,7 @@ app = typer.Typer(cls=_Commands, add_completion=False, no_args_is_help=True,
 
 def _overrides(stop: Optional[float], settings: Optional[list[str]]) -> dict[str, object]:
     """`--stop` and `--set key=value` as scenario overrides (values read by sweep.parse_value)."""
-    from federation.sweep.runner import parse_value, split_setting
+    from federation.sweeps.runner import parse_value, split_setting
 
     out: dict[str, object] = {}
     for item in settings or []:
@@ -91,9 +91,9 @@ def _load(scenario: Path, stop: Optional[float] = None, settings: Optional[list[
 
 
 def _results_dir(path: Path, kind: str = "run", force: bool = False) -> Path:
-    """The folder, absolute and ready for a run or a sweep (federation.run.outputs: a new or empty folder,
+    """The folder, absolute and ready for a run or a sweep (federation.runtime.outputs: a new or empty folder,
     or an earlier run's with --force, an earlier sweep's); OutputRefused naming it and what is in it otherwise."""
-    from federation.run.outputs import claim_output
+    from federation.runtime.outputs import claim_output
 
     return claim_output(path, "sweep" if kind == "sweep" else "run", force)
 
@@ -192,7 +192,7 @@ def _with_progress(sc: Any, out_dir: Path, service: str, mode: str, body: Any) -
         signal.signal(signal.SIGTERM, signal.default_int_handler)
         previous_record = _run_record(out_dir)
         try:
-            with telemetry.span("federation.run", federation=sc.federation, mode=mode):
+            with telemetry.span("federation.runtime", federation=sc.federation, mode=mode):
                 result = body(tick)
         except KeyboardInterrupt:
             err.print(f"[yellow]interrupted; results so far are in {escape(str(out_dir))}[/yellow]")
@@ -229,14 +229,14 @@ def _completed_a_step(record: bytes | None, previous: bytes | None, start: float
 def _run_mode(mode: str, sc: Any, out_dir: Path, tick: Any, plot: bool, grant_timeout: Optional[float],
               address: Optional[str] = None, insecure: bool = False) -> Any:
     if mode == "ray":
-        from federation.run.ray import run_ray
+        from federation.runtime.ray import run_ray
 
         return run_ray(sc, out_dir, tick, plot=plot, grant_timeout=grant_timeout, address=address, insecure=insecure)
     if mode == "grpc":
-        from federation.run.local import run_grpc
+        from federation.runtime.local import run_grpc
 
         return run_grpc(sc, out_dir, tick, plot=plot, grant_timeout=grant_timeout, insecure=insecure)
-    from federation.run.embedded import run_embedded
+    from federation.runtime.embedded import run_embedded
 
     return run_embedded(sc, out_dir, tick, plot=plot)
 
@@ -277,7 +277,7 @@ def coordinate(
     out_dir = _results_dir(out or sc.output.dir, force=force)
 
     def body(tick: Any) -> Any:
-        from federation.run.coordinator import run_coordinator
+        from federation.runtime.coordinator import run_coordinator
 
         return run_coordinator(sc, out_dir, rti, creds, tick, plot=not no_plot, grant_timeout=grant_timeout,
                                join_timeout=join_timeout)
@@ -325,7 +325,7 @@ def sweep(
     plot: bool = typer.Option(False, "--plot", help="write results.png for every run"),
 ) -> None:
     """Run a parameter sweep: one federation execution per combination (or sample), plus summary.csv."""
-    from federation.sweep.runner import MODES, check_specs, expand, integer_parameters, parse_param, run_sweep
+    from federation.sweeps.runner import MODES, check_specs, expand, integer_parameters, parse_param, run_sweep
 
     if mode not in MODES:
         err.print(f"[red]unknown mode {escape(repr(mode))}; use {' or '.join(MODES)}[/red]")
@@ -493,11 +493,11 @@ def host(
     stop: Optional[float] = typer.Option(None, "--stop", help="override time.stop (s)"),
     settings: Optional[list[str]] = typer.Option(None, "--set", help="override a parameter, e.g. furnace.T_set=1200"),
     tls: Optional[Path] = typer.Option(None, "--tls", help="certificate directory holding sites/<site>.pem/.key and ca.pem: mutual TLS"),
-    options: Optional[Path] = typer.Option(None, "--options", help="all of the above as one JSON file (federation.run.launch.HostOptions), as a launcher writes it; nothing else may be given"),
+    options: Optional[Path] = typer.Option(None, "--options", help="all of the above as one JSON file (federation.runtime.launch.HostOptions), as a launcher writes it; nothing else may be given"),
 ) -> None:
     """Run one site's federates against a remote RTI (their FMUs stay on this machine)."""
     from federation.errors import FederationError, FederationFailed
-    from federation.run.host import load_host_scenario, serve_host
+    from federation.runtime.host import load_host_scenario, serve_host
     from federation.security.tls import channel_credentials
 
     opts = _host_options(scenario, site, rti, wait, stop, settings, tls, options)
@@ -525,7 +525,7 @@ def _host_options(scenario: Optional[Path], site: Optional[str], rti: Optional[s
                   stop: Optional[float], settings: Optional[list[str]], tls: Optional[Path],
                   options: Optional[Path]) -> Any:
     """The host's HostOptions: read from --options, or built from the other arguments; exit 2 naming what is wrong."""
-    from federation.run.launch import HostOptions
+    from federation.runtime.launch import HostOptions
 
     if options is not None:
         given = [name for name, value in (("SCENARIO", scenario), ("--site", site), ("--rti", rti), ("--stop", stop),
@@ -699,7 +699,7 @@ def _array_text(values: tuple[object, ...], shown: int = 20) -> str:
 
 
 def main() -> None:
-    from federation.run.processes import die_with_parent
+    from federation.runtime.processes import die_with_parent
 
     die_with_parent()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s: %(message)s")

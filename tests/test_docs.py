@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from federation.run.embedded import run_embedded
+from federation.runtime.embedded import run_embedded
 from federation.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -26,15 +26,15 @@ from adapters.fmu.archive import ArchiveError
 from federation.kinds.interface import InterfaceError
 from federation.results.plot import NothingToPlot
 from federation.rti.errors import PermissionDenied, RTIError
-from federation.run.embedded import FederationStalled
-from federation.run.coordinator import CoordinationFailed
-from federation.run.launch import HostExited
+from federation.runtime.embedded import FederationStalled
+from federation.runtime.coordinator import CoordinationFailed
+from federation.runtime.launch import HostExited
 from federation.transport.grpc import ConnectionLost, NoReply, SessionRefused
 from federation.kinds import StaleModules
-from federation.run.outputs import OutputRefused
-from federation.run.ray import PlacementError
+from federation.runtime.outputs import OutputRefused
+from federation.runtime.ray import PlacementError
 from federation.server.sessions import ProtocolViolation
-from federation.sweep.runner import SweepError
+from federation.sweeps.runner import SweepError
 from federation.scenario import Problem, ScenarioError
 from federation.security.audit import AuditError, AuditUnreadable
 from federation.security.certs import CertificateError
@@ -210,7 +210,7 @@ def test_a_run_failure_ends_the_cli_with_1() -> None:
 
 def test_an_rti_that_does_not_answer_the_coordinator_is_a_run_failure_naming_it(tmp_path: Path) -> None:
     """It was a raw grpc.RpcError, which the CLI, catching no exception wholesale, would show as a traceback."""
-    from federation.run.coordinator import wait_ready
+    from federation.runtime.coordinator import wait_ready
     from federation.scenario import load_scenario
 
     (tmp_path / "models.py").write_text("class Source:\n    inputs = []\n    outputs = {'y': '1'}\n"

@@ -9,7 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 # The shell around the core: running, serving, transports, sweeps.
-RUNTIME = ("federation.run", "federation.server", "federation.transport", "federation.sweep")
+RUNTIME = ("federation.runtime", "federation.server", "federation.transport", "federation.sweeps")
 
 
 def imports(folder: Path) -> dict[str, set[str]]:

@@ -21,8 +21,8 @@ import yaml
 from adapters.fmu import federate as fmu_adapter
 from adapters.fmu.federate import FMUError
 from federation.errors import FederationFailed
-from federation.run.embedded import run_embedded
-from federation.run.local import run_grpc
+from federation.runtime.embedded import run_embedded
+from federation.runtime.local import run_grpc
 from federation.scenario import load_scenario
 
 CHATTER_C = r"""

@@ -18,7 +18,7 @@ from adapters.fmu.federate import FMUError, extract_fmu
 from adapters.python import PythonModelError
 from adapters.replay import ReplayError
 from federation.errors import FederationFailed
-from federation.run.embedded import run_embedded
+from federation.runtime.embedded import run_embedded
 from federation.scenario import Scenario, load_scenario
 
 ScenarioFor = Callable[..., Scenario]

@@ -10,7 +10,7 @@ from adapters import native
 from adapters.fmu import federate as fmu_adapter
 from adapters.fmu.federate import FMUError, FMUFederate
 from federation.coupling import Clock, Wiring
-from federation.run.embedded import run_embedded
+from federation.runtime.embedded import run_embedded
 from federation.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]

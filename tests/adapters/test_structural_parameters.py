@@ -21,7 +21,7 @@ import pytest
 import yaml
 from fmpy.fmi3 import FMU3Slave
 
-from federation.run.embedded import run_embedded
+from federation.runtime.embedded import run_embedded
 from federation.scenario import ScenarioError, load_scenario
 
 HERE = Path(__file__).resolve().parent

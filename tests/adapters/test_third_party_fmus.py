@@ -34,7 +34,7 @@ from fmpy.fmi3 import FMU3Slave
 
 from adapters.fmu.federate import FMUError
 from federation.errors import FederationFailed
-from federation.run.embedded import run_embedded
+from federation.runtime.embedded import run_embedded
 from federation.scenario import load_scenario
 
 HERE = Path(__file__).resolve().parent
@@ -279,7 +279,7 @@ def test_fmi3_int64_output_matches_fmpy_simulate(third_party_fmus: ThirdPartyFMU
     # cannot crash the test session itself.
     out = tmp_path / "out"
     code = ("import sys; from pathlib import Path; from federation.scenario import load_scenario; "
-            "from federation.run.embedded import run_embedded; "
+            "from federation.runtime.embedded import run_embedded; "
             "r = run_embedded(load_scenario(sys.argv[1]), Path(sys.argv[2]), plot=False); "
             "sys.exit(r.status != 'completed')")
     proc = subprocess.run([sys.executable, "-c", code, str(scenario), str(out)], capture_output=True, text=True,
@@ -386,7 +386,7 @@ def test_multi_rate_loop_holds_slow_outputs(
 def test_multi_rate_loop_over_grpc_is_byte_identical_to_embedded(
         third_party_fmus: ThirdPartyFMUs, tmp_path: Path) -> None:
     """Each FMU in its own owner's host process (site1, site2), joined to a real RTI server."""
-    from federation.run.local import run_grpc
+    from federation.runtime.local import run_grpc
 
     scenario = load_scenario(loop_scenario(third_party_fmus, tmp_path, 6.0, 0.1, 0.5))
     embedded = run_embedded(scenario, tmp_path / "embedded", plot=False)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from federation.run.outputs import MARKER, OutputRefused, claim_output
+from federation.runtime.outputs import MARKER, OutputRefused, claim_output
 
 ROOT = Path(__file__).resolve().parents[2]
 FLAGSHIP = ROOT / "examples" / "grid_furnace_vehicle" / "scenario.yaml"

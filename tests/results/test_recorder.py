@@ -9,7 +9,7 @@ import pytest
 from federation.protocol import pb
 from federation.results import recorder as rec
 from federation.rti import FOM, RTI
-from federation.run.embedded import run_embedded
+from federation.runtime.embedded import run_embedded
 from federation.server.federations import FederationState
 from federation.server.sessions import HostSession
 from federation.scenario import load_scenario

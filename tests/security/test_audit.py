@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = ROOT / "tests" / "run" / "grpc_fixtures"
+FIXTURES = ROOT / "tests" / "runtime" / "grpc_fixtures"
 CLI = [sys.executable, "-m", "federation.cli"]
 
 
@@ -70,7 +70,7 @@ def run_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _create(target: str, certs: Path, site: str, scenario: Path) -> None:
-    from federation.run.coordinator import create_federation
+    from federation.runtime.coordinator import create_federation
     from federation.scenario import load_scenario
     from federation.security.certs import COORDINATOR_SITE, SiteCredentials
 
@@ -85,8 +85,8 @@ def _create(target: str, certs: Path, site: str, scenario: Path) -> None:
 def rti_log(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A TLS `rti serve --audit` log written by two servers one after the other (creation, denials),
     and the certificate folder."""
-    from federation.run.local import start_rti
-    from federation.run.processes import stop_all
+    from federation.runtime.local import start_rti
+    from federation.runtime.processes import stop_all
 
     folder = tmp_path_factory.mktemp("rti")
     scenario = chain_scenario(folder)

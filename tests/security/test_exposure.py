@@ -21,8 +21,8 @@ import yaml
 
 from adapters.fmu.interface import fmu_interface
 from federation.protocol import pb
-from federation.run.local import run_grpc
-from federation.run.processes import spawn, stop_all
+from federation.runtime.local import run_grpc
+from federation.runtime.processes import spawn, stop_all
 from federation.scenario import Scenario, load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -20,7 +20,7 @@ from federation.security.certs import (OWNER_FILE, THROWAWAY_PREFIX, Certificate
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "federation.cli"]
-CHAIN = ROOT / "tests" / "run" / "grpc_fixtures"
+CHAIN = ROOT / "tests" / "runtime" / "grpc_fixtures"
 
 
 def federation(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from federation.run.outputs import claim_output
+from federation.runtime.outputs import claim_output
 
 ROOT = Path(__file__).resolve().parents[2]
 FLAGSHIP = ROOT / "examples" / "grid_furnace_vehicle" / "scenario.yaml"

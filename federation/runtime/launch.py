@@ -16,7 +16,7 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict, JsonValue
 
 from federation.errors import CarriesFields, FederationFailed, RunFailure
-from federation.run.record import RunResult
+from federation.runtime.record import RunResult
 from federation.scenario import Scenario
 
 

@@ -23,10 +23,10 @@ from federation.scenario import Scenario
 from federation.security.certs import COORDINATOR_SITE
 from federation.security.local import RunSecurity, run_security, sites
 
-from federation.run.coordinator import CoordinationFailed, Coordinator, recorded_grpc_run
-from federation.run.launch import HostExited, HostOptions
-from federation.run.processes import spawn, stop_all
-from federation.run.record import RunResult
+from federation.runtime.coordinator import CoordinationFailed, Coordinator, recorded_grpc_run
+from federation.runtime.launch import HostExited, HostOptions
+from federation.runtime.processes import spawn, stop_all
+from federation.runtime.record import RunResult
 
 LAUNCH_DIR = "launch"  # in the run folder: the hosts' options and the RTI's ready file
 RTI_START_TIMEOUT = 60.0  # s for `rti serve` to listen (imports, certificates) before the run gives up

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Callable, Container, Iterable, Mapping, S
 
 from federation.errors import ConfigurationError
 from federation.kinds import StaleModules
-from federation.sweep.inputs import differences, forget_modules, input_digests
+from federation.sweeps.inputs import differences, forget_modules, input_digests
 
 if TYPE_CHECKING:
     from federation.scenario import Scenario
@@ -263,7 +263,7 @@ def execute_run(scenario_path: str, params: Mapping[str, Any], base: Mapping[str
     (completed_before), for the summary."""
     from federation.scenario import ScenarioError, load_scenario
 
-    from federation.run.record import RunResult, write_run_json
+    from federation.runtime.record import RunResult, write_run_json
 
     out = Path(run_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -286,11 +286,11 @@ def execute_run(scenario_path: str, params: Mapping[str, Any], base: Mapping[str
     error = None
     try:
         if runtime == "ray":
-            from federation.run.ray import run_ray
+            from federation.runtime.ray import run_ray
 
             result: RunResult = run_ray(scenario, out, plot=plot, grant_timeout=grant_timeout)
         else:
-            from federation.run.embedded import run_embedded
+            from federation.runtime.embedded import run_embedded
 
             result = run_embedded(scenario, out, plot=plot)
         status = result.status
@@ -392,7 +392,7 @@ def _sweep_on_ray(scenario_path: Path, todo: Sequence[tuple[RunSpec, str]], out_
                   grant_timeout: float | None, done: Callable[[RunOutcome], None]) -> None:
     import ray
 
-    from federation.run.ray import check_placement, init_ray, sites_of, site_resource, site_nodes
+    from federation.runtime.ray import check_placement, init_ray, sites_of, site_resource, site_nodes
 
     sites = sites_of(scenario)
     init_ray(address, sites)

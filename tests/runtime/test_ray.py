@@ -24,11 +24,11 @@ import pytest
 ray = pytest.importorskip("ray")
 from ray.cluster_utils import Cluster  # noqa: E402
 
-from federation.run import ray as ray_run  # noqa: E402
-from federation.run.embedded import run_embedded  # noqa: E402
+from federation.runtime import ray as ray_run  # noqa: E402
+from federation.runtime.embedded import run_embedded  # noqa: E402
 from federation.errors import FederationFailed  # noqa: E402
-from federation.run.ray import PlacementError, run_ray, site_resource  # noqa: E402
-from federation.sweep.runner import expand, parse_param, run_sweep  # noqa: E402
+from federation.runtime.ray import PlacementError, run_ray, site_resource  # noqa: E402
+from federation.sweeps.runner import expand, parse_param, run_sweep  # noqa: E402
 from federation.scenario import load_scenario  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -29,14 +29,14 @@ from federation.security.audit import Signer
 from federation.security.local import Ended, audited_run, sites
 from federation.security.tls import channel_credentials, identity_metadata, open_channel, tls_mismatch
 
-from federation.run.assembly import build_fom, build_recorder
-from federation.run.driver import drive
-from federation.run.record import RunResult, recorded_run
+from federation.runtime.assembly import build_fom, build_recorder
+from federation.runtime.driver import drive
+from federation.runtime.record import RunResult, recorded_run
 from federation.errors import FederationFailed
 
 from federation.transport.grpc import ConnectionLost, GrpcTransport, RTIConnection
-from federation.run.host import connect
-from federation.run.launch import HostExited, Launcher
+from federation.runtime.host import connect
+from federation.runtime.launch import HostExited, Launcher
 
 log = logging.getLogger(__name__)
 

@@ -33,9 +33,9 @@ from federation.security.certs import SiteCredentials
 from federation.security.local import RunSecurity, run_security
 from federation.security.tls import channel_credentials
 
-from federation.run.coordinator import COORDINATOR, Coordinator, recorded_grpc_run
-from federation.run.launch import HostExited, HostOptions
-from federation.run.record import RunResult
+from federation.runtime.coordinator import COORDINATOR, Coordinator, recorded_grpc_run
+from federation.runtime.launch import HostExited, HostOptions
+from federation.runtime.record import RunResult
 
 if TYPE_CHECKING:
     from federation.server import ServerConfig, ServerHandle
@@ -117,7 +117,7 @@ class HostActor:
 
     def run(self, options: HostOptions, creds: SiteCredentials | None = None) -> dict[str, Any]:
         """Load the scenario from this node's disk and run the options' site against the RTI (mTLS with `creds`)."""
-        from federation.run.host import load_host_scenario, serve_host
+        from federation.runtime.host import load_host_scenario, serve_host
 
         info = self.where()
         scenario = load_host_scenario(options)

@@ -13,7 +13,7 @@ from federation.results.recorder import CsvSink, Recorder
 from federation.rti.time import LogicalTime, to_ticks
 from federation.scenario import Scenario
 
-from federation.run.driver import failure_of
+from federation.runtime.driver import failure_of
 
 
 def build_recorder(

@@ -13,9 +13,9 @@ import textwrap
 import time
 from pathlib import Path
 
-from federation.run.launch import HostOptions
-from federation.run.local import federation_command, run_grpc
-from federation.run.processes import stop_all
+from federation.runtime.launch import HostOptions
+from federation.runtime.local import federation_command, run_grpc
+from federation.runtime.processes import stop_all
 from federation.scenario import load_scenario
 
 # Values that text would turn into other values: YAML 1.1 writes "1e3" and "inf" unquoted, and a

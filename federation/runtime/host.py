@@ -17,9 +17,9 @@ from federation.errors import ConfigurationError, FederationFailed
 from federation.scenario import Scenario, load_scenario
 from federation.security.tunable import check_tunable
 
-from federation.run.assembly import build_federates
-from federation.run.driver import drive
-from federation.run.launch import HostOptions
+from federation.runtime.assembly import build_federates
+from federation.runtime.driver import drive
+from federation.runtime.launch import HostOptions
 from federation.transport.grpc import ConnectionLost, GrpcTransport, RTIConnection
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from federation.results.plot import plot_results
-from federation.run.embedded import run_embedded
+from federation.runtime.embedded import run_embedded
 from federation.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]

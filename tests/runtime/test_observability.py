@@ -47,7 +47,7 @@ def test_grpc_run_traces_one_run_across_processes(fmu_dist: Path, tmp_path: Path
     by_name: dict[str, list[dict]] = {}
     for s in all_spans:
         by_name.setdefault(s["name"], []).append(s)
-    (run,) = by_name["federation.run"]
+    (run,) = by_name["federation.runtime"]
     assert {s["attributes"]["site"] for s in by_name["federation.host"]} == {"utility", "furnace_maker", "carmaker", "operator"}
     joined = {s["attributes"]["federate"] for s in by_name["rti.join"]}
     assert joined == {"grid", "furnace", "vehicle", "ems", "$recorder"}

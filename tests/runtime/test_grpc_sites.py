@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from federation.run.embedded import run_embedded
-from federation.run.coordinator import COORDINATOR, create_federation, run_coordinator
-from federation.run.host import connect
-from federation.run.local import federation_command
-from federation.run.processes import spawn, stop_all
+from federation.runtime.embedded import run_embedded
+from federation.runtime.coordinator import COORDINATOR, create_federation, run_coordinator
+from federation.runtime.host import connect
+from federation.runtime.local import federation_command
+from federation.runtime.processes import spawn, stop_all
 from federation.server.serving import serve
 from federation.scenario import ScenarioError, load_scenario
 

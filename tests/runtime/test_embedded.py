@@ -13,7 +13,7 @@ import pytest
 
 from adapters.fmu.federate import FMUError
 from federation.errors import FederationFailed
-from federation.run.embedded import run_embedded
+from federation.runtime.embedded import run_embedded
 from federation.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]

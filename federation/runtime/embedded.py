@@ -13,9 +13,9 @@ from federation.rti.time import LogicalTime, to_seconds, to_ticks
 from federation.scenario import Scenario
 from federation.security.tunable import check_tunable
 
-from federation.run.assembly import build_federate, build_fom, build_recorder
-from federation.run.driver import drive
-from federation.run.record import RunResult, recorded_run
+from federation.runtime.assembly import build_federate, build_fom, build_recorder
+from federation.runtime.driver import drive
+from federation.runtime.record import RunResult, recorded_run
 
 log = logging.getLogger(__name__)
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from federation.sweep.runner import SweepError, expand, integer_parameters, parse_param, parse_value, run_sweep
+from federation.sweeps.runner import SweepError, expand, integer_parameters, parse_param, parse_value, run_sweep
 from federation.scenario import ScenarioError, load_scenario
 
-SCENARIO = Path(__file__).parents[1] / "run" / "ray_fixtures" / "three_owners.yaml"
+SCENARIO = Path(__file__).parents[1] / "runtime" / "ray_fixtures" / "three_owners.yaml"
 
 
 @pytest.mark.parametrize("text", ["@x", "%x", "*a", "{a:", "[1,2", "@home"])
