@@ -261,6 +261,10 @@ class Scenario(_Strict):
     connections: Annotated[list[ConnectionItem], _NULL_IS_EMPTY_LIST] = Field(default_factory=list)
     interactions: Annotated[dict[str, InteractionSpec], _NULL_IS_EMPTY_DICT] = Field(default_factory=dict)
     output: OutputSpec = Field(default_factory=OutputSpec)
+    # Where relative model paths and python modules resolve (relative to this file's folder); absent: this
+    # file's folder. A copy of a scenario written elsewhere (the Python API writes one into its run's folder)
+    # so still finds the models and modules of the folder it was made in.
+    base: ModelPath | None = None
 
     _path: Path | None = PrivateAttr(default=None)
     _sha256: str | None = PrivateAttr(default=None)
@@ -398,25 +402,31 @@ class Scenario(_Strict):
                                       "column and no results.png will be drawn"))
         return notes
 
+    def folder(self) -> Path:
+        """The folder that relative model paths and python modules resolve against: `base` (relative to the
+        scenario file's folder) when given, else the scenario file's folder."""
+        folder = self.path.parent
+        return folder if self.base is None else (folder / self.base).resolve()
+
     def _relative_to_file(self, federate: str, value: Path | None, kind: str) -> Path:
         if value is None:
             raise ValueError(f"federate {short_repr(federate)} is not a {kind} federate")
-        return (self.path.parent / value).resolve()
+        return (self.folder() / value).resolve()
 
     def fmu_path(self, federate: str) -> Path:
-        """Absolute FMU path (relative paths are relative to the scenario file)."""
+        """Absolute FMU path (relative paths are relative to the scenario's folder())."""
         return self._relative_to_file(federate, self.federates[federate].fmu, "fmu")
 
     def replay_path(self, federate: str) -> Path:
-        """Absolute replay CSV path (relative paths are relative to the scenario file)."""
+        """Absolute replay CSV path (relative paths are relative to the scenario's folder())."""
         return self._relative_to_file(federate, self.federates[federate].replay, "replay")
 
     def search_paths(self) -> list[Path]:
-        """Where Python federates' modules are imported from: the scenario's folder, then, when that folder is
+        """Where Python federates' modules are imported from: the scenario's folder(), then, when that folder is
         inside a package (it holds an __init__.py), the folder above the package's top, so that a dotted
         name (`examples.grid_furnace_vehicle.ems`) resolves too. Never the working directory: a scenario
         means the same from any folder."""
-        folder = self.path.parent
+        folder = self.folder()
         top = folder
         while (top / "__init__.py").is_file() and top.parent != top:
             top = top.parent
@@ -814,6 +824,13 @@ def _is_file(path: Path) -> bool:
         return False
 
 
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:  # e.g. a name too long for the file system
+        return False
+
+
 def _travels(info: VariableInfo) -> bool:
     """Whether the variable's values can travel through the RTI: one number each."""
     return info.type in _EXCHANGED_TYPES and not info.array
@@ -975,6 +992,9 @@ class _Checker:
     def run(self) -> list[Problem]:
         self.check_time()
         self.check_names()
+        if self.scenario.base is not None and not _is_dir(self.scenario.folder()):
+            self.add("base", f"{clip(str(self.scenario.folder()), 300)} is not a folder")
+            return self.problems  # every model and module would be reported missing for it
         self.load_interfaces()
         for name in self.scenario.federates:
             self.check_federate(name)
@@ -1087,7 +1107,7 @@ class _Checker:
         if Path(written).is_absolute():
             where = f"{shown} does not exist"
         else:
-            where = (f"resolved against the scenario's folder {scenario.path.parent} it is {shown}, "
+            where = (f"resolved against the scenario's folder {scenario.folder()} it is {shown}, "
                      "which does not exist")
             beside_cwd = Path.cwd() / written
             if beside_cwd.resolve() != path and _is_file(beside_cwd):
