@@ -28,6 +28,8 @@ def run(scenario: Scenario | str | Path, mode: Mode = "embedded", out: str | Pat
     A run that fails (a federate's error, a lost host, a stall) returns a Run with status "failed",
     the exception as `error` and the rows recorded up to the failure; `raise_for_status()` raises it.
     An invalid scenario (ScenarioError) or results folder (OutputRefused) raises before anything runs.
+    The scenario is checked against its models here first, in every mode; a ray run whose models are
+    only on the sites' nodes is for the CLI (`federation run --mode ray`), whose coordinator reads none.
     """
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; use {', '.join(MODES)}")
