@@ -12,9 +12,10 @@ Python API too): `claim_output` checks the folder before anything is written and
   refused unless `force`; with `force`, the earlier run's files are deleted before the new run writes
   (the audit log excepted: it is continued or moved aside, never deleted), so nothing of that run passes
   for the new one's.
-- A sweep's folder: summary.csv, the marker and run folders (each holding only what a run writes). A
-  sweep reuses its own earlier runs (by their inputs' digests), so an earlier sweep's folder is accepted
-  as is; `force` there means "run every run again" (see sweep.py) and is not this module's concern.
+- A sweep's folder: summary.csv, the marker, a scenario built in Python (BUILT_SCENARIO) and run folders
+  (each holding only what a run writes). A sweep reuses its own earlier runs (by their inputs' digests),
+  so an earlier sweep's folder is accepted as is; `force` there means "run every run again" (see
+  sweep.py) and is not this module's concern.
 - Anything else in the folder (a file or folder no run writes, a symbolic link anywhere a run writes) is
   refused, even with `force`, naming the folder and the entries: nothing is deleted or overwritten.
 """
@@ -31,7 +32,9 @@ from federation.clip import few
 from federation.errors import ConfigurationError
 
 MARKER = ".federation"
-RUN_FILES = frozenset({"results.csv", "results.png", "run.json", "policy.yaml", "params.json", "metrics.json"})
+BUILT_SCENARIO = "built_scenario.yaml"  # a scenario built in Python, as the run (sweep) read it: see federation.api
+RUN_FILES = frozenset({"results.csv", "results.png", "run.json", "policy.yaml", "params.json", "metrics.json",
+                       BUILT_SCENARIO})
 AUDIT_FILES = re.compile(r"audit(\.\d+)?\.(jsonl|head\.json|head\.json\.tmp)")  # see security/audit.py: rotate
 # launch/: the hosts' options and the RTI's ready file (run/local.py), a temporary one of a killed RTI's too
 RUN_FOLDERS = {"logs": re.compile(r"[^/]+\.log"), "telemetry": re.compile(r"[^/]+\.jsonl"),
@@ -105,7 +108,7 @@ def _check_sweep(folder: Path, names: list[str]) -> None:
             inner = _run_entries(path, sorted(os.listdir(path)))[1]
             if inner:  # one example per folder: a run's folder (telemetry/) would list all its files
                 foreign.append(f"{name}/{inner[0]}")
-        elif name not in (SUMMARY, MARKER) or not path.is_file():
+        elif name not in (SUMMARY, MARKER, BUILT_SCENARIO) or not path.is_file():
             foreign.append(name)
     if foreign:
         raise OutputRefused(f"refusing to write a sweep into {folder}: it holds {few(foreign)}, which no sweep of "

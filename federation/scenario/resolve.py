@@ -29,32 +29,39 @@ class Resolved:
     unchecked: tuple[Problem, ...]
 
 
-def search_paths(scenario_path: Path) -> list[Path]:
-    """Where Python federates' modules are imported from: the scenario's folder, then, when that folder is
+def models_folder(spec: ScenarioSpec, scenario_path: Path) -> Path:
+    """The folder relative model paths and python modules resolve against: `base` (relative to the scenario
+    file's folder) when given, else the scenario file's folder."""
+    folder = scenario_path.parent
+    return folder if spec.base is None else (folder / spec.base).resolve()
+
+
+def search_paths(folder: Path) -> list[Path]:
+    """Where Python federates' modules are imported from: the models' folder, then, when that folder is
     inside a package (it holds an __init__.py), the folder above the package's top, so that a dotted
     name (`examples.grid_furnace_vehicle.ems`) resolves too. Never the working directory: a scenario
     means the same from any folder."""
-    folder = scenario_path.parent
     top = folder
     while (top / "__init__.py").is_file() and top.parent != top:
         top = top.parent
     return [folder] if top == folder else [folder, top]
 
 
-def model_path(scenario_path: Path, federate: str, value: Path | None, kind_name: str) -> Path:
-    """A model file named by the scenario, absolute (relative paths are relative to the scenario file)."""
+def model_path(folder: Path, federate: str, value: Path | None, kind_name: str) -> Path:
+    """A model file named by the scenario, absolute (relative paths are relative to the models' folder)."""
     if value is None:
         raise ValueError(f"federate {short_repr(federate)} is not a {kind_name} federate")
-    return (scenario_path.parent / value).resolve()
+    return (folder / value).resolve()
 
 
 def model_of(spec: ScenarioSpec, scenario_path: Path, federate: str) -> Model:
     """The federate's model as its kind reads it: the file or the code the scenario names, and its parameters."""
     federate_spec = spec.federates[federate]
-    path = (model_path(scenario_path, federate, Path(federate_spec.source), federate_spec.kind)
+    folder = models_folder(spec, scenario_path)
+    path = (model_path(folder, federate, Path(federate_spec.source), federate_spec.kind)
             if kind(federate_spec.kind).reads_file else None)
     return Model(federate=federate, site=federate_spec.site, kind=federate_spec.kind, source=federate_spec.source,
-                 path=path, search_paths=tuple(search_paths(scenario_path)), parameters=dict(federate_spec.parameters))
+                 path=path, search_paths=tuple(search_paths(folder)), parameters=dict(federate_spec.parameters))
 
 
 def resolve(spec: ScenarioSpec, scenario_path: Path, *, local_sites: Collection[str] | None,
@@ -77,6 +84,13 @@ def _is_file(path: Path) -> bool:
         return False
 
 
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:  # e.g. a name too long for the file system
+        return False
+
+
 class _Resolver:
     def __init__(self, spec: ScenarioSpec, scenario_path: Path, local_sites: Collection[str] | None,
                  run_code: bool) -> None:
@@ -89,6 +103,10 @@ class _Resolver:
         self.problems.append(Problem(key, message))
 
     def run(self) -> Resolved:
+        folder = models_folder(self.spec, self.path)
+        if self.spec.base is not None and not _is_dir(folder):
+            self.add("base", f"{clip(str(folder), 300)} is not a folder")
+            return Resolved({}, tuple(self.problems), ())  # every model and module would be reported missing for it
         for name, spec in self.spec.federates.items():
             if self.local_sites is not None and spec.site not in self.local_sites:
                 self.declare_remote(name)
@@ -134,7 +152,7 @@ class _Resolver:
         if Path(written).is_absolute():
             where = f"{shown} does not exist"
         else:
-            where = (f"resolved against the scenario's folder {self.path.parent} it is {shown}, "
+            where = (f"resolved against the scenario's folder {models_folder(self.spec, self.path)} it is {shown}, "
                      "which does not exist")
             beside_cwd = Path.cwd() / written
             if beside_cwd.resolve() != path and _is_file(beside_cwd):

@@ -160,16 +160,20 @@ class Scenario:
 
     # -- where the models are
     def fmu_path(self, federate: str) -> Path:
-        """Absolute FMU path (relative paths are relative to the scenario file)."""
-        return _resolve.model_path(self.path, federate, self.federates[federate].fmu, "fmu")
+        """Absolute FMU path (relative paths are relative to folder())."""
+        return _resolve.model_path(self.folder(), federate, self.federates[federate].fmu, "fmu")
 
     def replay_path(self, federate: str) -> Path:
-        """Absolute replay CSV path (relative paths are relative to the scenario file)."""
-        return _resolve.model_path(self.path, federate, self.federates[federate].replay, "replay")
+        """Absolute replay CSV path (relative paths are relative to folder())."""
+        return _resolve.model_path(self.folder(), federate, self.federates[federate].replay, "replay")
+
+    def folder(self) -> Path:
+        """The folder relative model paths and python modules resolve against (`base`, or the file's folder)."""
+        return _resolve.models_folder(self.spec, self.path)
 
     def search_paths(self) -> list[Path]:
         """Where Python federates' modules are imported from (federation.scenario.resolve.search_paths)."""
-        return _resolve.search_paths(self.path)
+        return _resolve.search_paths(self.folder())
 
     def model_of(self, federate: str) -> Model:
         """The federate's model as its kind reads it: the file or the code the scenario names, and its parameters."""

@@ -210,6 +210,10 @@ class ScenarioSpec(_Strict):
     connections: Annotated[list[ConnectionItem], _NULL_IS_EMPTY_LIST] = Field(default_factory=list)
     interactions: Annotated[dict[str, InteractionSpec], _NULL_IS_EMPTY_DICT] = Field(default_factory=dict)
     output: OutputSpec = Field(default_factory=OutputSpec)
+    # Where relative model paths and python modules resolve (relative to this file's folder); absent: this
+    # file's folder. A copy of a scenario written elsewhere (the Python API writes one into its run's folder)
+    # so still finds the models and modules of the folder it was made in.
+    base: ModelPath | None = None
 
     def step_of(self, federate: str) -> float:
         """The federate's communication step, default time.step."""
