@@ -100,10 +100,8 @@ def test_the_installed_package_runs_from_the_venv_without_grpcio_tools(installed
     assert (installed.site / "adapters" / "native" / "build" / "fmi_step.so").is_file()
 
 
-@pytest.mark.xfail(strict=True, reason="reported to the lead: the flagship's Python model (examples/ is a package) "
-                   "is imported with the checkout's root first on sys.path, and imports adapters from there")
 def test_every_module_of_the_run_comes_from_the_venv(installed: Installed) -> None:
-    assert {"federation.cli", "adapters.fmu", "adapters.python_model"} <= set(installed.modules)
+    assert {"federation.cli", "adapters.fmu", "adapters.python"} <= set(installed.modules)
     assert {n: f for n, f in installed.modules.items() if f and not Path(f).is_relative_to(installed.site)} == {}
 
 
