@@ -100,7 +100,8 @@ def test_the_cli_imports_no_protocol_and_only_the_public_names_of_the_server() -
     """The CLI parses options and prints; it reaches the server through `federation.server`'s `__all__` only."""
     import federation.server
 
-    found = [f"{module} {name}".strip() for module, name in _imported_names(ROOT / "federation" / "cli.py")
+    found = [f"{module} {name}".strip() for path in sorted((ROOT / "federation" / "cli").glob("*.py"))
+             for module, name in _imported_names(path)
              if module == "federation.protocol" or module.startswith(("federation.protocol.", "federation.server."))
              or (module == "federation.server" and name not in federation.server.__all__)
              or (module == "federation" and name in ("protocol", "server"))]
