@@ -6,9 +6,8 @@ an import here and nowhere else in federation.api.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from federation.errors import ConfigurationError, FederationError, FederationFailed, ModelError, RunFailure
 from federation.kinds import read_interface
@@ -16,14 +15,13 @@ from federation.kinds.interface import FederateInterface, InterfaceError, Variab
 from federation.names import COORDINATOR_SITE
 from federation.rti.time import to_seconds
 from federation.runtime.outputs import BUILT_SCENARIO, OutputRefused, claim_output
+from federation.runtime.modes import MODES, Mode, run_mode
 from federation.runtime.record import RunResult
 from federation.sweeps.runner import (MODES as SWEEP_MODES, RunOutcome, RunSpec, SweepError, check_specs, expand,
                                       integer_parameters, parse_param, run_sweep, units_of)
 from federation.scenario import Connection, Problem, ScenarioError, load_scenario
 from federation.scenario import Scenario as Spec
 
-Mode = Literal["embedded", "grpc", "ray"]
-MODES: tuple[Mode, ...] = ("embedded", "grpc", "ray")
 SITE_KEY = "site"  # the scenario key naming a federate's site
 
 
@@ -31,24 +29,6 @@ def load_spec(path: Path, overrides: dict[str, object] | None, mode: Mode = "emb
     """The scenario file validated as a run in `mode` reads it (the CLI's rule): in ray mode as the
     coordinator, which holds no site's model (each site's host checks its own); else every model here."""
     return load_scenario(path, overrides or None, site=COORDINATOR_SITE if mode == "ray" else None)
-
-
-def run_mode(mode: Mode, spec: Spec, out: Path, progress: Callable[[int], None] | None, plot: bool,
-             grant_timeout: float | None, address: str | None, insecure: bool) -> RunResult:
-    """Run a validated scenario into a claimed folder in one of the three modes (imported on use: grpc
-    and Ray are heavy)."""
-    if mode == "ray":
-        from federation.runtime.ray import run_ray
-
-        return run_ray(spec, out, progress, plot=plot, grant_timeout=grant_timeout, address=address,
-                       insecure=insecure)
-    if mode == "grpc":
-        from federation.runtime.local import run_grpc
-
-        return run_grpc(spec, out, progress, plot=plot, grant_timeout=grant_timeout, insecure=insecure)
-    from federation.runtime.embedded import run_embedded
-
-    return run_embedded(spec, out, progress, plot=plot)
 
 
 def uniform(key: str, lo: float, hi: float) -> Any:

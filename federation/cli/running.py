@@ -15,8 +15,10 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from federation.errors import FederationError
+from federation.runtime.modes import run_mode
 
-from federation.cli.common import app, check_tls_matches, err, error, load_cli_scenario, overrides_of, read_value, results_dir, site_credentials, warn_insecure
+from federation.cli.common import (app, check_tls_matches, err, error, load_cli_scenario, overrides_of, read_value,
+                                   results_dir, site_credentials, warn_insecure)
 
 
 @app.command()
@@ -77,7 +79,7 @@ def run(
     sc = load_cli_scenario(scenario, stop, settings, site=COORDINATOR_SITE if mode == "ray" else None)
     out_dir = results_dir(out or sc.output.dir, force=force)
     _with_progress(sc, out_dir, "federation-run", mode,
-                   lambda tick: _run_mode(mode, sc, out_dir, tick, not no_plot, grant_timeout, address, insecure))
+                   lambda tick: run_mode(mode, sc, out_dir, tick, not no_plot, grant_timeout, address, insecure))
 
 
 def _check_grant_timeout(grant_timeout: Optional[float]) -> None:
@@ -145,21 +147,6 @@ def _completed_a_step(record: bytes | None, previous: bytes | None, start: float
         return bool(info["last_time_s"] > start or any(info.get("steps", {}).values()))
     except (ValueError, KeyError, TypeError, AttributeError):
         return True  # unreadable: do not claim that nothing ran
-
-
-def _run_mode(mode: str, sc: Any, out_dir: Path, tick: Any, plot: bool, grant_timeout: Optional[float],
-              address: Optional[str] = None, insecure: bool = False) -> Any:
-    if mode == "ray":
-        from federation.runtime.ray import run_ray
-
-        return run_ray(sc, out_dir, tick, plot=plot, grant_timeout=grant_timeout, address=address, insecure=insecure)
-    if mode == "grpc":
-        from federation.runtime.local import run_grpc
-
-        return run_grpc(sc, out_dir, tick, plot=plot, grant_timeout=grant_timeout, insecure=insecure)
-    from federation.runtime.embedded import run_embedded
-
-    return run_embedded(sc, out_dir, tick, plot=plot)
 
 
 @app.command()

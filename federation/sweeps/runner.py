@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Callable, Container, Iterable, Mapping, S
 
 from federation.errors import ConfigurationError
 from federation.kinds import StaleModules
+from federation.runtime.modes import run_mode
 from federation.sweeps.inputs import differences, forget_modules, input_digests
 
 if TYPE_CHECKING:
@@ -285,14 +286,7 @@ def execute_run(scenario_path: str, params: Mapping[str, Any], base: Mapping[str
         (out / "params.json").write_text(json.dumps(record, indent=2) + "\n")
     error = None
     try:
-        if runtime == "ray":
-            from federation.runtime.ray import run_ray
-
-            result: RunResult = run_ray(scenario, out, plot=plot, grant_timeout=grant_timeout)
-        else:
-            from federation.runtime.embedded import run_embedded
-
-            result = run_embedded(scenario, out, plot=plot)
+        result = run_mode(runtime, scenario, out, plot=plot, grant_timeout=grant_timeout)
         status = result.status
     except Exception as exc:  # the run wrote run.json (status failed) already
         status, error = "failed", " ".join(str(exc).split()) or type(exc).__name__
