@@ -25,7 +25,7 @@ if str(REPO) not in sys.path:
 
 from federation.runtime.embedded import run_embedded  # noqa: E402
 from federation.runtime.ray import init_ray, sites_of, run_ray, shutdown_site_actors  # noqa: E402
-from federation.sweeps.runner import expand, parse_param, run_sweep  # noqa: E402
+from federation.sweeps import expand, parse_param, run_sweep  # noqa: E402
 from federation.scenario import load_scenario  # noqa: E402
 
 FLAGSHIP = REPO / "examples" / "grid_furnace_vehicle" / "scenario.yaml"

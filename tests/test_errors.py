@@ -34,7 +34,7 @@ from federation.kinds import StaleModules
 from federation.runtime.outputs import OutputRefused
 from federation.runtime.ray import PlacementError
 from federation.server.sessions import ProtocolViolation
-from federation.sweeps.runner import SweepError
+from federation.sweeps import SweepError
 from federation.scenario import Problem, ScenarioError
 from federation.security.audit import AuditError, AuditUnreadable
 from federation.security.certs import CertificateError

@@ -17,7 +17,7 @@ from federation.rti.time import to_seconds
 from federation.runtime.outputs import BUILT_SCENARIO, OutputRefused, claim_output
 from federation.runtime.modes import MODES, Mode, run_mode
 from federation.runtime.record import RunResult
-from federation.sweeps.runner import (MODES as SWEEP_MODES, RunOutcome, RunSpec, SweepError, check_specs, expand,
+from federation.sweeps import (MODES as SWEEP_MODES, RunOutcome, RunSpec, SweepError, check_specs, expand,
                                       integer_parameters, parse_param, run_sweep, units_of)
 from federation.scenario import Connection, Problem, ScenarioError, load_scenario
 from federation.scenario import Scenario as Spec

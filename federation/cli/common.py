@@ -53,7 +53,7 @@ app = typer.Typer(cls=Commands, add_completion=False, no_args_is_help=True,
 
 def overrides_of(stop: Optional[float], settings: Optional[list[str]]) -> dict[str, object]:
     """`--stop` and `--set key=value` as scenario overrides (values read by sweep.parse_value)."""
-    from federation.sweeps.runner import parse_value, split_setting
+    from federation.sweeps import parse_value, split_setting
 
     out: dict[str, object] = {}
     for item in settings or []:

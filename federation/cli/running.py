@@ -233,7 +233,7 @@ def sweep(
     plot: bool = typer.Option(False, "--plot", help="write results.png for every run"),
 ) -> None:
     """Run a parameter sweep: one federation execution per combination (or sample), plus summary.csv."""
-    from federation.sweeps.runner import MODES, check_specs, expand, integer_parameters, parse_param, run_sweep
+    from federation.sweeps import MODES, check_specs, expand, integer_parameters, parse_param, run_sweep
 
     if mode not in MODES:
         err.print(f"[red]unknown mode {escape(repr(mode))}; use {' or '.join(MODES)}[/red]")

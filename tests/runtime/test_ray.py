@@ -28,7 +28,7 @@ from federation.runtime import ray as ray_run  # noqa: E402
 from federation.runtime.embedded import run_embedded  # noqa: E402
 from federation.errors import FederationFailed  # noqa: E402
 from federation.runtime.ray import PlacementError, run_ray, site_resource  # noqa: E402
-from federation.sweeps.runner import expand, parse_param, run_sweep  # noqa: E402
+from federation.sweeps import expand, parse_param, run_sweep  # noqa: E402
 from federation.scenario import load_scenario  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]

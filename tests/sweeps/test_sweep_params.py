@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from federation.sweeps.runner import SweepError, expand, integer_parameters, parse_param, parse_value, run_sweep
+from federation.sweeps import SweepError, expand, integer_parameters, parse_param, parse_value, run_sweep
 from federation.scenario import ScenarioError, load_scenario
 
 SCENARIO = Path(__file__).parents[1] / "runtime" / "ray_fixtures" / "three_owners.yaml"

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from federation.sweeps.runner import expand, parse_param, run_sweep
+from federation.sweeps import expand, parse_param, run_sweep
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = """\
