@@ -151,6 +151,7 @@ class ReplayKind:
     label = "replay CSV"
     reads_file = True
     runs_code = False
+    sends_interactions = False
 
     def interface(self, model: Model) -> FederateInterface:
         assert model.path is not None

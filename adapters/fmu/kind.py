@@ -62,6 +62,7 @@ class FMUKind:
     label = "FMU"
     reads_file = True
     runs_code = False  # reading modelDescription.xml runs nothing; `probe(load=True)` loads the binary
+    sends_interactions = False
 
     def interface(self, model: Model) -> FederateInterface:
         assert model.path is not None

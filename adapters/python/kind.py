@@ -22,6 +22,7 @@ class PythonKind:
     label = "Python model"
     reads_file = False
     runs_code = True
+    sends_interactions = True
 
     def interface(self, model: Model) -> FederateInterface:
         return python_interface(model.source, model.search_paths)

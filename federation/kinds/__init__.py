@@ -51,6 +51,7 @@ class Kind(Protocol):
     label: str  # how messages call its models ("FMU", "replay CSV", "Python model")
     reads_file: bool  # the scenario names a file (relative to the scenario) rather than code
     runs_code: bool  # reading its interface runs the owner's code (not under `validate --no-exec`)
+    sends_interactions: bool  # its federates may publish interactions (python models do)
 
     def interface(self, model: Model) -> FederateInterface:
         """The model's variables, read without running it (InterfaceError when it cannot be read)."""

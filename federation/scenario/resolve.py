@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from federation.clip import clip, short_repr
-from federation.kinds import Model, kind
+from federation.kinds import Model, kind, kinds
 from federation.kinds.interface import FederateInterface, InterfaceError, declared_interface
 
 from .exposure import travels
 from .problems import Problem
 from .rules import settable_problem
-from .schema import FederateSpec, ScenarioSpec
+from .schema import FederateSpec, ScenarioSpec, too_long
+from .values import did_you_mean
 
 __all__ = ["Resolved", "model_of", "resolve", "search_paths"]
 
@@ -51,6 +52,8 @@ def model_path(folder: Path, federate: str, value: Path | None, kind_name: str) 
     """A model file named by the scenario, absolute (relative paths are relative to the models' folder)."""
     if value is None:
         raise ValueError(f"federate {short_repr(federate)} is not a {kind_name} federate")
+    if too_long(str(value)):  # it names no file; resolving it would walk every part (read_local says so)
+        return folder / value
     return (folder / value).resolve()
 
 
@@ -107,8 +110,12 @@ class _Resolver:
         if self.spec.base is not None and not _is_dir(folder):
             self.add("base", f"{clip(str(folder), 300)} is not a folder")
             return Resolved({}, tuple(self.problems), ())  # every model and module would be reported missing for it
+        installed = kinds()
         for name, spec in self.spec.federates.items():
-            if self.local_sites is not None and spec.site not in self.local_sites:
+            if spec.kind not in installed:
+                self.add(f"federates.{name}.{spec.kind}", f"no federate kind {short_repr(spec.kind)} is installed "
+                         f"(installed: {', '.join(sorted(installed))}){did_you_mean(spec.kind, installed)}")
+            elif self.local_sites is not None and spec.site not in self.local_sites:
                 self.declare_remote(name)
             elif kind(spec.kind).runs_code and not self.run_code:
                 self.declare_unexecuted(name)
@@ -119,6 +126,9 @@ class _Resolver:
     def read_local(self, name: str, spec: FederateSpec) -> None:
         """A local model's interface, its binary probed, and the parameter values its kind would refuse."""
         model_kind = kind(spec.kind)
+        if model_kind.reads_file and (why := too_long(spec.source)):
+            self.add(f"federates.{name}.{spec.kind}", why)
+            return
         if model_kind.reads_file and not self.model_file_found(name, spec):
             return
         model = model_of(self.spec, self.path, name)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
-from federation.kinds import Model
+from federation.kinds import Model, kinds
 from federation.kinds.interface import FederateInterface
 
 from . import resolve as _resolve
@@ -161,11 +161,16 @@ class Scenario:
     # -- where the models are
     def fmu_path(self, federate: str) -> Path:
         """Absolute FMU path (relative paths are relative to folder())."""
-        return _resolve.model_path(self.folder(), federate, self.federates[federate].fmu, "fmu")
+        return self._model_file(federate, "fmu")
 
     def replay_path(self, federate: str) -> Path:
         """Absolute replay CSV path (relative paths are relative to folder())."""
-        return _resolve.model_path(self.folder(), federate, self.federates[federate].replay, "replay")
+        return self._model_file(federate, "replay")
+
+    def _model_file(self, federate: str, kind_name: str) -> Path:
+        spec = self.federates[federate]
+        return _resolve.model_path(self.folder(), federate, Path(spec.source) if spec.kind == kind_name else None,
+                                   kind_name)
 
     def folder(self) -> Path:
         """The folder relative model paths and python modules resolve against (`base`, or the file's folder)."""
@@ -197,7 +202,7 @@ def load_scenario(
     given = dict(overrides or {})
     raw, data = read_yaml(path, keys=tuple(ScenarioSpec.model_fields))
     problems = apply_overrides(data, given)
-    spec, unparsed, structural = parse_spec(data)
+    spec, unparsed, structural = parse_spec(data, kinds())
     problems += structural
     found = _resolve.resolve(spec, path, local_sites=None if site is None else (site,), run_code=run_code)
     problems += found.problems

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from federation.clip import short_repr
+from federation.kinds import kinds
 from federation.kinds.interface import REMOTE, FederateInterface, VariableInfo, units_compatible
 from federation.names import COORDINATOR_SITE, name_problem
 from federation.rti.time import END_OF_TIME
@@ -277,9 +278,10 @@ class _Rules:
             self.add(f"{base}.parameters", "an interaction needs at least one parameter")
         for index, publisher in enumerate(interaction.publishers):
             if (self.known_federate(f"{base}.publishers[{index}]", publisher, "publisher federate")
-                    and (publisher_kind := self.spec.federates[publisher].kind) != "python"):
-                self.add(f"{base}.publishers[{index}]", f"{short_repr(publisher)} is a {publisher_kind} "
-                                                        "federate; only python federates send interactions")
+                    and not getattr(kinds().get(publisher_kind := self.spec.federates[publisher].kind),
+                                    "sends_interactions", True)):  # an unknown kind: resolve says so
+                self.add(f"{base}.publishers[{index}]", f"{short_repr(publisher)} is a {publisher_kind} federate, "
+                                                        "which sends no interactions (python federates do)")
         for target, parameter in interaction.to.items():
             key = f"{base}.to.{target}"
             try:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Container, Mapping
+from collections.abc import Callable, Collection, Container, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, FiniteFloat, PlainSerializer, PlainValidator,
-                      StringConstraints, ValidationError, model_validator)
+                      StringConstraints, ValidationError, ValidationInfo, model_serializer, model_validator)
 
 from federation.clip import short_repr
 from federation.names import MAX_NAME_LENGTH
@@ -22,13 +22,12 @@ from .problems import Problem, pydantic_problems
 __all__ = ["Connection", "FederateSpec", "InteractionSpec", "OutputSpec", "ScenarioSpec", "TimeSpec", "Unparsed",
            "parse_reference", "parse_spec"]
 
-FederateKind = Literal["fmu", "python", "replay"]
 ParameterValue = float | int | bool | str
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,%d}\Z" % (MAX_NAME_LENGTH - 1))  # they name columns, classes
 IDENTIFIER_RULE = f"an identifier (a letter or '_', then letters, digits or '_') of at most {MAX_NAME_LENGTH} characters"
 _BAD_VARIABLE_NAME = re.compile(r"\s|->")
 _CONNECTION = re.compile(r"^\s*(\S+)\s*->\s*(\S+)\s*$")
-_PATH_MAX = 4096  # Linux's PATH_MAX, the longest of the usual file systems'
+PATH_MAX = 4096  # Linux's PATH_MAX, the longest of the usual file systems'
 
 
 # --------------------------------------------------------------------------------------------------------- references
@@ -102,9 +101,16 @@ def _not_bool(value: object) -> object:
     return value
 
 
+def too_long(value: str) -> str | None:
+    """Why a path this long names no file, or None. Resolving it would walk every one of its parts."""
+    if len(value) > PATH_MAX:
+        return f"a path of {len(value):,} characters names no file (file systems take at most {PATH_MAX})"
+    return None
+
+
 def _path_length(value: object) -> object:
-    if isinstance(value, str) and len(value) > _PATH_MAX:  # resolving it would walk every one of its parts
-        raise ValueError(f"a path of {len(value):,} characters names no file (file systems take at most {_PATH_MAX})")
+    if isinstance(value, str) and (why := too_long(value)):
+        raise ValueError(why)
     return value
 
 
@@ -141,12 +147,16 @@ class TimeSpec(_Strict):
     step: Seconds
 
 
-class FederateSpec(_Strict):
-    """One federate: exactly one of an FMU, a Python model class or a replay CSV."""
+# The keys of a federate besides the one that names its model (its kind's key: fmu, python, replay...).
+FEDERATE_KEYS = ("site", "step", "parameters", "expose", "tunable")
 
-    fmu: ModelPath | None = None
-    python: str | None = None
-    replay: ModelPath | None = None
+
+class FederateSpec(_Strict):
+    """One federate: its model under its kind's key (`fmu: grid.fmu`, `python: ems:Dispatcher`, `replay: x.csv`,
+    or another installed kind's: federation.kinds), its site, step, parameters and what it exposes."""
+
+    kind: NonEmptyStr  # the key that names its model: the kind (federation.kinds) that runs it
+    source: NonEmptyStr  # that key's value as written: a file relative to the scenario, or code (module:Class)
     site: NonEmptyStr  # the party that owns the federate and runs its host; `owner` is accepted too
     step: Seconds | None = None
     parameters: Annotated[dict[str, ParameterItem], _NULL_IS_EMPTY_DICT] = Field(default_factory=dict)
@@ -158,32 +168,40 @@ class FederateSpec(_Strict):
 
     @model_validator(mode="before")
     @classmethod
-    def _owner_is_site(cls, data: Any) -> Any:
-        """`owner`, the key's older name, is read as `site` (the data given is not changed)."""
-        if isinstance(data, Mapping) and "owner" in data:
+    def _model_key(cls, data: Any, info: ValidationInfo) -> Any:
+        """`owner`, the site's older name, is read as `site`; the key that is none of FEDERATE_KEYS names the
+        model, its kind and source (the data given is not changed). Which kinds exist is the registry's to say
+        (federation.kinds), passed as the validation context `kinds`: then among several other keys the one
+        that is a kind names the model and the rest are unknown keys; alone, an unknown kind's key names it
+        too (federation.scenario.resolve reports it)."""
+        if not isinstance(data, Mapping) or "kind" in data:
+            return data
+        if "owner" in data:
             if "site" in data:
                 raise ValueError("both 'site' and 'owner' are given: 'owner' is the older name of 'site', give one")
             data = {("site" if key == "owner" else key): value for key, value in data.items()}
+        models = [key for key in data if key not in FEDERATE_KEYS]
+        known = (info.context or {}).get("kinds")
+        if len(models) > 1 and known is not None and len(installed := [k for k in models if k in known]) == 1:
+            models = installed  # the others stay, for pydantic to report as unknown keys where they are
+        if len(models) != 1:
+            given = f" (got {', '.join(short_repr(str(k)) for k in models)})" if models else ""
+            raise ValueError(f"exactly one model key is required: fmu, python, replay or another installed kind"
+                             f"{given}; a federate's other keys are {', '.join(FEDERATE_KEYS)}")
+        key = models[0]
+        value = data[key]
+        if not isinstance(value, (str, Path)):
+            raise ValueError(f"{short_repr(str(key))}: expected a file or module:Class, got {type(value).__name__}")
+        return {**{k: v for k, v in data.items() if k != key}, "kind": str(key), "source": str(value)}
+
+    @model_serializer(mode="wrap")
+    def _as_written(self, handler: Any) -> Any:
+        """Dumped as a file says it: `fmu: grid.fmu`, not kind and source."""
+        data = handler(self)
+        if isinstance(data, dict) and "kind" in data:
+            kind, source = data.pop("kind"), data.pop("source")
+            data = {kind: source, **data}
         return data
-
-    @model_validator(mode="after")
-    def _exactly_one_source(self) -> FederateSpec:
-        given = [name for name in ("fmu", "python", "replay") if getattr(self, name) is not None]
-        if len(given) != 1:
-            raise ValueError("exactly one of 'fmu', 'python' or 'replay' is required"
-                             + (f" (got {', '.join(given)})" if given else ""))
-        return self
-
-    @property
-    def kind(self) -> FederateKind:
-        if self.fmu is not None:
-            return "fmu"
-        return "python" if self.python is not None else "replay"
-
-    @property
-    def source(self) -> str:
-        """The fmu/python/replay value as written in the file."""
-        return str(getattr(self, self.kind))
 
 
 class InteractionSpec(_Strict):
@@ -306,18 +324,21 @@ class Unparsed:
     connections: list[tuple[int, Connection]] = field(default_factory=list)
 
 
-def _valid(model: type[BaseModel], value: object) -> Any:
+def _valid(model: type[BaseModel], value: object, context: Mapping[str, Any] | None = None) -> Any:
     try:
-        return model.model_validate(value)
+        return model.model_validate(value, context=context)
     except ValidationError:
         return None
 
 
-def parse_spec(data: Mapping[str, Any]) -> tuple[ScenarioSpec, Unparsed | None, list[Problem]]:
+def parse_spec(data: Mapping[str, Any], kinds: Collection[str] | None = None
+               ) -> tuple[ScenarioSpec, Unparsed | None, list[Problem]]:
     """The scenario a file's data holds, with its structural problems. When it is invalid, the parts that
-    validate alone are kept and `Unparsed` says what is missing, so that one run reports every problem."""
+    validate alone are kept and `Unparsed` says what is missing, so that one run reports every problem.
+    `kinds`: the installed federate kinds (federation.kinds), which tell a model's key from a mistyped one."""
+    context = None if kinds is None else {"kinds": frozenset(kinds)}
     try:
-        return ScenarioSpec.model_validate(data), None, []
+        return ScenarioSpec.model_validate(data, context=context), None, []
     except ValidationError as exc:
         # Cross-check what did parse too: a user fixing one problem should not only then meet the next.
         problems = pydantic_problems(exc)
@@ -329,7 +350,7 @@ def parse_spec(data: Mapping[str, Any]) -> tuple[ScenarioSpec, Unparsed | None, 
     if isinstance(raw_federates, Mapping):
         failed: set[str] = set()
         for name, entry in raw_federates.items():
-            spec = _valid(FederateSpec, entry)
+            spec = _valid(FederateSpec, entry, context)
             if spec is None:
                 failed.add(str(name))
             else:

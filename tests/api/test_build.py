@@ -30,10 +30,8 @@ def canonical(spec: Spec) -> dict[str, Any]:
     """What a validated scenario means, with model paths resolved (a file's are relative, a built one's absolute)."""
     data = spec.spec.model_dump(exclude={"base": True, "output": {"dir"}})
     for name, entry in data["federates"].items():
-        if entry["fmu"] is not None:
-            entry["fmu"] = spec.fmu_path(name)
-        if entry["replay"] is not None:
-            entry["replay"] = spec.replay_path(name)
+        if (path := spec.model_of(name).path) is not None:
+            entry[spec.federates[name].kind] = path
     data["search_paths"] = spec.search_paths()
     data["interfaces"] = spec.interfaces
     data["recorded"] = spec.recorded()
