@@ -112,8 +112,8 @@ def test_in_a_grpc_run_each_host_imports_only_its_own_module(tmp_path: Path) -> 
     assert proc.returncode == 0, proc.stderr
     for module, own, other in (("alpha_model", "alpha", "beta"), ("beta_model", "beta", "alpha")):
         lines = importers(tmp_path / "logs" / f"{module}.log")
-        assert any(f"--site {own}" in line for line in lines), lines  # its own host ran it
-        assert not any(f"--site {other}" in line for line in lines), lines  # the other site's never did
+        assert any(f"host-{own}.json" in line for line in lines), lines  # its own host ran it (its HostOptions)
+        assert not any(f"host-{other}.json" in line for line in lines), lines  # the other site's never did
     assert (tmp_path / "out" / "results.csv").read_text().splitlines()[0] == "time,first.y,second.y"
 
 
