@@ -26,11 +26,8 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import ipaddress
 import logging
-import resource
 import socket
-import struct
 import threading
 import time
 from concurrent import futures
@@ -39,99 +36,12 @@ from typing import Any
 from federation.security.refusals import RefusalLog
 
 from federation.server.limits import Limits
+from federation.server.sockets import address_key, bind, connection_budget, linger_zero, peer_string, reset
 
 log = logging.getLogger(__name__)
 
 ACCEPTS_PER_WAKE = 128  # connections taken from the backlog per readiness event
-SPARE_DESCRIPTORS = 128  # for the RTI's own files, the audit log, gRPC's wake-up pipes...
-FDS_PER_CONNECTION = 3  # the client's socket, the gate's upstream socket, gRPC's side of it
 _OUT_OF_DESCRIPTORS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
-
-
-def peer_string(address: tuple[Any, ...]) -> str:
-    """A socket address as gRPC writes a peer ('ipv4:10.0.0.1:5123', 'ipv6:[::1]:5123')."""
-    host, port = address[0], address[1]
-    ip = ipaddress.ip_address(host.split("%", 1)[0])
-    if ip.version == 6 and ip.ipv4_mapped is not None:  # a dual-stack socket's IPv4 client
-        ip = ip.ipv4_mapped
-    return f"ipv4:{ip}:{port}" if ip.version == 4 else f"ipv6:[{ip}]:{port}"
-
-
-def address_key(address: tuple[Any, ...]) -> str:
-    """What the per-address cap counts: the IPv4 address, or the IPv6 /64 (one machine's share)."""
-    ip = ipaddress.ip_address(address[0].split("%", 1)[0])
-    if ip.version == 6 and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    if ip.version == 6:
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(ip)
-
-
-def connection_budget(wanted: int) -> int:
-    """How many relayed connections the descriptor limit allows, at most `wanted`.
-
-    Raises the soft limit (RLIMIT_NOFILE) towards the hard one when it is too low for `wanted`."""
-    need = wanted * FDS_PER_CONNECTION + SPARE_DESCRIPTORS
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != resource.RLIM_INFINITY and soft < need:
-        raised = need if hard == resource.RLIM_INFINITY else min(need, hard)
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
-            soft = raised
-        except (ValueError, OSError):
-            pass
-    if soft == resource.RLIM_INFINITY or soft >= need:
-        return wanted
-    return max(1, (soft - SPARE_DESCRIPTORS) // FDS_PER_CONNECTION)
-
-
-def _bind(listen: str) -> list[socket.socket]:
-    """Listening sockets for HOST:PORT ('' or '[::]' host: every interface), all on one port."""
-    host, sep, port_text = listen.rpartition(":")
-    if not sep or not port_text.isdigit():
-        raise OSError(f"expected HOST:PORT, got {listen!r}")
-    infos = socket.getaddrinfo(host.strip("[]") or None, int(port_text), socket.AF_UNSPEC, socket.SOCK_STREAM, 0,
-                               socket.AI_PASSIVE)
-    seen, addresses = set(), []
-    for family, _, _, _, address in infos:
-        if (family, address[0]) not in seen and family in (socket.AF_INET, socket.AF_INET6):
-            seen.add((family, address[0]))
-            addresses.append((family, address))
-    both = {f for f, _ in addresses} == {socket.AF_INET, socket.AF_INET6}
-    port = int(port_text)
-    sockets: list[socket.socket] = []
-    try:
-        for family, address in addresses:
-            s = socket.socket(family, socket.SOCK_STREAM)
-            sockets.append(s)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if family == socket.AF_INET6:  # '[::]' alone takes IPv4 clients too, as gRPC's would
-                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1 if both else 0)
-            s.bind((address[0], port, *address[2:]))
-            port = s.getsockname()[1]  # port 0: every address gets the one the first was given
-            s.listen(socket.SOMAXCONN)
-            s.setblocking(False)
-    except BaseException:
-        for s in sockets:
-            s.close()
-        raise
-    if not sockets:
-        raise OSError(f"{listen!r} resolves to no IPv4 or IPv6 address")
-    return sockets
-
-
-def _linger_zero(sock: Any) -> None:
-    """Make the socket's close a reset (RST) rather than an orderly end (FIN)."""
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    except OSError:
-        pass
-
-
-def _reset(sock: socket.socket) -> None:
-    """Close at once with a reset: a refused peer leaves no TIME_WAIT behind on our side."""
-    _linger_zero(sock)
-    sock.close()
 
 
 class _Side(asyncio.Protocol):
@@ -199,13 +109,13 @@ class _Relay:
         except BaseException:
             self.starting = False
             up.close()
-            _reset(sock)
+            reset(sock)
             self.finish()
             raise
         try:
             await loop.connect_accepted_socket(lambda: self.client, sock)
         except BaseException:
-            _reset(sock)
+            reset(sock)
             self.close()
             raise
         finally:
@@ -225,7 +135,7 @@ class _Relay:
         other = side.other.transport
         if other is not None and not other.is_closing():
             if isinstance(exc, OSError):  # a reset (or a broken socket): the other side gets a reset too
-                _linger_zero(other.get_extra_info("socket"))
+                linger_zero(other.get_extra_info("socket"))
                 other.abort()
             else:
                 other.close()
@@ -273,7 +183,7 @@ class Gate:
     # ------------------------------------------------------------------ any thread
     def open(self, listen: str) -> int:
         """Listen on HOST:PORT; returns the port. OSError when it cannot."""
-        self.listeners = _bind(listen)
+        self.listeners = bind(listen)
         budget = connection_budget(self.total)
         if budget < self.total:
             log.warning("the descriptor limit (ulimit -n) allows %d open connections, not max_connections=%d: "
@@ -356,12 +266,12 @@ class Gate:
             if count >= self.per_address:
                 self.refusals.refused(peer, f"connection closed: {count} connections from {key} are open, "
                                             f"its cap (limit max_connections_per_address={self.per_address})")
-                _reset(sock)
+                reset(sock)
                 continue
             if self.open_connections >= self.total:
                 self.refusals.refused(peer, f"connection closed: the RTI holds {self.open_connections} open "
                                             f"connections, its cap (limit max_connections={self.total})")
-                _reset(sock)
+                reset(sock)
                 continue
             self.counts[key] = count + 1
             self.open_connections += 1
@@ -385,7 +295,7 @@ class Gate:
     def _drop_waiting(self, sock: socket.socket) -> None:
         self.loop.remove_reader(sock.fileno())
         del self.waiting[sock]
-        _reset(sock)
+        reset(sock)
 
     def _silent(self, sock: socket.socket, peer: str, key: str) -> None:
         self.refusals.refused(peer, f"connection closed: it sent nothing within {self.silence:g} s "
@@ -403,7 +313,7 @@ class Gate:
         except OSError:  # reset before it said anything
             gone = True
         if gone:
-            _reset(sock)
+            reset(sock)
             self._release(key)
             return
         relay = _Relay(self, key, peer)

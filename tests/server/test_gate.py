@@ -23,7 +23,8 @@ from typing import Callable, Iterator
 
 import pytest
 
-from federation.server.gate import Gate, address_key, peer_string
+from federation.server.gate import Gate
+from federation.server.sockets import address_key, peer_string
 from federation.server.limits import Limits
 from federation.security.refusals import RefusalLog
 
@@ -263,7 +264,7 @@ def test_the_total_cap_fits_the_descriptor_limit() -> None:
     allows, else the cap shrinks to fit (checked in a child process: limits are per process)."""
     code = """if True:
         import resource
-        from federation.server.gate import connection_budget
+        from federation.server.sockets import connection_budget
         resource.setrlimit(resource.RLIMIT_NOFILE, (600, {hard}))
         print(connection_budget(1024), resource.getrlimit(resource.RLIMIT_NOFILE)[0])
     """
