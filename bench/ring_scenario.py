@@ -30,16 +30,16 @@ def node_fmu(fmi: str | int = "2") -> Path:
 
 
 def ring_dict(n: int, steps: int, fmu: Path, step: float = 1.0, tau: float = 0.0, topology: str = "ring",
-              owners: int | None = None) -> dict:
+              sites: int | None = None) -> dict:
     """The scenario mapping: n node federates, `steps` communication steps of `step` seconds.
 
-    owners: number of distinct owners (sites) the nodes are dealt round-robin to; default one owner per node.
+    sites: number of distinct sites the nodes are dealt round-robin to; default one site per node.
     """
     if n < 1 or (topology == "ring" and n < 2):
         raise ValueError(f"a {topology} needs more nodes (got {n})")
     if topology not in ("ring", "chain"):
         raise ValueError(f"topology must be 'ring' or 'chain', got {topology!r}")
-    k = n if owners is None else max(1, owners)
+    k = n if sites is None else max(1, sites)
     federates = {f"n{i}": {"fmu": str(fmu), "site": f"s{i % k}", "parameters": {"tau": float(tau)}}
                  for i in range(n)}
     links = n if topology == "ring" else n - 1
@@ -54,13 +54,13 @@ def ring_dict(n: int, steps: int, fmu: Path, step: float = 1.0, tau: float = 0.0
 
 
 def write_ring(directory: Path | str, n: int, steps: int, fmi: str | int = "2", *, step: float = 1.0,
-               tau: float = 0.0, topology: str = "ring", owners: int | None = None,
+               tau: float = 0.0, topology: str = "ring", sites: int | None = None,
                fmu: Path | None = None) -> Path:
     """Write a ring/chain scenario YAML into `directory` and return its path (FMU path absolute)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     fmu = (fmu or node_fmu(fmi)).resolve()
-    data = ring_dict(n, steps, fmu, step=step, tau=tau, topology=topology, owners=owners)
+    data = ring_dict(n, steps, fmu, step=step, tau=tau, topology=topology, sites=sites)
     path = directory / f"{topology}_n{n}_s{steps}_fmi{int(fmi)}.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False, width=200))
     return path

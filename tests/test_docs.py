@@ -31,7 +31,7 @@ def test_the_python_federate_example_runs(tmp_path: Path) -> None:
                       "thermo": {"python": "doc_thermostat:Thermostat", "site": "b", "parameters": {"T_set": 290.0}}},
         "connections": ["weather.T -> thermo.T"],
         "interactions": {"Switched": {"parameters": ["active"], "publishers": ["thermo"], "to": {}}},
-        "output": {"variables": ["weather.T", "thermo.heat", "thermo.on"]},  # two owners: named to be recorded
+        "output": {"variables": ["weather.T", "thermo.heat", "thermo.on"]},  # two sites: named to be recorded
     })
     assert rows[0] == ["time", "weather.T", "thermo.heat", "thermo.on"]
     assert [r[2:] for r in rows[1:]] == [["0.0", "0.0"], ["2000.0", "1.0"], ["2000.0", "1.0"], ["0.0", "0.0"],

@@ -197,7 +197,7 @@ def test_a_model_error_ends_the_cli_with_1(tmp_path: Path) -> None:
         federation: fails
         time: {start: 0.0, stop: 2.0, step: 1.0}
         federates:
-          f: {python: "models:Fails", owner: lab}
+          f: {python: "models:Fails", site: lab}
         """))
     code, said = federation_cli("run", "scenario.yaml", "--no-plot", "--out", "out", cwd=tmp_path)
     assert code == 1 and "Traceback" not in said and "run failed:" in said and "ZeroDivisionError: boom" in said, said
@@ -216,6 +216,6 @@ def test_an_rti_that_does_not_answer_the_coordinator_is_a_run_failure_naming_it(
     (tmp_path / "models.py").write_text("class Source:\n    inputs = []\n    outputs = {'y': '1'}\n"
                                         "    def step(self, t, dt, inputs):\n        return {'y': t}\n")
     (tmp_path / "scenario.yaml").write_text("federation: quiet\ntime: {start: 0.0, stop: 1.0, step: 1.0}\n"
-                                            "federates:\n  s: {python: 'models:Source', owner: lab}\n")
+                                            "federates:\n  s: {python: 'models:Source', site: lab}\n")
     with pytest.raises(CoordinationFailed, match=r"the RTI at 127\.0\.0\.1:1 did not report on federation 'quiet': UNAVAILABLE"):
         wait_ready("127.0.0.1:1", load_scenario(tmp_path / "scenario.yaml"), lambda: None, 5.0)

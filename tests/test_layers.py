@@ -113,3 +113,13 @@ def test_a_federations_state_on_the_server_is_plain() -> None:
     found = [o for o in offenders("federation/server", ("federation.protocol", "grpc", "asyncio"))
              if o.startswith(("federation/server/federations.py:", "federation/server/limits.py:"))]
     assert found == []
+
+
+def test_nothing_imports_another_modules_private_names() -> None:
+    """A module's `_name` is its own: what another module needs is given a public name where it lives."""
+    found = [f"{file}: from {module} import {name}"
+             for folder in ("federation", "adapters") for path in sorted((ROOT / folder).rglob("*.py"))
+             if "_gen" not in path.parts
+             for file, (module, name) in ((str(path.relative_to(ROOT)), pair) for pair in _imported_names(path))
+             if name.startswith("_") and not name.startswith("__")]
+    assert found == []

@@ -1,7 +1,8 @@
 """The FMU federate kind: an FMI 2.0 or 3.0 co-simulation FMU driven through fmpy.
 
-archive (safe reading of the zip), interface (modelDescription.xml), probe (the platform binary),
-federate (stepping it through fmpy), kind (what the federation asks of it).
+archive (safe reading of the zip), interface (modelDescription.xml, cached, with the FMI type tables),
+probe (the platform binary), binding (FMI calls through fmpy, the FMU's log), cache (one extraction per
+process), federate (stepping it in the federation), kind (what the federation asks of it).
 """
 
 from adapters.fmu.kind import KIND

@@ -9,7 +9,6 @@ import logging
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy
-from fmpy.fmi1 import FMICallException
 from fmpy.fmi2 import FMU2Slave, defaultCallbacks, fmi2CallbackFunctions, fmi2CallbackLoggerTYPE
 from fmpy.logging import addLoggerProxy
 from fmpy.model_description import ScalarVariable

@@ -18,7 +18,7 @@ from federation.ambassador import TICKS_PER_SECOND, LogicalTime, to_seconds
 from federation.coupling import Clock, Wiring
 
 from adapters import native
-from adapters.fmu.binding import FLOAT32_MAX, INT_CTYPES, STATUS_NAMES, FMUError, Slave, convert, value_kind
+from adapters.fmu.binding import FLOAT32_MAX, INT_CTYPES, STATUS_NAMES, FMUError, Slave, value_kind
 from adapters.fmu.cache import ExtractedFMU, extract_fmu
 from adapters.stepped import SteppedFederate
 

@@ -9,7 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
-from ._engine import MODES, FederateInterface, Mode, claim_output, load_spec, read_interface, run_mode, seconds, units_of
+from ._engine import (MODES, ConfigurationError, FederateInterface, Mode, claim_output, load_spec, read_interface,
+                      run_mode, seconds, units_of)
 from .build import Scenario
 from .results import Run, read_run
 
@@ -32,7 +33,7 @@ def run(scenario: Scenario | str | Path, mode: Mode = "embedded", out: str | Pat
     only on the sites' nodes is for the CLI (`federation run --mode ray`), whose coordinator reads none.
     """
     if mode not in MODES:
-        raise ValueError(f"unknown mode {mode!r}; use {', '.join(MODES)}")
+        raise ConfigurationError(f"unknown mode {mode!r}; use {', '.join(MODES)}")
     if not isinstance(scenario, Scenario):
         scenario = Scenario.load(scenario)
     spec = scenario.validate()  # here first, in every mode: nothing is claimed or written for a bad scenario

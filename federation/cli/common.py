@@ -52,7 +52,7 @@ app = typer.Typer(cls=Commands, add_completion=False, no_args_is_help=True,
 
 
 def overrides_of(stop: Optional[float], settings: Optional[list[str]]) -> dict[str, object]:
-    """`--stop` and `--set key=value` as scenario overrides (values read by sweep.parse_value)."""
+    """`--stop` and `--set key=value` as scenario overrides (values read by sweeps.parse_value)."""
     from federation.sweeps import parse_value, split_setting
 
     out: dict[str, object] = {}

@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from federation.errors import FederationError
-from federation.runtime.modes import run_mode
+from federation.runtime.modes import MODES, run_mode
 
 from federation.cli.common import (app, check_tls_matches, err, error, load_cli_scenario, overrides_of, read_value,
                                    results_dir, site_credentials, warn_insecure)
@@ -67,8 +67,8 @@ def run(
 ) -> None:
     """Run a federation and write results.csv, results.png and run.json (grpc/ray: also audit.jsonl, policy.yaml)
     into a new or empty folder, or over an earlier run's with --force."""
-    if mode not in ("embedded", "grpc", "ray"):
-        err.print(f"[red]unknown mode {escape(repr(mode))}; use embedded, grpc or ray[/red]")
+    if mode not in MODES:
+        err.print(f"[red]unknown mode {escape(repr(mode))}; use {', '.join(MODES)}[/red]")
         raise typer.Exit(2)
     _check_grant_timeout(grant_timeout)
     from federation.security.certs import COORDINATOR_SITE, remove_stale_throwaways

@@ -11,7 +11,6 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from federation.errors import FederationError
 
 from federation.cli.common import app, check_tls_matches, err, error, overrides_of, site_credentials, state_dir, tls_mismatch_note, warn_insecure
 

@@ -94,7 +94,7 @@ REMOTE = "remote"
 def declared_interface(outputs: Sequence[str], inputs: Sequence[str]) -> FederateInterface:
     """Another site's federate as the scenario declares it, when its model is not on this machine.
 
-    Its owner validates types, units and parameters on its own host; here only names are known.
+    Its site validates types, units and parameters on its own host; here only names are known.
     """
     variables = {n: VariableInfo(n, "output", "Real", None, None, None) for n in outputs}
     variables.update({n: VariableInfo(n, "input", "Real", None, None, None) for n in inputs if n not in variables})

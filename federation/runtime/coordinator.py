@@ -1,9 +1,9 @@
 """The one coordinator of a distributed run (grpc, Ray, `federation coordinate`), and `federation coordinate`.
 
-`Coordinator` has its launcher (run/launch.py) start the RTI, creates the federation, has the
+`Coordinator` has its launcher (runtime/launch.py) start the RTI, creates the federation, has the
 launcher start the sites' hosts, records the results through its own session and waits for the
-hosts, whoever started them: `run.local` (processes on this machine, `run --mode grpc`),
-`run.ray` (Ray actors) or `RemoteSites` here (`federation coordinate`: the RTI serves elsewhere
+hosts, whoever started them: `runtime.local` (processes on this machine, `run --mode grpc`),
+`runtime.ray` (Ray actors) or `RemoteSites` here (`federation coordinate`: the RTI serves elsewhere
 and each site runs its own host).
 """
 

@@ -1,9 +1,9 @@
 """What the coordinator asks of whoever starts a run's processes: the `Launcher` protocol, and the
 typed `HostOptions` every host is started with.
 
-Three launchers implement the protocol: `run.local.LocalLauncher` (an RTI and one `federation host`
-process per site on this machine), `run.ray.RayLauncher` (the RTI in the driver, one Ray actor per
-site) and `run.coordinator.RemoteSites` (the RTI serves elsewhere and each site starts its own host).
+Three launchers implement the protocol: `runtime.local.LocalLauncher` (an RTI and one `federation host`
+process per site on this machine), `runtime.ray.RayLauncher` (the RTI in the driver, one Ray actor per
+site) and `runtime.coordinator.RemoteSites` (the RTI serves elsewhere and each site starts its own host).
 A host gets its options as one `HostOptions`: a JSON file (`federation host --options FILE`) or, on
 Ray, the object itself. Override values travel as typed JSON values, never as text to be parsed again.
 """

@@ -33,7 +33,7 @@ RTI_START_TIMEOUT = 60.0  # s for `rti serve` to listen (imports, certificates) 
 
 
 def federation_command(*args: str) -> list[str]:
-    """The `federation` CLI as a child command (the same one a remote owner runs)."""
+    """The `federation` CLI as a child command (the same one a remote site runs)."""
     return [sys.executable, "-m", "federation.cli", *args]
 
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
+from federation.errors import ConfigurationError
 from federation.rti.time import LogicalTime
 from federation.runtime.record import RunResult
 from federation.scenario import Scenario
@@ -28,7 +29,7 @@ def run_mode(mode: str, scenario: Scenario, out_dir: Path, on_progress: Callable
 
         return run_grpc(scenario, out_dir, on_progress, plot=plot, grant_timeout=grant_timeout, insecure=insecure)
     if mode != "embedded":
-        raise ValueError(f"unknown mode {mode!r} (one of {', '.join(MODES)})")
+        raise ConfigurationError(f"unknown mode {mode!r}; use {', '.join(MODES)}")
     from federation.runtime.embedded import run_embedded
 
     return run_embedded(scenario, out_dir, on_progress, plot=plot)

@@ -15,7 +15,7 @@ Python API too): `claim_output` checks the folder before anything is written and
 - A sweep's folder: summary.csv, the marker, a scenario built in Python (BUILT_SCENARIO) and run folders
   (each holding only what a run writes). A sweep reuses its own earlier runs (by their inputs' digests),
   so an earlier sweep's folder is accepted as is; `force` there means "run every run again" (see
-  sweep.py) and is not this module's concern.
+  sweeps/runner.py) and is not this module's concern.
 - Anything else in the folder (a file or folder no run writes, a symbolic link anywhere a run writes) is
   refused, even with `force`, naming the folder and the entries: nothing is deleted or overwritten.
 """
@@ -35,8 +35,8 @@ MARKER = ".federation"
 BUILT_SCENARIO = "built_scenario.yaml"  # a scenario built in Python, as the run (sweep) read it: see federation.api
 RUN_FILES = frozenset({"results.csv", "results.png", "run.json", "policy.yaml", "params.json", "metrics.json",
                        BUILT_SCENARIO})
-AUDIT_FILES = re.compile(r"audit(\.\d+)?\.(jsonl|head\.json|head\.json\.tmp)")  # see security/audit.py: rotate
-# launch/: the hosts' options and the RTI's ready file (run/local.py), a temporary one of a killed RTI's too
+AUDIT_FILES = re.compile(r"audit(\.\d+)?\.(jsonl|head\.json|head\.json\.tmp)")  # see security/audit/writer.py: rotate
+# launch/: the hosts' options and the RTI's ready file (runtime/local.py), a temporary one of a killed RTI's too
 RUN_FOLDERS = {"logs": re.compile(r"[^/]+\.log"), "telemetry": re.compile(r"[^/]+\.jsonl"),
                "launch": re.compile(r"[^/]+\.json(\.tmp)?")}
 SUMMARY = "summary.csv"
@@ -180,7 +180,7 @@ def _marker(folder: Path) -> str | None:
 
 
 def _is_run_json(path: Path) -> bool:
-    """Whether `path` is a run.json as run_record.write_run_json (or a sweep's failed run) writes it."""
+    """Whether `path` is a run.json as runtime.record.write_run_json (or a sweep's failed run) writes it."""
     record = _read_small(path)
     return isinstance(record, dict) and isinstance(record.get("status"), str)
 

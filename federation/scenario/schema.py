@@ -9,7 +9,7 @@ from collections.abc import Callable, Collection, Container, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, FiniteFloat, PlainSerializer, PlainValidator,
                       StringConstraints, ValidationError, ValidationInfo, model_serializer, model_validator)

@@ -16,7 +16,6 @@ import grpc
 
 from .audit import AuditError, AuditLog, Signer, open_continuing
 from .certs import CertDir, SiteCredentials, throwaway
-from .guard import Guard
 from .policy import Policy, from_scenario
 from .tls import channel_credentials
 
@@ -81,14 +80,11 @@ class RunSecurity:
     def rti_args(self) -> list[str]:
         """`federation rti serve` options enforcing this run's security."""
         args = ["--policy", str(self.policy_path), "--audit", str(self.audit_path)]
-        return args + self.host_args()
-
-    def host_args(self) -> list[str]:
-        """`federation host` options: mTLS with the throw-away certificates (plaintext when insecure)."""
-        return ["--tls", str(self.certs.root)] if self.certs else []
+        return args + (["--tls", str(self.certs.root)] if self.certs else [])  # mTLS, plaintext when insecure
 
 
 def sites(scenario: Scenario) -> list[str]:
+    """The scenario's sites, sorted."""
     return sorted({spec.site for spec in scenario.federates.values()})
 
 

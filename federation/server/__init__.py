@@ -1,6 +1,8 @@
-"""The RTI as a network service: the gRPC servicer (service.py, admin.py), a host's session (sessions.py),
-a federation's state on the server (federations.py), its limits (limits.py) and the connection gate
-(gate.py) around the pure core in federation/rti.
+"""The RTI as a network service: the gRPC servicer (service.py; admin.py: admin calls, watchdog, reaper), a
+host's session (sessions.py), a federation's state on the server (federations.py, plain; wire.py encodes
+its status), its limits (limits.py), checks on incoming messages (checks.py), serving (serving.py,
+config.py), status reading (status.py) and the connection gate (gate.py, sockets.py) around the pure
+core in federation/rti.
 
 `start(ServerConfig(...))` serves it, for `federation rti serve` and the launchers alike;
 `StatusReader` reads a running one's status, as `federation rti status` shows it.

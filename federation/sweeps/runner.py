@@ -9,7 +9,7 @@ Modes:
 - ray: runs in parallel as Ray tasks (one CPU each). When some node advertises the site of
   every site of the scenario (a locally started Ray does), a run executes embedded inside
   one task on such a node. Otherwise each task coordinates a distributed run whose hosts
-  are pinned to their sites' nodes (see ray_run).
+  are pinned to their sites' nodes (see federation.runtime.ray).
 Before any run starts, the scenario is validated with the first run's parameters (an unknown
 federate or parameter stops the sweep); after that a failed run never stops the others. A run
 whose folder already holds a completed run with identical inputs (see inputs: scenario file, model

@@ -59,7 +59,7 @@ def test_an_invalid_scenario_raises_before_anything_is_written(fmu_dist: Path, t
     with pytest.raises(federation.ScenarioError):
         federation.run(twins(T_sett=1.0), out=tmp_path / "out")
     assert not (tmp_path / "out").exists()
-    with pytest.raises(ValueError, match="unknown mode 'mpi'"):
+    with pytest.raises(federation.ConfigurationError, match="unknown mode 'mpi'"):
         federation.run(twins(), mode="mpi")  # type: ignore[arg-type]
 
 

@@ -44,7 +44,7 @@ def _recording_scenario(folder: Path) -> Path:
         federation: typed-options
         time: {{start: 0.0, stop: 2.0, step: 1.0}}
         federates:
-          rec: {{python: "rec_models:Record", owner: alpha, step: 1.0,
+          rec: {{python: "rec_models:Record", site: alpha, step: 1.0,
                  parameters: {{record: {str(folder / 'record.txt')!r}, a: 0, b: 0, c: 0, d: 0, e: 0}}}}
         output: {{variables: [rec.y]}}
         """))

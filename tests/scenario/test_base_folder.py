@@ -18,8 +18,8 @@ from .conftest import DATA
 def scenario(folder: Path, base: str | None) -> Path:
     data: dict[str, object] = {
         "federation": "based", "time": {"start": 0.0, "stop": 100.0, "step": 50.0},
-        "federates": {"weather": {"replay": "data/measured.csv", "owner": "a"},
-                      "ems": {"python": "toy_ems:Dispatcher", "owner": "b"}},
+        "federates": {"weather": {"replay": "data/measured.csv", "site": "a"},
+                      "ems": {"python": "toy_ems:Dispatcher", "site": "b"}},
         "output": {"variables": []},
     }
     if base is not None:

@@ -307,7 +307,7 @@ def test_insecure_mode_takes_the_claimed_identity_and_still_enforces_the_policy(
 def test_idle_half_open_connections_are_dropped_and_starve_nobody(secure: Secure, healthy: str) -> None:
     """Hundreds of TCP connections from one address that never start TLS: the healthy federation steps
     on undisturbed (the `healthy` fixture checks its callbacks), admin calls answer, and the RTI drops
-    them all (tests/security/test_gate.py: beyond the address's cap at once, the others when silent)."""
+    them all (tests/server/test_gate.py: beyond the address's cap at once, the others when silent)."""
     host, port = secure.target.rsplit(":", 1)
     idle = []
     for _ in range(300):
