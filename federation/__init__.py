@@ -9,7 +9,8 @@ The Python API, in brief (README, "Python API")::
     result["grid.f"].values, result["grid.f"].unit   # numpy array, "Hz"
 
 - Scenario: load a scenario file (with overrides) or build one in code (add_fmu, add_python,
-  add_replay, connect, add_interaction, record); validate() checks it against its models.
+  add_replay, add for any installed kind, connect, add_interaction, record); validate() checks it
+  against its models.
 - run(scenario, mode=..., out=None) -> Run: status, error, timings, and the results as numpy
   arrays with units (to_pandas() with the `pandas` extra).
 - sweep(scenario, params=..., samples=None, ...) -> SweepResult: one run per combination or draw.

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from federation.errors import ConfigurationError, FederationError, FederationFailed, ModelError, RunFailure
-from federation.kinds import read_interface
+from federation.kinds import kind as kind_of, read_interface
 from federation.kinds.interface import FederateInterface, InterfaceError, VariableInfo
 from federation.names import COORDINATOR_SITE
 from federation.rti.time import to_seconds

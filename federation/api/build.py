@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 
 import yaml
 
-from ._engine import BUILT_SCENARIO, SITE_KEY, Connection, ScenarioError, Spec, load_spec
+from ._engine import BUILT_SCENARIO, SITE_KEY, Connection, ScenarioError, Spec, kind_of, load_spec
 
 _HEADER = ("# Built in Python (federation.Scenario). Model paths are absolute; python modules are imported from\n"
            "# `base`, the folder the scenario was built in.\n")
@@ -137,13 +137,23 @@ class Scenario:
 
     # ----------------------------------------------------------------------------------------------- building
 
+    def add(self, name: str, kind: str, source: str | Path, *, site: str, parameters: Mapping[str, object] | None = None,
+            expose: Sequence[str] | None = None, tunable: Sequence[str] | None = None,
+            step: float | None = None) -> Scenario:
+        """Add a federate of any installed kind (the YAML's `<kind>: <source>`; federation.kinds), such as one
+        another package adds: a kind that reads a file takes it relative to `base`. UnknownKind when no
+        installed kind has that name."""
+        if kind_of(kind).reads_file:
+            source = self._absolute(source)
+        return self._add(name, kind, str(source), site, parameters, expose, tunable, step)
+
     def add_fmu(self, name: str, fmu: str | Path, *, site: str, parameters: Mapping[str, object] | None = None,
                 expose: Sequence[str] | None = None, tunable: Sequence[str] | None = None,
                 step: float | None = None) -> Scenario:
         """Add an FMU federate (the YAML's `fmu:`); `fmu` relative to `base`. `expose`: the outputs it shares
         (default: as the YAML's rule); `tunable`: the parameters its site lets the federation set; `step`:
         its communication step (default: the scenario's)."""
-        return self._add(name, "fmu", str(self._absolute(fmu)), site, parameters, expose, tunable, step)
+        return self.add(name, "fmu", fmu, site=site, parameters=parameters, expose=expose, tunable=tunable, step=step)
 
     def add_python(self, name: str, model: str | type, *, site: str, parameters: Mapping[str, object] | None = None,
                    expose: Sequence[str] | None = None, tunable: Sequence[str] | None = None,
@@ -161,7 +171,7 @@ class Scenario:
     def add_replay(self, name: str, csv: str | Path, *, site: str, expose: Sequence[str] | None = None,
                    step: float | None = None) -> Scenario:
         """Add a replay federate (the YAML's `replay:`): a CSV of recorded series, relative to `base`."""
-        return self._add(name, "replay", str(self._absolute(csv)), site, None, expose, None, step)
+        return self.add(name, "replay", csv, site=site, expose=expose, step=step)
 
     def connect(self, output: str, input: str) -> Scenario:
         """Feed an input from another federate's output: `connect("grid.f", "furnace.f_grid")`."""

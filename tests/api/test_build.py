@@ -151,3 +151,15 @@ def test_numpy_values_are_plain_numbers_in_the_yaml(fmu_dist: Path) -> None:
     sc = twins(T_set=numpy.float64(1250.0), P_max=numpy.int64(9_000_000))
     assert "T_set: 1250.0" in sc.to_yaml() and "P_max: 9000000" in sc.to_yaml()
     assert sc.validate().federates["furnace"].parameters == {"T_set": 1250.0, "P_max": 9_000_000}
+
+
+def test_any_installed_kind_is_added_by_its_name(fmu_dist: Path, tmp_path: Path) -> None:
+    """`add` is what add_fmu and add_replay are made of: a kind another package installs is built the same way."""
+    generic = federation.Scenario("kinds", stop=10.0, step=1.0, base=tmp_path)
+    generic.add("grid", "fmu", fmu_dist / "fmi3" / "grid.fmu", site="utility", expose=["f"])
+    named = federation.Scenario("kinds", stop=10.0, step=1.0, base=tmp_path)
+    named.add_fmu("grid", fmu_dist / "fmi3" / "grid.fmu", site="utility", expose=["f"])
+    assert generic.to_yaml() == named.to_yaml()
+    with pytest.raises(federation.ConfigurationError, match="no federate kind 'modelica'"):
+        generic.add("plant", "modelica", "plant.mo", site="utility")
+    assert "plant" not in generic.to_yaml()
