@@ -23,7 +23,7 @@ from federation.kinds.interface import FederateInterface, InterfaceError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ENTRY_POINTS", "Kind", "Model", "StaleModules", "UnknownKind", "file_sha256", "kind", "kinds",
+__all__ = ["ENTRY_POINTS", "Kind", "KindNotLoaded", "Model", "StaleModules", "UnknownKind", "file_sha256", "kind", "kinds",
            "read_interface", "register"]
 
 ENTRY_POINTS = "federation.kinds"
@@ -84,6 +84,15 @@ class UnknownKind(CarriesFields, ConfigurationError, LookupError):
         self.name, self.known = name, list(known)
 
 
+class KindNotLoaded(CarriesFields, ConfigurationError):
+    """An installed package names a federate kind (entry point) that cannot be loaded."""
+
+    def __init__(self, name: str, value: str, why: str) -> None:
+        super().__init__(f"federate kind {short_repr(name)} ({ENTRY_POINTS} entry point {short_repr(value)}) "
+                         f"cannot be loaded: {why}")
+        self.name, self.value = name, value
+
+
 class StaleModules(CarriesFields, ModelError):
     """A model's code changed on disk after this process imported it: it would run its old code."""
 
@@ -114,9 +123,12 @@ def kinds() -> Mapping[str, Kind]:
     if not _LOADED:
         found = {}
         for entry in importlib.metadata.entry_points(group=ENTRY_POINTS):
-            loaded = entry.load()
+            try:
+                loaded = entry.load()
+            except Exception as exc:  # another package's module: whatever it raises, name the kind it was to be
+                raise KindNotLoaded(entry.name, entry.value, f"{type(exc).__name__}: {exc}") from exc
             if not isinstance(loaded, Kind):
-                raise TypeError(f"entry point {entry.value!r} ({ENTRY_POINTS}) is not a federate Kind")
+                raise KindNotLoaded(entry.name, entry.value, "it is not a Kind (federation.kinds.Kind)")
             found[entry.name] = loaded
         _REGISTERED.update({name: k for name, k in found.items() if name not in _REGISTERED})
         _LOADED = True

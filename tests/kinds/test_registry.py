@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from adapters.stepped import SteppedFederate
-from federation import kinds as registry
+from federation import errors as federation_errors, kinds as registry
 from federation.coupling import Clock, Wiring
 from federation.kinds import Kind, Model, UnknownKind, kind, kinds
 from federation.kinds.interface import FederateInterface, VariableInfo
@@ -113,3 +113,17 @@ def test_a_mistyped_key_beside_the_model_is_an_unknown_key(tmp_path: Path) -> No
     with pytest.raises(ScenarioError) as info:
         load_scenario(tmp_path / "scenario.yaml")
     assert "federates.c.paramters" in [p.key for p in info.value.problems], str(info.value)
+
+
+def test_a_kind_that_cannot_be_loaded_is_named_with_its_entry_point(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another package's broken kind: a clear configuration error, not a traceback from deep in its import."""
+    import importlib.metadata
+
+    broken = importlib.metadata.EntryPoint(name="modelica", value="no_such_kind_module:KIND", group=registry.ENTRY_POINTS)
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: [broken] if group == registry.ENTRY_POINTS else [])
+    monkeypatch.setattr(registry, "_REGISTERED", {})
+    monkeypatch.setattr(registry, "_LOADED", False)
+    with pytest.raises(registry.KindNotLoaded) as info:
+        kinds()
+    assert "federate kind 'modelica'" in str(info.value) and "no_such_kind_module" in str(info.value)
+    assert isinstance(info.value, federation_errors.ConfigurationError)
