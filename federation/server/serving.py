@@ -4,9 +4,11 @@ asked) and the ServerHandle stops it from any thread."""
 from __future__ import annotations
 
 import asyncio
+import errno
+import logging
 import threading
 from concurrent import futures
-from typing import Callable
+from typing import Any, Callable
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -18,6 +20,8 @@ from federation.server.gate import Gate
 from federation.server.limits import Limits
 from federation.server.service import RTIService
 
+log = logging.getLogger(__name__)
+
 
 class ServerHandle:
     """An asyncio gRPC server run on its own event-loop thread (behind its connection gate, if any),
@@ -25,8 +29,10 @@ class ServerHandle:
     watchdog and then closes what was handed over in `closers` (say, the audit log)."""
 
     def __init__(self, server: grpc.aio.Server, loop: asyncio.AbstractEventLoop, thread: threading.Thread,
-                 gate: Gate | None = None, service: RTIService | None = None, port: int = 0) -> None:
+                 gate: Gate | None = None, service: RTIService | None = None, port: int = 0,
+                 stopping: threading.Event | None = None) -> None:
         self.server, self.loop, self.thread, self.gate = server, loop, thread, gate
+        self.stopping = stopping or threading.Event()
         self.service, self.port = service, port
         self.address = ""  # HOST:PORT, the host as given to listen on
         self.closers: list[Callable[[], None]] = []
@@ -35,6 +41,7 @@ class ServerHandle:
         """Stop serving; `.wait()` on the result blocks until it has."""
         done: futures.Future[None] = futures.Future()
         gate = self.gate
+        self.stopping.set()
         if self.service is not None:
             self.service.stop()
         if gate is not None:
@@ -77,6 +84,19 @@ class Stopping:
         self._done.result(timeout)
 
 
+def _quiet_after_stop(stopping: threading.Event) -> Callable[[asyncio.AbstractEventLoop, dict[str, Any]], None]:
+    """The server loop's exception handler. grpc's aio poller may be woken once more after the server's stop
+    closed its file descriptor (EBADF): that is its shutdown, not an error, and was printed as a traceback
+    on stderr at exit. Anything else goes to asyncio's default handler."""
+    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        exc = context.get("exception")
+        if stopping.is_set() and isinstance(exc, OSError) and exc.errno == errno.EBADF:
+            log.debug("grpc's poller after the server stopped: %s", exc)
+            return
+        loop.default_exception_handler(context)
+    return handler
+
+
 def serve(listen: str, limits: Limits | None = None, credentials: grpc.ServerCredentials | None = None,
           max_workers: int = 16, guard: Guard | None = None,
           interceptors: tuple[grpc.aio.ServerInterceptor, ...] = (),
@@ -98,6 +118,8 @@ def serve(listen: str, limits: Limits | None = None, credentials: grpc.ServerCre
     ]
     service = RTIService(limits, guard)
     loop = asyncio.new_event_loop()
+    stopping = threading.Event()
+    loop.set_exception_handler(_quiet_after_stop(stopping))
     thread = threading.Thread(target=loop.run_forever, name="rti-server", daemon=True)
     thread.start()
 
@@ -129,12 +151,12 @@ def serve(listen: str, limits: Limits | None = None, credentials: grpc.ServerCre
         loop.call_soon_threadsafe(loop.stop)
         raise
     if not gate:
-        handle = ServerHandle(server, loop, thread, service=service, port=port)
+        handle = ServerHandle(server, loop, thread, service=service, port=port, stopping=stopping)
         handle.address = f"{listen.rpartition(':')[0]}:{port}"
         return handle, port, service
     front = Gate(port, limits, service.refusals)
     service.peer_of = front.real_peer
-    handle = ServerHandle(server, loop, thread, front, service)
+    handle = ServerHandle(server, loop, thread, front, service, stopping=stopping)
     try:
         port = handle.port = front.open(listen)
     except BaseException:
