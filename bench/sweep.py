@@ -24,7 +24,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from federation.runtime.embedded import run_embedded  # noqa: E402
-from federation.runtime.ray import init_ray, sites_of, run_ray, shutdown_site_actors  # noqa: E402
+from federation.runtime.ray import init_ray, run_ray, shutdown_site_actors  # noqa: E402
 from federation.sweeps import expand, parse_param, run_sweep  # noqa: E402
 from federation.scenario import load_scenario  # noqa: E402
 
@@ -45,7 +45,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         t = time.perf_counter()
-        init_ray(None, sites_of(load_scenario(FLAGSHIP)), num_cpus=os.cpu_count() or 2)
+        init_ray(None, load_scenario(FLAGSHIP).sites(), num_cpus=os.cpu_count() or 2)
         # start-up = Ray itself + one tiny sweep that starts the workers and imports the adapters
         run_sweep(FLAGSHIP, expand([parse_param("grid.H=4,5")]), work / "warm-sweep", {"time.stop": 60.0}, mode="ray")
         t_init = time.perf_counter() - t

@@ -214,7 +214,7 @@ def policy(
     except OSError as exc:
         error(f"cannot write the policy to {out}: {exc.strerror or exc}")
         raise typer.Exit(2) from None
-    typer.echo(f"{out}: policy of federation {sc.federation} (sites {', '.join(sorted({s.site for s in sc.federates.values()}))}, "
+    typer.echo(f"{out}: policy of federation {sc.federation} (sites {', '.join(sc.sites())}, "
                f"and {COORDINATOR_SITE})")
 
 

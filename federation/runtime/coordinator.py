@@ -26,7 +26,7 @@ from federation.rti.time import LogicalTime, to_ticks
 from federation.scenario import Scenario
 from federation.security.certs import COORDINATOR_SITE, SiteCredentials
 from federation.security.audit import Signer
-from federation.security.local import Ended, audited_run, sites
+from federation.security.local import Ended, audited_run
 from federation.security.tls import channel_credentials, identity_metadata, open_channel, tls_mismatch
 
 from federation.runtime.assembly import build_fom, build_recorder
@@ -231,7 +231,7 @@ class RemoteSites:
 
     def start_hosts(self, target: str) -> None:
         log.info("federation %s created at %s; waiting for sites %s", self.scenario.federation, target,
-                 ", ".join(sites(self.scenario)))
+                 ", ".join(self.scenario.sites()))
 
     def check(self) -> None:
         """A remote host's failure reaches the coordinator as the RTI's verdict: nothing to poll."""

@@ -64,7 +64,7 @@ def run_host(
     """Join every federate of `site` and drive them to the stop time; returns steps per federate."""
     check_tunable(scenario, site)  # before anything leaves this machine
     if not any(spec.site == site for spec in scenario.federates.values()):
-        sites = sorted({spec.site for spec in scenario.federates.values()})
+        sites = scenario.sites()
         raise ConfigurationError(f"scenario {scenario.path} has no federate owned by site {site!r}; "
                          f"its sites are {', '.join(sites)}")
     federates: list[Federate] = []

@@ -21,7 +21,7 @@ from federation.errors import FederationFailed
 from federation.rti.time import LogicalTime
 from federation.scenario import Scenario
 from federation.security.certs import COORDINATOR_SITE
-from federation.security.local import RunSecurity, run_security, sites
+from federation.security.local import RunSecurity, run_security
 
 from federation.runtime.coordinator import CoordinationFailed, Coordinator, recorded_grpc_run
 from federation.runtime.launch import HostExited, HostOptions
@@ -141,7 +141,7 @@ class LocalLauncher:
         return target
 
     def start_hosts(self, target: str) -> None:
-        for site in sites(self.scenario):
+        for site in self.scenario.sites():
             options = HostOptions.of(self.scenario, site, target, tls=self.sec.certs.root if self.sec.certs else None,
                                      traceparent=self.env.get(telemetry.ENV_PARENT),
                                      telemetry_dir=self.env[telemetry.ENV_DIR])

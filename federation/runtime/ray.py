@@ -56,10 +56,6 @@ def site_resource(site: str) -> str:
     return f"{SITE_PREFIX}{site}"
 
 
-def sites_of(scenario: Scenario) -> list[str]:
-    return sorted({spec.site for spec in scenario.federates.values()})
-
-
 def init_ray(address: str | None = None, sites: Iterable[str] = (), num_cpus: int | None = None) -> None:
     """Connect to Ray at `address`, or start it locally advertising every given site.
 
@@ -160,7 +156,7 @@ class RayLauncher:
 
     def start_hosts(self, target: str) -> None:
         traceparent = telemetry.carrier().get("traceparent")
-        for site in sites_of(self.scenario):
+        for site in self.scenario.sites():
             actor, info = _site_actor(site)
             self.actors[site] = actor
             self.where[site] = info
@@ -322,7 +318,7 @@ def run_ray(
 
     from federation.server import Limits, ServerConfig
 
-    sites = sites_of(scenario)
+    sites = scenario.sites()
     init_ray(address, sites)
     check_placement(sites)
 

@@ -95,6 +95,10 @@ class Scenario:
         """Whether the federates belong to more than one site: then exposure is deny-by-default."""
         return self.spec.multi_site()
 
+    def sites(self) -> list[str]:
+        """The sites that own federates, sorted."""
+        return self.spec.sites()
+
     def declared_outputs(self, federate: str) -> list[str] | None:
         """What the federate shares as far as the scenario alone tells (ScenarioSpec.declared_outputs)."""
         return self.spec.declared_outputs(federate)

@@ -246,6 +246,10 @@ class ScenarioSpec(_Strict):
         """Whether the federates belong to more than one site: then exposure is deny-by-default."""
         return len(self._sites) > 1
 
+    def sites(self) -> list[str]:
+        """The sites that own federates, sorted."""
+        return sorted(self._sites)
+
     @cached_property
     def _mentions(self) -> dict[str, list[str]]:
         mentions: dict[str, dict[str, None]] = {}

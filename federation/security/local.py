@@ -83,11 +83,6 @@ class RunSecurity:
         return args + (["--tls", str(self.certs.root)] if self.certs else [])  # mTLS, plaintext when insecure
 
 
-def sites(scenario: Scenario) -> list[str]:
-    """The scenario's sites, sorted."""
-    return sorted({spec.site for spec in scenario.federates.values()})
-
-
 @contextmanager
 def run_security(scenario: Scenario, out_dir: Path, mode: str, insecure: bool,
                  hosts: Iterable[str] = ()) -> Iterator[RunSecurity]:
@@ -100,7 +95,7 @@ def run_security(scenario: Scenario, out_dir: Path, mode: str, insecure: bool,
         log.warning(INSECURE_WARNING)
     with ExitStack() as stack:
         certs = None if insecure else stack.enter_context(
-            throwaway(scenario.federation, [*sites(scenario), COORDINATOR_SITE], hosts))
+            throwaway(scenario.federation, [*scenario.sites(), COORDINATOR_SITE], hosts))
         # The RTI's key is deleted with the certificates after the run: its signature proves little (docs/security.md).
         signer = None if certs is None else Signer.load(certs.rti_key, certs.rti_cert, certs.ca_cert)
         with audited_run(scenario, out_dir, mode, not insecure, signer) as audit:
@@ -116,7 +111,7 @@ def audited_run(scenario: Scenario, out_dir: Path, mode: str, tls: bool, signer:
     audit = RunAudit(out_dir / "audit.jsonl", scenario.federation, signer)
     with open_continuing(audit.path, signer) as opened:
         opened.record("run_start", federation=scenario.federation, mode=mode, tls=tls,
-                      scenario_sha256=scenario.sha256(), sites=sites(scenario), **fields)
+                      scenario_sha256=scenario.sha256(), sites=scenario.sites(), **fields)
     try:
         yield audit
     finally:

@@ -217,9 +217,9 @@ def _sweep_on_ray(scenario_path: Path, todo: Sequence[tuple[RunSpec, str]], out_
                   grant_timeout: float | None, done: Callable[[RunOutcome], None]) -> None:
     import ray
 
-    from federation.runtime.ray import check_placement, init_ray, sites_of, site_resource, site_nodes
+    from federation.runtime.ray import check_placement, init_ray, site_resource, site_nodes
 
-    sites = sites_of(scenario)
+    sites = scenario.sites()
     init_ray(address, sites)
     check_placement(sites)
     nodes = site_nodes(sites)
