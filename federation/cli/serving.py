@@ -142,7 +142,6 @@ def host(
     """Run one site's federates against a remote RTI (their FMUs stay on this machine)."""
     from federation.errors import FederationError, FederationFailed
     from federation.runtime.host import load_host_scenario, serve_host
-    from federation.security.tls import channel_credentials
 
     opts = _host_options(scenario, site, rti, wait, stop, settings, tls, options)
     creds = site_credentials(opts.tls, opts.site)
@@ -151,7 +150,7 @@ def host(
     check_tls_matches(opts.rti, creds)
     sc = load_host_scenario(opts)
     try:
-        steps = serve_host(opts, sc, channel_credentials(creds) if creds else None)
+        steps = serve_host(opts, sc, creds)
     except FederationError as exc:
         from federation.transport.grpc import ConnectionLost
 

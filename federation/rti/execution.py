@@ -147,6 +147,11 @@ class FederationExecution:
         except KeyError:
             raise E.FederateNotExecutionMember(f"no federate named {name!r} in {self.name!r}") from None
 
+    @property
+    def objects(self) -> list[ObjectInstance]:
+        """Every registered object instance, in registration order."""
+        return list(self._objects.values())
+
     def object_instance(self, handle: int) -> ObjectInstance:
         try:
             return self._objects[handle]

@@ -34,8 +34,8 @@ from federation.runtime.driver import drive
 from federation.runtime.record import RunResult, recorded_run
 from federation.errors import FederationFailed
 
-from federation.transport.grpc import ConnectionLost, GrpcTransport, RTIConnection
-from federation.runtime.host import connect
+from federation.transport.grpc import ConnectionLost, RTIConnection
+from federation.runtime.host import open_session
 from federation.runtime.launch import HostExited, Launcher
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ class CoordinationFailed(RunFailure, RuntimeError):
 
 
 def create_federation(target: str, scenario: Scenario, grant_timeout: float = 0.0,
-                      creds: SiteCredentials | None = None) -> None:
+                      creds: SiteCredentials | None = None, routing: str = "direct") -> None:
     """Create the scenario's federation as the coordinator (mTLS with `creds`, else insecure).
 
     Raises ConnectionLost when the RTI cannot be reached within 30 s, CoordinationFailed naming the
@@ -65,7 +65,9 @@ def create_federation(target: str, scenario: Scenario, grant_timeout: float = 0.
             pb_grpc.AdminStub(channel).CreateFederation(pb.CreateFederationRequest(
                 protocol_version=PROTOCOL_VERSION, name=scenario.federation, fom=fom_to_pb(build_fom(scenario)),
                 start_time=to_ticks(scenario.time.start), grant_timeout_s=grant_timeout,
-                expected_federates=list(scenario.federates), scenario_digest=scenario.shared_digest()), timeout=10, metadata=identity_metadata(COORDINATOR, creds))
+                expected_federates=list(scenario.federates), scenario_digest=scenario.shared_digest(),
+                routing=routing, relay_sites=sorted(getattr(scenario, "relay_sites", ()))),
+                timeout=10, metadata=identity_metadata(COORDINATOR, creds))
         except grpc.RpcError as exc:
             raise CoordinationFailed(f"the RTI at {target} did not create federation {scenario.federation!r}: "
                                      f"{exc.code().name}: {exc.details()}") from None
@@ -180,9 +182,12 @@ class Coordinator:
     """
 
     def __init__(self, scenario: Scenario, launcher: Launcher, creds: SiteCredentials | None,
-                 grant_timeout: float | None = None, join_timeout: float = 60.0) -> None:
+                 grant_timeout: float | None = None, join_timeout: float = 60.0,
+                 listen: str = "127.0.0.1:0", advertise: str | None = None, routing: str = "direct") -> None:
+        """`listen`/`advertise`: where the recorder's Peer service listens, and the address hosts reach it at."""
         self.scenario, self.launcher, self.creds = scenario, launcher, creds
         self.grant_timeout, self.join_timeout = grant_timeout, join_timeout
+        self.listen, self.advertise, self.routing = listen, advertise, routing
 
     def run(self, recorder: Recorder, result: RunResult) -> None:
         """Run the federation to its stop time, recording it with `recorder`; the launcher adds to `result`."""
@@ -200,13 +205,11 @@ class Coordinator:
 
     def _coordinate(self, target: str, recorder: Recorder) -> None:
         scenario, creds, launcher = self.scenario, self.creds, self.launcher
-        create_federation(target, scenario, self.grant_timeout or 0.0, creds)
+        create_federation(target, scenario, self.grant_timeout or 0.0, creds, self.routing)
         launcher.start_hosts(target)
-        conn = connect(target, scenario.federation, COORDINATOR, metadata=telemetry.grpc_metadata(),
-                       credentials=channel_credentials(creds) if creds is not None else None,
-                       scenario_digest=scenario.shared_digest())
+        transport = open_session(scenario, COORDINATOR, target, 30.0, creds, self.listen, self.advertise)
+        conn = transport.conn
         try:
-            transport = GrpcTransport(conn)
             amb = RTIAmbassador(transport, recorder.name)
             recorder.start(amb)
             wait_ready(target, scenario, launcher.check, self.join_timeout, creds)
@@ -216,7 +219,10 @@ class Coordinator:
             drive({amb.handle: recorder}, take_ready, transport.drain, lambda: None)
             launcher.finish()
         finally:
-            conn.close()
+            try:
+                transport.close()
+            finally:
+                conn.close()
 
 
 class RemoteSites:

@@ -20,7 +20,11 @@ from federation.security.tunable import check_tunable
 from federation.runtime.assembly import build_federates
 from federation.runtime.driver import drive
 from federation.runtime.launch import HostOptions
-from federation.transport.grpc import ConnectionLost, GrpcTransport, RTIConnection
+from federation.security.certs import SiteCredentials
+from federation.security.tls import channel_credentials, check_peer_capable
+from federation.transport.direct import DirectTransport
+from federation.transport.grpc import ConnectionLost, RTIConnection
+from federation.transport.peers import PeerServer
 
 log = logging.getLogger(__name__)
 
@@ -28,14 +32,14 @@ log = logging.getLogger(__name__)
 def connect(
     target: str, federation: str, site: str, wait: float = 30.0,
     credentials: grpc.ChannelCredentials | None = None, metadata: tuple[tuple[str, str], ...] = (),
-    scenario_digest: str = "",
+    scenario_digest: str = "", endpoint: str = "",
 ) -> RTIConnection:
     """Open a session, retrying while the RTI is starting or the federation is not created yet."""
     deadline = time.monotonic() + wait
     while True:
         try:
             return RTIConnection(target, federation, site, credentials, metadata=metadata,
-                                 scenario_digest=scenario_digest)
+                                 scenario_digest=scenario_digest, endpoint=endpoint)
         except (ConnectionLost, TimeoutError) as exc:
             if time.monotonic() >= deadline:
                 raise ConnectionLost(f"cannot join federation {federation!r} at {target}: {exc}") from None
@@ -47,29 +51,51 @@ def load_host_scenario(options: HostOptions) -> Scenario:
     return load_scenario(options.scenario, options.overrides or None, site=options.site)
 
 
-def serve_host(options: HostOptions, scenario: Scenario, credentials: grpc.ChannelCredentials | None = None) -> dict[str, int]:
+def serve_host(options: HostOptions, scenario: Scenario, creds: SiteCredentials | None = None) -> dict[str, int]:
     """`run_host` for `scenario` (see load_host_scenario) as the options say, inside the launching run's trace
     (the options' traceparent, else the one this process inherited)."""
     telemetry.setup(f"federation-host-{options.site}", options.telemetry_dir)
     parent = telemetry.context_from({"traceparent": options.traceparent}) if options.traceparent \
         else telemetry.inherited_context()
     with telemetry.span("federation.host", parent, site=options.site, federation=scenario.federation):
-        return run_host(scenario, options.site, options.rti, options.wait, credentials)
+        return run_host(scenario, options.site, options.rti, options.wait, creds, listen=options.listen,
+                        advertise=options.advertise, accepts=options.accepts)
+
+
+def open_session(scenario: Scenario, site: str, target: str, wait: float, creds: SiteCredentials | None,
+                 listen: str | None = "127.0.0.1:0", advertise: str | None = None) -> DirectTransport:
+    """Serve this site's Peer service (unless `listen` is None: it accepts no connection), join the federation's
+    session with its endpoint, and return the transport every federate of the site shares."""
+    if creds is not None and listen is not None:
+        check_peer_capable(creds)
+    server = None if listen is None else PeerServer(scenario.federation, listen, creds, advertise)
+    try:
+        conn = connect(target, scenario.federation, site, wait, channel_credentials(creds) if creds else None,
+                       telemetry.grpc_metadata(), scenario.shared_digest(), server.endpoint if server else "")
+    except BaseException:
+        if server is not None:
+            server.stop(0)
+        raise
+    return DirectTransport(conn, site, server, creds)
 
 
 def run_host(
-    scenario: Scenario, site: str, target: str, wait: float = 30.0,
-    credentials: grpc.ChannelCredentials | None = None,
+    scenario: Scenario, site: str, target: str, wait: float = 30.0, creds: SiteCredentials | None = None,
+    listen: str = "127.0.0.1:0", advertise: str | None = None, accepts: bool = True,
 ) -> dict[str, int]:
-    """Join every federate of `site` and drive them to the stop time; returns steps per federate."""
+    """Join every federate of `site` and drive them to the stop time; returns steps per federate.
+
+    With direct routing its federates' data goes straight to the hosts that use it, through this host's
+    Peer service on `listen` (others connect to `advertise`, default the address it bound), unless the
+    site `accepts` no connection: then its channels go through the RTI."""
     check_tunable(scenario, site)  # before anything leaves this machine
     if not any(spec.site == site for spec in scenario.federates.values()):
         sites = scenario.sites()
         raise ConfigurationError(f"scenario {scenario.path} has no federate owned by site {site!r}; "
                          f"its sites are {', '.join(sites)}")
     federates: list[Federate] = []
-    conn = connect(target, scenario.federation, site, wait, credentials, telemetry.grpc_metadata(),
-                   scenario.shared_digest())
+    transport = open_session(scenario, site, target, wait, creds, listen if accepts else None, advertise)
+    conn = transport.conn
     try:
         try:
             federates.extend(build_federates(scenario, sites=[site]))
@@ -77,7 +103,6 @@ def run_host(
             log.error("%s", failed)
             conn.abort(0, failed.reason, failed.federate)
             raise
-        transport = GrpcTransport(conn)
         by_handle = {}
         for fed in federates:
             amb = RTIAmbassador(transport, fed.name)
@@ -87,7 +112,7 @@ def run_host(
         def report(handle: int, failure: FederationFailed) -> None:
             # Logged first: the coordinator may stop this process as soon as the RTI has the verdict.
             log.error("%s", failure)
-            conn.abort(handle, failure.reason)
+            conn.abort(handle, failure.reason, at=failure.time)
 
         drive(by_handle, lambda: conn.take_ready(0.5), transport.drain, lambda: None, report)
         return {f.name: getattr(f, "steps", 0) for f in federates}
@@ -97,4 +122,7 @@ def run_host(
                 fed.close()
             except Exception:
                 log.exception("closing federate %s failed", fed.name)
-        conn.close()
+        try:
+            transport.close()
+        finally:
+            conn.close()

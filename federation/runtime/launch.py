@@ -42,6 +42,9 @@ class HostOptions(BaseModel):
     wait: float = 30.0  # s to wait for the RTI and the federation
     traceparent: str | None = None  # W3C trace context of the run that launched this host
     telemetry_dir: Path | None = None
+    listen: str = "127.0.0.1:0"  # where the host's Peer service listens (direct routing)
+    advertise: str | None = None  # the address other hosts connect to (default: the one it bound)
+    accepts: bool = True  # False: the site accepts no connection; its channels go through the RTI
 
     @classmethod
     def of(cls, scenario: Scenario, site: str, rti: str, **fields: object) -> HostOptions:

@@ -31,7 +31,6 @@ from federation.rti.time import LogicalTime
 from federation.scenario import Scenario
 from federation.security.certs import SiteCredentials
 from federation.security.local import RunSecurity, run_security
-from federation.security.tls import channel_credentials
 
 from federation.runtime.coordinator import COORDINATOR, Coordinator, recorded_grpc_run
 from federation.runtime.launch import HostExited, HostOptions
@@ -119,7 +118,7 @@ class HostActor:
         scenario = load_host_scenario(options)
         info["models"] = [str(model.path) for name, spec in scenario.federates.items()
                           if spec.site == options.site and (model := scenario.model_of(name)).path is not None]
-        info["steps"] = serve_host(options, scenario, channel_credentials(creds) if creds else None)
+        info["steps"] = serve_host(options, scenario, creds)
         return info
 
 

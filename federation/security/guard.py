@@ -8,7 +8,7 @@ from typing import Any
 
 from federation.protocol import pb
 
-from .audit import AuditLog
+from .audit import AuditLog, Signer
 from .policy import Decision, PermissionDenied, Policy
 from .tls import claimed_site, peer_site
 
@@ -33,8 +33,10 @@ class Guard:
     authenticated request is allowed (an open RTI, as before policies existed).
     """
 
-    def __init__(self, policy: Policy | None = None, audit: AuditLog | None = None, tls: bool = False) -> None:
-        self.policy, self.audit, self.tls = policy, audit, tls
+    def __init__(self, policy: Policy | None = None, audit: AuditLog | None = None, tls: bool = False,
+                 signer: Signer | None = None) -> None:
+        """`signer`: the RTI's key, which signs audit heads and routing plans (under TLS)."""
+        self.policy, self.audit, self.tls, self.signer = policy, audit, tls, signer
 
     def record(self, event: str, **fields: Any) -> None:
         if self.audit is not None:

@@ -112,3 +112,19 @@ def speaks_tls(target: str, timeout: float = 3.0) -> bool | None:
         return False
     finally:
         sock.close()
+
+
+def peer_server_credentials(creds: SiteCredentials) -> grpc.ServerCredentials:
+    """mTLS for a host's Peer service (direct routing): its site's certificate, clients checked against the CA."""
+    return grpc.ssl_server_credentials([(creds.key, creds.cert)], root_certificates=creds.ca, require_client_auth=True)
+
+
+def peer_channel_options(site: str) -> list[tuple[str, Any]]:
+    """Options of a channel to peer `site`: its certificate must name it (see certs.site_dns_name)."""
+    from .certs import site_dns_name
+
+    return [("grpc.ssl_target_name_override", site_dns_name(site))]
+
+
+def check_peer_capable(creds: SiteCredentials) -> None:
+    """Placeholder until certificates carry serverAuth (the plumbing branch)."""

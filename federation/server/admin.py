@@ -96,6 +96,8 @@ class AdminService(pb_grpc.AdminServicer):  # type: ignore[misc, name-defined]
             state = FederationState(execution, request.grant_timeout_s or self.limits.grant_timeout,
                                     self.limits.max_callbacks_bytes)
             state.scenario_digest = request.scenario_digest
+            state.routing = request.routing or "relay"
+            state.relay_sites = frozenset(request.relay_sites)
             self.federations[request.name] = state
         log.info("created federation %s", request.name)
         self.guard.record("create", federation=request.name, site=site)

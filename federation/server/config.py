@@ -78,10 +78,11 @@ def start(config: ServerConfig) -> ServerHandle:
     if policy is None:
         log.warning("no --policy: every %sclient may create, join, subscribe and administer anything",
                     "authenticated " if tls else "")
-    audit = _audit_log(config.audit, tls)
+    signer = _rti_signer(tls)
+    audit = _audit_log(config.audit, signer)
     try:
         handle, _, _ = serve(config.listen, config.limits, credentials, config.max_workers,
-                                guard=Guard(policy, audit, tls=tls is not None), gate=config.gate)
+                                guard=Guard(policy, audit, tls=tls is not None, signer=signer), gate=config.gate)
     except (RuntimeError, OSError) as exc:  # gRPC says only that it could not bind
         if audit is not None:
             audit.close()
@@ -93,13 +94,22 @@ def start(config: ServerConfig) -> ServerHandle:
     return handle
 
 
-def _audit_log(path: Path | None, tls: Path | None) -> AuditLog | None:
+def _rti_signer(tls: Path | None) -> Signer | None:
+    """With TLS, the RTI's own key: it signs the audit log's heads (docs/security.md, "Audit log") and the
+    routing plans of direct federations."""
+    if tls is None:
+        return None
+    certs = CertDir(tls)
+    try:
+        return Signer.load(certs.rti_key, certs.rti_cert, certs.ca_cert)
+    except (OSError, ValueError) as exc:
+        raise ServerStartError(f"cannot sign with the RTI's key: {exc}") from None
+
+
+def _audit_log(path: Path | None, signer: Signer | None) -> AuditLog | None:
     if path is None:
         return None
     try:
-        # With TLS the RTI signs the log's head with its own key (docs/security.md, "Audit log").
-        certs = None if tls is None else CertDir(tls)
-        signer = None if certs is None else Signer.load(certs.rti_key, certs.rti_cert, certs.ca_cert)
         return AuditLog(path, signer)
     except (AuditError, OSError, ValueError) as exc:
         raise ServerStartError(f"cannot use the audit log: {exc}") from None

@@ -18,6 +18,7 @@ from federation.errors import FederationFailed
 from federation.rti import errors as E
 from federation.rti.callbacks import TimeAdvanceGrant
 from federation.rti.execution import FederationExecution
+from federation.rti.plan import RoutingPlan, plan_of
 from federation.rti.time import to_seconds
 
 from federation.server.limits import Limits
@@ -82,6 +83,10 @@ class FederationState:
         self.ended_at = 0.0  # monotonic time it finished or failed
         self.all_sessions: list[HostSession] = []
         self.scenario_digest = ""  # from CreateFederation: what every site's scenario must share
+        self.routing = "relay"  # or "direct": see federation/transport/direct.py
+        self.relay_sites: frozenset[str] = frozenset()
+        self.plan: RoutingPlan | None = None  # direct, once sent: time and data no longer pass through here
+        self.progress: dict[int, Any] = {}  # direct: each federate's last pb.Progress from its host
 
     @property
     def name(self) -> str:
@@ -104,7 +109,31 @@ class FederationState:
     def finish(self) -> None:
         self.state, self.ended_at = "finished", time.monotonic()
 
-    def fail(self, handle: int | None, reason: str, reported: bool = False, site: str = "", name: str = "") -> None:
+    def direct_plan(self) -> RoutingPlan:
+        """The routing plan of this direct federation as it stands (every member has declared)."""
+        endpoints = {s.site: s.endpoint for s in self.all_sessions if s.handles}
+        return plan_of(self.execution, self.sites, endpoints, self.relay_sites)
+
+    def time_of(self, handle: int) -> int:
+        """A member's logical time: the core's, or with direct routing the last its host reported."""
+        if self.plan is not None and handle in self.progress:
+            return int(self.progress[handle].time)
+        try:
+            return self.execution.federate(handle).time
+        except E.RTIError:
+            return self.execution.start_time
+
+    def report_progress(self, reports: Any) -> None:
+        """A direct host's progress: what `rti status` shows, and what the watchdog reads as progress."""
+        for p in reports:
+            if p.federate in self.names:
+                before = self.progress.get(p.federate)
+                if before is None or p.time > before.time or p.messages_in > before.messages_in:
+                    self.last_progress = time.monotonic()
+                self.progress[p.federate] = p
+
+    def fail(self, handle: int | None, reason: str, reported: bool = False, site: str = "", name: str = "",
+             at: int | None = None) -> None:
         """Stop the federation, blaming `handle` (or, with none, federate `name` of `site`) at its logical time.
 
         `reported`: the reason is the federate's own error, shown as it is (see pb.Abort)."""
@@ -112,12 +141,9 @@ class FederationState:
             return
         name = self.names.get(handle, "") if handle is not None else name
         host = self.sites.get(handle, site) if handle is not None else site
-        t = self.execution.start_time
-        if handle is not None:
-            try:
-                t = self.execution.federate(handle).time
-            except E.RTIError:
-                pass
+        t = self.execution.start_time if handle is None else self.time_of(handle)
+        if at is not None:
+            t = at
         reason = clip(reason, 64 * 1024)
         if reported and not reason.startswith(f"federate {name!r}"):
             # Shown as it is only when it names the member the RTI blames: none may put its failure on another.
@@ -126,7 +152,7 @@ class FederationState:
         self.failure = FederationFailed(name, host, t, reason, reported)
         # What lies below a member's safe GALT is final: ship it first, so that the recorder
         # can still write every row the federation completed.
-        for member in self.execution.federates:
+        for member in self.execution.federates if self.plan is None else ():  # direct: hosts hold their own
             if member.constrained and member.lookahead is None:
                 try:
                     self._ship(member.handle, *self.execution.drain_below_galt(member.handle), final=True)
@@ -145,9 +171,13 @@ class FederationState:
         for f in sorted(self.execution.federates, key=lambda f: f.name):
             session = self.sessions.get(f.handle)
             st = self.stats.get(f.handle, Stats())
+            t, pending = f.time, (f.pending or ("", 0))
+            if (p := self.progress.get(f.handle)) is not None:  # direct: as its host reported
+                t, pending = p.time, (("TAR" if p.waiting else ""), p.pending_time if p.waiting else 0)
+                st = Stats(st.messages + p.messages_out, st.bytes)
             feds.append(FederateStatus(
-                name=f.name, host=self.sites.get(f.handle, ""), time=f.time,
-                pending=f.pending[0] if f.pending else "", pending_time=f.pending[1] if f.pending else 0,
+                name=f.name, host=self.sites.get(f.handle, ""), time=t,
+                pending=pending[0], pending_time=pending[1],
                 last_heartbeat_age_s=now - session.last_seen if session else 0.0,
                 regulating=f.lookahead is not None, constrained=f.constrained, lookahead=f.lookahead or 0,
                 messages_in=st.messages, bytes_in=st.bytes))
@@ -176,6 +206,9 @@ class FederationState:
         stalled_for = now - self.last_progress
         if stalled_for <= self.grant_timeout:
             return
+        if self.plan is not None:
+            self._stalled_direct(stalled_for)
+            return
         pending_sync = self.execution.pending_synchronization_points()
         laggards = sorted(n for names in pending_sync.values() for n in names)
         if laggards:
@@ -191,3 +224,18 @@ class FederationState:
             culprit = idle[0] if idle else min(waiting, key=lambda f: (f.time, f.name))
             what = "sent no time advance request" if idle else "is deadlocked waiting for a grant"
             self.fail(culprit.handle, f"{what} for {stalled_for:.1f} s (grant timeout {self.grant_timeout:g} s)")
+
+    def _stalled_direct(self, stalled_for: float) -> None:
+        """Direct routing: no member advanced for the grant timeout. Blame the one its host says it is stepping,
+        else the one furthest behind (the others wait on its promises)."""
+        def key(handle: int) -> tuple[bool, int, str]:
+            session = self.sessions.get(handle)
+            busy = session is not None and session.busy == handle
+            return (not busy, self.time_of(handle), self.names.get(handle, ""))
+
+        members = sorted(self.sessions, key=key)
+        if members:
+            culprit = members[0]
+            p = self.progress.get(culprit)
+            what = "is deadlocked waiting for a grant" if p is not None and p.waiting else "sent no time advance request"
+            self.fail(culprit, f"{what} for {stalled_for:.1f} s (grant timeout {self.grant_timeout:g} s)")

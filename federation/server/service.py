@@ -22,6 +22,7 @@ from federation.protocol import PROTOCOL_VERSION, pb, pb_grpc
 from federation.protocol.codec import failure_to_pb, fom_to_pb
 from federation.rti import errors as E
 from federation.security.guard import AUDITED
+from federation.security.plans import sign_plan
 from federation.security.policy import PermissionDenied
 
 from federation.server.admin import AdminService
@@ -30,6 +31,8 @@ from federation.server.federations import FederationState, Stats
 from federation.server.sessions import CLOSE, HostSession, ProtocolViolation
 
 log = logging.getLogger(__name__)
+
+LINK_GRACE = 1.0  # s a lost channel waits before it is blamed: a host that died is named by its own session
 
 
 class RTIService(AdminService, pb_grpc.RTIServicer):  # type: ignore[misc, name-defined]
@@ -119,6 +122,9 @@ class RTIService(AdminService, pb_grpc.RTIServicer):  # type: ignore[misc, name-
             raise ProtocolViolation(grpc.StatusCode.INVALID_ARGUMENT, "empty message: no body set")
         if kind == "heartbeat":
             session.busy = msg.heartbeat.busy
+            if msg.heartbeat.progress and session.federation is not None:
+                with session.federation.lock:
+                    session.federation.report_progress(msg.heartbeat.progress)
             return
         if kind == "batch":
             n, limit = len(msg.batch.messages), self.limits.max_batch_messages
@@ -185,6 +191,7 @@ class RTIService(AdminService, pb_grpc.RTIServicer):  # type: ignore[misc, name-
                 "created with: their time, federates (sites, steps, expose lists), connections or "
                 "interactions differ; every site needs the same copy (parameters may differ)"))
         session.federation = state
+        session.endpoint = hello.endpoint
         with state.lock:
             state.all_sessions.append(session)
             session.send(reply_to=msg.request_id, welcome=pb.Welcome(
@@ -218,6 +225,12 @@ class RTIService(AdminService, pb_grpc.RTIServicer):  # type: ignore[misc, name-
             state.names[handle] = body.federate_name
             state.stats[handle] = Stats()
             return {"joined": pb.Joined(federate=handle)}
+        if kind == "relay":
+            self._relay(session, state, body)
+            return {}
+        if kind == "peer_lost":
+            self._peer_lost(session, state, body)
+            return {"ack": pb.Ack()}
         if kind == "abort" and body.federate == 0:  # the host failed before any federate joined
             self.guard.authorize_join(state.name, session.site, body.federate_name)  # a site blames only its own
             state.fail(None, body.reason, reported=True, site=session.site, name=clip(body.federate_name, 256))
@@ -226,6 +239,10 @@ class RTIService(AdminService, pb_grpc.RTIServicer):  # type: ignore[misc, name-
         stats = state.stats[handle]
         stats.messages += 1
         stats.bytes += size
+        if state.plan is not None and kind in ("step", "declare", "register_object", "enable_time"):
+            if kind != "step" or body.updates or body.interactions or body.HasField("request"):
+                raise E.RTIError(f"federation {state.name!r} routes directly: its hosts exchange data and grant time "
+                                 f"themselves by its routing plan, and its declarations are fixed ({kind} refused)")
         if kind == "step":
             for u in body.updates:
                 values = pairs(u.attributes, u.values, "attribute")
@@ -266,10 +283,12 @@ class RTIService(AdminService, pb_grpc.RTIServicer):  # type: ignore[misc, name-
             return {"ack": pb.Ack()}
         if kind == "sync_achieved":
             ex.synchronization_point_achieved(handle, body.label)
+            if state.routing == "direct" and state.plan is None and body.label not in ex.pending_synchronization_points():
+                self._send_plan(state)  # ahead of the synchronization it goes with (flushed after this)
             return {"ack": pb.Ack()}
         if kind == "abort":
             # After this federate's last updates (same stream, in order): what it published stands.
-            state.fail(handle, body.reason, reported=True)
+            state.fail(handle, body.reason, reported=True, at=body.time if body.has_time else None)
             return {"ack": pb.Ack()}
         if kind == "resign":
             ex.resign(handle)
@@ -277,6 +296,58 @@ class RTIService(AdminService, pb_grpc.RTIServicer):  # type: ignore[misc, name-
             state.sessions.pop(handle, None)
             return {"ack": pb.Ack()}
         raise ProtocolViolation(grpc.StatusCode.INVALID_ARGUMENT, f"unsupported message {kind!r}")
+
+    def _send_plan(self, state: FederationState) -> None:
+        """Direct routing: every member has declared and synchronized. Fix the routing plan, sign it, and send it
+        to every host; from now on they route and grant by it."""
+        plan = state.plan = state.direct_plan()
+        data = plan.to_json()
+        signer = self.guard.signer
+        signed = pb.SignedPlan(plan=data, signature=b"" if signer is None else sign_plan(signer, data),
+                               signer_pem="" if signer is None else signer.pem)
+        for session in state.all_sessions:
+            if not session.closed:
+                session.send(plan=signed)
+        self.guard.record("routing_plan", federation=state.name, digest=plan.digest,
+                          sites=sorted(plan.endpoints), relay_sites=sorted(plan.relay_sites))
+        log.info("federation %s routes directly by plan %s", state.name, plan.digest[:12])
+
+    def _relay(self, session: HostSession, state: FederationState, body: Any) -> None:
+        """Pass a channel message on to a site that cannot be reached directly, if the plan has that channel."""
+        plan, to = state.plan, body.to_site
+        if plan is None:
+            raise E.RTIError(f"federation {state.name!r} has no routing plan: there is no channel to relay")
+        reaches = {plan.federates[r].site for h in plan.on_site(session.site) for r in plan.receivers[h]}
+        if to not in reaches or not plan.relayed(session.site, to):
+            raise ProtocolViolation(grpc.StatusCode.PERMISSION_DENIED,
+                                    f"site {session.site!r} may not relay to site {to!r}: the routing plan has no "
+                                    "such relayed channel")
+        target = next((s for s in state.all_sessions if s.site == to and not s.closed), None)
+        if target is not None:  # else its session ended, and that failed the federation
+            body.message.from_site = session.site
+            target.send(relay=body)
+
+    def _peer_lost(self, session: HostSession, state: FederationState, body: Any) -> None:
+        """A host lost its channel with another. A killed host's own session usually ends at the same moment and
+        names it better: the link is blamed only if nothing else failed the federation within LINK_GRACE."""
+        reason = clip(f"site {session.site!r} lost its channel with site {body.site!r}: {body.reason}", 64 * 1024)
+        peer = body.site if body.site in set(state.sites.values()) else session.site
+
+        def blame() -> None:
+            with state.lock:
+                if state.state != "running":
+                    return
+                live = sorted((h for h, s in state.sites.items() if s == peer and h in state.sessions),
+                              key=lambda h: state.names.get(h, ""))
+                if live:
+                    state.fail(live[0], reason)
+                else:
+                    state.fail(None, reason, site=peer)
+
+        if session.loop is not None:
+            session.loop.call_later(LINK_GRACE, blame)
+        else:
+            blame()
 
     def _request(self, state: FederationState, handle: int, request: Any) -> None:
         if request.kind == pb.TimeRequest.TAR:

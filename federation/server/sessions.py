@@ -57,6 +57,7 @@ class HostSession:
     loop_thread: int = 0
     writer: "asyncio.Future[Any] | None" = None  # cancelled when `out` overflows
     overflowed: str = ""  # why the session was closed for not reading, if it was
+    endpoint: str = ""  # direct routing: HOST:PORT of the host's Peer service ("": it accepts no connection)
 
     def _put(self, item: Any) -> None:
         out = self.out

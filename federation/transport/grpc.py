@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from collections import deque
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import grpc
 
@@ -59,6 +59,7 @@ class RTIConnection:
         metadata: tuple[tuple[str, str], ...] = (),
         hold: float = HOLD,
         scenario_digest: str = "",
+        endpoint: str = "",
     ) -> None:
         options = [("grpc.keepalive_time_ms", 2000), ("grpc.keepalive_timeout_ms", 2000),
                    ("grpc.keepalive_permit_without_calls", 1), ("grpc.max_receive_message_length", 64 * 1024 * 1024)]
@@ -71,9 +72,16 @@ class RTIConnection:
         self._replies: dict[int, Any] = {}
         self._inbox: dict[int, deque[Any]] = {}  # callbacks and GaltNotices
         self._ready: dict[int, None] = {}
-        self._cond = threading.Condition()
+        self._cond = self.cond = threading.Condition()
         self.failure: Exception | None = None
         self.busy = 0  # federate handle being stepped, reported in heartbeats
+        # Direct routing (transport/direct.py): what the RTI sends besides callbacks, and the host's own
+        # ready federates and progress, all under this connection's lock.
+        self.on_plan: Callable[[Any], None] | None = None
+        self.on_relay: Callable[[Any], None] | None = None
+        self.early: list[Any] = []  # plan and relayed messages that came before their handlers were set
+        self.local_ready: Callable[[], list[int]] | None = None
+        self.progress: Callable[[], list[Any]] | None = None
         self._closed = threading.Event()
         stub = pb_grpc.RTIStub(self.channel)
         self._stream = stub.Session(self._outbox.batches(_one), metadata=metadata)
@@ -82,7 +90,8 @@ class RTIConnection:
         self._heartbeat = heartbeat
         self._beater = threading.Thread(target=self._beat, name="rti-heartbeat", daemon=True)
         self._beater.start()
-        welcome = self.call(hello=pb.Hello(federation=federation, site=site, scenario_digest=scenario_digest)).welcome
+        welcome = self.call(hello=pb.Hello(federation=federation, site=site, scenario_digest=scenario_digest,
+                                           endpoint=endpoint)).welcome
         self.fom: FOM = fom_from_pb(welcome.fom)
         self.start_time: LogicalTime = welcome.start_time
 
@@ -101,6 +110,12 @@ class RTIConnection:
                         self._ready[handle] = None
                     elif kind == "failed":
                         self.failure = failure_from_pb(msg.failed)
+                    elif kind in ("plan", "relay"):
+                        handler = self.on_plan if kind == "plan" else self.on_relay
+                        if handler is None:
+                            self.early.append(msg)
+                        else:
+                            handler(getattr(msg, kind))
                     elif msg.reply_to:
                         self._replies[msg.reply_to] = msg
                     elif kind == "error":
@@ -123,7 +138,12 @@ class RTIConnection:
 
     def _beat(self) -> None:
         while not self._closed.wait(self._heartbeat):  # close() wakes it: it ends at once
-            self.send(heartbeat=pb.Heartbeat(sent_at=time.time(), busy=self.busy))
+            progress = self.progress
+            if progress is not None:
+                with self._cond:
+                    report = progress()
+            self.send(heartbeat=pb.Heartbeat(sent_at=time.time(), busy=self.busy,
+                                             progress=report if progress is not None else []))
 
     def send(self, request_id: int = 0, held: bool = False, **body: Any) -> None:
         """Queue a message; `held` for a step granted here (see Outbox.put)."""
@@ -154,14 +174,20 @@ class RTIConnection:
     def take_ready(self, timeout: float) -> list[int]:
         """Federate handles with callbacks waiting; blocks up to `timeout` for the first one."""
         self.busy = 0
+        local = self.local_ready
         with self._cond:
-            if not self._ready and self.failure is None:
+            ready = list(self._ready)
+            if local is not None:
+                ready += local()
+            if not ready and self.failure is None:
                 self._cond.wait(timeout)
+                ready = list(self._ready)
+                if local is not None:
+                    ready += local()
             if self.failure is not None:
                 raise self.failure
-            ready = list(self._ready)
             self._ready.clear()
-            return ready
+            return list(dict.fromkeys(ready))
 
     def wait_failure(self, timeout: float) -> Exception | None:
         """The failure reported on this connection, waiting up to `timeout` for one; None if none came."""
@@ -171,10 +197,13 @@ class RTIConnection:
                 self._cond.wait(left)
             return self.failure
 
-    def abort(self, handle: int, reason: str, name: str = "", timeout: float = 5.0) -> None:
+    def abort(self, handle: int, reason: str, name: str = "", timeout: float = 5.0,
+              at: LogicalTime | None = None) -> None:
         """Tell the RTI that federate `handle` failed (0: federate `name`, before it joined), after
-        everything sent before, and wait up to `timeout` for the federation's verdict."""
-        self.send(abort=pb.Abort(federate=handle, reason=reason, federate_name=name))
+        everything sent before, and wait up to `timeout` for the federation's verdict. `at`: its
+        logical time, which only the host knows with direct routing."""
+        self.send(abort=pb.Abort(federate=handle, reason=reason, federate_name=name, has_time=at is not None,
+                                 time=at or 0))
         self.wait_failure(timeout)
 
     def mark_ready(self, handle: int) -> None:

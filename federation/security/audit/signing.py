@@ -15,7 +15,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from federation.names import COORDINATOR_SITE
 
-from ..certs import site_of_cert
+from ..certs import SITE_URN, site_of_cert
 from .entries import canonical
 
 _SIGNED = b"federation audit head\n"  # what a head signature is about, so that it signs nothing else
@@ -36,11 +36,21 @@ def signer_role(cert: x509.Certificate) -> str | None:
         usages = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     except x509.ExtensionNotFound:
         usages = x509.ExtendedKeyUsage([])
-    if ExtendedKeyUsageOID.SERVER_AUTH in usages:
+    if ExtendedKeyUsageOID.SERVER_AUTH in usages and not is_site_cert(cert):
         return "the RTI"
     if ExtendedKeyUsageOID.CLIENT_AUTH in usages and site_of_cert(cert) == COORDINATOR_SITE:
         return f"site {COORDINATOR_SITE!r}"
     return None
+
+
+def is_site_cert(cert: x509.Certificate) -> bool:
+    """Whether a certificate is a site's (it names one in a `urn:federation:site:` URI); site certificates may
+    serve peers (direct routing), so serving alone does not make a certificate the RTI's."""
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return False
+    return any(uri.startswith(SITE_URN) for uri in san.get_values_for_type(x509.UniformResourceIdentifier))
 
 
 def describe(cert: x509.Certificate) -> str:
@@ -99,13 +109,21 @@ class Head:
 
 def signature_matches(cert: x509.Certificate, signature: str, entries: int, digest: str) -> bool:
     """Whether `signature` (base64) is `cert`'s key's signature of the head (`entries`, `digest`)."""
-    key = cert.public_key()
     try:
         raw = base64.b64decode(signature, validate=True)
+    except ValueError:
+        return False
+    return verify_bytes(cert, _message(entries, digest), raw)
+
+
+def verify_bytes(cert: x509.Certificate, data: bytes, signature: bytes) -> bool:
+    """Whether `signature` (raw) is `cert`'s key's signature of `data` (see Signer.sign_bytes)."""
+    key = cert.public_key()
+    try:
         if isinstance(key, ec.EllipticCurvePublicKey):
-            key.verify(raw, _message(entries, digest), ec.ECDSA(hashes.SHA256()))
+            key.verify(signature, data, ec.ECDSA(hashes.SHA256()))
         elif isinstance(key, rsa.RSAPublicKey):
-            key.verify(raw, _message(entries, digest), padding.PKCS1v15(), hashes.SHA256())
+            key.verify(signature, data, padding.PKCS1v15(), hashes.SHA256())
         else:
             return False
         return True
@@ -141,10 +159,13 @@ class Signer:
             raise ValueError(f"cannot sign the audit log with {key} and {cert}: {exc}") from None
 
     def sign(self, entries: int, digest: str) -> str:
-        message = _message(entries, digest)
+        return base64.b64encode(self.sign_bytes(_message(entries, digest))).decode()
+
+    def sign_bytes(self, data: bytes) -> bytes:
+        """The raw signature of `data`; callers prefix what it is about, so that it signs nothing else."""
         if isinstance(self.key, rsa.RSAPrivateKey):
-            return base64.b64encode(self.key.sign(message, padding.PKCS1v15(), hashes.SHA256())).decode()
-        return base64.b64encode(self.key.sign(message, ec.ECDSA(hashes.SHA256()))).decode()
+            return self.key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+        return self.key.sign(data, ec.ECDSA(hashes.SHA256()))
 
     def head(self, entries: int, digest: str) -> Head:
         return Head(entries, digest, self.sign(entries, digest), self.pem)

@@ -1,0 +1,242 @@
+"""A host's transport in a direct federation: set-up through the RTI, then data and time between hosts.
+
+Until the RTI's routing plan arrives (it comes with the first federation-wide synchronization, once
+every member has declared), everything goes through the RTI as with relay routing (GrpcTransport).
+From then on this host sends its federates' updates and interactions straight to the hosts that
+subscribe to them, and grants their time advances from the promises on its input channels
+(federation/rti/channels.py): no value and no grant crosses the RTI, which hears progress reports
+and heartbeats only. A broken channel, a message outside the plan or a plan the RTI did not sign is
+reported to the RTI, which stops the federation as it does for any failure.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Mapping
+
+from federation.protocol import PROTOCOL_VERSION, pb
+from federation.rti import callbacks as cb
+from federation.rti.channels import NMR, TAR, LocalRTI, PlanViolation
+from federation.rti.plan import PlanError, RoutingPlan
+from federation.rti.time import LogicalTime
+from federation.security.certs import SiteCredentials
+from federation.security.plans import PlanNotTrusted, check_plan
+
+from federation.transport.ahead import GaltNotice
+from federation.transport.grpc import GrpcTransport, RTIConnection, _now_ns
+from federation.transport.peers import PeerLink, PeerServer, RelayLink, decode
+
+log = logging.getLogger(__name__)
+
+INBOUND_WAIT = 10.0  # s a finished host waits for its peers to close their channels to it
+
+
+class DirectTransport(GrpcTransport):
+    """GrpcTransport until the routing plan comes; then the host's local RTI and its peer channels."""
+
+    def __init__(self, connection: RTIConnection, site: str, server: PeerServer | None,
+                 creds: SiteCredentials | None = None) -> None:
+        super().__init__(connection)
+        self.site, self.server, self.creds = site, server, creds
+        self.local: LocalRTI | None = None
+        self._links: dict[str, PeerLink | RelayLink] = {}
+        self._before_plan: list[tuple[str, Any]] = []
+        self._open_in: set[str] = set()  # sites whose stream to this host is open
+        self._finished = False  # every member resigned: links closing, losses expected
+        cond = connection.cond
+        with cond:
+            connection.on_plan, connection.on_relay = self._install, self._relayed
+            early, connection.early = connection.early, []
+            for msg in early:
+                kind = msg.WhichOneof("body")
+                (self._install if kind == "plan" else self._relayed)(getattr(msg, kind))
+        if server is not None:
+            server.inbound = self
+
+    # ------------------------------------------------------------ the plan
+    def _install(self, signed: Any) -> None:
+        """Take the RTI's routing plan (on the connection's reader, under its lock)."""
+        conn = self.conn
+        try:
+            if self.creds is not None:
+                check_plan(signed.plan, signed.signature, signed.signer_pem, self.creds.ca)
+            plan = RoutingPlan.from_json(signed.plan)
+            mine = set(plan.on_site(self.site))
+            if mine != set(self._names):
+                raise PlanError(f"the routing plan gives site {self.site!r} federate handles {sorted(mine)}, but this "
+                                f"host joined {sorted(self._names)}")
+        except (PlanNotTrusted, PlanError) as exc:
+            log.error("refusing the routing plan: %s", exc)
+            handle = min(self._names, default=0)
+            conn.send(abort=pb.Abort(federate=handle, reason=f"site {self.site!r} refused the routing plan: {exc}"))
+            return
+        self.local = local = LocalRTI(plan, self.site)
+        self._opening = pb.ChannelMessage(protocol_version=PROTOCOL_VERSION, federation=plan.federation,
+                                          from_site=self.site, plan_digest=plan.digest)
+        conn.local_ready = local.take_ready
+        conn.progress = self._progress
+        waiting, self._before_plan = self._before_plan, []
+        for site, msg in waiting:
+            self._apply(site, msg)
+        log.info("site %s routes directly by plan %s", self.site, plan.digest[:12])
+
+    def _progress(self) -> list[Any]:
+        local = self.local
+        if local is None:
+            return []
+        return [pb.Progress(federate=m.handle, time=m.time, waiting=m.pending is not None,
+                            pending_time=m.pending[1] if m.pending else 0, messages_out=m.sent, messages_in=m.received)
+                for m in local.members.values() if not m.resigned]
+
+    # ------------------------------------------------------------ inbound
+    def receive(self, from_site: str, message: Any) -> None:
+        """A message on a channel from `from_site` (Peer service thread); PlanViolation refuses it."""
+        with self.conn.cond:
+            self._open_in.add(from_site)
+            if self.local is None:
+                self._before_plan.append((from_site, message))
+                return
+            self._apply(from_site, message)
+
+    def _apply(self, from_site: str, message: Any) -> None:
+        local = self.local
+        assert local is not None
+        try:
+            local.receive(from_site, *decode(message))
+        except PlanViolation as exc:
+            self._report(from_site, f"site {self.site!r} refused a message from site {from_site!r}: {exc}")
+            raise
+        self._ship()
+        if local.ready:
+            self.conn.cond.notify_all()
+
+    def _relayed(self, relay: Any) -> None:
+        """A channel message the RTI passed on (on the connection's reader, under its lock)."""
+        site = relay.message.from_site
+        if self.local is None:
+            self._before_plan.append((site, relay.message))
+            return
+        try:
+            self._apply(site, relay.message)
+        except PlanViolation:
+            pass  # reported; the RTI's verdict follows
+
+    def ended(self, from_site: str, reason: str | None) -> None:
+        with self.conn.cond:
+            self._open_in.discard(from_site)
+            self.conn.cond.notify_all()
+            if reason is None and self.local is not None and self.local.site_done(from_site):
+                return
+            if reason is not None and reason.startswith("refused"):
+                return  # reported when refused
+            self._lost(from_site, reason or f"site {from_site!r} closed its channel before its federates resigned")
+
+    def _lost(self, site: str, reason: str) -> None:
+        with self.conn.cond:
+            if self._finished or self.conn.failure is not None:
+                return
+            self._report(site, reason)
+
+    def _report(self, site: str, reason: str) -> None:
+        log.error("channel with site %s lost: %s", site, reason)
+        self.conn.send(peer_lost=pb.PeerLost(site=site, reason=reason))
+
+    # ------------------------------------------------------------ outbound
+    def _ship(self) -> None:
+        local = self.local
+        assert local is not None
+        for site, out in local.take_outgoing().items():
+            link = self._links.get(site)
+            if link is None:
+                link = self._links[site] = self._link(local.plan, site)
+            link.send(out)
+
+    def _link(self, plan: RoutingPlan, site: str) -> PeerLink | RelayLink:
+        if plan.relayed(self.site, site):
+            return RelayLink(site, self.conn)
+        return PeerLink(site, plan.endpoints[site], self.creds, self._opening, self._lost)
+
+    # ------------------------------------------------------------ Transport
+    def update_attribute_values(self, handle: int, object_handle: int, values: Mapping[int, float],
+                                timestamp: LogicalTime | None = None) -> None:
+        local = self.local
+        if local is None:
+            return super().update_attribute_values(handle, object_handle, values, timestamp)
+        with self.conn.cond:
+            local.update(handle, object_handle, values, timestamp)
+            if timestamp is None:  # receive order: it leaves at once
+                self._ship()
+
+    def send_interaction(self, handle: int, class_name: str, parameters: Mapping[int, float],
+                         timestamp: LogicalTime | None = None) -> None:
+        local = self.local
+        if local is None:
+            return super().send_interaction(handle, class_name, parameters, timestamp)
+        cls = self.fom.interaction_class(class_name)
+        with self.conn.cond:
+            local.send_interaction(handle, cls.handle, parameters, timestamp)
+            if timestamp is None:
+                self._ship()
+
+    def time_advance_request(self, handle: int, time: LogicalTime) -> None:
+        if self.local is None:
+            return super().time_advance_request(handle, time)
+        self._request(handle, time, TAR)
+
+    def next_message_request(self, handle: int, time: LogicalTime) -> None:
+        if self.local is None:
+            return super().next_message_request(handle, time)
+        self._request(handle, time, NMR)
+
+    def _request(self, handle: int, time: LogicalTime, kind: str) -> None:
+        local = self.local
+        assert local is not None
+        self._requested[handle] = _now_ns()
+        with self.conn.cond:
+            local.request(handle, time, kind)
+            self._ship()
+
+    def drain(self, handle: int) -> list[cb.Callback]:
+        local = self.local
+        if local is None:
+            return super().drain(handle)
+        with self.conn.cond:
+            out = [c for c in self.conn.drain(handle) if not isinstance(c, GaltNotice)]
+            out += local.drain(handle)
+        if out and isinstance(out[-1], cb.TimeAdvanceGrant) and handle in self._requested:
+            self._granted(handle, out[-1].time)
+        return out
+
+    def drain_below_galt(self, handle: int) -> tuple[list[cb.Callback], LogicalTime | None]:
+        local = self.local
+        if local is None:
+            return super().drain_below_galt(handle)
+        with self.conn.cond:
+            out = [c for c in self.conn.drain(handle) if not isinstance(c, GaltNotice)]
+            more, galt = local.drain_below_galt(handle)
+        return out + more, galt
+
+    def resign(self, handle: int) -> None:
+        local = self.local
+        if local is not None:
+            with self.conn.cond:
+                local.resign(handle)
+                self._ship()
+                self._finished = all(m.resigned for m in local.members.values())
+        super().resign(handle)
+
+    def close(self) -> None:
+        """End this host's channels: its own streams (after what is queued), then, once its peers have closed
+        theirs to it (or INBOUND_WAIT passed), its Peer service."""
+        with self.conn.cond:
+            self._finished = True
+            links = list(self._links.values())
+        for link in links:
+            link.close()
+        deadline = time.monotonic() + INBOUND_WAIT
+        with self.conn.cond:
+            while self._open_in and (left := deadline - time.monotonic()) > 0 and self.conn.failure is None:
+                self.conn.cond.wait(left)
+        if self.server is not None:
+            self.server.stop()
