@@ -79,6 +79,24 @@ class LocalRTI:
         self._sent_promise = {h: m.time + m.lookahead for h, m in self.members.items() if m.lookahead is not None}
         self.ready: dict[int, None] = {}
         self._out: dict[str, Outgoing] = {}
+        self._due: set[str] = set()  # sites whose batch must leave now (see _unlocks)
+        # The last promise of each (sender here, receiving site) that left, and the time grid of every receiver
+        # there that regulates: a stepped federate requests its time + k * lookahead (its step).
+        self._shipped: dict[tuple[int, str], LogicalTime] = {}
+        # None: always due; []: never (see take_outgoing)
+        self._grids: dict[tuple[int, str], list[tuple[LogicalTime, LogicalTime]] | None] = {}
+        for h, m in self.members.items():
+            for st in m.out_sites:
+                self._shipped[(h, st)] = self._sent_promise.get(h, END_OF_TIME)
+                receivers = [fed[r] for r in plan.receivers[h] if fed[r].site == st and fed[r].constrained]
+                if all(fed[x].lookahead is None for x in plan.on_site(st)):
+                    # A site that regulates nothing (the recorder's) is on nobody's critical path: what goes
+                    # there waits for the shell's periodic flush, one message per FLUSH_AFTER, not per step.
+                    self._grids[(h, st)] = []
+                elif any(r.lookahead is None or r.lookahead <= 0 for r in receivers):
+                    self._grids[(h, st)] = None  # a receiver with no known schedule: everything goes at once
+                else:
+                    self._grids[(h, st)] = [(r.time, r.lookahead) for r in receivers if r.lookahead is not None]
         self._seq = 0
         # Routes: for each object, the members here that receive it and, for objects owned here, the other sites.
         self._local_routes: dict[int, list[tuple[_Member, frozenset[int]]]] = {}
@@ -109,10 +127,38 @@ class LocalRTI:
             out = self._out[site] = Outgoing()
         return out
 
-    def take_outgoing(self) -> dict[str, Outgoing]:
-        """What to ship, by receiving site, since the last call."""
-        out, self._out = self._out, {}
+    def take_outgoing(self, everything: bool = False) -> dict[str, Outgoing]:
+        """What must leave now, by receiving site: every batch whose promises let a receiver there advance
+        (`everything`: all that is queued). A stepped receiver needs its senders' promises only when they pass
+        its next step; until then what it is sent waits here, so a sender stepping five times faster than its
+        receiver sends it one message per receiver step, not five. `held` says whether any batch waits.
+        """
+        if everything:
+            out, self._out = self._out, {}
+        else:
+            out = {site: self._out.pop(site) for site in self._due if site in self._out}
+        self._due.clear()
+        for site, batch in out.items():
+            for h, p in batch.promises.items():
+                self._shipped[(h, site)] = p
         return out
+
+    @property
+    def held(self) -> bool:
+        """Whether batches wait for a receiver's next step (the shell ships them after a short while anyway,
+        for receivers that do not keep to their step)."""
+        return bool(self._out)
+
+    def _unlocks(self, sender: int, site: str, promise: LogicalTime) -> bool:
+        """Whether `promise` lets some receiver of `sender` at `site` take a step the last shipped one did not."""
+        grids = self._grids[(sender, site)]
+        if grids is None:
+            return True
+        shipped = self._shipped[(sender, site)]
+        for t0, step in grids:
+            if t0 + -(-(shipped - t0) // step) * step < promise:  # its first grid point at or after `shipped`
+                return True
+        return False
 
     def take_ready(self) -> list[int]:
         ready = list(self.ready)
@@ -158,9 +204,9 @@ class LocalRTI:
                 if selected:
                     self._deliver(sub, ReflectAttributeValues(object_handle, selected, timestamp, m.name), tso, m.name, seq)
         for site, attrs in self._site_attrs[object_handle]:
-            selected = values if attrs.issuperset(values) else {a: v for a, v in values.items() if a in attrs}
-            if selected:
-                self._outgoing(site).updates.append((handle, object_handle, selected, timestamp))
+            shipped = values if attrs.issuperset(values) else {a: v for a, v in values.items() if a in attrs}
+            if shipped:
+                self._outgoing(site).updates.append((handle, object_handle, shipped, timestamp))
 
     def send_interaction(self, handle: int, class_handle: int, parameters: Values, timestamp: LogicalTime | None = None) -> None:
         m = self._member(handle)
@@ -291,6 +337,7 @@ class LocalRTI:
             self._sent_promise[handle] = END_OF_TIME
             for site in m.out_sites:
                 self._outgoing(site).promises[handle] = END_OF_TIME
+                self._due.add(site)
         self._grant_ready()
 
     def _bound(self, m: _Member) -> LogicalTime:
@@ -332,6 +379,8 @@ class LocalRTI:
             self._sent_promise[m.handle] = value
             for site in m.out_sites:
                 self._outgoing(site).promises[m.handle] = value
+                if self._unlocks(m.handle, site, value):
+                    self._due.add(site)
 
     def _grant_ready(self) -> None:
         """Grant every member whose candidate time lies below its GALT; one grant may enable another here."""

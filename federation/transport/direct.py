@@ -12,6 +12,7 @@ reported to the RTI, which stops the federation as it does for any failure.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from typing import Any, Mapping
 
@@ -30,6 +31,7 @@ from federation.transport.peers import PeerLink, PeerServer, RelayLink, decode
 log = logging.getLogger(__name__)
 
 INBOUND_WAIT = 10.0  # s a finished host waits for its peers to close their channels to it
+FLUSH_AFTER = 0.005  # s a batch waits for a receiver's next step at most
 
 
 class DirectTransport(GrpcTransport):
@@ -44,6 +46,8 @@ class DirectTransport(GrpcTransport):
         self._before_plan: list[tuple[str, Any]] = []
         self._open_in: set[str] = set()  # sites whose stream to this host is open
         self._finished = False  # every member resigned: links closing, losses expected
+        self._flusher: threading.Thread | None = None
+        self._held_since = 0.0  # monotonic time batches began to wait for a receiver's step; 0: none wait
         cond = connection.cond
         with cond:
             connection.on_plan, connection.on_relay = self._install, self._relayed
@@ -143,10 +147,10 @@ class DirectTransport(GrpcTransport):
         self.conn.send(peer_lost=pb.PeerLost(site=site, reason=reason))
 
     # ------------------------------------------------------------ outbound
-    def _ship(self) -> None:
+    def _ship(self, everything: bool = False) -> None:
         local = self.local
         assert local is not None
-        for site, out in local.take_outgoing().items():
+        for site, out in local.take_outgoing(everything).items():
             link = self._links.get(site)
             if link is None:
                 link = self._links[site] = self._link(local.plan, site)
@@ -155,7 +159,32 @@ class DirectTransport(GrpcTransport):
     def _link(self, plan: RoutingPlan, site: str) -> PeerLink | RelayLink:
         if plan.relayed(self.site, site):
             return RelayLink(site, self.conn)
-        return PeerLink(site, plan.endpoints[site], self.creds, self._opening, self._lost)
+        sink = all(plan.federates[h].lookahead is None for h in plan.on_site(site))
+        return PeerLink(site, plan.endpoints[site], self.creds, self._opening, self._lost, sink)
+
+    def _flush_soon(self) -> None:
+        """Ship what waits for a receiver's next step within FLUSH_AFTER anyway (under the lock): a receiver that
+        does not keep to its step (an NMR user, a federate of its own making) then waits that long at most."""
+        if self._flusher is None:
+            self._flusher = threading.Thread(target=self._flush_held, name="direct-flush", daemon=True)
+            self._flusher.start()
+        self._held_since = time.monotonic()
+        self.conn.cond.notify_all()
+
+    def _flush_held(self) -> None:
+        cond = self.conn.cond
+        with cond:
+            while not self._finished and self.conn.failure is None:
+                if not self._held_since:
+                    cond.wait(1.0)
+                    continue
+                left = self._held_since + FLUSH_AFTER - time.monotonic()
+                if left > 0:
+                    cond.wait(left)
+                    continue
+                self._held_since = 0.0
+                if self.local is not None and self.local.held:
+                    self._ship(everything=True)
 
     # ------------------------------------------------------------ Transport
     def update_attribute_values(self, handle: int, object_handle: int, values: Mapping[int, float],
@@ -166,7 +195,7 @@ class DirectTransport(GrpcTransport):
         with self.conn.cond:
             local.update(handle, object_handle, values, timestamp)
             if timestamp is None:  # receive order: it leaves at once
-                self._ship()
+                self._ship(everything=True)
 
     def send_interaction(self, handle: int, class_name: str, parameters: Mapping[int, float],
                          timestamp: LogicalTime | None = None) -> None:
@@ -177,7 +206,7 @@ class DirectTransport(GrpcTransport):
         with self.conn.cond:
             local.send_interaction(handle, cls.handle, parameters, timestamp)
             if timestamp is None:
-                self._ship()
+                self._ship(everything=True)
 
     def time_advance_request(self, handle: int, time: LogicalTime) -> None:
         if self.local is None:
@@ -196,6 +225,13 @@ class DirectTransport(GrpcTransport):
         with self.conn.cond:
             local.request(handle, time, kind)
             self._ship()
+            if not local.held:
+                self._held_since = 0.0
+            elif not self._held_since:
+                self._flush_soon()
+            sinks = [link for link in self._links.values() if link.sink]
+        for link in sinks:  # outside the lock: this host's inbound channels keep flowing meanwhile
+            link.wait_room()
 
     def drain(self, handle: int) -> list[cb.Callback]:
         local = self.local
@@ -222,7 +258,7 @@ class DirectTransport(GrpcTransport):
         if local is not None:
             with self.conn.cond:
                 local.resign(handle)
-                self._ship()
+                self._ship(everything=True)
                 self._finished = all(m.resigned for m in local.members.values())
         super().resign(handle)
 

@@ -30,6 +30,7 @@ KEEPALIVE = [("grpc.keepalive_time_ms", 2000), ("grpc.keepalive_timeout_ms", 200
              ("grpc.keepalive_permit_without_calls", 1), ("grpc.http2.max_pings_without_data", 0),
              ("grpc.max_receive_message_length", 64 * 1024 * 1024)]
 CLOSE_TIMEOUT = 10.0  # s a closing link waits for its last messages to be taken
+SINK_ROOM = 4096  # shipments queued to such a site before its sender waits for room
 
 
 class Inbound(Protocol):
@@ -48,13 +49,13 @@ Decoded = tuple[list[tuple[int, int, Values, LogicalTime | None]], list[tuple[in
 
 def decode(msg: Any) -> Decoded:
     """A ChannelMessage as the local RTI takes it; PlanViolation when handles and values do not pair up."""
-    updates = []
+    updates: list[tuple[int, int, Values, LogicalTime | None]] = []
     for u in msg.updates:
         if len(u.attributes) != len(u.values) or len(set(u.attributes)) != len(u.attributes):
             raise PlanViolation(f"an update from federate handle {u.sender} pairs {len(u.attributes)} attribute "
                                 f"handles with {len(u.values)} values (or names one twice)")
         updates.append((u.sender, u.object, dict(zip(u.attributes, u.values)), u.timestamp if u.timestamped else None))
-    interactions = []
+    interactions: list[tuple[int, int, Values, LogicalTime | None]] = []
     for i in msg.interactions:
         if len(i.parameters) != len(i.values) or len(set(i.parameters)) != len(i.parameters):
             raise PlanViolation(f"an interaction from federate handle {i.sender} pairs {len(i.parameters)} parameter "
@@ -105,7 +106,8 @@ class PeerServer(pb_grpc.PeerServicer):  # type: ignore[misc, name-defined]
                 inbound = self.inbound
                 if inbound is None:
                     context.abort(grpc.StatusCode.FAILED_PRECONDITION, "this host has no routing plan yet")
-                inbound.receive(site, msg)
+                else:
+                    inbound.receive(site, msg)
         except PlanViolation as exc:
             if self.inbound is not None and site:
                 self.inbound.ended(site, f"refused: {exc}")
@@ -141,11 +143,19 @@ class PeerServer(pb_grpc.PeerServicer):  # type: ignore[misc, name-defined]
 
 
 class PeerLink:
-    """This host's stream to one receiving site; `send` never blocks on the network."""
+    """This host's stream to one receiving site; `send` never blocks on the network.
+
+    A `sink` (a site whose federates regulate nothing, like the coordinator's recorder) is on nobody's
+    critical path, so nothing waits for it; `wait_room` holds its sender back when SINK_ROOM shipments
+    are queued (the receiver reads only as fast as it records), which bounds memory at both ends.
+    """
 
     def __init__(self, site: str, target: str, creds: SiteCredentials | None, opening: Any,
-                 on_lost: Any) -> None:
-        self.site = site
+                 on_lost: Any, sink: bool = False) -> None:
+        self.site, self.sink = site, sink
+        self._room = threading.Condition()
+        self._queued = 0
+        self.messages = 0  # sent, after merging
         options = KEEPALIVE + (peer_channel_options(site) if creds is not None else [])
         self._channel = (grpc.secure_channel(target, channel_credentials(creds), options) if creds is not None
                          else grpc.insecure_channel(target, options))
@@ -157,7 +167,15 @@ class PeerLink:
         self._future.add_done_callback(self._done)
 
     def send(self, out: Outgoing) -> None:
+        if self.sink:
+            with self._room:
+                self._queued += 1
         self._queue.put(out)
+
+    def wait_room(self, timeout: float = CLOSE_TIMEOUT) -> None:
+        """Block (up to `timeout`) while SINK_ROOM shipments wait to leave; call it holding no lock."""
+        with self._room:
+            self._room.wait_for(lambda: self._queued < SINK_ROOM or self._closing.is_set(), timeout)
 
     def _messages(self) -> Any:
         yield self._opening
@@ -171,6 +189,11 @@ class PeerLink:
                     last = True
                     break
                 batch.append(more)
+            if self.sink:
+                with self._room:
+                    self._queued -= len(batch)
+                    self._room.notify_all()
+            self.messages += 1
             yield encode(batch)
             if last:
                 return
@@ -189,6 +212,8 @@ class PeerLink:
     def close(self, timeout: float = CLOSE_TIMEOUT) -> None:
         """Send what is queued, end the stream, and wait (up to `timeout`) for the receiver to take it."""
         self._closing.set()
+        with self._room:
+            self._room.notify_all()
         self._queue.put(None)
         try:
             self._future.result(timeout)
@@ -196,6 +221,7 @@ class PeerLink:
             log.debug("channel to %s ended badly while closing", self.site, exc_info=True)
             self._future.cancel()
         self._channel.close()
+        log.debug("channel to %s: %d messages", self.site, self.messages)
 
 
 class RelayLink:
@@ -206,6 +232,11 @@ class RelayLink:
 
     def send(self, out: Outgoing) -> None:
         self._conn.send(relay=pb.Relay(to_site=self.site, message=encode([out])))
+
+    sink = False
+
+    def wait_room(self, timeout: float = CLOSE_TIMEOUT) -> None:
+        """The RTI session's own flow control applies."""
 
     def close(self, timeout: float = CLOSE_TIMEOUT) -> None:
         """Nothing to end: the RTI session carries on."""
