@@ -1,7 +1,10 @@
-"""The ring in grpc mode (one host process per federate) against embedded mode and HELICS, in one run.
+"""The ring in grpc mode (one host process per federate), direct and relay routing, against embedded mode and
+HELICS, in one run.
 
-Usage: python bench/grpc_ring.py [--sizes 2 4 8] [--steps 1000] [--reps 3] [--flagship-stop 21600]
-Prints one line per ring size, then one line for the flagship (grpc wall time / embedded wall time).
+Usage: python bench/grpc_ring.py [--sizes 2 4 8] [--steps 3000] [--reps 3] [--flagship-stop 21600]
+Prints one line per ring size, then one line for the flagship (grpc wall time / embedded wall time, start-up
+included), each with both routings: `direct` (hosts stream to each other, the default) and `relay` (every
+value through the RTI).
 """
 
 from __future__ import annotations
@@ -32,17 +35,20 @@ def cli_run(scenario: Path, out: Path, mode: str, *extra: str) -> float:
     return float(json.loads((out / "run.json").read_text())["wall_time_s"])
 
 
-def grpc_per_step(work: Path, n: int, steps: int, short: int) -> float:
+ROUTINGS = ("direct", "relay")
+
+
+def grpc_per_step(work: Path, n: int, steps: int, short: int, routing: str) -> float:
     """Seconds per ring step in grpc mode; the difference of a long and a short run cancels start-up."""
-    long_t = cli_run(write_ring(work, n, steps, "2"), work / "g_long", "grpc")
-    short_t = cli_run(write_ring(work, n, short, "2"), work / "g_short", "grpc")
+    long_t = cli_run(write_ring(work, n, steps, "2"), work / "g_long", "grpc", "--routing", routing)
+    short_t = cli_run(write_ring(work, n, short, "2"), work / "g_short", "grpc", "--routing", routing)
     return (long_t - short_t) / (steps - short)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", type=int, nargs="+", default=[2, 4, 8])
-    ap.add_argument("--steps", type=int, default=1000)
+    ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--flagship-stop", type=float, default=21600.0, help="simulated seconds of the flagship run")
     args = ap.parse_args(argv)
@@ -51,33 +57,46 @@ def main(argv: list[str] | None = None) -> int:
     with Workdir() as work:
         for n in args.sizes:
             ring = write_ring(work, n, args.steps, "2")
-            same = cli_run(ring, work / "e", "embedded") >= 0 and cli_run(ring, work / "g", "grpc") >= 0
-            identical = same and (work / "e" / "results.csv").read_bytes() == (work / "g" / "results.csv").read_bytes()
+            cli_run(ring, work / "e", "embedded")
+            for r in ROUTINGS:
+                cli_run(ring, work / r, "grpc", "--routing", r)
+            identical = all(_same(work / "e", work / r) for r in ROUTINGS)
             measures: dict[str, Callable[[], float | None]] = {
-                "grpc": lambda: grpc_per_step(work, n, args.steps, short),
-                "embedded": lambda: embedded_per_step(work, n, args.steps, short, "2"),
-            }
+                r: (lambda r=r: grpc_per_step(work, n, args.steps, short, r)) for r in ROUTINGS}  # type: ignore[misc]
+            measures["embedded"] = lambda: embedded_per_step(work, n, args.steps, short, "2")
             if helics:
                 measures["helics"] = lambda: peer_per_step("helics_ring.py", str(n), str(args.steps))
             med = interleaved(args.reps, measures)
-            g, e, h = med["grpc"], med["embedded"], med.get("helics")
-            assert g is not None and e is not None
-            fields = [f"grpc-ring n={n} steps={args.steps} reps={args.reps}", f"grpc_us_per_step={g * 1e6:.0f}",
-                      f"embedded_us_per_step={e * 1e6:.0f}", f"grpc/embedded={g / e:.1f}x"]
-            fields += ([f"helics_us_per_step={h * 1e6:.0f}", f"grpc/helics={g / h:.2f}x"] if h else ["helics=n/a"])
+            e, h = med["embedded"], med.get("helics")
+            assert e is not None
+            fields = [f"grpc-ring n={n} steps={args.steps} reps={args.reps}", f"embedded_us_per_step={e * 1e6:.0f}"]
+            for r in ROUTINGS:
+                g = med[r]
+                assert g is not None
+                fields += [f"{r}_us_per_step={g * 1e6:.0f}", f"{r}/embedded={g / e:.1f}x"]
+                fields += [f"{r}/helics={g / h:.2f}x"] if h else []
+            fields += [f"helics_us_per_step={h * 1e6:.0f}"] if h else ["helics=n/a"]
             fields.append(f"results_identical={'yes' if identical else 'NO'}")
             print(" ".join(fields), flush=True)
         stop = ["--stop", f"{args.flagship_stop:g}"]
-        walls = interleaved(args.reps, {
-            "grpc": lambda: cli_run(FLAGSHIP, work / "fg", "grpc", *stop),
-            "embedded": lambda: cli_run(FLAGSHIP, work / "fe", "embedded", *stop),
-        })
-        g, e = walls["grpc"], walls["embedded"]
-        assert g is not None and e is not None
-        identical = (work / "fg" / "results.csv").read_bytes() == (work / "fe" / "results.csv").read_bytes()
-        print(f"grpc-flagship stop={args.flagship_stop:g}s reps={args.reps} grpc_wall_s={g:.2f} embedded_wall_s={e:.2f} "
-              f"grpc/embedded={g / e:.1f}x results_identical={'yes' if identical else 'NO'}", flush=True)
+        flag: dict[str, Callable[[], float | None]] = {
+            r: (lambda r=r: cli_run(FLAGSHIP, work / f"f{r}", "grpc", "--routing", r, *stop)) for r in ROUTINGS}  # type: ignore[misc]
+        flag["embedded"] = lambda: cli_run(FLAGSHIP, work / "fembedded", "embedded", *stop)
+        walls = interleaved(args.reps, flag)
+        e = walls["embedded"]
+        assert e is not None
+        fields = [f"grpc-flagship stop={args.flagship_stop:g}s reps={args.reps}", f"embedded_wall_s={e:.2f}"]
+        for r in ROUTINGS:
+            g = walls[r]
+            assert g is not None
+            fields += [f"{r}_wall_s={g:.2f}", f"{r}/embedded={g / e:.1f}x"]
+        identical = all(_same(work / "fembedded", work / f"f{r}") for r in ROUTINGS)
+        print(" ".join(fields + [f"results_identical={'yes' if identical else 'NO'}"]), flush=True)
     return 0
+
+
+def _same(a: Path, b: Path) -> bool:
+    return (a / "results.csv").read_bytes() == (b / "results.csv").read_bytes()
 
 
 if __name__ == "__main__":

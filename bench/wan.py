@@ -4,13 +4,15 @@ Usage: python bench/wan.py [--delay-ms 5] [--flagship-stop 600] [--ring-n 4] [--
 
 The deployment shape of `federation coordinate`: an RTI (`rti serve`), one `federation host` per site and
 the coordinator, each host and the coordinator reaching the RTI through its own proxy (asyncio, on
-127.0.0.1) that holds every chunk `delay` before passing it on, both ways. Network namespaces and
-`tc netem` are not available on these machines; the proxy is enough to see the critical path.
+127.0.0.1) that holds every chunk `delay` before passing it on, both ways; with direct routing every
+host's (and the coordinator's) Peer service is reached through such a proxy too (`--advertise`), so
+every host-to-host link is delayed. Network namespaces and `tc netem` are not available on these
+machines; the proxy is enough to see the critical path.
 
-Prints ONE line per scenario: wall time per exchange window (a window is one step of the scenario's
-`time.step`, the recorder's), with the links delayed and not, and their difference in one-way delays:
-relaying every value through the RTI costs about two one-way delays per window (host -> RTI -> host);
-a direct data plane would cost one.
+Prints one line per scenario and routing: wall time per exchange window (a window is one step of the
+scenario's `time.step`, the recorder's), with the links delayed and not, and their difference in one-way
+delays: relaying every value through the RTI costs about two one-way delays per window (host -> RTI ->
+host); the direct data plane one (host -> host).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import socket
 import subprocess
 import sys
 import tempfile
@@ -89,22 +92,40 @@ def start_rti(work: Path) -> tuple[subprocess.Popen[bytes], int]:
     return proc, int(json.loads(ready.read_text())["port"])
 
 
-def run_once(scenario: Path, stop: float | None, delay: float, work: Path) -> float:
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def run_once(scenario: Path, stop: float | None, delay: float, work: Path, routing: str) -> float:
     """Wall time of the coordinator's run (run.json), every link delayed `delay` s each way."""
     work.mkdir(parents=True)
     rti, port = start_rti(work)
     proxy = DelayProxy(port, delay)
+    peers: list[DelayProxy] = []
+
+    def peer_args() -> list[str]:
+        """Direct routing: this process's Peer service, reached through a delaying proxy of its own."""
+        if routing != "direct":
+            return []
+        listen = free_port()
+        peers.append(DelayProxy(listen, delay))
+        return ["--listen", f"127.0.0.1:{listen}", "--advertise", f"127.0.0.1:{peers[-1].listen()}"]
+
     try:
         data = yaml.safe_load(scenario.read_text())
         sites = sorted({spec.get("site", spec.get("owner")) for spec in data["federates"].values()})
         stop_args = [] if stop is None else ["--stop", str(stop)]
         out = work / "out"
         coordinator = subprocess.Popen([*CLI, "coordinate", str(scenario), "--rti", f"127.0.0.1:{proxy.listen()}",
-                                        "--out", str(out), "--no-plot", *stop_args],
+                                        "--out", str(out), "--no-plot", "--routing", routing, *peer_args(),
+                                        *stop_args],
                                        stdout=subprocess.DEVNULL, stderr=(work / "coordinator.log").open("wb"))
         time.sleep(0.5)  # the coordinator creates the federation before the hosts join it
         hosts = [subprocess.Popen([*CLI, "host", str(scenario), "--site", site, "--rti",
-                                   f"127.0.0.1:{proxy.listen()}", *stop_args],
+                                   f"127.0.0.1:{proxy.listen()}", *peer_args(), *stop_args],
                                   stdout=subprocess.DEVNULL, stderr=(work / f"host-{site}.log").open("wb"))
                  for site in sites]
         code = coordinator.wait(600)
@@ -114,19 +135,20 @@ def run_once(scenario: Path, stop: float | None, delay: float, work: Path) -> fl
             raise RuntimeError(f"the run failed: {(work / 'coordinator.log').read_text()[-800:]}")
         return float(json.loads((out / "run.json").read_text())["wall_time_s"])
     finally:
-        proxy.close()
+        for p in [proxy, *peers]:
+            p.close()
         rti.terminate()
         rti.wait(10)
 
 
-def measure(name: str, scenario: Path, stop: float | None, delay: float, work: Path) -> str:
+def measure(name: str, scenario: Path, stop: float | None, delay: float, work: Path, routing: str) -> str:
     data = yaml.safe_load(scenario.read_text())
     span = (stop if stop is not None else data["time"]["stop"]) - data["time"]["start"]
     windows = round(span / data["time"]["step"])
-    near = run_once(scenario, stop, 0.0, work / f"{name}-0")
-    far = run_once(scenario, stop, delay, work / f"{name}-d")
+    near = run_once(scenario, stop, 0.0, work / f"{name}-{routing}-0", routing)
+    far = run_once(scenario, stop, delay, work / f"{name}-{routing}-d", routing)
     per_near, per_far = near / windows, far / windows
-    return (f"{name} routing=relay windows={windows} one_way_ms={delay * 1e3:g} wall_s={far:.2f} (undelayed {near:.2f}) "
+    return (f"{name} routing={routing} windows={windows} one_way_ms={delay * 1e3:g} wall_s={far:.2f} (undelayed {near:.2f}) "
             f"ms_per_window={per_far * 1e3:.2f} (undelayed {per_near * 1e3:.2f}) "
             f"delays_per_window={(per_far - per_near) / delay:.2f}")
 
@@ -143,8 +165,9 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         ring = write_ring(work / "ring", n=args.ring_n, steps=args.ring_steps, fmi="2")
         node_fmu("2")
-        print(measure("flagship", FLAGSHIP, args.flagship_stop, delay, work), flush=True)
-        print(measure(f"ring_n{args.ring_n}", Path(ring), None, delay, work), flush=True)
+        for routing in ("direct", "relay"):
+            print(measure("flagship", FLAGSHIP, args.flagship_stop, delay, work, routing), flush=True)
+            print(measure(f"ring_n{args.ring_n}", Path(ring), None, delay, work, routing), flush=True)
     return 0
 
 

@@ -89,6 +89,13 @@ class RoutingPlan:
                     out[r].add(sender)
         return {h: frozenset(s) for h, s in out.items()}
 
+    @cached_property
+    def channels(self) -> frozenset[tuple[str, str]]:
+        """Every (sending site, receiving site) pair the plan has a channel for."""
+        fed = self.federates
+        return frozenset((fed[s].site, fed[r].site) for s, rs in self.receivers.items() for r in rs
+                         if fed[s].site != fed[r].site)
+
     def out_sites(self, sender: int) -> frozenset[str]:
         """The other sites `sender`'s messages and promises go to."""
         own = self.federates[sender].site

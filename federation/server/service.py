@@ -317,8 +317,7 @@ class RTIService(AdminService, pb_grpc.RTIServicer):  # type: ignore[misc, name-
         plan, to = state.plan, body.to_site
         if plan is None:
             raise E.RTIError(f"federation {state.name!r} has no routing plan: there is no channel to relay")
-        reaches = {plan.federates[r].site for h in plan.on_site(session.site) for r in plan.receivers[h]}
-        if to not in reaches or not plan.relayed(session.site, to):
+        if (session.site, to) not in plan.channels or not plan.relayed(session.site, to):
             raise ProtocolViolation(grpc.StatusCode.PERMISSION_DENIED,
                                     f"site {session.site!r} may not relay to site {to!r}: the routing plan has no "
                                     "such relayed channel")
