@@ -1,4 +1,8 @@
-"""gRPC credentials from a certificate directory, and the peer's site taken from its client certificate."""
+"""gRPC credentials from a certificate directory, and the peer's site taken from its client certificate.
+
+The RTI serves with its own certificate (`server_credentials`); with direct routing each site's host serves
+its Peer service with the site's certificate (`peer_server_credentials`), and a host dialling another
+site's host checks that certificate by the site's DNS name (`peer_channel_options`)."""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from typing import Any
 
 import grpc
 
-from .certs import CertDir, CertificateError, SiteCredentials, site_of_pem
+from .certs import CertDir, CertificateError, SiteCredentials, site_dns_name, site_of_pem
 
 # Without TLS (insecure mode only) admin calls say who they are in this metadata key.
 SITE_METADATA = "x-federation-site"
@@ -24,6 +28,57 @@ def channel_credentials(creds: SiteCredentials) -> grpc.ChannelCredentials:
     """mTLS for a site's client: trust only the federation CA, present the site's certificate."""
     return grpc.ssl_channel_credentials(root_certificates=creds.ca, private_key=creds.key,
                                         certificate_chain=creds.cert)
+
+
+def peer_server_credentials(creds: SiteCredentials) -> grpc.ServerCredentials:
+    """mTLS for a host's Peer service: the site's own certificate, client certificates required and checked
+    against the federation CA (the caller's site is then `peer_site`). See `check_peer_capable` first."""
+    return grpc.ssl_server_credentials([(creds.key, creds.cert)], root_certificates=creds.ca,
+                                       require_client_auth=True)
+
+
+# Like the RTI connection's (federation.transport.grpc): a dead or cut-off peer shows within seconds.
+_KEEPALIVE: list[tuple[str, Any]] = [("grpc.keepalive_time_ms", 2000), ("grpc.keepalive_timeout_ms", 2000),
+                                     ("grpc.keepalive_permit_without_calls", 1)]
+
+
+def peer_channel_options(site: str) -> list[tuple[str, Any]]:
+    """Channel options for dialling `site`'s Peer service: whatever address is dialled (an IP, a proxy), the
+    server must present `site`'s certificate (its `site_dns_name`), and keepalive pings find a lost peer."""
+    return [("grpc.ssl_target_name_override", site_dns_name(site)), *_KEEPALIVE]
+
+
+def check_peer_capable(creds: SiteCredentials) -> None:
+    """CertificateError, naming the certificate (its file, else its site), when the site's certificate cannot
+    serve a Peer service: issued before direct routing, it lacks the server usage or the site's DNS name."""
+    from cryptography import x509
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    what = f"{creds.path} (site {creds.site!r})" if creds.path is not None else f"the certificate of site {creds.site!r}"
+    try:
+        cert = x509.load_pem_x509_certificate(creds.cert)
+    except ValueError as exc:
+        raise CertificateError(f"{what} is not a PEM certificate: {exc}") from None
+    lacks = []
+    try:
+        usages = list(cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value)
+    except x509.ExtensionNotFound:
+        usages = []
+    if ExtendedKeyUsageOID.SERVER_AUTH not in usages:
+        lacks.append("the server usage (serverAuth)")
+    try:
+        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName)
+    except x509.ExtensionNotFound:
+        names = []
+    if site_dns_name(creds.site) not in names:
+        lacks.append(f"the DNS name {site_dns_name(creds.site)}")
+    if lacks:
+        folder = creds.path.parent.parent if creds.path is not None else Path("DIR")
+        raise CertificateError(
+            f"{what} cannot serve direct routing's peer connections: it lacks {' and '.join(lacks)} (it was issued "
+            f"before direct routing). Reissue it: delete sites/{creds.site}.pem and sites/{creds.site}.key, then "
+            f"`federation certs issue {folder} --site {creds.site}`; or run with --routing relay (or this site's "
+            "host with --no-listen: its channels then go through the RTI)")
 
 
 def open_channel(target: str, creds: SiteCredentials | None, options: list[tuple[str, Any]] | None = None) -> grpc.Channel:

@@ -15,7 +15,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from federation.names import COORDINATOR_SITE
 
-from ..certs import site_of_cert
+from ..certs import site_of_cert, site_urn_of
 from .entries import canonical
 
 _SIGNED = b"federation audit head\n"  # what a head signature is about, so that it signs nothing else
@@ -31,15 +31,17 @@ def fingerprint(cert: x509.Certificate) -> str:
 
 
 def signer_role(cert: x509.Certificate) -> str | None:
-    """Who a certificate lets sign an audit head: the RTI (server certificate) or the coordinator site."""
+    """Who a certificate lets sign an audit head: the RTI (a server certificate that names no site) or the
+    coordinator site. Site certificates are server certificates too (of their host's Peer service), so
+    serving alone does not make the RTI."""
     try:
         usages = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     except x509.ExtensionNotFound:
         usages = x509.ExtendedKeyUsage([])
-    if ExtendedKeyUsageOID.SERVER_AUTH in usages:
-        return "the RTI"
     if ExtendedKeyUsageOID.CLIENT_AUTH in usages and site_of_cert(cert) == COORDINATOR_SITE:
         return f"site {COORDINATOR_SITE!r}"
+    if ExtendedKeyUsageOID.SERVER_AUTH in usages and site_urn_of(cert) is None:
+        return "the RTI"
     return None
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography import x509
@@ -11,6 +11,8 @@ from cryptography.x509.oid import NameOID
 from federation.errors import ConfigurationError
 
 SITE_URN = "urn:federation:site:"
+SITE_DNS_SUFFIX = ".site.federation.invalid"
+_DNS_LABEL = 60  # hex digits per label (a DNS label holds at most 63 characters)
 
 
 class CertificateError(ConfigurationError):
@@ -60,6 +62,7 @@ class SiteCredentials:
     ca: bytes
     cert: bytes
     key: bytes
+    path: Path | None = field(default=None, compare=False)  # the certificate's file, when loaded from one
 
     @classmethod
     def load(cls, directory: Path | str, site: str) -> SiteCredentials:
@@ -69,19 +72,42 @@ class SiteCredentials:
         named = site_of_pem(cert)
         if named != site:
             raise CertificateError(f"{d.site_cert(site)} is the certificate of site {named!r}, not of {site!r}")
-        return cls(site, d.read(d.ca_cert), cert, d.read(d.site_key(site)))
+        return cls(site, d.read(d.ca_cert), cert, d.read(d.site_key(site)), d.site_cert(site))
 
+
+def site_dns_name(site: str) -> str:
+    """The DNS name a site's certificate carries, by which another site's host verifies that it reached
+    this site's Peer service (direct routing) whatever address it dialled.
+
+    A site name may hold '_' and '.' (federation.names), which a DNS name cannot carry as such, and
+    DNS names ignore case, which site names do not; so the name is the hex of the site's UTF-8 bytes,
+    split into labels of at most 60 digits (a label holds 63), under `.site.federation.invalid`. The
+    top-level domain `.invalid` (RFC 6761) never resolves: no certificate of a site can pass for a real
+    host name a client dials (the RTI's), and peers only ever match it through gRPC's target name
+    override (federation.security.tls.peer_channel_options).
+    """
+    digits = site.encode().hex()
+    return ".".join(digits[i:i + _DNS_LABEL] for i in range(0, len(digits), _DNS_LABEL)) + SITE_DNS_SUFFIX
+
+
+def site_urn_of(cert: x509.Certificate) -> str | None:
+    """The site a certificate names by its `urn:federation:site:` URI (every site certificate has one; the
+    RTI's has none), or None."""
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return None
+    for uri in san.get_values_for_type(x509.UniformResourceIdentifier):
+        if uri.startswith(SITE_URN):
+            return uri[len(SITE_URN):]
+    return None
 
 
 def site_of_cert(cert: x509.Certificate) -> str | None:
     """The site a client certificate names: its `urn:federation:site:` URI, else its common name."""
-    try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        for uri in san.get_values_for_type(x509.UniformResourceIdentifier):
-            if uri.startswith(SITE_URN):
-                return uri[len(SITE_URN):]
-    except x509.ExtensionNotFound:
-        pass
+    site = site_urn_of(cert)
+    if site is not None:
+        return site
     cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     return str(cns[0].value) if cns else None
 

@@ -16,7 +16,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from federation.names import name_problem
 
-from .directory import SITE_URN, CertDir, CertificateError
+from .directory import SITE_URN, CertDir, CertificateError, site_dns_name
 from .folders import exists_in, new_folder, open_folder, write_new
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def _san(host: str) -> x509.GeneralName:
 
 
 def _issue(ca_cert: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey, subject: x509.Name,
-           names: list[x509.GeneralName], usage: x509.ObjectIdentifier, not_before: dt.datetime,
+           names: list[x509.GeneralName], usages: list[x509.ObjectIdentifier], not_before: dt.datetime,
            not_after: dt.datetime) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     key = _key()
     cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(ca_cert.subject)
@@ -65,7 +65,7 @@ def _issue(ca_cert: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey, subjec
             .not_valid_before(not_before).not_valid_after(not_after)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.SubjectAlternativeName(names), critical=False)
-            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+            .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
             .sign(ca_key, hashes.SHA256()))
     return cert, key
 
@@ -98,7 +98,7 @@ def init_ca(directory: Path | str, federation: str, sites: Iterable[str],
                                        key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
           .sign(key, hashes.SHA256()))
     names = [_san(h) for h in dict.fromkeys([*DEFAULT_HOSTS, *hosts])]
-    rti, rti_key = _issue(ca, key, _name(federation, "rti"), names, ExtendedKeyUsageOID.SERVER_AUTH,
+    rti, rti_key = _issue(ca, key, _name(federation, "rti"), names, [ExtendedKeyUsageOID.SERVER_AUTH],
                           start, start + _VALIDITY)
     new_folder(d.root)
     root = open_folder(d.root)
@@ -121,7 +121,7 @@ def init_ca(directory: Path | str, federation: str, sites: Iterable[str],
 
 def issue_site(directory: Path | str, site: str, valid_for: dt.timedelta = _VALIDITY,
                not_before: dt.datetime | None = None) -> Path:
-    """Issue `site`'s client certificate, signed by the directory's CA; returns its path. A site that has one
+    """Issue `site`'s certificate (client and peer server: see _write_site), signed by the directory's CA; returns its path. A site that has one
     (or a key) is refused, naming the files: delete them first to issue another."""
     _check_site(site)
     d = CertDir(Path(directory))
@@ -147,13 +147,17 @@ def issue_site(directory: Path | str, site: str, valid_for: dt.timedelta = _VALI
     return d.site_cert(site)
 
 
-
 def _write_site(folder: int, d: CertDir, ca: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey, site: str,
                 not_before: dt.datetime, not_after: dt.datetime) -> None:
-    """`site`'s key and certificate, created in the open sites/ `folder`; neither is left without the other."""
+    """`site`'s key and certificate, created in the open sites/ `folder`; neither is left without the other.
+
+    The certificate names the site by its URI (what the RTI and peers read as its identity) and serves
+    both ends of a TLS connection: as a client of the RTI and of other sites' hosts, and as the server of
+    its own host's Peer service (direct routing), which peers verify by `site_dns_name(site)`."""
     federation = ca.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value
-    cert, key = _issue(ca, ca_key, _name(str(federation), site), [x509.UniformResourceIdentifier(SITE_URN + site)],
-                       ExtendedKeyUsageOID.CLIENT_AUTH, not_before, not_after)
+    names: list[x509.GeneralName] = [x509.UniformResourceIdentifier(SITE_URN + site), x509.DNSName(site_dns_name(site))]
+    cert, key = _issue(ca, ca_key, _name(str(federation), site), names,
+                       [ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.SERVER_AUTH], not_before, not_after)
     write_new(folder, d.site_key(site), _key_pem(key), private=True)
     try:
         write_new(folder, d.site_cert(site), _cert_pem(cert), private=False)
