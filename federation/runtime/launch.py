@@ -95,7 +95,7 @@ class HostOptions(BaseModel):
             raise ValueError(f"host options {path} are invalid: {exc}") from None
 
 
-def accepts(routing: str, relay_sites: Collection[str], site: str) -> bool:
+def host_accepts(routing: str, relay_sites: Collection[str], site: str) -> bool:
     """Whether a launcher starts `site`'s host accepting connections: with direct routing, unless it is a
     relay site (with relay routing no host is dialled, so none opens a port)."""
     return routing == "direct" and site not in relay_sites

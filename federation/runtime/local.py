@@ -25,7 +25,7 @@ from federation.security.certs import COORDINATOR_SITE
 from federation.security.local import RunSecurity, run_security
 
 from federation.runtime.coordinator import CoordinationFailed, Coordinator, recorded_grpc_run
-from federation.runtime.launch import HostExited, HostOptions, accepts
+from federation.runtime.launch import HostExited, HostOptions, host_accepts
 from federation.runtime.modes import Routing, check_routing, run_relay_sites
 from federation.runtime.processes import spawn, stop_all
 from federation.runtime.record import RunResult
@@ -150,7 +150,7 @@ class LocalLauncher:
             options = HostOptions.of(self.scenario, site, target, tls=self.sec.certs.root if self.sec.certs else None,
                                      traceparent=self.env.get(telemetry.ENV_PARENT),
                                      telemetry_dir=self.env[telemetry.ENV_DIR], listen=LOCAL_LISTEN,
-                                     accepts=accepts(self.routing, self.relay_sites, site))
+                                     accepts=host_accepts(self.routing, self.relay_sites, site))
             path = options.write(self.launch / f"host-{site}.json")
             self.procs[site] = spawn(federation_command("host", "--options", str(path)),
                                      self.logs / f"host-{site}.log", extra_env=self.env)

@@ -34,7 +34,7 @@ from federation.security.local import RunSecurity, run_security
 from federation.security.tls import channel_credentials
 
 from federation.runtime.coordinator import COORDINATOR, Coordinator, recorded_grpc_run
-from federation.runtime.launch import HostExited, HostOptions, accepts
+from federation.runtime.launch import HostExited, HostOptions, host_accepts
 from federation.runtime.modes import Routing, check_routing, run_relay_sites
 from federation.runtime.record import RunResult
 
@@ -168,7 +168,7 @@ class RayLauncher:
             self.where[site] = info
             options = HostOptions.of(self.scenario, site, target, wait=self.wait, traceparent=traceparent,
                                      listen=f"{_host_of(info['node_ip'])}:0",
-                                     accepts=accepts(self.routing, self.relay_sites, site))
+                                     accepts=host_accepts(self.routing, self.relay_sites, site))
             # Each actor gets its own site's certificate and key, nothing else.
             self.runs[site] = actor.run.remote(options, self.sec.credentials(site))
 
