@@ -67,7 +67,6 @@ class Live:
     raw: Any  # Session with identity serializers: we send bytes, we get bytes
     crashes: _Crashes
     names: Iterator[int]
-    service: Any  # the server's RTIService, whose federations' state a test reads
 
     def fresh(self, prefix: str, **kw: Any) -> str:
         name = f"{prefix}-{next(self.names)}"
@@ -93,7 +92,7 @@ def live() -> Iterator[Live]:
     grpc.channel_ready_future(channel).result(timeout=10)
     try:
         yield Live(target, channel, pb_grpc.AdminStub(channel), health_pb2_grpc.HealthStub(channel),
-                   channel.stream_stream("/federation.v1.RTI/Session"), crashes, itertools.count(1), service)
+                   channel.stream_stream("/federation.v1.RTI/Session"), crashes, itertools.count(1))
     finally:
         for lg in watched:
             lg.removeHandler(crashes)
@@ -352,32 +351,6 @@ def test_admin_create_federation_refuses_a_grant_timeout_that_is_not_a_finite_no
         assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert "grant_timeout_s" in info.value.details() and str(bad) in info.value.details()
     assert "bad-timeout" not in live.admin.ListFederations(pb.ListFederationsRequest(), timeout=5).names
-
-
-def test_admin_create_federation_keeps_its_routing_and_relay_sites(live: Live) -> None:
-    """What the coordinator asks for reaches the federation's state (what direct routing reads); a
-    request without the fields (an older coordinator) is relay, as every run was before them."""
-    for kw, routing, relay in (({}, "relay", frozenset()), ({"routing": "relay"}, "relay", frozenset()),
-                               ({"routing": "direct", "relay_sites": ["b_site.eu", "c"]}, "direct",
-                                frozenset({"b_site.eu", "c"}))):
-        name = live.fresh("routing", **kw)
-        state = live.service.federations[name]
-        assert (state.routing, state.relay_sites) == (routing, relay)
-
-
-@pytest.mark.parametrize(("kw", "fragment"), [
-    ({"routing": "peer-to-peer"}, "routing 'peer-to-peer' is not one of relay, direct"),
-    ({"routing": "Direct"}, "routing 'Direct' is not one of relay, direct"),
-    ({"routing": "direct", "relay_sites": ["a", ""]}, "relay site is empty"),
-    ({"routing": "direct", "relay_sites": ["a\nb"]}, "relay site 'a\\nb' contains the unprintable character"),
-])
-def test_admin_create_federation_refuses_an_unknown_routing_naming_it(live: Live, kw: dict[str, Any],
-                                                                      fragment: str) -> None:
-    with pytest.raises(grpc.RpcError) as info:
-        create(live.admin, "bad-routing", **kw)
-    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT and fragment in info.value.details(), \
-        info.value.details()
-    assert "bad-routing" not in live.admin.ListFederations(pb.ListFederationsRequest(), timeout=5).names
 
 
 def test_session_order_violations(live: Live, healthy: str) -> None:
@@ -757,7 +730,7 @@ def tight() -> Iterator[Live]:
     channel = grpc.insecure_channel(target)
     try:
         yield Live(target, channel, pb_grpc.AdminStub(channel), health_pb2_grpc.HealthStub(channel),
-                   channel.stream_stream("/federation.v1.RTI/Session"), crashes, itertools.count(1), service)
+                   channel.stream_stream("/federation.v1.RTI/Session"), crashes, itertools.count(1))
     finally:
         logging.getLogger("federation.server.service").removeHandler(crashes)
         channel.close()
