@@ -15,7 +15,7 @@ from federation.kinds.interface import FederateInterface, InterfaceError, Variab
 from federation.names import COORDINATOR_SITE
 from federation.rti.time import to_seconds
 from federation.runtime.outputs import BUILT_SCENARIO, OutputRefused, claim_output
-from federation.runtime.modes import MODES, Mode, run_mode
+from federation.runtime.modes import MODES, Mode, Routing, check_routing, run_mode, run_relay_sites
 from federation.runtime.record import RunResult
 from federation.sweeps import (MODES as SWEEP_MODES, RunOutcome, RunSpec, SweepError, check_specs, expand,
                                       integer_parameters, parse_param, run_sweep, units_of)

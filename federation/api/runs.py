@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
-from ._engine import (MODES, ConfigurationError, FederateInterface, Mode, claim_output, load_spec, read_interface,
-                      run_mode, seconds, units_of)
+from ._engine import (MODES, ConfigurationError, FederateInterface, Mode, Routing, check_routing, claim_output,
+                      load_spec, read_interface, run_mode, run_relay_sites, seconds, units_of)
 from .build import Scenario
 from .results import Run, read_run
 
 
 def run(scenario: Scenario | str | Path, mode: Mode = "embedded", out: str | Path | None = None, *,
         force: bool = False, plot: bool = False, grant_timeout: float | None = None, address: str | None = None,
-        insecure: bool = False, progress: Callable[[float], None] | None = None) -> Run:
+        insecure: bool = False, progress: Callable[[float], None] | None = None, routing: Routing = "direct",
+        relay_sites: Iterable[str] = ()) -> Run:
     """Run a scenario (a Scenario, or a scenario file's path) to its stop time and return its Run.
 
     `mode`: "embedded" (one process), "grpc" (an RTI and one host process per site, mTLS with throw-away
@@ -25,6 +26,10 @@ def run(scenario: Scenario | str | Path, mode: Mode = "embedded", out: str | Pat
     default a local one). `out`: the results folder, as `federation run --out` takes it (new, empty, or
     an earlier run's with `force`); None runs in a temporary folder, deleted once its results are read.
     `plot`: also draw results.png. `progress(t)` is called with the simulated time (s) as rows are recorded.
+    `routing` (grpc and ray): "direct", each host sends its values straight to the hosts that take them, or
+    "relay", every value through the RTI; `relay_sites`: sites that accept no connection (behind NAT or a
+    firewall), added to the scenario's `relay_sites:`, whose values go through the RTI. An embedded run
+    checks both and ignores them.
 
     A run that fails (a federate's error, a lost host, a stall) returns a Run with status "failed",
     the exception as `error` and the rows recorded up to the failure; `raise_for_status()` raises it.
@@ -37,13 +42,15 @@ def run(scenario: Scenario | str | Path, mode: Mode = "embedded", out: str | Pat
     if not isinstance(scenario, Scenario):
         scenario = Scenario.load(scenario)
     spec = scenario.validate()  # here first, in every mode: nothing is claimed or written for a bad scenario
+    routing = check_routing(routing)
+    relay_sites = run_relay_sites(spec, relay_sites)
     units = units_of(spec)
     with results_folder(out, "run", force) as folder:
         run_spec = load_spec(*scenario.file_for(folder), mode)
         tick = None if progress is None else (lambda t: progress(seconds(t)))
         error: Exception | None = None
         try:
-            run_mode(mode, run_spec, folder, tick, plot, grant_timeout, address, insecure)
+            run_mode(mode, run_spec, folder, tick, plot, grant_timeout, address, insecure, routing, relay_sites)
         except Exception as exc:
             if not (folder / "run.json").is_file():
                 raise  # it failed before the run began (RTI or hosts not started...): not a run's outcome

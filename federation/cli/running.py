@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from federation.errors import FederationError
-from federation.runtime.modes import MODES, run_mode
+from federation.runtime.modes import MODES, check_routing, run_mode, run_relay_sites
 
 from federation.cli.common import (app, check_tls_matches, err, error, load_cli_scenario, overrides_of, read_value,
                                    results_dir, site_credentials, warn_insecure)
@@ -52,6 +52,12 @@ def validate(
         typer.echo(f"  {site}: {'; '.join(parts)}")
 
 
+ROUTING_HELP = ("grpc/ray: direct (each host sends its values straight to the hosts that take them; the default) or "
+                "relay (every value through the RTI)")
+RELAY_SITE_HELP = ("a site that accepts no connection (behind NAT or a firewall): its values go through the RTI; "
+                   "repeatable, added to the scenario's relay_sites")
+
+
 @app.command()
 def run(
     scenario: Path,
@@ -64,12 +70,19 @@ def run(
     address: Optional[str] = typer.Option(None, "--address", help="ray: address of a running Ray cluster (default: start Ray locally)"),
     insecure: bool = typer.Option(False, "--insecure", help="grpc/ray: plaintext, no certificates (default: mTLS with throw-away certificates)"),
     force: bool = typer.Option(False, "--force", help="overwrite the results folder of an earlier run (a folder holding anything else is refused)"),
+    routing: Optional[str] = typer.Option(None, "--routing", help=ROUTING_HELP),
+    relay_site: Optional[list[str]] = typer.Option(None, "--relay-site", help=RELAY_SITE_HELP),
 ) -> None:
     """Run a federation and write results.csv, results.png and run.json (grpc/ray: also audit.jsonl, policy.yaml)
     into a new or empty folder, or over an earlier run's with --force."""
     if mode not in MODES:
         err.print(f"[red]unknown mode {escape(repr(mode))}; use {', '.join(MODES)}[/red]")
         raise typer.Exit(2)
+    if mode == "embedded" and (routing is not None or relay_site):
+        error(f"{'--routing' if routing is not None else '--relay-site'} is for --mode grpc and ray: an embedded "
+              "run is one process, whose values travel no network")
+        raise typer.Exit(2)
+    checked_routing = check_routing(routing or "direct")
     _check_grant_timeout(grant_timeout)
     from federation.security.certs import COORDINATOR_SITE, remove_stale_throwaways
 
@@ -77,9 +90,11 @@ def run(
     # On Ray each site's host validates its own models on its own nodes (their platform, their
     # files): the coordinator holds no site's models, like a grpc host of another site.
     sc = load_cli_scenario(scenario, stop, settings, site=COORDINATOR_SITE if mode == "ray" else None)
+    relay = run_relay_sites(sc, relay_site or (), "--relay-site")
     out_dir = results_dir(out or sc.output.dir, force=force)
     _with_progress(sc, out_dir, "federation-run", mode,
-                   lambda tick: run_mode(mode, sc, out_dir, tick, not no_plot, grant_timeout, address, insecure))
+                   lambda tick: run_mode(mode, sc, out_dir, tick, not no_plot, grant_timeout, address, insecure,
+                                         checked_routing, relay))
 
 
 def _check_grant_timeout(grant_timeout: Optional[float]) -> None:
@@ -161,12 +176,15 @@ def coordinate(
     join_timeout: float = typer.Option(300.0, "--join-timeout", help="seconds to wait for every site to join and declare"),
     no_plot: bool = typer.Option(False, "--no-plot", help="skip results.png"),
     force: bool = typer.Option(False, "--force", help="overwrite the results folder of an earlier run (a folder holding anything else is refused)"),
+    routing: Optional[str] = typer.Option(None, "--routing", help=ROUTING_HELP.removeprefix("grpc/ray: ")),
+    relay_site: Optional[list[str]] = typer.Option(None, "--relay-site", help=RELAY_SITE_HELP),
 ) -> None:
     """Create the federation on a running RTI, wait for every site's `federation host`, and record the run
     (results.csv, results.png, run.json, audit.jsonl), as `run --mode grpc` does on one machine."""
     from federation.security.certs import COORDINATOR_SITE
 
     _check_grant_timeout(grant_timeout)
+    checked_routing = check_routing(routing or "direct")
     if not (math.isfinite(join_timeout) and join_timeout > 0):
         error(f"--join-timeout must be a number of seconds above 0, got {join_timeout}")
         raise typer.Exit(2)
@@ -182,13 +200,14 @@ def coordinate(
     check_tls_matches(rti, creds)
     # The coordinator holds no site's model: like a host of another site, it trusts the expose lists.
     sc = load_cli_scenario(scenario, stop, settings, site=COORDINATOR_SITE)
+    relay = run_relay_sites(sc, relay_site or (), "--relay-site")
     out_dir = results_dir(out or sc.output.dir, force=force)
 
     def body(tick: Any) -> Any:
         from federation.runtime.coordinator import run_coordinator
 
         return run_coordinator(sc, out_dir, rti, creds, tick, plot=not no_plot, grant_timeout=grant_timeout,
-                               join_timeout=join_timeout)
+                               join_timeout=join_timeout, routing=checked_routing, relay_sites=relay)
 
     _with_progress(sc, out_dir, "federation-coordinate", "grpc", body)
 

@@ -137,13 +137,16 @@ def host(
     stop: Optional[float] = typer.Option(None, "--stop", help="override time.stop (s)"),
     settings: Optional[list[str]] = typer.Option(None, "--set", help="override a parameter, e.g. furnace.T_set=1200"),
     tls: Optional[Path] = typer.Option(None, "--tls", help="certificate directory holding sites/<site>.pem/.key and ca.pem: mutual TLS"),
+    listen: Optional[str] = typer.Option(None, "--listen", help="HOST:PORT where this host's Peer service listens for other sites' hosts (direct routing; default 127.0.0.1:0, port 0: any free one)"),
+    advertise: Optional[str] = typer.Option(None, "--advertise", help="HOST:PORT other sites' hosts dial to reach this one (a NAT's or a proxy's; default: the --listen address as bound)"),
+    no_listen: bool = typer.Option(False, "--no-listen", help="this site accepts no connection (behind NAT or a firewall): its channels go through the RTI"),
     options: Optional[Path] = typer.Option(None, "--options", help="all of the above as one JSON file (federation.runtime.launch.HostOptions), as a launcher writes it; nothing else may be given"),
 ) -> None:
     """Run one site's federates against a remote RTI (their FMUs stay on this machine)."""
     from federation.errors import FederationError, FederationFailed
     from federation.runtime.host import load_host_scenario, serve_host
 
-    opts = _host_options(scenario, site, rti, wait, stop, settings, tls, options)
+    opts = _host_options(scenario, site, rti, wait, stop, settings, tls, options, (listen, advertise, no_listen))
     creds = site_credentials(opts.tls, opts.site)
     if creds is None:
         warn_insecure()
@@ -166,13 +169,21 @@ def host(
 
 def _host_options(scenario: Optional[Path], site: Optional[str], rti: Optional[str], wait: float,
                   stop: Optional[float], settings: Optional[list[str]], tls: Optional[Path],
-                  options: Optional[Path]) -> Any:
-    """The host's HostOptions: read from --options, or built from the other arguments; exit 2 naming what is wrong."""
+                  options: Optional[Path], peer: tuple[Optional[str], Optional[str], bool] = (None, None, False)) -> Any:
+    """The host's HostOptions: read from --options, or built from the other arguments; exit 2 naming what is wrong.
+    `peer`: --listen, --advertise and --no-listen."""
+    from pydantic import ValidationError
+
     from federation.runtime.launch import HostOptions
 
+    listen, advertise, no_listen = peer
+    if no_listen and (listen is not None or advertise is not None):
+        error(f"--no-listen: this host accepts no connection, so it takes no {'--listen' if listen else '--advertise'}")
+        raise typer.Exit(2)
     if options is not None:
         given = [name for name, value in (("SCENARIO", scenario), ("--site", site), ("--rti", rti), ("--stop", stop),
-                                          ("--set", settings), ("--tls", tls)) if value]
+                                          ("--set", settings), ("--tls", tls), ("--listen", listen),
+                                          ("--advertise", advertise), ("--no-listen", no_listen)) if value]
         if given:
             error(f"--options {options} holds every host option; do not give {', '.join(given)} too")
             raise typer.Exit(2)
@@ -186,8 +197,21 @@ def _host_options(scenario: Optional[Path], site: Optional[str], rti: Optional[s
         error(f"federation host needs {', '.join(missing)} (or --options FILE)")
         raise typer.Exit(2)
     try:
+        peer_fields = {key: value for key, value in (("listen", listen), ("advertise", advertise)) if value is not None}
         return HostOptions.model_validate({"scenario": scenario, "site": site, "rti": rti, "tls": tls, "wait": wait,
-                                           "overrides": overrides_of(stop, settings)})
+                                           "overrides": overrides_of(stop, settings), "accepts": not no_listen,
+                                           **peer_fields})
+    except ValidationError as exc:
+        error(f"federation host: {'; '.join(problem_of(e) for e in exc.errors())}")
+        raise typer.Exit(2) from None
     except ValueError as exc:
         error(f"federation host: {exc}")
         raise typer.Exit(2) from None
+
+
+def problem_of(e: Any) -> str:
+    """One of pydantic's errors in a line: a check's own words (they name the option), else the field and pydantic's."""
+    message = str(e["msg"]).removeprefix("Value error, ")
+    if e["type"] == "value_error" or not e["loc"]:
+        return message
+    return f"{'.'.join(str(part) for part in e['loc'])}: {message}"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Any, Callable
 
 import grpc
@@ -36,7 +37,8 @@ from federation.errors import FederationFailed
 
 from federation.transport.grpc import ConnectionLost, RTIConnection
 from federation.runtime.host import open_session
-from federation.runtime.launch import HostExited, Launcher
+from federation.runtime.launch import HostExited, Launcher, host_accepts
+from federation.runtime.modes import Routing, check_routing, run_relay_sites
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +51,10 @@ class CoordinationFailed(RunFailure, RuntimeError):
 
 
 def create_federation(target: str, scenario: Scenario, grant_timeout: float = 0.0,
-                      creds: SiteCredentials | None = None, routing: str = "direct") -> None:
-    """Create the scenario's federation as the coordinator (mTLS with `creds`, else insecure).
+                      creds: SiteCredentials | None = None, routing: Routing = "direct",
+                      relay_sites: Iterable[str] = ()) -> None:
+    """Create the scenario's federation as the coordinator (mTLS with `creds`, else insecure), with its
+    `routing` and the sites that accept no connection (`relay_sites`, see run_relay_sites).
 
     Raises ConnectionLost when the RTI cannot be reached within 30 s, CoordinationFailed naming the
     RTI's reason when it refuses (no right, a federation of that name still running).
@@ -66,7 +70,7 @@ def create_federation(target: str, scenario: Scenario, grant_timeout: float = 0.
                 protocol_version=PROTOCOL_VERSION, name=scenario.federation, fom=fom_to_pb(build_fom(scenario)),
                 start_time=to_ticks(scenario.time.start), grant_timeout_s=grant_timeout,
                 expected_federates=list(scenario.federates), scenario_digest=scenario.shared_digest(),
-                routing=routing, relay_sites=sorted(getattr(scenario, "relay_sites", ()))),
+                routing=routing, relay_sites=sorted(relay_sites)),
                 timeout=10, metadata=identity_metadata(COORDINATOR, creds))
         except grpc.RpcError as exc:
             raise CoordinationFailed(f"the RTI at {target} did not create federation {scenario.federation!r}: "
@@ -175,22 +179,27 @@ class Coordinator:
     """The coordinator of a distributed run, whoever launches the RTI and the sites' hosts (`launcher`).
 
     `run` has the launcher start the RTI, creates the federation (mTLS as site `coordinator` with
-    `creds`), has the launcher start the hosts, joins the recorder through its own session, waits
+    `creds`; its `routing`, and the run's relay sites: the scenario's and `relay_sites`), has the launcher
+    start the hosts, joins the recorder through its own session, waits
     until every federate has joined and declared (checking the hosts meanwhile, up to `join_timeout`
     s), then records up to the stop time and waits for the hosts to end. Any failure is raised, with
     what the hosts said about it; the launcher stops everything it started, however the run ended.
     """
 
     def __init__(self, scenario: Scenario, launcher: Launcher, creds: SiteCredentials | None,
-                 grant_timeout: float | None = None, join_timeout: float = 60.0,
-                 listen: str = "127.0.0.1:0", advertise: str | None = None, routing: str = "direct") -> None:
+                 grant_timeout: float | None = None, join_timeout: float = 60.0, routing: str = "direct",
+                 relay_sites: Iterable[str] = (), listen: str = "127.0.0.1:0", advertise: str | None = None) -> None:
         """`listen`/`advertise`: where the recorder's Peer service listens, and the address hosts reach it at."""
         self.scenario, self.launcher, self.creds = scenario, launcher, creds
         self.grant_timeout, self.join_timeout = grant_timeout, join_timeout
-        self.listen, self.advertise, self.routing = listen, advertise, routing
+        self.routing, self.relay_sites = check_routing(routing), run_relay_sites(scenario, relay_sites)
+        self.listen, self.advertise = listen, advertise
 
     def run(self, recorder: Recorder, result: RunResult) -> None:
         """Run the federation to its stop time, recording it with `recorder`; the launcher adds to `result`."""
+        result.extra["routing"] = self.routing
+        if self.relay_sites:
+            result.extra["relay_sites"] = list(self.relay_sites)
         try:
             target = self.launcher.start_rti()
             try:
@@ -205,9 +214,10 @@ class Coordinator:
 
     def _coordinate(self, target: str, recorder: Recorder) -> None:
         scenario, creds, launcher = self.scenario, self.creds, self.launcher
-        create_federation(target, scenario, self.grant_timeout or 0.0, creds, self.routing)
+        create_federation(target, scenario, self.grant_timeout or 0.0, creds, self.routing, self.relay_sites)
         launcher.start_hosts(target)
-        transport = open_session(scenario, COORDINATOR, target, 30.0, creds, self.listen, self.advertise)
+        listen = self.listen if host_accepts(self.routing, self.relay_sites, COORDINATOR) else None
+        transport = open_session(scenario, COORDINATOR, target, 30.0, creds, listen, self.advertise)
         conn = transport.conn
         try:
             amb = RTIAmbassador(transport, recorder.name)
@@ -277,16 +287,20 @@ def run_coordinator(
     plot: bool = True,
     grant_timeout: float | None = None,
     join_timeout: float = 300.0,
+    routing: str = "direct",
+    relay_sites: Iterable[str] = (),
 ) -> RunResult:
-    """`federation coordinate`: the coordinator alone, against a standalone RTI and the sites' own hosts.
+    """`federation coordinate`: the coordinator alone, against a standalone RTI and the sites' own hosts,
+    with `routing` and the run's relay sites (the scenario's and `relay_sites`).
 
     Writes what a local grpc run writes about the run (results.csv, results.png, run.json and
     audit.jsonl opened and closed by the coordinator); the RTI keeps its own audit log.
     """
+    coordinator = Coordinator(scenario, RemoteSites(scenario, rti, creds), creds, grant_timeout, join_timeout,
+                              routing, relay_sites)  # checks them before anything is written
     out_dir.mkdir(parents=True, exist_ok=True)
     signer = None if creds is None else Signer.from_pem(creds.key, creds.cert, creds.ca)  # the coordinator's site key
     with audited_run(scenario, out_dir, "grpc", creds is not None, signer, rti=rti) as end:
-        coordinator = Coordinator(scenario, RemoteSites(scenario, rti, creds), creds, grant_timeout, join_timeout)
         return recorded_grpc_run(scenario, out_dir, end, on_progress, plot, coordinator.run)
 
 

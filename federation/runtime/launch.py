@@ -10,10 +10,13 @@ Ray, the object itself. Override values travel as typed JSON values, never as te
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict, JsonValue
+from pydantic import BaseModel, ConfigDict, JsonValue, field_validator, model_validator
+
+from federation.clip import short_repr
 
 from federation.errors import CarriesFields, FederationFailed, RunFailure
 from federation.runtime.record import RunResult
@@ -42,9 +45,32 @@ class HostOptions(BaseModel):
     wait: float = 30.0  # s to wait for the RTI and the federation
     traceparent: str | None = None  # W3C trace context of the run that launched this host
     telemetry_dir: Path | None = None
-    listen: str = "127.0.0.1:0"  # where the host's Peer service listens (direct routing)
-    advertise: str | None = None  # the address other hosts connect to (default: the one it bound)
-    accepts: bool = True  # False: the site accepts no connection; its channels go through the RTI
+    # Direct routing: where this host's Peer service listens (port 0: any free one), the HOST:PORT other
+    # sites' hosts dial (default: the address as bound; a proxy's, a NAT's public one), and whether this
+    # site accepts connections at all (False: `--no-listen`, a relay site; its channels go through the RTI).
+    listen: str = "127.0.0.1:0"
+    advertise: str | None = None
+    accepts: bool = True
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        return checked_address(value, "listen", dialled=False)
+
+    @field_validator("advertise")
+    @classmethod
+    def _advertise(cls, value: str | None) -> str | None:
+        return None if value is None else checked_address(value, "advertise", dialled=True)
+
+    @model_validator(mode="after")
+    def _reachable(self) -> HostOptions:
+        if not self.accepts and self.advertise is not None:
+            raise ValueError(f"advertise {self.advertise} is for a host that accepts connections; this one accepts "
+                             "none (no-listen: its channels go through the RTI)")
+        if self.accepts and self.advertise is None and is_wildcard(self.listen.rpartition(":")[0]):
+            raise ValueError(f"listen {self.listen} is every interface, which no other host can dial: give advertise "
+                             "HOST:PORT, the address other sites' hosts reach this one at")
+        return self
 
     @classmethod
     def of(cls, scenario: Scenario, site: str, rti: str, **fields: object) -> HostOptions:
@@ -67,6 +93,31 @@ class HostOptions(BaseModel):
             raise ValueError(f"cannot read host options {path}: {exc.strerror or exc}") from None
         except ValueError as exc:
             raise ValueError(f"host options {path} are invalid: {exc}") from None
+
+
+def host_accepts(routing: str, relay_sites: Collection[str], site: str) -> bool:
+    """Whether a launcher starts `site`'s host accepting connections: with direct routing, unless it is a
+    relay site (with relay routing no host is dialled, so none opens a port)."""
+    return routing == "direct" and site not in relay_sites
+
+
+def is_wildcard(host: str) -> bool:
+    """Whether a listen host means every interface ('', 0.0.0.0, ::), which is no address to dial."""
+    return host.strip("[]") in ("", "0.0.0.0", "::")
+
+
+def checked_address(value: str, what: str, dialled: bool) -> str:
+    """`value` when it is HOST:PORT (a port from 0 to 65535 to listen on, from 1 to dial, a host that is not
+    every interface to dial); ValueError naming `what` otherwise."""
+    host, sep, port = value.rpartition(":")
+    lowest = 1 if dialled else 0
+    if not sep or not host or not port.isdigit() or not lowest <= int(port) <= 65535:
+        raise ValueError(f"{what} expects HOST:PORT with a port from {lowest} to 65535"
+                         f"{'' if dialled else ' (0: any free one)'}, got {short_repr(value)}")
+    if dialled and is_wildcard(host):
+        raise ValueError(f"{what} {value} is every interface, which no other host can dial: give the address "
+                         "other sites' hosts reach this one at")
+    return value
 
 
 class Launcher(Protocol):

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Callable
 
 from federation import telemetry
@@ -24,10 +25,12 @@ from federation.security.certs import COORDINATOR_SITE
 from federation.security.local import RunSecurity, run_security
 
 from federation.runtime.coordinator import CoordinationFailed, Coordinator, recorded_grpc_run
-from federation.runtime.launch import HostExited, HostOptions
+from federation.runtime.launch import HostExited, HostOptions, host_accepts
+from federation.runtime.modes import Routing, check_routing, run_relay_sites
 from federation.runtime.processes import spawn, stop_all
 from federation.runtime.record import RunResult
 
+LOCAL_LISTEN = "127.0.0.1:0"  # a local run's hosts reach each other on loopback
 LAUNCH_DIR = "launch"  # in the run folder: the hosts' options and the RTI's ready file
 RTI_START_TIMEOUT = 60.0  # s for `rti serve` to listen (imports, certificates) before the run gives up
 
@@ -120,11 +123,13 @@ def check_hosts(hosts: dict[str, subprocess.Popen[bytes]], logs: Path | None = N
 
 class LocalLauncher:
     """An RTI process (unless `rti` names one already serving) and one `federation host` process per site,
-    logging into out_dir/logs."""
+    logging into out_dir/logs. With direct `routing` each host's Peer service listens on loopback, but for
+    the `relay_sites`, which accept no connection (as with relay routing, where no host needs to)."""
 
     def __init__(self, scenario: Scenario, out_dir: Path, sec: RunSecurity, grant_timeout: float | None = None,
-                 rti: str | None = None) -> None:
+                 rti: str | None = None, routing: Routing = "direct", relay_sites: Iterable[str] = ()) -> None:
         self.scenario, self.sec, self.grant_timeout, self.rti = scenario, sec, grant_timeout, rti
+        self.routing, self.relay_sites = routing, frozenset(relay_sites)
         self.logs, self.launch = out_dir / "logs", out_dir / LAUNCH_DIR
         self.logs.mkdir(exist_ok=True)
         self.env = child_env(out_dir)
@@ -144,7 +149,8 @@ class LocalLauncher:
         for site in self.scenario.sites():
             options = HostOptions.of(self.scenario, site, target, tls=self.sec.certs.root if self.sec.certs else None,
                                      traceparent=self.env.get(telemetry.ENV_PARENT),
-                                     telemetry_dir=self.env[telemetry.ENV_DIR])
+                                     telemetry_dir=self.env[telemetry.ENV_DIR], listen=LOCAL_LISTEN,
+                                     accepts=host_accepts(self.routing, self.relay_sites, site))
             path = options.write(self.launch / f"host-{site}.json")
             self.procs[site] = spawn(federation_command("host", "--options", str(path)),
                                      self.logs / f"host-{site}.log", extra_env=self.env)
@@ -174,14 +180,19 @@ def run_grpc(
     join_timeout: float = 60.0,
     insecure: bool = False,
     rti: str | None = None,
+    routing: str = "direct",
+    relay_sites: Iterable[str] = (),
 ) -> RunResult:
-    """Run with mTLS and the scenario's policy (throw-away certificates) unless `insecure`.
+    """Run with mTLS and the scenario's policy (throw-away certificates) unless `insecure`, with `routing`
+    and the run's relay sites (the scenario's and `relay_sites`).
 
     `rti`: the address of an RTI already serving in insecure mode (e.g. one a test watches)
     instead of starting one.
     """
+    checked, relay = check_routing(routing), run_relay_sites(scenario, relay_sites)
     out_dir.mkdir(parents=True, exist_ok=True)
     with run_security(scenario, out_dir, "grpc", insecure or rti is not None) as sec:
-        launcher = LocalLauncher(scenario, out_dir, sec, grant_timeout, rti)
-        coordinator = Coordinator(scenario, launcher, sec.credentials(COORDINATOR_SITE), grant_timeout, join_timeout)
+        launcher = LocalLauncher(scenario, out_dir, sec, grant_timeout, rti, checked, relay)
+        coordinator = Coordinator(scenario, launcher, sec.credentials(COORDINATOR_SITE), grant_timeout, join_timeout,
+                                  checked, relay)
         return recorded_grpc_run(scenario, out_dir, sec, on_progress, plot, coordinator.run)

@@ -33,7 +33,8 @@ from federation.security.certs import SiteCredentials
 from federation.security.local import RunSecurity, run_security
 
 from federation.runtime.coordinator import COORDINATOR, Coordinator, recorded_grpc_run
-from federation.runtime.launch import HostExited, HostOptions
+from federation.runtime.launch import HostExited, HostOptions, host_accepts
+from federation.runtime.modes import Routing, check_routing, run_relay_sites
 from federation.runtime.record import RunResult
 
 if TYPE_CHECKING:
@@ -136,10 +137,15 @@ def _host_error(exc: BaseException) -> str:
 
 
 class RayLauncher:
-    """The RTI served in this (the driver's) process on `ip`, and one host actor per site: what became of them."""
+    """The RTI served in this (the driver's) process on `ip`, and one host actor per site: what became of them.
 
-    def __init__(self, scenario: Scenario, config: ServerConfig, sec: RunSecurity, wait: float) -> None:
+    With direct `routing` each host's Peer service listens on its node's IP (hosts are on other nodes), but
+    for the `relay_sites`, which accept no connection."""
+
+    def __init__(self, scenario: Scenario, config: ServerConfig, sec: RunSecurity, wait: float,
+                 routing: Routing = "direct", relay_sites: Iterable[str] = ()) -> None:
         self.scenario, self.config, self.sec, self.wait = scenario, config, sec, wait
+        self.routing, self.relay_sites = routing, frozenset(relay_sites)
         self.actors: dict[str, Any] = {}
         self.runs: dict[str, Any] = {}
         self.infos: dict[str, dict[str, Any]] = {}
@@ -159,7 +165,9 @@ class RayLauncher:
             actor, info = _site_actor(site)
             self.actors[site] = actor
             self.where[site] = info
-            options = HostOptions.of(self.scenario, site, target, wait=self.wait, traceparent=traceparent)
+            options = HostOptions.of(self.scenario, site, target, wait=self.wait, traceparent=traceparent,
+                                     listen=f"{_host_of(info['node_ip'])}:0",
+                                     accepts=host_accepts(self.routing, self.relay_sites, site))
             # Each actor gets its own site's certificate and key, nothing else.
             self.runs[site] = actor.run.remote(options, self.sec.credentials(site))
 
@@ -311,12 +319,16 @@ def run_ray(
     join_timeout: float = 60.0,
     heartbeat_timeout: float = 4.0,
     insecure: bool = False,
+    routing: str = "direct",
+    relay_sites: Iterable[str] = (),
 ) -> RunResult:
-    """Run a scenario with one Ray actor per site host (mTLS unless `insecure`); raises PlacementError before starting."""
+    """Run a scenario with one Ray actor per site host (mTLS unless `insecure`), with `routing` and the run's
+    relay sites (the scenario's and `relay_sites`); raises PlacementError before starting."""
     import ray
 
     from federation.server import Limits, ServerConfig
 
+    checked, relay = check_routing(routing), run_relay_sites(scenario, relay_sites)
     sites = scenario.sites()
     init_ray(address, sites)
     check_placement(sites)
@@ -328,14 +340,20 @@ def run_ray(
     with run_security(scenario, out_dir, "ray", insecure, [ip]) as sec:
         config = ServerConfig(listen=f"{ip}:0", limits=limits, tls=sec.certs.root if sec.certs else None,
                               policy=sec.policy, audit=sec.audit_path, insecure=insecure, gate=False)
-        launcher = RayLauncher(scenario, config, sec, join_timeout)
-        coordinator = Coordinator(scenario, launcher, sec.credentials(COORDINATOR), grant_timeout, join_timeout)
+        launcher = RayLauncher(scenario, config, sec, join_timeout, checked, relay)
+        coordinator = Coordinator(scenario, launcher, sec.credentials(COORDINATOR), grant_timeout, join_timeout,
+                                  checked, relay, listen=f"{_host_of(ip)}:0")  # hosts on other nodes dial the recorder
 
         def body(recorder: Recorder, result: RunResult) -> None:
             coordinator.run(recorder, result)
             result.steps = launcher.steps()
 
         return recorded_grpc_run(scenario, out_dir, sec, on_progress, plot, body, mode="ray")
+
+
+def _host_of(ip: str) -> str:
+    """An IP as the host part of HOST:PORT (an IPv6 address in brackets)."""
+    return f"[{ip}]" if ":" in ip else ip
 
 
 def _placement(infos: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -69,6 +69,12 @@ class Scenario:
         return self.spec.output
 
     @property
+    def relay_sites(self) -> tuple[str, ...]:
+        """The sites that accept no connection (`relay_sites:`): with direct routing their channels go through
+        the RTI. Each once, in file order."""
+        return tuple(dict.fromkeys(self.spec.relay_sites))
+
+    @property
     def interfaces(self) -> Mapping[str, FederateInterface]:
         """Federate name -> interface (read-only)."""
         return self._interfaces

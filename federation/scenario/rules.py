@@ -20,7 +20,7 @@ from .schema import IDENTIFIER, IDENTIFIER_RULE, Connection, FederateSpec, Inter
     parse_reference
 from .values import did_you_mean, type_mismatch
 
-__all__ = ["check", "settable_problem", "untunable"]
+__all__ = ["check", "relay_site_problem", "settable_problem", "untunable"]
 
 SETTABLE_CAUSALITIES = frozenset({"parameter", "structuralParameter", "input"})
 _NS_PER_S = 1e9
@@ -60,6 +60,17 @@ def settable_problem(name: str, interface: FederateInterface, parameter: str) ->
     return None
 
 
+def relay_site_problem(spec: ScenarioSpec, site: str) -> str | None:
+    """Why `site` cannot be a relay site of the scenario (one that accepts no connection: its channels go
+    through the RTI), or None when it can: it must be a site that owns federates."""
+    if site in spec.sites():
+        return None
+    if site == COORDINATOR_SITE:
+        return (f"{short_repr(site)} is the coordinator's site, not a site of the scenario's federates: relay "
+                f"sites are sites that own federates ({', '.join(spec.sites())})")
+    return f"unknown site {short_repr(site)} (the scenario's sites are {', '.join(spec.sites())}){did_you_mean(site, spec.sites())}"
+
+
 def _to_ns(seconds: float) -> int:
     return round(seconds * _NS_PER_S)
 
@@ -90,6 +101,7 @@ class _Rules:
         for name, interaction in self.spec.interactions.items():
             self.check_interaction(name, interaction)
         self.check_output()
+        self.check_relay_sites()
         return self.problems
 
     def known_federate(self, key: str, federate: str, what: str = "federate") -> bool:
@@ -293,6 +305,19 @@ class _Rules:
             if parameter not in interaction.parameters:
                 self.add(key, f"{short_repr(parameter)} is not a parameter of interaction {short_repr(name)} "
                               f"(declared: {', '.join(interaction.parameters) or 'none'})")
+
+    # -- routing
+    def check_relay_sites(self) -> None:
+        # With a federate entry unread (or none), which sites exist is not known: names are then not checked.
+        sites_known = self.unparsed.federates == frozenset()
+        seen: dict[str, int] = {}
+        for index, site in enumerate(self.spec.relay_sites):
+            key = f"relay_sites[{index}]"
+            if site in seen:
+                self.add(key, f"site {short_repr(site)} is already listed at relay_sites[{seen[site]}]")
+            elif sites_known and (problem := relay_site_problem(self.spec, site)) is not None:
+                self.add(key, problem)
+            seen.setdefault(site, index)
 
     # -- output
     def check_output(self) -> None:

@@ -228,6 +228,9 @@ class ScenarioSpec(_Strict):
     connections: Annotated[list[ConnectionItem], _NULL_IS_EMPTY_LIST] = Field(default_factory=list)
     interactions: Annotated[dict[str, InteractionSpec], _NULL_IS_EMPTY_DICT] = Field(default_factory=dict)
     output: OutputSpec = Field(default_factory=OutputSpec)
+    # Sites that accept no connection (behind NAT or a firewall): with direct routing, their channels go
+    # through the RTI. Every site's copy must agree (shared_digest).
+    relay_sites: Annotated[list[NonEmptyStr], _NULL_IS_EMPTY_LIST] = Field(default_factory=list)
     # Where relative model paths and python modules resolve (relative to this file's folder); absent: this
     # file's folder. A copy of a scenario written elsewhere (the Python API writes one into its run's folder)
     # so still finds the models and modules of the folder it was made in.
@@ -298,15 +301,17 @@ class ScenarioSpec(_Strict):
 
     def shared_digest(self) -> str:
         """A digest of what every site's copy of the scenario must agree on: time, federates with their
-        sites, steps and expose lists, connections, interactions. Not what a site keeps to itself
-        (parameters, model files, tunables) nor the coordinator's output section."""
-        shared = {
+        sites, steps and expose lists, connections, interactions, relay sites. Not what a site keeps to
+        itself (parameters, model files, tunables) nor the coordinator's output section."""
+        shared: dict[str, Any] = {
             "federation": self.federation,
             "time": self.time.model_dump(),
             "federates": {name: [spec.site, self.step_of(name), spec.expose] for name, spec in self.federates.items()},
             "connections": sorted(str(c) for c in self.connections),
             "interactions": {name: spec.model_dump() for name, spec in self.interactions.items()},
         }
+        if self.relay_sites:  # absent when empty: a scenario without the key digests as before it existed
+            shared["relay_sites"] = sorted(set(self.relay_sites))
         return hashlib.sha256(json.dumps(shared, sort_keys=True).encode()).hexdigest()
 
 
@@ -379,5 +384,6 @@ def parse_spec(data: Mapping[str, Any], kinds: Collection[str] | None = None
         connections=[c for _, c in unparsed.connections],
         interactions=interactions,
         output=_valid(OutputSpec, data.get("output", {})) or OutputSpec(),
+        relay_sites=[s for s in relay if isinstance(s, str)] if isinstance(relay := data.get("relay_sites"), list) else [],
     )
     return spec, unparsed, problems

@@ -21,7 +21,7 @@ from federation.security.guard import Guard
 from federation.security.policy import PermissionDenied
 from federation.security.refusals import RefusalLog
 
-from federation.server.checks import check_names
+from federation.server.checks import check_names, check_routing
 from federation.server.federations import FederationState
 from federation.server.limits import Limits
 from federation.server.wire import status_to_pb
@@ -75,6 +75,7 @@ class AdminService(pb_grpc.AdminServicer):  # type: ignore[misc, name-defined]
                           f"grant_timeout_s must be a finite number >= 0 (0 = the server's), got {request.grant_timeout_s}")
         try:
             check_names(request, self.limits.max_name_length)
+            routing = check_routing(request, self.limits.max_name_length)
             fom = fom_from_pb(request.fom)
         except ValueError as exc:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
@@ -96,8 +97,7 @@ class AdminService(pb_grpc.AdminServicer):  # type: ignore[misc, name-defined]
             state = FederationState(execution, request.grant_timeout_s or self.limits.grant_timeout,
                                     self.limits.max_callbacks_bytes)
             state.scenario_digest = request.scenario_digest
-            state.routing = request.routing or "relay"
-            state.relay_sites = frozenset(request.relay_sites)
+            state.routing, state.relay_sites = routing, frozenset(request.relay_sites)
             self.federations[request.name] = state
         log.info("created federation %s", request.name)
         self.guard.record("create", federation=request.name, site=site)

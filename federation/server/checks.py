@@ -6,6 +6,7 @@ from typing import Any
 
 import grpc
 
+from federation.clip import short_repr
 from federation.protocol import pb
 from federation.rti import errors as E
 from federation.server.sessions import ProtocolViolation
@@ -30,6 +31,20 @@ def check_names(request: Any, limit: int) -> None:
             _check_name(kind, c.name, limit)
             for member in c.members:
                 _check_name(f"member of {kind} {c.name!r}", member, limit)
+
+
+ROUTINGS = ("relay", "direct")
+
+
+def check_routing(request: Any, limit: int) -> str:
+    """A CreateFederationRequest's routing ("" is relay, as before the field existed); ValueError naming an
+    unknown routing or a relay site whose name is empty, too long or not printable."""
+    routing = request.routing or "relay"
+    if routing not in ROUTINGS:
+        raise ValueError(f"routing {short_repr(routing)} is not one of {', '.join(ROUTINGS)} (\"\" is relay)")
+    for site in request.relay_sites:
+        _check_name("relay site", site, limit)
+    return str(routing)
 
 
 def _check_name(what: str, name: str, limit: int) -> None:

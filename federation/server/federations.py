@@ -83,7 +83,9 @@ class FederationState:
         self.ended_at = 0.0  # monotonic time it finished or failed
         self.all_sessions: list[HostSession] = []
         self.scenario_digest = ""  # from CreateFederation: what every site's scenario must share
-        self.routing = "relay"  # or "direct": see federation/transport/direct.py
+        # From CreateFederation: "relay" (every value through this server) or "direct" (host to host, as
+        # the routing plan says), and the sites that accept no connection, whose channels are relayed.
+        self.routing: str = "relay"
         self.relay_sites: frozenset[str] = frozenset()
         self.plan: RoutingPlan | None = None  # direct, once sent: time and data no longer pass through here
         self.progress: dict[int, Any] = {}  # direct: each federate's last pb.Progress from its host
