@@ -178,6 +178,8 @@ def coordinate(
     force: bool = typer.Option(False, "--force", help="overwrite the results folder of an earlier run (a folder holding anything else is refused)"),
     routing: Optional[str] = typer.Option(None, "--routing", help=ROUTING_HELP.removeprefix("grpc/ray: ")),
     relay_site: Optional[list[str]] = typer.Option(None, "--relay-site", help=RELAY_SITE_HELP),
+    listen: str = typer.Option("127.0.0.1:0", "--listen", help="HOST:PORT where the recorder's Peer service listens for the hosts' channels (direct routing)"),
+    advertise: Optional[str] = typer.Option(None, "--advertise", help="HOST:PORT the hosts dial to reach the recorder (default: --listen as bound)"),
 ) -> None:
     """Create the federation on a running RTI, wait for every site's `federation host`, and record the run
     (results.csv, results.png, run.json, audit.jsonl), as `run --mode grpc` does on one machine."""
@@ -201,13 +203,22 @@ def coordinate(
     # The coordinator holds no site's model: like a host of another site, it trusts the expose lists.
     sc = load_cli_scenario(scenario, stop, settings, site=COORDINATOR_SITE)
     relay = run_relay_sites(sc, relay_site or (), "--relay-site")
+    try:
+        from federation.runtime.launch import checked_address
+
+        listen = checked_address(listen, "--listen", dialled=False)
+        advertise = None if advertise is None else checked_address(advertise, "--advertise", dialled=True)
+    except ValueError as exc:
+        error(str(exc))
+        raise typer.Exit(2) from None
     out_dir = results_dir(out or sc.output.dir, force=force)
 
     def body(tick: Any) -> Any:
         from federation.runtime.coordinator import run_coordinator
 
         return run_coordinator(sc, out_dir, rti, creds, tick, plot=not no_plot, grant_timeout=grant_timeout,
-                               join_timeout=join_timeout, routing=checked_routing, relay_sites=relay)
+                               join_timeout=join_timeout, routing=checked_routing, relay_sites=relay,
+                               listen=listen, advertise=advertise)
 
     _with_progress(sc, out_dir, "federation-coordinate", "grpc", body)
 

@@ -289,15 +289,18 @@ def run_coordinator(
     join_timeout: float = 300.0,
     routing: str = "direct",
     relay_sites: Iterable[str] = (),
+    listen: str = "127.0.0.1:0",
+    advertise: str | None = None,
 ) -> RunResult:
     """`federation coordinate`: the coordinator alone, against a standalone RTI and the sites' own hosts,
-    with `routing` and the run's relay sites (the scenario's and `relay_sites`).
+    with `routing` and the run's relay sites (the scenario's and `relay_sites`); the recorder's Peer service
+    listens on `listen` and the hosts dial it at `advertise`.
 
     Writes what a local grpc run writes about the run (results.csv, results.png, run.json and
     audit.jsonl opened and closed by the coordinator); the RTI keeps its own audit log.
     """
     coordinator = Coordinator(scenario, RemoteSites(scenario, rti, creds), creds, grant_timeout, join_timeout,
-                              routing, relay_sites)  # checks them before anything is written
+                              routing, relay_sites, listen, advertise)  # checks them before anything is written
     out_dir.mkdir(parents=True, exist_ok=True)
     signer = None if creds is None else Signer.from_pem(creds.key, creds.cert, creds.ca)  # the coordinator's site key
     with audited_run(scenario, out_dir, "grpc", creds is not None, signer, rti=rti) as end:
