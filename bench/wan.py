@@ -42,16 +42,21 @@ FLAGSHIP = REPO / "examples" / "grid_furnace_vehicle" / "scenario.yaml"
 class DelayProxy:
     """TCP listeners on 127.0.0.1 that forward to `target`, each direction's chunks held `delay` seconds, in order."""
 
+    _loop: asyncio.AbstractEventLoop | None = None  # one loop for every proxy: one thread, no GIL contest
+
     def __init__(self, target_port: int, delay: float) -> None:
         self.target_port, self.delay = target_port, delay
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
+        if DelayProxy._loop is None:
+            DelayProxy._loop = asyncio.new_event_loop()
+            threading.Thread(target=DelayProxy._loop.run_forever, daemon=True).start()
+        self.loop = DelayProxy._loop
+        self.servers: list[asyncio.AbstractServer] = []
 
     def listen(self) -> int:
         """A new listening port (one per link, so each is delayed on its own)."""
         server = asyncio.run_coroutine_threadsafe(
             asyncio.start_server(self._serve, "127.0.0.1", 0), self.loop).result()
+        self.servers.append(server)
         port: int = server.sockets[0].getsockname()[1]
         return port
 
@@ -76,7 +81,8 @@ class DelayProxy:
             loop.call_later(self.delay, writer.close)
 
     def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
+        for server in self.servers:
+            self.loop.call_soon_threadsafe(server.close)
 
 
 def start_rti(work: Path) -> tuple[subprocess.Popen[bytes], int]:
