@@ -40,12 +40,17 @@ FLAGSHIP = REPO / "examples" / "grid_furnace_vehicle" / "scenario.yaml"
 
 
 class DelayProxy:
-    """TCP listeners on 127.0.0.1 that forward to `target`, each direction's chunks held `delay` seconds, in order."""
+    """TCP listeners on 127.0.0.1 that forward to `target`, each direction's chunks held `delay` seconds, in order.
+
+    With `record`, every byte of every connection is kept too, in `links`: per connection, the bytes sent
+    to the target and the bytes it sent back (tests/security/test_exposure.py searches them).
+    """
 
     _loop: asyncio.AbstractEventLoop | None = None  # one loop for every proxy: one thread, no GIL contest
 
-    def __init__(self, target_port: int, delay: float) -> None:
-        self.target_port, self.delay = target_port, delay
+    def __init__(self, target_port: int, delay: float, record: bool = False) -> None:
+        self.target_port, self.delay, self.record = target_port, delay, record
+        self.links: list[tuple[bytearray, bytearray]] = []
         if DelayProxy._loop is None:
             DelayProxy._loop = asyncio.new_event_loop()
             threading.Thread(target=DelayProxy._loop.run_forever, daemon=True).start()
@@ -62,9 +67,13 @@ class DelayProxy:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
-        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True)
+        there, back = bytearray(), bytearray()
+        if self.record:
+            self.links.append((there, back))
+        await asyncio.gather(self._pipe(reader, up_writer, there), self._pipe(up_reader, writer, back),
+                             return_exceptions=True)
 
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, seen: bytearray) -> None:
         loop = asyncio.get_running_loop()
 
         def deliver(data: bytes) -> None:
@@ -73,6 +82,8 @@ class DelayProxy:
 
         try:
             while data := await reader.read(65536):
+                if self.record:
+                    seen += data
                 if self.delay:
                     loop.call_later(self.delay, deliver, data)  # a constant delay keeps the order
                 else:
