@@ -57,10 +57,6 @@ def _bytes(message: Any) -> bytes:
     return message if isinstance(message, bytes) else message.SerializeToString()
 
 
-def _bytes(message: Any) -> bytes:
-    return message if isinstance(message, bytes) else message.SerializeToString()
-
-
 def main(out: Path) -> None:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
     tap = Tap()
