@@ -25,7 +25,7 @@ from federation.security.certs import SiteCredentials
 from federation.security.plans import PlanNotTrusted, check_plan
 
 from federation.transport.ahead import GaltNotice
-from federation.transport.grpc import GrpcTransport, RTIConnection, _now_ns
+from federation.transport.grpc import GrpcTransport, RTIConnection, now_ns
 from federation.transport.peers import PeerLink, PeerServer, RelayLink, decode
 
 log = logging.getLogger(__name__)
@@ -221,7 +221,7 @@ class DirectTransport(GrpcTransport):
     def _request(self, handle: int, time: LogicalTime, kind: str) -> None:
         local = self.local
         assert local is not None
-        self._requested[handle] = _now_ns()
+        self._requested[handle] = now_ns()
         with self.conn.cond:
             local.request(handle, time, kind)
             self._ship()

@@ -334,7 +334,7 @@ class GrpcTransport:
         clock.constrained, clock.latest_values = True, latest_values
 
     def time_advance_request(self, handle: int, time: LogicalTime) -> None:
-        self._requested[handle] = _now_ns()
+        self._requested[handle] = now_ns()
         here = self._clocks[handle].request(time)
         self._flush(handle, pb.TimeRequest(kind=pb.TimeRequest.TAR, time=time, granted_here=here), held=here)
         if here:
@@ -345,7 +345,7 @@ class GrpcTransport:
         if stop_at is not None:  # a message held here comes first: that is a TAR to its time
             self.time_advance_request(handle, stop_at)
             return
-        self._requested[handle] = _now_ns()
+        self._requested[handle] = now_ns()
         self._clocks[handle].request_from_rti()
         self._flush(handle, pb.TimeRequest(kind=pb.TimeRequest.NMR, time=time))
 
@@ -375,7 +375,7 @@ class GrpcTransport:
 
     def _granted(self, handle: int, granted: LogicalTime) -> None:
         start = self._requested.pop(handle)
-        end = _now_ns()
+        end = now_ns()
         name = self._names.get(handle, "")
         self._rounds[handle] += 1
         if self._rounds[handle] % telemetry.LATENCY_SAMPLE == 1:
@@ -393,5 +393,5 @@ def _one(batch: list[Any]) -> Any:
     return pb.ClientMessage(protocol_version=PROTOCOL_VERSION, batch=pb.Batch(messages=batch))
 
 
-def _now_ns() -> int:
+def now_ns() -> int:
     return time.time_ns()
