@@ -78,6 +78,7 @@ class LocalRTI:
                     self.promises[s] = fed[s].time + la
         self._sent_promise = {h: m.time + m.lookahead for h, m in self.members.items() if m.lookahead is not None}
         self.ready: dict[int, None] = {}
+        self.limit = END_OF_TIME  # no grant beyond it (a failed federation drains up to its failure's time)
         self._out: dict[str, Outgoing] = {}
         self._due: set[str] = set()  # sites whose batch must leave now (see _unlocks)
         # The last promise of each (sender here, receiving site) that left, and the time grid of every receiver
@@ -392,12 +393,21 @@ class LocalRTI:
                     continue
                 kind, t = m.pending
                 candidate = min(t, m.tso[0][0]) if kind == NMR and m.tso else t
-                if candidate < self.galt(m):
+                if candidate < self.galt(m) and candidate <= self.limit:
                     self._grant(m, candidate)
                     granted = True
         for m in self.members.values():
             if not m.resigned:
                 self._promise(m)
+
+    @property
+    def drained(self) -> bool:
+        """Whether no member here can be granted anything more: each left, or waits past `limit`."""
+        return all(m.resigned or (m.pending is not None and m.pending[1] > self.limit) for m in self.members.values())
+
+    def regrant(self) -> None:
+        """Grant what the promises allow now (after `limit` changed)."""
+        self._grant_ready()
 
     def _grant(self, m: _Member, time: LogicalTime) -> None:
         queue = m.tso

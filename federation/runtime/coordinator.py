@@ -133,7 +133,8 @@ def not_ready(scenario: Scenario, joined: set[str], ready: set[str], timeout: fl
 EXIT_GRACE = 1.0  # s a lost host's process may take to show its exit after the RTI's verdict
 
 
-def coordinator_ready(conn: RTIConnection, check: Callable[[], None]) -> Callable[[], list[int]]:
+def coordinator_ready(conn: RTIConnection, check: Callable[[], None],
+                      take: Callable[[float], list[int]] | None = None) -> Callable[[], list[int]]:
     """The coordinator's wait for work, checking its hosts while none comes.
 
     When a host is gone, the RTI's verdict (federate, host, logical time) is on its way and
@@ -142,7 +143,7 @@ def coordinator_ready(conn: RTIConnection, check: Callable[[], None]) -> Callabl
     """
     def take_ready() -> list[int]:
         try:
-            ready = conn.take_ready(0.5)
+            ready = (take or conn.take_ready)(0.5)
             if not ready:
                 check()
             return ready
@@ -225,8 +226,12 @@ class Coordinator:
             wait_ready(target, scenario, launcher.check, self.join_timeout, creds)
             recorder.begin()
 
-            take_ready = coordinator_ready(conn, launcher.check)
-            drive({amb.handle: recorder}, take_ready, transport.drain, lambda: None)
+            take_ready = coordinator_ready(conn, launcher.check, transport.take_ready)
+            try:
+                drive({amb.handle: recorder}, take_ready, transport.drain, lambda: None)
+            except FederationFailed:
+                transport.settle()  # the running hosts' last shipments: rows the recorder can still complete
+                raise
             launcher.finish()
         finally:
             try:

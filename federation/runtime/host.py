@@ -114,7 +114,7 @@ def run_host(
             log.error("%s", failure)
             conn.abort(handle, failure.reason, at=failure.time)
 
-        drive(by_handle, lambda: conn.take_ready(0.5), transport.drain, lambda: None, report)
+        drive(by_handle, lambda: transport.take_ready(0.5), transport.drain, lambda: None, report)
         return {f.name: getattr(f, "steps", 0) for f in federates}
     finally:
         for fed in federates:

@@ -89,6 +89,8 @@ class FederationState:
         self.relay_sites: frozenset[str] = frozenset()
         self.plan: RoutingPlan | None = None  # direct, once sent: time and data no longer pass through here
         self.progress: dict[int, Any] = {}  # direct: each federate's last pb.Progress from its host
+        self.advanced: dict[int, float] = {}
+        self.plan_at = 0.0  # monotonic time the plan was sent  # direct: monotonic time each federate's logical time last grew
 
     @property
     def name(self) -> str:
@@ -126,12 +128,13 @@ class FederationState:
             return self.execution.start_time
 
     def report_progress(self, reports: Any) -> None:
-        """A direct host's progress: what `rti status` shows, and what the watchdog reads as progress."""
+        """A direct host's progress: what `rti status` shows, and when each member last advanced (the watchdog's)."""
+        now = time.monotonic()
         for p in reports:
             if p.federate in self.names:
                 before = self.progress.get(p.federate)
-                if before is None or p.time > before.time or p.messages_in > before.messages_in:
-                    self.last_progress = time.monotonic()
+                if before is None or p.time > before.time:
+                    self.advanced[p.federate] = self.last_progress = now
                 self.progress[p.federate] = p
 
     def fail(self, handle: int | None, reason: str, reported: bool = False, site: str = "", name: str = "",
@@ -203,13 +206,13 @@ class FederationState:
                                   "(host frozen, killed or cut off)")
                 session.lost("heartbeat lost")
                 return
+        if self.plan is not None:
+            self._stalled_direct(now)
+            return
         feds = self.execution.federates
         waiting = [f for f in feds if f.pending is not None]
         stalled_for = now - self.last_progress
         if stalled_for <= self.grant_timeout:
-            return
-        if self.plan is not None:
-            self._stalled_direct(stalled_for)
             return
         pending_sync = self.execution.pending_synchronization_points()
         laggards = sorted(n for names in pending_sync.values() for n in names)
@@ -227,17 +230,23 @@ class FederationState:
             what = "sent no time advance request" if idle else "is deadlocked waiting for a grant"
             self.fail(culprit.handle, f"{what} for {stalled_for:.1f} s (grant timeout {self.grant_timeout:g} s)")
 
-    def _stalled_direct(self, stalled_for: float) -> None:
-        """Direct routing: no member advanced for the grant timeout. Blame the one its host says it is stepping,
-        else the one furthest behind (the others wait on its promises)."""
-        def key(handle: int) -> tuple[bool, int, str]:
-            session = self.sessions.get(handle)
-            busy = session is not None and session.busy == handle
-            return (not busy, self.time_of(handle), self.names.get(handle, ""))
+    def _stalled_direct(self, now: float) -> None:
+        """Direct routing: each member advances at its own pace (one with no input runs ahead), so a stall is a
+        member whose time did not grow for the grant timeout. Then blame the member its host says it is
+        stepping, else one that requested nothing, else the one furthest behind (the others wait on it)."""
+        since = self.plan_at
+        stalled = [h for h in self.sessions if now - self.advanced.get(h, since) > self.grant_timeout]
+        if not stalled:
+            return
 
-        members = sorted(self.sessions, key=key)
-        if members:
-            culprit = members[0]
-            p = self.progress.get(culprit)
-            what = "is deadlocked waiting for a grant" if p is not None and p.waiting else "sent no time advance request"
-            self.fail(culprit, f"{what} for {stalled_for:.1f} s (grant timeout {self.grant_timeout:g} s)")
+        def key(handle: int) -> tuple[bool, bool, int, str]:
+            session = self.sessions.get(handle)
+            p = self.progress.get(handle)
+            busy = session is not None and session.busy == handle
+            return (not busy, p is not None and p.waiting, self.time_of(handle), self.names.get(handle, ""))
+
+        culprit = min(self.sessions, key=key)  # a member stuck in its step stalls the others: it comes first
+        stalled_for = now - self.advanced.get(culprit, since)
+        p = self.progress.get(culprit)
+        what = "is deadlocked waiting for a grant" if p is not None and p.waiting else "sent no time advance request"
+        self.fail(culprit, f"{what} for {stalled_for:.1f} s (grant timeout {self.grant_timeout:g} s)")

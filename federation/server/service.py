@@ -33,6 +33,7 @@ from federation.server.sessions import CLOSE, HostSession, ProtocolViolation
 log = logging.getLogger(__name__)
 
 LINK_GRACE = 1.0  # s a lost channel waits before it is blamed: a host that died is named by its own session
+HEARTBEAT = 1.0  # s between a host's heartbeats (transport.grpc.RTIConnection)
 
 
 class RTIService(AdminService, pb_grpc.RTIServicer):  # type: ignore[misc, name-defined]
@@ -301,6 +302,7 @@ class RTIService(AdminService, pb_grpc.RTIServicer):  # type: ignore[misc, name-
         """Direct routing: every member has declared and synchronized. Fix the routing plan, sign it, and send it
         to every host; from now on they route and grant by it."""
         plan = state.plan = state.direct_plan()
+        state.plan_at = time.monotonic()
         data = plan.to_json()
         signer = self.guard.signer
         signed = pb.SignedPlan(plan=data, signature=b"" if signer is None else sign_plan(signer, data),
@@ -338,10 +340,15 @@ class RTIService(AdminService, pb_grpc.RTIServicer):  # type: ignore[misc, name-
                     return
                 live = sorted((h for h, s in state.sites.items() if s == peer and h in state.sessions),
                               key=lambda h: state.names.get(h, ""))
-                if live:
-                    state.fail(live[0], reason)
-                else:
+                if not live:
                     state.fail(None, reason, site=peer)
+                    return
+                silent = time.monotonic() - state.sessions[live[0]].last_seen
+                if silent > 2 * HEARTBEAT:  # its RTI session is silent too: the host froze or died, no partition
+                    state.fail(live[0], f"no message or heartbeat for {silent:.1f} s (host frozen, killed or cut "
+                                        f"off); {reason}")
+                else:
+                    state.fail(live[0], reason)
 
         if session.loop is not None:
             session.loop.call_later(LINK_GRACE, blame)

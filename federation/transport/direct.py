@@ -16,11 +16,12 @@ import threading
 import time
 from typing import Any, Mapping
 
+from federation.errors import FederationFailed
 from federation.protocol import PROTOCOL_VERSION, pb
 from federation.rti import callbacks as cb
 from federation.rti.channels import NMR, TAR, LocalRTI, PlanViolation
 from federation.rti.plan import PlanError, RoutingPlan
-from federation.rti.time import LogicalTime
+from federation.rti.time import END_OF_TIME, LogicalTime
 from federation.security.certs import SiteCredentials
 from federation.security.plans import PlanNotTrusted, check_plan
 
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 
 INBOUND_WAIT = 10.0  # s a finished host waits for its peers to close their channels to it
 FLUSH_AFTER = 0.005  # s a batch waits for a receiver's next step at most
+DRAIN_IDLE = 0.5  # s without a grant that ends a failed federation's drain (see take_ready)
+FAILURE_WAIT = 1.0  # s the recorder waits, after a failure, for the last shipments of the hosts still running
 
 
 class DirectTransport(GrpcTransport):
@@ -47,6 +50,7 @@ class DirectTransport(GrpcTransport):
         self._open_in: set[str] = set()  # sites whose stream to this host is open
         self._finished = False  # every member resigned: links closing, losses expected
         self._flusher: threading.Thread | None = None
+        self._draining: FederationFailed | None = None  # the federation failed: see take_ready
         self._held_since = 0.0  # monotonic time batches began to wait for a receiver's step; 0: none wait
         cond = connection.cond
         with cond:
@@ -186,6 +190,38 @@ class DirectTransport(GrpcTransport):
                 if self.local is not None and self.local.held:
                     self._ship(everything=True)
 
+    # ------------------------------------------------------------ failure
+    def take_ready(self, timeout: float) -> list[int]:
+        """The host's federates with callbacks waiting (the drive loop's `take_ready`).
+
+        After the federation failed at time T, the federates here go on as far as their inputs allow, up to T,
+        before the failure is raised: with direct routing a federate does not wait for the others unless it
+        takes their data, so a downstream one may be behind when an upstream one fails. Draining makes every
+        routing keep the same rows: those up to T that the federation could complete. The drain ends when
+        every federate here waits past T (or left), or no grant came for DRAIN_IDLE.
+        """
+        if self._draining is None:
+            try:
+                return self.conn.take_ready(timeout)
+            except FederationFailed as verdict:
+                if self.local is None:
+                    raise
+                self._draining = verdict
+                with self.conn.cond:
+                    self.local.limit = verdict.time
+                    self.local.regrant()
+        failed = self._draining
+        deadline = time.monotonic() + DRAIN_IDLE
+        with self.conn.cond:
+            local = self.local
+            assert local is not None
+            while not local.ready:
+                left = deadline - time.monotonic()
+                if left <= 0 or local.drained:
+                    raise failed
+                self.conn.cond.wait(left)
+            return local.take_ready()
+
     # ------------------------------------------------------------ Transport
     def update_attribute_values(self, handle: int, object_handle: int, values: Mapping[int, float],
                                 timestamp: LogicalTime | None = None) -> None:
@@ -224,7 +260,7 @@ class DirectTransport(GrpcTransport):
         self._requested[handle] = now_ns()
         with self.conn.cond:
             local.request(handle, time, kind)
-            self._ship()
+            self._ship(everything=self._draining is not None)  # draining: no flusher any more
             if not local.held:
                 self._held_since = 0.0
             elif not self._held_since:
@@ -263,16 +299,24 @@ class DirectTransport(GrpcTransport):
         super().resign(handle)
 
     def close(self) -> None:
-        """End this host's channels: its own streams (after what is queued), then, once its peers have closed
-        theirs to it (or INBOUND_WAIT passed), its Peer service."""
+        """End this host's channels: its own streams, after everything still held here (after a failure too: the
+        recorder keeps every row it gets complete), then, once its peers have closed theirs to it (INBOUND_WAIT
+        at most), its Peer service."""
         with self.conn.cond:
             self._finished = True
+            if self.local is not None:
+                self._ship(everything=True)
             links = list(self._links.values())
         for link in links:
             link.close()
-        deadline = time.monotonic() + INBOUND_WAIT
-        with self.conn.cond:
-            while self._open_in and (left := deadline - time.monotonic()) > 0 and self.conn.failure is None:
-                self.conn.cond.wait(left)
+        self.settle(INBOUND_WAIT if self.conn.failure is None else FAILURE_WAIT)  # a stuck peer never closes
         if self.server is not None:
             self.server.stop()
+
+    def settle(self, timeout: float = FAILURE_WAIT) -> None:
+        """Wait until the peers have closed their channels to this host (or `timeout`): after a failure, the
+        hosts still running ship what they held before they close, and this host takes it first."""
+        deadline = time.monotonic() + timeout
+        with self.conn.cond:
+            while self._open_in and (left := deadline - time.monotonic()) > 0:
+                self.conn.cond.wait(left)

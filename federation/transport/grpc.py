@@ -176,16 +176,19 @@ class RTIConnection:
         self.busy = 0
         local = self.local_ready
         with self._cond:
+            # The failure is checked before anything is taken: what is ready stays for whoever drains after it.
+            if self.failure is not None:
+                raise self.failure
             ready = list(self._ready)
             if local is not None:
                 ready += local()
-            if not ready and self.failure is None:
+            if not ready:
                 self._cond.wait(timeout)
+                if self.failure is not None:
+                    raise self.failure
                 ready = list(self._ready)
                 if local is not None:
                     ready += local()
-            if self.failure is not None:
-                raise self.failure
             self._ready.clear()
             return list(dict.fromkeys(ready))
 
