@@ -184,6 +184,8 @@ class LocalRTI:
         return self._seq
 
     def _deliver(self, m: _Member, cb: Callback, tso: LogicalTime | None, sender: str, seq: int) -> None:
+        if m.resigned:  # as the core drops a resigned federate's subscriptions: nobody would ever drain it
+            return
         m.received += 1
         if tso is None or not m.constrained:
             m.callbacks.append(cb)
@@ -286,6 +288,7 @@ class LocalRTI:
         """The member leaves: it promises its receivers the end of time."""
         m = self._member(handle)
         m.resigned = True
+        m.tso.clear()  # never released now
         self.ready.pop(handle, None)
         if m.lookahead is not None:
             self._sent_promise[handle] = END_OF_TIME
