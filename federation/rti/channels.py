@@ -158,9 +158,9 @@ class LocalRTI:
                 if selected:
                     self._deliver(sub, ReflectAttributeValues(object_handle, selected, timestamp, m.name), tso, m.name, seq)
         for site, attrs in self._site_attrs[object_handle]:
-            selected = values if attrs.issuperset(values) else {a: v for a, v in values.items() if a in attrs}
-            if selected:
-                self._outgoing(site).updates.append((handle, object_handle, selected, timestamp))
+            shipped = values if attrs.issuperset(values) else {a: v for a, v in values.items() if a in attrs}
+            if shipped:
+                self._outgoing(site).updates.append((handle, object_handle, shipped, timestamp))
 
     def send_interaction(self, handle: int, class_handle: int, parameters: Values, timestamp: LogicalTime | None = None) -> None:
         m = self._member(handle)
