@@ -114,6 +114,9 @@ class LocalRTI:
         self._inter_local = {c: [self.members[s] for s in i.subscribers if s in self.members]
                              for c, i in plan.interactions.items()}
         self._inter_sites = {c: sorted({fed[s].site for s in i.subscribers} - {site}) for c, i in plan.interactions.items()}
+        # Sender here -> the regulating members here it sends to (whose outputs its output bounds: _outputs).
+        self._local_receivers = {h: [r for r in sorted(plan.receivers[h]) if r in self.members
+                                     and self.members[r].lookahead is not None] for h in self.members}
 
     # ------------------------------------------------------------ lookup
     def _member(self, handle: int) -> _Member:
@@ -231,6 +234,8 @@ class LocalRTI:
         return self._seq
 
     def _deliver(self, m: _Member, cb: Callback, tso: LogicalTime | None, sender: str, seq: int) -> None:
+        if m.resigned:  # as the core drops a resigned federate's subscriptions: nobody would ever drain it
+            return
         m.received += 1
         if tso is None or not m.constrained:
             m.callbacks.append(cb)
@@ -326,13 +331,13 @@ class LocalRTI:
         m.pending = (kind, time)
         if not m.constrained:
             self._grant(m, time)
-        self._promise(m)
         self._grant_ready()
 
     def resign(self, handle: int) -> None:
         """The member leaves: it promises its receivers the end of time."""
         m = self._member(handle)
         m.resigned = True
+        m.tso.clear()  # never released now
         self.ready.pop(handle, None)
         if m.lookahead is not None:
             self._sent_promise[handle] = END_OF_TIME
@@ -352,30 +357,57 @@ class LocalRTI:
             t = min(t, m.tso[0][0])
         return t + m.lookahead
 
-    def _floor(self, m: _Member) -> LogicalTime:
-        """A bound of `m` that never decreases: an NMR-pending member may still lower its bound to its time + lookahead."""
-        if m.pending is not None and m.pending[0] == NMR and not m.resigned and m.lookahead is not None:
-            return m.time + m.lookahead
-        return self._bound(m)
+    def _outputs(self) -> dict[int, LogicalTime]:
+        """The lowest timestamp each regulating member here may still send: its receivers' GALTs, its promises.
 
-    def galt(self, m: _Member, safe: bool = False) -> LogicalTime:
-        """The greatest time `m` may be granted below: the least bound of its senders (`safe`: one that never decreases)."""
+        A granted or TAR-pending member's bound. An NMR-pending member may still be granted as early as the
+        lowest message that can reach it, and send from there plus its lookahead, however far it asked: the
+        least over chains of its senders, from the remote promises and the bounds here (shortest paths with
+        positive lookaheads: Dijkstra). The core needs no chains, its GALT counting every regulator. Never
+        decreasing: a message lowering an NMR candidate comes no lower than its sender's output, counted here.
+        """
+        members = self.members
+        out = {h: self._bound(m) for h, m in members.items() if m.lookahead is not None}
+        nmr = {h for h, m in members.items()
+               if m.pending is not None and m.pending[0] == NMR and m.lookahead is not None and not m.resigned}
+        if not nmr:
+            return out
+        for h in nmr:
+            m = members[h]
+            assert m.lookahead is not None
+            for s in m.senders:
+                if s not in members and self.promises[s] + m.lookahead < out[h]:
+                    out[h] = self.promises[s] + m.lookahead
+        heap = [(v, h) for h, v in out.items()]
+        heapq.heapify(heap)
+        while heap:
+            v, h = heapq.heappop(heap)
+            if v > out[h]:
+                continue  # superseded
+            for r in self._local_receivers[h]:
+                la = members[r].lookahead
+                assert la is not None
+                if r in nmr and v + la < out[r]:
+                    out[r] = v + la
+                    heapq.heappush(heap, (v + la, r))
+        return out
+
+    def galt(self, m: _Member, outputs: dict[int, LogicalTime] | None = None) -> LogicalTime:
+        """The greatest time `m` may be granted below: the least output of its senders (never decreasing)."""
+        out = self._outputs() if outputs is None else outputs
         low = END_OF_TIME
         members, promises = self.members, self.promises
         for s in m.senders:
-            other = members.get(s)
-            b = promises[s] if other is None else (self._floor(other) if safe else self._bound(other))
+            b = promises[s] if s not in members else out[s]
             if b < low:
                 low = b
         return low
 
-    def _promise(self, m: _Member) -> None:
+    def _promise(self, m: _Member, outputs: dict[int, LogicalTime]) -> None:
         """Queue `m`'s promise to the sites it sends to, when it has grown."""
         if m.lookahead is None or not m.out_sites:
             return
-        value = self._bound(m)
-        if m.pending is not None and m.pending[0] == NMR:
-            value = min(value, self.galt(m, safe=True) + m.lookahead)  # a message may still come below its bound
+        value = outputs[m.handle]
         if value > self._sent_promise[m.handle]:
             self._sent_promise[m.handle] = value
             for site in m.out_sites:
@@ -384,7 +416,9 @@ class LocalRTI:
                     self._due.add(site)
 
     def _grant_ready(self) -> None:
-        """Grant every member whose candidate time lies below its GALT; one grant may enable another here."""
+        """Grant every member whose candidate time lies below its GALT; one grant may enable another here
+        (an NMR grant raises its output to its grant + lookahead)."""
+        outputs = self._outputs()
         granted = True
         while granted:
             granted = False
@@ -393,12 +427,13 @@ class LocalRTI:
                     continue
                 kind, t = m.pending
                 candidate = min(t, m.tso[0][0]) if kind == NMR and m.tso else t
-                if candidate < self.galt(m) and candidate <= self.limit:
+                if candidate < self.galt(m, outputs) and candidate <= self.limit:
                     self._grant(m, candidate)
                     granted = True
+                    outputs = self._outputs()
         for m in self.members.values():
             if not m.resigned:
-                self._promise(m)
+                self._promise(m, outputs)
 
     @property
     def drained(self) -> bool:
@@ -429,7 +464,7 @@ class LocalRTI:
         m = self.members[handle]
         galt = None
         if m.constrained and (m.pending is None or m.pending[0] == TAR):
-            galt = self.galt(m, safe=True)
+            galt = self.galt(m)
             queue = m.tso
             while queue and queue[0][0] < galt:
                 m.callbacks.append(heapq.heappop(queue)[3])

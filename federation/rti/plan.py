@@ -170,7 +170,10 @@ def plan_of(execution: FederationExecution, sites: Mapping[int, str], endpoints:
     """The plan of `execution` as it stands: every member's site (`sites`, by handle), every object's
     subscribers with the attributes of it they receive, every interaction class's publishers and subscribers."""
     members = sorted(execution.federates, key=lambda f: f.handle)
-    federates = {f.handle: PlanFederate(f.handle, f.name, sites.get(f.handle, ""), f.time, f.lookahead,
+    unplaced = [f.name for f in members if f.handle not in sites]
+    if unplaced:  # routed to site "", its messages would go to no host
+        raise PlanError(f"routing plan: no site for federate(s) {unplaced}")
+    federates = {f.handle: PlanFederate(f.handle, f.name, sites[f.handle], f.time, f.lookahead,
                                         f.constrained, f.latest_values) for f in members}
     by_name = {f.name: f for f in members}
     objects: dict[int, PlanObject] = {}
