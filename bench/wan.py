@@ -3,7 +3,7 @@
 Usage: python bench/wan.py [--delay-ms 5] [--flagship-stop 600] [--ring-n 4] [--ring-steps 200]
 
 The deployment shape of `federation coordinate`: an RTI (`rti serve`), one `federation host` per site and
-the coordinator, each host and the coordinator reaching the RTI through its own proxy (asyncio, on
+the coordinator, each host and the coordinator reaching the RTI through its own proxy (bench/proxy.py, on
 127.0.0.1) that holds every chunk `delay` before passing it on, both ways. Network namespaces and
 `tc netem` are not available on these machines; the proxy is enough to see the critical path.
 
@@ -16,12 +16,10 @@ a direct data plane would cost one.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -30,50 +28,11 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.proxy import Proxy  # noqa: E402
 from bench.ring_scenario import node_fmu, write_ring  # noqa: E402
 
 CLI = [sys.executable, "-m", "federation.cli"]
 FLAGSHIP = REPO / "examples" / "grid_furnace_vehicle" / "scenario.yaml"
-
-
-class DelayProxy:
-    """TCP listeners on 127.0.0.1 that forward to `target`, each direction's chunks held `delay` seconds, in order."""
-
-    def __init__(self, target_port: int, delay: float) -> None:
-        self.target_port, self.delay = target_port, delay
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def listen(self) -> int:
-        """A new listening port (one per link, so each is delayed on its own)."""
-        server = asyncio.run_coroutine_threadsafe(
-            asyncio.start_server(self._serve, "127.0.0.1", 0), self.loop).result()
-        port: int = server.sockets[0].getsockname()[1]
-        return port
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
-        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True)
-
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        loop = asyncio.get_running_loop()
-
-        def deliver(data: bytes) -> None:
-            if not writer.is_closing():
-                writer.write(data)
-
-        try:
-            while data := await reader.read(65536):
-                if self.delay:
-                    loop.call_later(self.delay, deliver, data)  # a constant delay keeps the order
-                else:
-                    deliver(data)
-        finally:
-            loop.call_later(self.delay, writer.close)
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
 
 
 def start_rti(work: Path) -> tuple[subprocess.Popen[bytes], int]:
@@ -93,7 +52,7 @@ def run_once(scenario: Path, stop: float | None, delay: float, work: Path) -> fl
     """Wall time of the coordinator's run (run.json), every link delayed `delay` s each way."""
     work.mkdir(parents=True)
     rti, port = start_rti(work)
-    proxy = DelayProxy(port, delay)
+    proxy = Proxy(port, delay)
     try:
         data = yaml.safe_load(scenario.read_text())
         sites = sorted({spec.get("site", spec.get("owner")) for spec in data["federates"].values()})
