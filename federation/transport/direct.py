@@ -12,6 +12,7 @@ reported to the RTI, which stops the federation as it does for any failure.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from typing import Any, Mapping
 
@@ -25,11 +26,13 @@ from federation.security.plans import PlanNotTrusted, check_plan
 
 from federation.transport.ahead import GaltNotice
 from federation.transport.grpc import GrpcTransport, RTIConnection, _now_ns
-from federation.transport.peers import PeerLink, PeerServer, RelayLink, decode
+from federation.transport.peers import CLOSE_TIMEOUT, PeerLink, PeerServer, RelayLink, decode
 
 log = logging.getLogger(__name__)
 
 INBOUND_WAIT = 10.0  # s a finished host waits for its peers to close their channels to it
+LOSS_DELAY = 0.3  # s a broken channel waits for the federation's verdict before it is reported
+FAILED_DRAIN = 3.0  # s a host closing after a failure waits for its channels to deliver what is in flight
 
 
 class DirectTransport(GrpcTransport):
@@ -81,13 +84,16 @@ class DirectTransport(GrpcTransport):
             self._apply(site, msg)
         log.info("site %s routes directly by plan %s", self.site, plan.digest[:12])
 
-    def _progress(self) -> list[Any]:
+    def _progress(self) -> dict[str, list[Any]]:
+        """A heartbeat's report: where this host's federates are, and the promises it holds from other sites'."""
         local = self.local
         if local is None:
-            return []
-        return [pb.Progress(federate=m.handle, time=m.time, waiting=m.pending is not None,
-                            pending_time=m.pending[1] if m.pending else 0, messages_out=m.sent, messages_in=m.received)
-                for m in local.members.values() if not m.resigned]
+            return {}
+        return {"progress": [pb.Progress(federate=m.handle, time=m.time, waiting=m.pending is not None,
+                                         pending_time=m.pending[1] if m.pending else 0, messages_out=m.sent,
+                                         messages_in=m.received)
+                             for m in local.members.values() if not m.resigned],
+                "heard": [pb.Promise(federate=h, time=t) for h, t in local.promises.items()]}
 
     # ------------------------------------------------------------ inbound
     def receive(self, from_site: str, message: Any) -> None:
@@ -133,13 +139,19 @@ class DirectTransport(GrpcTransport):
             self._lost(from_site, reason or f"site {from_site!r} closed its channel before its federates resigned")
 
     def _lost(self, site: str, reason: str) -> None:
-        with self.conn.cond:
-            if self._finished or self.conn.failure is not None:
-                return
-            self._report(site, reason)
+        """A channel broke. Reported after LOSS_DELAY, unless the federation failed meanwhile: once it fails, its
+        hosts end and their channels break, often before the verdict reaches this one, and that is no news."""
+        def report() -> None:
+            with self.conn.cond:
+                if not self._finished and self.conn.failure is None:
+                    self._report(site, reason)
+
+        timer = threading.Timer(LOSS_DELAY, report)
+        timer.daemon = True
+        timer.start()
 
     def _report(self, site: str, reason: str) -> None:
-        log.error("channel with site %s lost: %s", site, reason)
+        log.info("channel with site %s lost: %s", site, reason)  # the RTI's verdict tells it, and every host logs that
         self.conn.send(peer_lost=pb.PeerLost(site=site, reason=reason))
 
     # ------------------------------------------------------------ outbound
@@ -217,6 +229,25 @@ class DirectTransport(GrpcTransport):
             more, galt = local.drain_below_galt(handle)
         return out + more, galt
 
+    def _settled(self) -> bool:
+        """After a failure at time T: whether every time-constrained federate here has a safe GALT past T, so that
+        nothing still in flight can change what it may write up to T."""
+        local, t = self.local, getattr(self.conn.failure, "time", None)
+        if local is None or t is None:
+            return False
+        return all(local.galt(m, safe=True) > t for m in local.members.values() if m.constrained and not m.resigned)
+
+    def take_local_ready(self, timeout: float) -> list[int]:
+        """This host's federates with callbacks from its channels, waiting up to `timeout` for one; unlike the
+        connection's take_ready, it works on once the federation failed (see runtime.host.catch_up)."""
+        local = self.local
+        if local is None:
+            return []
+        with self.conn.cond:
+            if not local.ready:
+                self.conn.cond.wait(timeout)
+            return local.take_ready()
+
     def resign(self, handle: int) -> None:
         local = self.local
         if local is not None:
@@ -228,15 +259,29 @@ class DirectTransport(GrpcTransport):
 
     def close(self) -> None:
         """End this host's channels: its own streams (after what is queued), then, once its peers have closed
-        theirs to it (or INBOUND_WAIT passed), its Peer service."""
+        theirs to it (or INBOUND_WAIT passed), its Peer service.
+
+        Once the federation failed, each wait is FAILED_DRAIN at most (a peer may be gone or frozen), yet what
+        is in flight still arrives both ways: what the peers sent before the verdict is what this host's
+        recorder can still write (Recorder.salvage: every row below its last safe GALT). Its wait ends as soon
+        as nothing more can change that, up to the failure's time (`_settled`)."""
         with self.conn.cond:
             self._finished = True
             links = list(self._links.values())
+            failed = self.conn.failure is not None
         for link in links:
-            link.close()
-        deadline = time.monotonic() + INBOUND_WAIT
+            link.finish()
+        deadline = time.monotonic() + (FAILED_DRAIN if failed else CLOSE_TIMEOUT)
+        for link in links:
+            link.close(max(0.0, deadline - time.monotonic()))
+        deadline = time.monotonic() + (FAILED_DRAIN if failed else INBOUND_WAIT)
         with self.conn.cond:
-            while self._open_in and (left := deadline - time.monotonic()) > 0 and self.conn.failure is None:
-                self.conn.cond.wait(left)
+            while self._open_in and (left := deadline - time.monotonic()) > 0:
+                if not failed and self.conn.failure is not None:
+                    failed, deadline = True, min(deadline, time.monotonic() + FAILED_DRAIN)
+                    continue
+                if failed and self._settled():
+                    break
+                self.conn.cond.wait(min(left, 0.05) if failed else left)  # promises arrive without a notice
         if self.server is not None:
-            self.server.stop()
+            self.server.stop(0.0 if failed else 1.0)  # after a failure, a stream still open is a lost peer's
