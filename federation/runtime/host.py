@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Mapping
 
 import grpc
 
@@ -27,6 +28,9 @@ from federation.transport.grpc import ConnectionLost, RTIConnection
 from federation.transport.peers import PeerServer
 
 log = logging.getLogger(__name__)
+
+CATCH_UP = 2.0  # s a host may step its federates on to the failure's time, once the federation failed
+CATCH_UP_IDLE = 0.3  # s without a step after which it stops trying
 
 
 def connect(
@@ -79,6 +83,34 @@ def open_session(scenario: Scenario, site: str, target: str, wait: float, creds:
     return DirectTransport(conn, site, server, creds)
 
 
+def catch_up(federates: Mapping[int, Federate], transport: DirectTransport, failure: FederationFailed) -> None:
+    """Direct routing, once the federation failed at `failure.time`: step this host's other federates on to that
+    time, as far as their channels let them (for CATCH_UP s at most, and no longer than CATCH_UP_IDLE s without
+    a step). With relay routing, everything up to that time was final when it failed (the RTI grants all by one
+    GALT); with direct routing a federate downstream of the one that failed may lag behind it, and the recorder
+    needs its outputs up to that time to write the rows every other mode keeps (Recorder.salvage)."""
+    behind = {h: f for h, f in federates.items()
+              if not f.done and f.name != failure.federate and f.time < failure.time}
+    deadline = time.monotonic() + CATCH_UP
+    idle = time.monotonic() + CATCH_UP_IDLE
+    ready = list(behind)  # the failure may have come with callbacks of theirs waiting, taken as ready already
+    try:
+        while behind and (now := time.monotonic()) < min(deadline, idle):
+            for handle in ready or transport.take_local_ready(min(deadline, idle) - now):
+                fed = behind.get(handle)
+                if fed is None:
+                    continue
+                fed.handle(transport.drain(handle))
+                idle = time.monotonic() + CATCH_UP_IDLE
+                if fed.done or fed.time >= failure.time:
+                    del behind[handle]
+            ready = []
+    except Exception:  # the federation's failure is the one to report
+        log.debug("catching up to t=%s stopped", failure.time, exc_info=True)
+    if behind:
+        log.debug("federates %s did not catch up to t=%s", sorted(f.name for f in behind.values()), failure.time)
+
+
 def run_host(
     scenario: Scenario, site: str, target: str, wait: float = 30.0, creds: SiteCredentials | None = None,
     listen: str = "127.0.0.1:0", advertise: str | None = None, accepts: bool = True,
@@ -114,7 +146,11 @@ def run_host(
             log.error("%s", failure)
             conn.abort(handle, failure.reason, at=failure.time)
 
-        drive(by_handle, lambda: conn.take_ready(0.5), transport.drain, lambda: None, report)
+        try:
+            drive(by_handle, lambda: conn.take_ready(0.5), transport.drain, lambda: None, report)
+        except FederationFailed as failure:
+            catch_up(by_handle, transport, failure)
+            raise
         return {f.name: getattr(f, "steps", 0) for f in federates}
     finally:
         for fed in federates:
