@@ -59,6 +59,10 @@ class Proxy:
                 server.close()
             for writer in list(self._writers):
                 writer.transport.abort()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
         if self.loop.is_running():
             asyncio.run_coroutine_threadsafe(shut(), self.loop).result(10)
