@@ -26,8 +26,8 @@ from federation.server.sessions import HostSession
 
 log = logging.getLogger(__name__)
 
-# s a direct federation waits, once it lost a host, for a heartbeat of each of that host's peers: only they know
-# how far it had come (its last promises to them), and its failure is named at that time
+# s a direct federation waits, once a host's stream ended, for a heartbeat of each of that host's peers: only they
+# know how far it had come (its last promises to them), and its failure is named at that time
 LOST_GRACE = 1.5
 
 
@@ -245,11 +245,9 @@ class FederationState:
             return
         for handle, session in sorted(self.sessions.items()):
             if now - session.last_seen > limits.heartbeat_timeout:
-                reason = f"no message or heartbeat for {now - session.last_seen:.1f} s (host frozen, killed or cut off)"
-                if self.plan is None:
-                    self.fail(handle, reason)
-                else:
-                    self.lose(handle, reason, LOST_GRACE)
+                # With direct routing its peers have been reporting what they heard from it all along: no grace.
+                self.fail(handle, f"no message or heartbeat for {now - session.last_seen:.1f} s "
+                                  "(host frozen, killed or cut off)")
                 session.lost("heartbeat lost")
                 return
         if self.plan is not None:
