@@ -214,3 +214,35 @@ def check_failed_run(run: CliRun, out: Path, fault_at: float, federate: str, hos
     info = json.loads((out / "run.json").read_text())
     assert info["status"] == "failed" and federate in info["error"] and info["last_time_s"] == times[-1]
     return latency, t_fail
+
+
+def fault_mid_run(tmp_path: Path, runs: list[CliRun], sig: signal.Signals, *args: str) -> tuple[Path, float, float]:
+    """The chain as `federation run --mode grpc *args`; once it has rows, site beta's host gets `sig` (SIGKILL: gone,
+    SIGSTOP: connected but silent). The run must fail as check_failed_run says, tear that host down and leave no
+    process; returns its folder, its exit latency and its failure time."""
+    scenario, out = chain_scenario(tmp_path), tmp_path / "out"
+    run = start(runs, ["run", str(scenario), "--mode", "grpc", "--out", str(out), "--no-plot", *args], tmp_path, "run")
+    wait_for_rows(run, out / "results.csv")
+    victim = run.site_process("beta")
+    try:
+        victim.send_signal(sig)
+        fault_at = time.monotonic()
+        run.wait(30)
+        latency, t_fail = check_failed_run(run, out, fault_at, "mid", "beta")
+        said = " ".join(run.stderr.split())  # rich wraps long lines at 80 columns
+        if sig == signal.SIGKILL:
+            assert "host of site 'beta' was killed by SIGKILL" in said, said
+        else:
+            # relay: the RTI's heartbeat timeout; direct: often first, a peer whose channel to it went silent
+            assert "no message or heartbeat" in said or "lost its channel with site 'beta'" in said, said
+            # torn down promptly: SIGTERM alone stays pending until a SIGCONT, so teardown must not sit
+            # out its grace period before SIGKILL
+            assert "ignored SIGTERM" not in run.stderr
+        assert not alive(victim)
+        assert_no_leftovers(run, str(tmp_path))
+    finally:
+        if alive(victim):
+            victim.send_signal(signal.SIGKILL)
+    print(f"{sig.name} of host beta ({' '.join(args) or 'default routing'}): run exited {latency:.2f} s later "
+          f"(failure at t={t_fail:g} s): {said[:300]}")
+    return out, latency, t_fail

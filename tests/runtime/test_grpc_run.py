@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from grpc_runs import (ROOT, CliRun, alive, assert_no_leftovers, chain_scenario, check_failed_run, leftovers, start,
-                       wait_for_rows)
+from grpc_runs import (ROOT, CliRun, assert_no_leftovers, chain_scenario, check_failed_run, fault_mid_run, leftovers,
+                       start, wait_for_rows)
 
 FLAGSHIP = ROOT / "examples" / "grid_furnace_vehicle" / "scenario.yaml"
 
@@ -47,18 +47,7 @@ def test_grpc_results_are_byte_identical_to_embedded(
 
 
 def test_host_killed_mid_run_fails_the_run_naming_it(tmp_path: Path, runs: list[CliRun]) -> None:
-    scenario, out = chain_scenario(tmp_path), tmp_path / "out"
-    run = start(runs, ["run", str(scenario), "--mode", "grpc", "--out", str(out), "--no-plot"], tmp_path, "run")
-    wait_for_rows(run, out / "results.csv")
-    victim = run.site_process("beta")
-    victim.send_signal(signal.SIGKILL)
-    fault_at = time.monotonic()
-    run.wait(30)
-    latency, t_fail = check_failed_run(run, out, fault_at, "mid", "beta")
-    assert "host of site 'beta' was killed by SIGKILL" in " ".join(run.stderr.split()), run.stderr
-    assert not alive(victim)
-    assert_no_leftovers(run, str(tmp_path))
-    print(f"SIGKILL of host beta: run exited {latency:.2f} s later (failure at t={t_fail:g} s)")
+    fault_mid_run(tmp_path, runs, signal.SIGKILL)
 
 
 def test_federate_stuck_in_its_step_is_named_by_the_grant_timeout(tmp_path: Path, runs: list[CliRun]) -> None:
@@ -82,29 +71,7 @@ def test_federate_stuck_in_its_step_is_named_by_the_grant_timeout(tmp_path: Path
 
 def test_silent_host_is_caught_by_the_heartbeat_timeout_and_killed(tmp_path: Path, runs: list[CliRun]) -> None:
     """A partition without a closed stream: the host is SIGSTOPped, connected but silent."""
-    scenario, out = chain_scenario(tmp_path), tmp_path / "out"
-    run = start(runs, ["run", str(scenario), "--mode", "grpc", "--out", str(out), "--no-plot"], tmp_path, "run")
-    wait_for_rows(run, out / "results.csv")
-    victim = run.site_process("beta")
-    try:
-        victim.send_signal(signal.SIGSTOP)
-        fault_at = time.monotonic()
-        run.wait(30)
-        latency, t_fail = check_failed_run(run, out, fault_at, "mid", "beta")
-        # relay: the RTI's heartbeat timeout; direct: often first, a peer whose channel to it went silent
-        said = " ".join(run.stderr.split())
-        assert "no message or heartbeat" in said or "lost its channel with site 'beta'" in said, said
-        # the stopped process was torn down, not left frozen; and promptly: SIGTERM alone stays
-        # pending until a SIGCONT, so teardown must not sit out its grace period before SIGKILL
-        assert not alive(victim)
-        assert "ignored SIGTERM" not in run.stderr
-        assert_no_leftovers(run, str(tmp_path))
-    finally:
-        if alive(victim):
-            victim.send_signal(signal.SIGKILL)
-    print(f"SIGSTOP of host beta: run exited {latency:.2f} s later (failure at t={t_fail:g} s): "
-          f"{' '.join(run.stderr.split())[:300]}")
-
+    fault_mid_run(tmp_path, runs, signal.SIGSTOP)
 
 
 def test_killing_the_run_command_takes_its_rti_and_hosts_with_it(tmp_path: Path, runs: list[CliRun]) -> None:

@@ -27,8 +27,8 @@ class Pair(Source):
 
 
 class Relay:
-    """y = u + 1; once t >= stall_at it hangs inside step (writing the wall time it did so to `marker`), once
-    t >= fail_at it raises. Each step takes at least `pace` s of wall time."""
+    """y = u + 1; once t >= stall_at it hangs inside step, once t >= fail_at it raises (either writing the wall
+    time it did so to `marker`). Each step takes at least `pace` s of wall time."""
 
     inputs = {"u": "1"}
     outputs = {"y": "1"}
@@ -44,12 +44,16 @@ class Relay:
         if self.pace:
             time.sleep(self.pace)
         if t >= self.fail_at:
+            self._mark()
             raise ArithmeticError(f"cannot go on past {t:g} s")
         if t >= self.stall_at:
-            if self.marker:
-                tmp = f"{self.marker}.{os.getpid()}"
-                with open(tmp, "w") as fh:
-                    fh.write(repr(time.time()))
-                os.replace(tmp, self.marker)
+            self._mark()
             time.sleep(3600)  # stuck inside the step: the host stays connected and keeps heart-beating
         return {"y": inputs["u"] + 1.0}
+
+    def _mark(self) -> None:
+        if self.marker:
+            tmp = f"{self.marker}.{os.getpid()}"
+            with open(tmp, "w") as fh:
+                fh.write(repr(time.time()))
+            os.replace(tmp, self.marker)
