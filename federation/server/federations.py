@@ -278,8 +278,8 @@ class FederationState:
         """Direct routing: a member waits for a grant, and a sender it waits on has not advanced either, for the
         grant timeout. Each host grants from its own channels, so a stuck federate holds back only the members
         downstream of it while the others may run ahead: no federation-wide silence shows it. Blame the member
-        holding the waiters back, up their stalled senders: one its host says it is stepping, else one that
-        requested nothing, else (waiters waiting on each other) the one furthest behind."""
+        holding the waiters back, up their stalled senders: one its host says it is stepping (there or anywhere
+        stalled), else one that requested nothing, else (waiters waiting on each other) the one furthest behind."""
         plan = self.plan
         assert plan is not None
 
@@ -301,11 +301,14 @@ class FederationState:
         if not held:
             return
 
-        def key(handle: int) -> tuple[bool, bool, int, str]:
+        def busy(handle: int) -> bool:
             session = self.sessions.get(handle)
-            busy = session is not None and session.busy == handle
-            return (waiting(handle), not busy, self.time_of(handle), self.names.get(handle, ""))
+            return session is not None and session.busy == handle
 
-        culprit = min(held, key=key)
+        def key(handle: int) -> tuple[bool, bool, int, str]:
+            return (waiting(handle), not busy(handle), self.time_of(handle), self.names.get(handle, ""))
+
+        # One stuck in its step holds back its host's other federates too: it may be the one to name.
+        culprit = min(held | {h for h in stalled if busy(h)}, key=key)
         what = "is deadlocked waiting for a grant" if waiting(culprit) else "sent no time advance request"
         self.fail(culprit, f"{what} for {now - self.advanced[culprit]:.1f} s (grant timeout {self.grant_timeout:g} s)")

@@ -151,3 +151,19 @@ def test_direct_a_lost_host_is_named_after_the_grace_at_the_time_its_peers_all_h
     state.check_liveness(now + 1, Limits(heartbeat_timeout=1e9))
     assert state.state == "failed" and (state.failure.federate, state.failure.host) == ("mid", "beta")
     assert state.failure.time == 40  # gamma heard 41: mid had reached (or asked for) 41 - its lookahead
+
+
+def test_direct_a_federate_stuck_in_its_step_is_named_rather_than_the_one_its_host_cannot_step_meanwhile() -> None:
+    """beta's host steps a second federate for ever: mid, on the same host, gets no callbacks and rec waits on it."""
+    state, sessions, h = direct_state()
+    slow = state.execution.join("slow")
+    state.sessions[slow], state.sites[slow], state.names[slow] = sessions["beta"], "beta", "slow"
+    sessions["beta"].handles.add(slow)
+    now = time.monotonic()
+    report(state, "beta", h["mid"], 7, advanced_at=now - 5)
+    report(state, "beta", slow, 7, advanced_at=now - 5)
+    report(state, "gamma", h["rec"], 6, waiting=True, advanced_at=now - 5)
+    report(state, "alpha", h["src"], 900)
+    sessions["beta"].busy = slow
+    state.check_liveness(now, Limits(heartbeat_timeout=1e9))
+    assert state.state == "failed" and (state.failure.federate, state.failure.host) == ("slow", "beta")
