@@ -179,11 +179,11 @@ class InProcessRun:
         while not (csv_path.exists() and csv_path.read_bytes().count(b"\n") > 1):
             assert self.thread.is_alive(), f"the run ended before results.csv grew: {self.error}"
             assert time.monotonic() < deadline, "results.csv did not grow"
-            self.children = self._processes() or self.children
+            self.children = self.processes() or self.children
             time.sleep(0.05)
-        self.children = self._processes()
+        self.children = self.processes()
 
-    def _processes(self) -> list[psutil.Process]:
+    def processes(self) -> list[psutil.Process]:
         """The run's RTI and hosts: this process's `federation` children."""
         found = []
         for p in psutil.Process().children(recursive=True):
@@ -202,6 +202,28 @@ class InProcessRun:
         left = [f"{p.pid} {' '.join(p.cmdline())}" for p in self.children if alive(p)]
         assert not left, f"processes left behind: {left}"
         return self.error
+
+
+Start = Callable[[Path, Path, dict[str, dict[str, Any]]], InProcessRun]
+
+
+@pytest.fixture
+def in_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[Start]:
+    """InProcessRun(scenario, out, hosts); a run a failed test leaves going loses its processes and ends."""
+    started: list[InProcessRun] = []
+
+    def begin(scenario: Path, out: Path, hosts: dict[str, dict[str, Any]]) -> InProcessRun:
+        started.append(InProcessRun(scenario, out, hosts, monkeypatch))
+        return started[-1]
+    yield begin
+    for run in started:
+        if run.thread.is_alive():
+            for p in run.processes():
+                try:
+                    p.kill()
+                except psutil.Error:
+                    pass
+            run.thread.join(30)
 
 
 def failure_of(run: InProcessRun) -> tuple[FederationFailed, float]:
@@ -230,15 +252,14 @@ def proxy() -> Iterator[Callable[[str], Proxy]]:
 
 # ------------------------------------------------------------------ a partition between two hosts
 def test_a_cut_link_between_two_hosts_fails_the_run_within_keepalive_bounds(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chain_reference: bytes,
+        tmp_path: Path, in_process: Start, chain_reference: bytes,
         proxy: Callable[[str], Proxy]) -> None:
     """alpha -> beta goes through a proxy (beta advertises it); it stops forwarding mid-run, both connections
     left open, while both hosts still reach the RTI."""
     listen = free_address()
     link = proxy(listen)
     cut = f"127.0.0.1:{link.listen()}"
-    run = InProcessRun(chain_scenario(tmp_path), tmp_path / "out", {"beta": {"listen": listen, "advertise": cut}},
-                       monkeypatch)
+    run = in_process(chain_scenario(tmp_path), tmp_path / "out", {"beta": {"listen": listen, "advertise": cut}})
     assert run.plan().endpoints["beta"] == cut
     run.rows()
     assert link.connections >= 1, "alpha's channel to beta does not go through the proxy"
@@ -289,13 +310,13 @@ def refused(channel: grpc.Channel, messages: list[Any]) -> grpc.RpcError:
 
 
 def test_a_peer_claiming_another_site_and_a_relay_outside_the_plan_are_refused_and_change_nothing(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pair_reference: bytes) -> None:
+        tmp_path: Path, in_process: Start, pair_reference: bytes) -> None:
     def short(data: dict[str, Any]) -> None:
         paced_pair(data)
         data["time"]["stop"] = 4000.0  # some 4 s: the run is still going when both are refused
 
     listen = free_address()
-    run = InProcessRun(chain_scenario(tmp_path, short), tmp_path / "out", {"beta": {"listen": listen}}, monkeypatch)
+    run = in_process(chain_scenario(tmp_path, short), tmp_path / "out", {"beta": {"listen": listen}})
     plan = run.plan()
     run.rows()
     # (a) alpha's certificate, claiming to be gamma, to beta's host
@@ -339,10 +360,9 @@ HOSTILE: dict[str, tuple[Callable[[RoutingPlan, dict[str, int]], Any], str]] = {
 
 @pytest.mark.parametrize("case", list(HOSTILE))
 def test_a_peer_sending_outside_the_plan_is_refused_and_fails_the_federation_naming_it(
-        case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pair_reference: bytes) -> None:
+        case: str, tmp_path: Path, in_process: Start, pair_reference: bytes) -> None:
     listen = free_address()
-    run = InProcessRun(chain_scenario(tmp_path, paced_pair), tmp_path / "out", {"beta": {"listen": listen}},
-                       monkeypatch)
+    run = in_process(chain_scenario(tmp_path, paced_pair), tmp_path / "out", {"beta": {"listen": listen}})
     plan = run.plan()
     run.rows()
     by_name = {f.name: h for h, f in plan.federates.items()}
