@@ -3,7 +3,7 @@
 Usage: python bench/wan.py [--delay-ms 5] [--flagship-stop 600] [--ring-n 4] [--ring-steps 200]
 
 The deployment shape of `federation coordinate`: an RTI (`rti serve`), one `federation host` per site and
-the coordinator, each host and the coordinator reaching the RTI through its own proxy (asyncio, on
+the coordinator, each host and the coordinator reaching the RTI through its own proxy (bench/proxy.py, on
 127.0.0.1) that holds every chunk `delay` before passing it on, both ways; with direct routing every
 host's (and the coordinator's) Peer service is reached through such a proxy too (`--advertise`), so
 every host-to-host link is delayed. Network namespaces and `tc netem` are not available on these
@@ -18,13 +18,10 @@ host); the direct data plane one (host -> host).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -33,67 +30,11 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.proxy import Proxy, free_port  # noqa: E402
 from bench.ring_scenario import node_fmu, write_ring  # noqa: E402
 
 CLI = [sys.executable, "-m", "federation.cli"]
 FLAGSHIP = REPO / "examples" / "grid_furnace_vehicle" / "scenario.yaml"
-
-
-class DelayProxy:
-    """TCP listeners on 127.0.0.1 that forward to `target`, each direction's chunks held `delay` seconds, in order.
-
-    With `record`, every byte of every connection is kept too, in `links`: per connection, the bytes sent
-    to the target and the bytes it sent back (tests/security/test_exposure.py searches them).
-    """
-
-    _loop: asyncio.AbstractEventLoop | None = None  # one loop for every proxy: one thread, no GIL contest
-
-    def __init__(self, target_port: int, delay: float, record: bool = False) -> None:
-        self.target_port, self.delay, self.record = target_port, delay, record
-        self.links: list[tuple[bytearray, bytearray]] = []
-        if DelayProxy._loop is None:
-            DelayProxy._loop = asyncio.new_event_loop()
-            threading.Thread(target=DelayProxy._loop.run_forever, daemon=True).start()
-        self.loop = DelayProxy._loop
-        self.servers: list[asyncio.AbstractServer] = []
-
-    def listen(self) -> int:
-        """A new listening port (one per link, so each is delayed on its own)."""
-        server = asyncio.run_coroutine_threadsafe(
-            asyncio.start_server(self._serve, "127.0.0.1", 0), self.loop).result()
-        self.servers.append(server)
-        port: int = server.sockets[0].getsockname()[1]
-        return port
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
-        there, back = bytearray(), bytearray()
-        if self.record:
-            self.links.append((there, back))
-        await asyncio.gather(self._pipe(reader, up_writer, there), self._pipe(up_reader, writer, back),
-                             return_exceptions=True)
-
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, seen: bytearray) -> None:
-        loop = asyncio.get_running_loop()
-
-        def deliver(data: bytes) -> None:
-            if not writer.is_closing():
-                writer.write(data)
-
-        try:
-            while data := await reader.read(65536):
-                if self.record:
-                    seen += data
-                if self.delay:
-                    loop.call_later(self.delay, deliver, data)  # a constant delay keeps the order
-                else:
-                    deliver(data)
-        finally:
-            loop.call_later(self.delay, writer.close)
-
-    def close(self) -> None:
-        for server in self.servers:
-            self.loop.call_soon_threadsafe(server.close)
 
 
 def start_rti(work: Path) -> tuple[subprocess.Popen[bytes], int]:
@@ -109,27 +50,18 @@ def start_rti(work: Path) -> tuple[subprocess.Popen[bytes], int]:
     return proc, int(json.loads(ready.read_text())["port"])
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def run_once(scenario: Path, stop: float | None, delay: float, work: Path, routing: str) -> float:
     """Wall time of the coordinator's run (run.json), every link delayed `delay` s each way."""
     work.mkdir(parents=True)
     rti, port = start_rti(work)
-    proxy = DelayProxy(port, delay)
-    peers: list[DelayProxy] = []
+    proxy = Proxy(port, delay)  # one loop, one thread, for every link
 
     def peer_args() -> list[str]:
-        """Direct routing: this process's Peer service, reached through a delaying proxy of its own."""
+        """Direct routing: this process's Peer service, reached through a delaying listener of its own."""
         if routing != "direct":
             return []
         listen = free_port()
-        peers.append(DelayProxy(listen, delay))
-        return ["--listen", f"127.0.0.1:{listen}", "--advertise", f"127.0.0.1:{peers[-1].listen()}"]
+        return ["--listen", f"127.0.0.1:{listen}", "--advertise", f"127.0.0.1:{proxy.listen(listen)}"]
 
     try:
         data = yaml.safe_load(scenario.read_text())
@@ -152,8 +84,7 @@ def run_once(scenario: Path, stop: float | None, delay: float, work: Path, routi
             raise RuntimeError(f"the run failed: {(work / 'coordinator.log').read_text()[-800:]}")
         return float(json.loads((out / "run.json").read_text())["wall_time_s"])
     finally:
-        for p in [proxy, *peers]:
-            p.close()
+        proxy.close()
         rti.terminate()
         rti.wait(10)
 

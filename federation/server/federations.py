@@ -19,12 +19,16 @@ from federation.rti import errors as E
 from federation.rti.callbacks import TimeAdvanceGrant
 from federation.rti.execution import FederationExecution
 from federation.rti.plan import RoutingPlan, plan_of
-from federation.rti.time import to_seconds
+from federation.rti.time import END_OF_TIME, LogicalTime, to_seconds
 
 from federation.server.limits import Limits
 from federation.server.sessions import HostSession
 
 log = logging.getLogger(__name__)
+
+# s a direct federation waits, once a host's stream ended, for a heartbeat of each of that host's peers: only they
+# know how far it had come (its last promises to them), and its failure is named at that time
+LOST_GRACE = 1.5
 
 
 @dataclass(frozen=True)
@@ -89,8 +93,10 @@ class FederationState:
         self.relay_sites: frozenset[str] = frozenset()
         self.plan: RoutingPlan | None = None  # direct, once sent: time and data no longer pass through here
         self.progress: dict[int, Any] = {}  # direct: each federate's last pb.Progress from its host
-        self.advanced: dict[int, float] = {}
-        self.plan_at = 0.0  # monotonic time the plan was sent  # direct: monotonic time each federate's logical time last grew
+        self.advanced: dict[int, float] = {}  # direct: when each federate's reported time last grew (monotonic)
+        self.promised: dict[int, dict[str, LogicalTime]] = {}  # direct: how far each federate came, by site that heard
+        self.doomed: list[tuple[float, int | None, str, str]] = []  # failures due: (when, federate, site, reason)
+        self.plan_at = 0.0  # monotonic time the plan was sent
 
     @property
     def name(self) -> str:
@@ -119,22 +125,57 @@ class FederationState:
         return plan_of(self.execution, self.sites, endpoints, self.relay_sites)
 
     def time_of(self, handle: int) -> int:
-        """A member's logical time: the core's, or with direct routing the last its host reported."""
-        if self.plan is not None and handle in self.progress:
-            return int(self.progress[handle].time)
-        try:
-            return self.execution.federate(handle).time
-        except E.RTIError:
-            return self.execution.start_time
+        """A member's logical time: the core's, or with direct routing the last its host reported, unless every
+        peer it sends to heard a later promise from it since (its host lost or silent): then the time up to which
+        they all have what it sent, which is what the promises say it had reached (or asked for)."""
+        if self.plan is None:
+            try:
+                return self.execution.federate(handle).time
+            except E.RTIError:
+                return self.execution.start_time
+        p = self.progress.get(handle)
+        t = self.execution.start_time if p is None else int(p.time)
+        heard = self.heard(handle)
+        if heard is not None and heard > t and not (p is not None and p.waiting and heard <= p.pending_time):
+            return heard
+        return t
 
-    def report_progress(self, reports: Any) -> None:
-        """A direct host's progress: what `rti status` shows, and when each member last advanced (the watchdog's)."""
+    def heard(self, handle: int) -> LogicalTime | None:
+        """The least of the last promises (less the lookahead) the sites still here heard from `handle`."""
+        by_site = self.promised.get(handle, {})
+        here = {self.sites.get(h) for h in self.sessions}
+        told = [t for site, t in by_site.items() if site in here] or list(by_site.values())
+        return min(told) if told else None
+
+    def hear_promises(self, promises: Any, receivers: set[int], site: str) -> None:
+        """Direct routing: the last promises (pb.Promise) a host of `site` holds from the senders of its federates
+        (`receivers`; any other is ignored). A promise is its sender's requested or granted time plus its lookahead."""
+        plan = self.plan
+        if plan is None or not receivers:
+            return
+        senders = set().union(*(plan.senders.get(r, ()) for r in receivers))
+        for p in promises:
+            f = plan.federates.get(p.federate)
+            if f is not None and f.handle in senders and f.lookahead is not None and p.time < END_OF_TIME:
+                self.promised.setdefault(f.handle, {})[site] = p.time - f.lookahead
+
+    def lose(self, handle: int | None, reason: str, after: float, site: str = "") -> None:
+        """Fail the federation `after` s from now blaming `handle` (or, with none, `site`), unless it fails
+        first: the first failure due is the one reported (the watchdog fires it)."""
+        if self.state == "running" and not any(d[1] == handle and d[2] == site for d in self.doomed):
+            self.doomed.append((time.monotonic() + after, handle, site, reason))
+
+    def report_progress(self, reports: Any, handles: set[int]) -> None:
+        """A direct host's progress on its own federates (`handles`: another's are ignored): what `rti status`
+        shows, and what the watchdog reads as progress."""
         now = time.monotonic()
         for p in reports:
-            if p.federate in self.names:
+            if p.federate in handles and p.federate in self.names:
                 before = self.progress.get(p.federate)
+                if before is None or p.time > before.time or p.messages_in > before.messages_in:
+                    self.last_progress = now
                 if before is None or p.time > before.time:
-                    self.advanced[p.federate] = self.last_progress = now
+                    self.advanced[p.federate] = now
                 self.progress[p.federate] = p
 
     def fail(self, handle: int | None, reason: str, reported: bool = False, site: str = "", name: str = "",
@@ -200,8 +241,14 @@ class FederationState:
                 session.lost(f"no message or heartbeat for {now - session.last_seen:.1f} s and no federate joined")
         if self.state != "running":
             return
+        if self.doomed:  # a verdict is on its way: the first due is given, nothing else is judged meanwhile
+            when, handle, site, reason = min(self.doomed, key=lambda d: d[0])
+            if when <= now:
+                self.fail(handle, reason, site=site)
+            return
         for handle, session in sorted(self.sessions.items()):
             if now - session.last_seen > limits.heartbeat_timeout:
+                # With direct routing its peers have been reporting what they heard from it all along: no grace.
                 self.fail(handle, f"no message or heartbeat for {now - session.last_seen:.1f} s "
                                   "(host frozen, killed or cut off)")
                 session.lost("heartbeat lost")
@@ -231,22 +278,40 @@ class FederationState:
             self.fail(culprit.handle, f"{what} for {stalled_for:.1f} s (grant timeout {self.grant_timeout:g} s)")
 
     def _stalled_direct(self, now: float) -> None:
-        """Direct routing: each member advances at its own pace (one with no input runs ahead), so a stall is a
-        member whose time did not grow for the grant timeout. Then blame the member its host says it is
-        stepping, else one that requested nothing, else the one furthest behind (the others wait on it)."""
-        since = self.plan_at
-        stalled = [h for h in self.sessions if now - self.advanced.get(h, since) > self.grant_timeout]
-        if not stalled:
+        """Direct routing: a member waits for a grant, and a sender it waits on has not advanced either, for the
+        grant timeout. Each host grants from its own channels, so a stuck federate holds back only the members
+        downstream of it while the others may run ahead: no federation-wide silence shows it. Blame the member
+        holding the waiters back, up their stalled senders: one its host says it is stepping (there or anywhere
+        stalled), else one that requested nothing, else (waiters waiting on each other) the one furthest behind."""
+        plan = self.plan
+        assert plan is not None
+
+        def waiting(handle: int) -> bool:
+            p = self.progress.get(handle)
+            return p is not None and bool(p.waiting)
+
+        stalled = {h for h in self.sessions if h in self.advanced and now - self.advanced[h] > self.grant_timeout}
+        waiters = [h for h in stalled if waiting(h)]
+        held: set[int] = set()
+        while waiters:
+            for sender in plan.senders.get(waiters.pop(), ()):
+                if sender in stalled and sender not in held:
+                    held.add(sender)
+                    if waiting(sender):
+                        waiters.append(sender)
+        if not held and stalled and stalled == set(self.sessions) and any(waiting(h) for h in stalled):
+            held = stalled  # nobody advanced at all while someone waits (a stall the plan does not explain)
+        if not held:
             return
 
-        def key(handle: int) -> tuple[bool, bool, int, str]:
+        def busy(handle: int) -> bool:
             session = self.sessions.get(handle)
-            p = self.progress.get(handle)
-            busy = session is not None and session.busy == handle
-            return (not busy, p is not None and p.waiting, self.time_of(handle), self.names.get(handle, ""))
+            return session is not None and session.busy == handle
 
-        culprit = min(self.sessions, key=key)  # a member stuck in its step stalls the others: it comes first
-        stalled_for = now - self.advanced.get(culprit, since)
-        p = self.progress.get(culprit)
-        what = "is deadlocked waiting for a grant" if p is not None and p.waiting else "sent no time advance request"
-        self.fail(culprit, f"{what} for {stalled_for:.1f} s (grant timeout {self.grant_timeout:g} s)")
+        def key(handle: int) -> tuple[bool, bool, int, str]:
+            return (waiting(handle), not busy(handle), self.time_of(handle), self.names.get(handle, ""))
+
+        # One stuck in its step holds back its host's other federates too: it may be the one to name.
+        culprit = min(held | {h for h in stalled if busy(h)}, key=key)
+        what = "is deadlocked waiting for a grant" if waiting(culprit) else "sent no time advance request"
+        self.fail(culprit, f"{what} for {now - self.advanced[culprit]:.1f} s (grant timeout {self.grant_timeout:g} s)")

@@ -27,7 +27,7 @@ from federation.security.policy import PermissionDenied
 
 from federation.server.admin import AdminService
 from federation.server.checks import decode, message_items, pairs
-from federation.server.federations import FederationState, Stats
+from federation.server.federations import LOST_GRACE, FederationState, Stats
 from federation.server.sessions import CLOSE, HostSession, ProtocolViolation
 
 log = logging.getLogger(__name__)
@@ -105,7 +105,9 @@ class RTIService(AdminService, pb_grpc.RTIServicer):  # type: ignore[misc, name-
         if state is not None:
             with state.lock:
                 live = sorted(session.handles, key=lambda h: state.names.get(h, ""))
-                if live:
+                if live and state.plan is not None:  # its peers may say how far it had come: hear them first
+                    state.lose(live[0], reason, LOST_GRACE)
+                elif live:
                     state.fail(live[0], reason)
                 for h in live:
                     state.sessions.pop(h, None)
@@ -123,9 +125,10 @@ class RTIService(AdminService, pb_grpc.RTIServicer):  # type: ignore[misc, name-
             raise ProtocolViolation(grpc.StatusCode.INVALID_ARGUMENT, "empty message: no body set")
         if kind == "heartbeat":
             session.busy = msg.heartbeat.busy
-            if msg.heartbeat.progress and session.federation is not None:
+            if (msg.heartbeat.progress or msg.heartbeat.heard) and session.federation is not None:
                 with session.federation.lock:
-                    session.federation.report_progress(msg.heartbeat.progress)
+                    session.federation.report_progress(msg.heartbeat.progress, session.handles)
+                    session.federation.hear_promises(msg.heartbeat.heard, session.handles, session.site)
             return
         if kind == "batch":
             n, limit = len(msg.batch.messages), self.limits.max_batch_messages
@@ -329,31 +332,19 @@ class RTIService(AdminService, pb_grpc.RTIServicer):  # type: ignore[misc, name-
             target.send(relay=body)
 
     def _peer_lost(self, session: HostSession, state: FederationState, body: Any) -> None:
-        """A host lost its channel with another. A killed host's own session usually ends at the same moment and
-        names it better: the link is blamed only if nothing else failed the federation within LINK_GRACE."""
-        reason = clip(f"site {session.site!r} lost its channel with site {body.site!r}: {body.reason}", 64 * 1024)
+        """A host lost its channel with another, or refused what came on it. A killed host's own session usually
+        ends at the same moment and names it better: the link is blamed only if nothing else failed the federation
+        within LINK_GRACE. The other site is blamed (the reporter, if it names no site of the federation): its
+        federate the report names, else its first by name."""
         peer = body.site if body.site in set(state.sites.values()) else session.site
-
-        def blame() -> None:
-            with state.lock:
-                if state.state != "running":
-                    return
-                live = sorted((h for h, s in state.sites.items() if s == peer and h in state.sessions),
-                              key=lambda h: state.names.get(h, ""))
-                if not live:
-                    state.fail(None, reason, site=peer)
-                    return
-                silent = time.monotonic() - state.sessions[live[0]].last_seen
-                if silent > 2 * HEARTBEAT:  # its RTI session is silent too: the host froze or died, no partition
-                    state.fail(live[0], f"no message or heartbeat for {silent:.1f} s (host frozen, killed or cut "
-                                        f"off); {reason}")
-                else:
-                    state.fail(live[0], reason)
-
-        if session.loop is not None:
-            session.loop.call_later(LINK_GRACE, blame)
-        else:
-            blame()
+        said = clip(body.reason, 64 * 1024)
+        reason = said if said.startswith(f"site {session.site!r} ") else \
+            f"site {session.site!r} lost its channel with site {body.site!r}: {said}"
+        joined = {f.handle for f in state.execution.federates}
+        members = sorted((h for h, s in state.sites.items() if s == peer and h in joined), key=lambda h: state.names[h])
+        named = [h for h in members if f"federate {state.names[h]!r} of site {peer!r}" in said]
+        culprit = (named or members)[0] if members else None
+        state.lose(culprit, reason, LINK_GRACE, site="" if culprit is not None else peer)
 
     def _request(self, state: FederationState, handle: int, request: Any) -> None:
         if request.kind == pb.TimeRequest.TAR:

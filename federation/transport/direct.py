@@ -27,14 +27,15 @@ from federation.security.plans import PlanNotTrusted, check_plan
 
 from federation.transport.ahead import GaltNotice
 from federation.transport.grpc import GrpcTransport, RTIConnection, now_ns
-from federation.transport.peers import PeerLink, PeerServer, RelayLink, decode
+from federation.transport.peers import CLOSE_TIMEOUT, PeerLink, PeerServer, RelayLink, decode
 
 log = logging.getLogger(__name__)
 
 INBOUND_WAIT = 10.0  # s a finished host waits for its peers to close their channels to it
 FLUSH_AFTER = 0.005  # s a batch waits for a receiver's next step at most
 DRAIN_IDLE = 0.5  # s without a grant that ends a failed federation's drain (see take_ready)
-FAILURE_WAIT = 1.0  # s the recorder waits, after a failure, for the last shipments of the hosts still running
+LOSS_DELAY = 0.3  # s a broken channel waits for the federation's verdict before it is reported
+FAILED_DRAIN = 3.0  # s a host closing after a failure waits for its channels to deliver what is in flight
 
 
 class DirectTransport(GrpcTransport):
@@ -89,13 +90,16 @@ class DirectTransport(GrpcTransport):
             self._apply(site, msg)
         log.info("site %s routes directly by plan %s", self.site, plan.digest[:12])
 
-    def _progress(self) -> list[Any]:
+    def _progress(self) -> dict[str, list[Any]]:
+        """A heartbeat's report: where this host's federates are, and the promises it holds from other sites'."""
         local = self.local
         if local is None:
-            return []
-        return [pb.Progress(federate=m.handle, time=m.time, waiting=m.pending is not None,
-                            pending_time=m.pending[1] if m.pending else 0, messages_out=m.sent, messages_in=m.received)
-                for m in local.members.values() if not m.resigned]
+            return {}
+        return {"progress": [pb.Progress(federate=m.handle, time=m.time, waiting=m.pending is not None,
+                                         pending_time=m.pending[1] if m.pending else 0, messages_out=m.sent,
+                                         messages_in=m.received)
+                             for m in local.members.values() if not m.resigned],
+                "heard": [pb.Promise(federate=h, time=t) for h, t in local.promises.items()]}
 
     # ------------------------------------------------------------ inbound
     def receive(self, from_site: str, message: Any) -> None:
@@ -141,13 +145,19 @@ class DirectTransport(GrpcTransport):
             self._lost(from_site, reason or f"site {from_site!r} closed its channel before its federates resigned")
 
     def _lost(self, site: str, reason: str) -> None:
-        with self.conn.cond:
-            if self._finished or self.conn.failure is not None:
-                return
-            self._report(site, reason)
+        """A channel broke. Reported after LOSS_DELAY, unless the federation failed meanwhile: once it fails, its
+        hosts end and their channels break, often before the verdict reaches this one, and that is no news."""
+        def report() -> None:
+            with self.conn.cond:
+                if not self._finished and self.conn.failure is None:
+                    self._report(site, reason)
+
+        timer = threading.Timer(LOSS_DELAY, report)
+        timer.daemon = True
+        timer.start()
 
     def _report(self, site: str, reason: str) -> None:
-        log.error("channel with site %s lost: %s", site, reason)
+        log.info("channel with site %s lost: %s", site, reason)  # the RTI's verdict tells it, and every host logs that
         self.conn.send(peer_lost=pb.PeerLost(site=site, reason=reason))
 
     # ------------------------------------------------------------ outbound
@@ -289,6 +299,14 @@ class DirectTransport(GrpcTransport):
             more, galt = local.drain_below_galt(handle)
         return out + more, galt
 
+    def _settled(self) -> bool:
+        """After a failure at time T: whether every time-constrained federate here has a safe GALT past T, so that
+        nothing still in flight can change what it may write up to T."""
+        local, t = self.local, getattr(self.conn.failure, "time", None)
+        if local is None or t is None:
+            return False
+        return all(local.galt(m) > t for m in local.members.values() if m.constrained and not m.resigned)
+
     def resign(self, handle: int) -> None:
         local = self.local
         if local is not None:
@@ -299,24 +317,41 @@ class DirectTransport(GrpcTransport):
         super().resign(handle)
 
     def close(self) -> None:
-        """End this host's channels: its own streams, after everything still held here (after a failure too: the
-        recorder keeps every row it gets complete), then, once its peers have closed theirs to it (INBOUND_WAIT
-        at most), its Peer service."""
+        """End this host's channels: its own streams (after what is queued), then, once its peers have closed
+        theirs to it (or INBOUND_WAIT passed), its Peer service.
+
+        Once the federation failed, each wait is FAILED_DRAIN at most (a peer may be gone or frozen), yet what
+        is in flight still arrives both ways: what the peers sent before the verdict is what this host's
+        recorder can still write (Recorder.salvage: every row below its last safe GALT). Its wait ends as soon
+        as nothing more can change that, up to the failure's time (`_settled`)."""
         with self.conn.cond:
             self._finished = True
             if self.local is not None:
                 self._ship(everything=True)
             links = list(self._links.values())
+            failed = self.conn.failure is not None
         for link in links:
-            link.close()
-        self.settle(INBOUND_WAIT if self.conn.failure is None else FAILURE_WAIT)  # a stuck peer never closes
+            link.finish()
+        deadline = time.monotonic() + (FAILED_DRAIN if failed else CLOSE_TIMEOUT)
+        for link in links:
+            link.close(max(0.0, deadline - time.monotonic()))
+        failed = self.settle(FAILED_DRAIN if failed else INBOUND_WAIT)
         if self.server is not None:
-            self.server.stop()
+            self.server.stop(0.0 if failed else 1.0)  # after a failure, a stream still open is a lost peer's
 
-    def settle(self, timeout: float = FAILURE_WAIT) -> None:
-        """Wait until the peers have closed their channels to this host (or `timeout`): after a failure, the
-        hosts still running ship what they held before they close, and this host takes it first."""
+    def settle(self, timeout: float = FAILED_DRAIN) -> bool:
+        """Wait until the peers have closed their channels to this host, `timeout` at most (FAILED_DRAIN once the
+        federation failed; then it also ends as soon as nothing in flight can change what this host may write up
+        to the failure's time: `_settled`). After a failure the hosts still running ship what they held before
+        they close, and this host takes it first. Returns whether the federation failed."""
         deadline = time.monotonic() + timeout
+        failed = self.conn.failure is not None
         with self.conn.cond:
             while self._open_in and (left := deadline - time.monotonic()) > 0:
-                self.conn.cond.wait(left)
+                if not failed and self.conn.failure is not None:
+                    failed, deadline = True, min(deadline, time.monotonic() + FAILED_DRAIN)
+                    continue
+                if failed and self._settled():
+                    break
+                self.conn.cond.wait(min(left, 0.05) if failed else left)  # promises arrive without a notice
+        return failed

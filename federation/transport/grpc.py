@@ -81,7 +81,7 @@ class RTIConnection:
         self.on_relay: Callable[[Any], None] | None = None
         self.early: list[Any] = []  # plan and relayed messages that came before their handlers were set
         self.local_ready: Callable[[], list[int]] | None = None
-        self.progress: Callable[[], list[Any]] | None = None
+        self.progress: Callable[[], dict[str, list[Any]]] | None = None  # Heartbeat fields: progress, heard
         self._closed = threading.Event()
         stub = pb_grpc.RTIStub(self.channel)
         self._stream = stub.Session(self._outbox.batches(_one), metadata=metadata)
@@ -139,11 +139,11 @@ class RTIConnection:
     def _beat(self) -> None:
         while not self._closed.wait(self._heartbeat):  # close() wakes it: it ends at once
             progress = self.progress
+            report: dict[str, list[Any]] = {}
             if progress is not None:
                 with self._cond:
                     report = progress()
-            self.send(heartbeat=pb.Heartbeat(sent_at=time.time(), busy=self.busy,
-                                             progress=report if progress is not None else []))
+            self.send(heartbeat=pb.Heartbeat(sent_at=time.time(), busy=self.busy, **report))
 
     def send(self, request_id: int = 0, held: bool = False, **body: Any) -> None:
         """Queue a message; `held` for a step granted here (see Outbox.put)."""

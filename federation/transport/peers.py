@@ -132,6 +132,8 @@ class PeerServer(pb_grpc.PeerServicer):  # type: ignore[misc, name-defined]
         if self._tls:
             certified = peer_site(context)
             if certified != site:
+                log.warning("refused a stream from %s claiming site %r with the certificate of site %r",
+                            context.peer(), site, certified)
                 context.abort(grpc.StatusCode.PERMISSION_DENIED,
                               f"a stream claiming site {site!r} presented the certificate of site {certified!r}")
         if not site:
@@ -209,12 +211,17 @@ class PeerLink:
         elif not self._closing.is_set():
             self._on_lost(self.site, f"site {self.site!r} closed its channel early")
 
+    def finish(self) -> None:
+        """End the stream once what is queued is sent, without waiting (`close` waits)."""
+        if not self._closing.is_set():
+            self._closing.set()
+            with self._room:
+                self._room.notify_all()  # a sender waiting for room goes on
+            self._queue.put(None)
+
     def close(self, timeout: float = CLOSE_TIMEOUT) -> None:
         """Send what is queued, end the stream, and wait (up to `timeout`) for the receiver to take it."""
-        self._closing.set()
-        with self._room:
-            self._room.notify_all()
-        self._queue.put(None)
+        self.finish()
         try:
             self._future.result(timeout)
         except Exception:
@@ -237,6 +244,9 @@ class RelayLink:
 
     def wait_room(self, timeout: float = CLOSE_TIMEOUT) -> None:
         """The RTI session's own flow control applies."""
+
+    def finish(self) -> None:
+        """Nothing to end: the RTI session carries on."""
 
     def close(self, timeout: float = CLOSE_TIMEOUT) -> None:
         """Nothing to end: the RTI session carries on."""

@@ -26,7 +26,7 @@ import pytest
 import yaml
 
 from adapters.fmu.interface import fmu_interface
-from bench.wan import DelayProxy, free_port
+from bench.proxy import Proxy, free_port
 from federation.protocol import pb
 from federation.runtime.coordinator import run_coordinator
 from federation.runtime.launch import HostOptions
@@ -130,12 +130,12 @@ def flagship_without_an_expose_list(folder: Path) -> Path:
     return path
 
 
-def deploy_direct(scenario: Scenario, out: Path, rti: str, proxies: list[DelayProxy]) -> RunResult:
+def deploy_direct(scenario: Scenario, out: Path, rti: str, proxies: list[Proxy]) -> RunResult:
     """A direct run deployed as docs/deploy.md does (plaintext): one `federation host` per site, and the coordinator
     (in this process, logging to caplog), each Peer service listening on a port only its recording proxy dials."""
     def peer() -> tuple[str, str]:
         port = free_port()
-        proxies.append(DelayProxy(port, 0.0, record=True))
+        proxies.append(Proxy(port, 0.0, record=True))
         return f"127.0.0.1:{port}", f"127.0.0.1:{proxies[-1].listen()}"
 
     (out / "logs").mkdir(parents=True)
@@ -169,7 +169,7 @@ def test_nothing_private_leaves_a_host(routing: str, fmu_dist: Path, tmp_path: P
     tap_file, rti_log, run = tmp_path / "tap.bin", tmp_path / "rti.log", tmp_path / "run"
     rti = spawn([sys.executable, str(Path(__file__).with_name("tap_rti.py")), str(tap_file)], rti_log,
                 stdout=subprocess.PIPE)
-    proxies: list[DelayProxy] = []
+    proxies: list[Proxy] = []
     try:
         assert rti.stdout is not None
         target = rti.stdout.readline().decode().strip().rsplit(" ", 1)[1]
