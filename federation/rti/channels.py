@@ -34,7 +34,8 @@ class Outgoing:
     """What this host sends one site, until shipped: updates, interactions, and the senders' new promises."""
 
     updates: list[tuple[int, int, Values, LogicalTime | None]] = field(default_factory=list)  # sender, object, values, ts
-    interactions: list[tuple[int, int, Values, LogicalTime | None]] = field(default_factory=list)  # sender, class, ...
+    # sender, class, parameters, timestamp, and how many of `updates` were sent before it (their order is kept)
+    interactions: list[tuple[int, int, Values, LogicalTime | None, int]] = field(default_factory=list)
     promises: dict[int, LogicalTime] = field(default_factory=dict)
 
 
@@ -227,7 +228,8 @@ class LocalRTI:
                     shared = ReceiveInteraction(class_handle, dict(parameters), timestamp, m.name)
                 self._deliver(sub, shared, tso, m.name, seq)
         for site in self._inter_sites[class_handle]:
-            self._outgoing(site).interactions.append((handle, class_handle, parameters, timestamp))
+            out = self._outgoing(site)
+            out.interactions.append((handle, class_handle, parameters, timestamp, len(out.updates)))
 
     def _next(self) -> int:
         self._seq += 1
@@ -247,45 +249,19 @@ class LocalRTI:
 
     # ------------------------------------------------------------ receiving
     def receive(self, from_site: str, updates: list[tuple[int, int, Values, LogicalTime | None]],
-                interactions: list[tuple[int, int, Values, LogicalTime | None]],
+                interactions: list[tuple[int, int, Values, LogicalTime | None, int]],
                 promises: list[tuple[int, LogicalTime]]) -> None:
-        """Apply one channel message from `from_site`; PlanViolation naming the sender for anything outside the plan."""
-        for sender, object_handle, values, timestamp in updates:
-            name = self._peer(from_site, sender)
-            obj = self.plan.objects.get(object_handle)
-            if obj is None or obj.owner != sender:
-                raise PlanViolation(f"federate {name!r} of site {from_site!r} sent an update of object {object_handle}, "
-                                    "which the routing plan does not give it")
-            routes = self._local_routes[object_handle]
-            wanted = frozenset().union(*(a for _, a in routes)) if routes else frozenset()
-            if not wanted.issuperset(values):
-                raise PlanViolation(f"federate {name!r} of site {from_site!r} sent attribute(s) "
-                                    f"{sorted(set(values) - wanted)} of object {object_handle} to site {self.site!r}, "
-                                    "outside the routing plan")
-            tso = self._check_stamp(name, from_site, sender, timestamp)
-            seq = self._next()
-            shared = None
-            for sub, attrs in routes:
-                if attrs.issuperset(values):
-                    if shared is None:
-                        shared = ReflectAttributeValues(object_handle, values, timestamp, name)
-                    self._deliver(sub, shared, tso, name, seq)
-                else:
-                    selected = {a: v for a, v in values.items() if a in attrs}
-                    if selected:
-                        self._deliver(sub, ReflectAttributeValues(object_handle, selected, timestamp, name), tso, name, seq)
-        for sender, class_handle, parameters, timestamp in interactions:
-            name = self._peer(from_site, sender)
-            inter = self.plan.interactions.get(class_handle)
-            local = self._inter_local.get(class_handle)
-            if inter is None or sender not in inter.publishers or not local:
-                raise PlanViolation(f"federate {name!r} of site {from_site!r} sent interaction class {class_handle} to "
-                                    f"site {self.site!r}, outside the routing plan")
-            tso = self._check_stamp(name, from_site, sender, timestamp)
-            seq = self._next()
-            received = ReceiveInteraction(class_handle, parameters, timestamp, name)
-            for sub in local:
-                self._deliver(sub, received, tso, name, seq)
+        """Apply one channel message from `from_site`, its updates and interactions in the order they were sent
+        (an interaction's last field: how many of the updates came before it); PlanViolation naming the sender
+        for anything outside the plan."""
+        at = 0
+        for item in interactions:
+            while at < min(item[4], len(updates)):
+                self._reflect(from_site, *updates[at])
+                at += 1
+            self._interaction(from_site, *item[:4])
+        for update in updates[at:]:
+            self._reflect(from_site, *update)
         for sender, promise in promises:
             name = self._peer(from_site, sender)
             before = self.promises.get(sender)
@@ -297,6 +273,46 @@ class LocalRTI:
                                     f"{before}")
             self.promises[sender] = promise
         self._grant_ready()
+
+    def _reflect(self, from_site: str, sender: int, object_handle: int, values: Values,
+                 timestamp: LogicalTime | None) -> None:
+        name = self._peer(from_site, sender)
+        obj = self.plan.objects.get(object_handle)
+        if obj is None or obj.owner != sender:
+            raise PlanViolation(f"federate {name!r} of site {from_site!r} sent an update of object {object_handle}, "
+                                "which the routing plan does not give it")
+        routes = self._local_routes[object_handle]
+        wanted = frozenset().union(*(a for _, a in routes)) if routes else frozenset()
+        if not wanted.issuperset(values):
+            raise PlanViolation(f"federate {name!r} of site {from_site!r} sent attribute(s) "
+                                f"{sorted(set(values) - wanted)} of object {object_handle} to site {self.site!r}, "
+                                "outside the routing plan")
+        tso = self._check_stamp(name, from_site, sender, timestamp)
+        seq = self._next()
+        shared = None
+        for sub, attrs in routes:
+            if attrs.issuperset(values):
+                if shared is None:
+                    shared = ReflectAttributeValues(object_handle, values, timestamp, name)
+                self._deliver(sub, shared, tso, name, seq)
+            else:
+                selected = {a: v for a, v in values.items() if a in attrs}
+                if selected:
+                    self._deliver(sub, ReflectAttributeValues(object_handle, selected, timestamp, name), tso, name, seq)
+
+    def _interaction(self, from_site: str, sender: int, class_handle: int, parameters: Values,
+                     timestamp: LogicalTime | None) -> None:
+        name = self._peer(from_site, sender)
+        inter = self.plan.interactions.get(class_handle)
+        local = self._inter_local.get(class_handle)
+        if inter is None or sender not in inter.publishers or not local:
+            raise PlanViolation(f"federate {name!r} of site {from_site!r} sent interaction class {class_handle} to "
+                                f"site {self.site!r}, outside the routing plan")
+        tso = self._check_stamp(name, from_site, sender, timestamp)
+        seq = self._next()
+        received = ReceiveInteraction(class_handle, parameters, timestamp, name)
+        for sub in local:
+            self._deliver(sub, received, tso, name, seq)
 
     def _peer(self, from_site: str, sender: int) -> str:
         f = self.plan.federates.get(sender)

@@ -43,8 +43,8 @@ class Inbound(Protocol):
         """The stream from `from_site` ended (`reason`: broken, or refused; None: closed by its sender)."""
 
 
-Decoded = tuple[list[tuple[int, int, Values, LogicalTime | None]], list[tuple[int, int, Values, LogicalTime | None]],
-                list[tuple[int, LogicalTime]]]
+Decoded = tuple[list[tuple[int, int, Values, LogicalTime | None]],
+                list[tuple[int, int, Values, LogicalTime | None, int]], list[tuple[int, LogicalTime]]]
 
 
 def decode(msg: Any) -> Decoded:
@@ -55,25 +55,28 @@ def decode(msg: Any) -> Decoded:
             raise PlanViolation(f"an update from federate handle {u.sender} pairs {len(u.attributes)} attribute "
                                 f"handles with {len(u.values)} values (or names one twice)")
         updates.append((u.sender, u.object, dict(zip(u.attributes, u.values)), u.timestamp if u.timestamped else None))
-    interactions: list[tuple[int, int, Values, LogicalTime | None]] = []
+    interactions: list[tuple[int, int, Values, LogicalTime | None, int]] = []
     for i in msg.interactions:
         if len(i.parameters) != len(i.values) or len(set(i.parameters)) != len(i.parameters):
             raise PlanViolation(f"an interaction from federate handle {i.sender} pairs {len(i.parameters)} parameter "
                                 f"handles with {len(i.values)} values (or names one twice)")
         interactions.append((i.sender, i.interaction_class, dict(zip(i.parameters, i.values)),
-                             i.timestamp if i.timestamped else None))
+                             i.timestamp if i.timestamped else None, i.after))
     return updates, interactions, [(p.federate, p.time) for p in msg.promises]
 
 
 def encode(outs: list[Outgoing]) -> Any:
     """Shipments for one site as one ChannelMessage: in order, each sender's last promise."""
-    updates, interactions, promises = [], [], {}
+    updates: list[Any] = []
+    interactions: list[Any] = []
+    promises: dict[int, LogicalTime] = {}
     for out in outs:
+        before = len(updates)  # an interaction says how many of the message's updates were sent before it
+        interactions += [pb.ChannelInteraction(sender=s, interaction_class=c, parameters=list(v),
+                                               values=list(v.values()), timestamped=t is not None, timestamp=t or 0,
+                                               after=before + n) for s, c, v, t, n in out.interactions]
         updates += [pb.ChannelUpdate(sender=s, object=o, attributes=list(v), values=list(v.values()),
                                      timestamped=t is not None, timestamp=t or 0) for s, o, v, t in out.updates]
-        interactions += [pb.ChannelInteraction(sender=s, interaction_class=c, parameters=list(v),
-                                               values=list(v.values()), timestamped=t is not None, timestamp=t or 0)
-                         for s, c, v, t in out.interactions]
         promises.update(out.promises)
     return pb.ChannelMessage(updates=updates, interactions=interactions,
                              promises=[pb.Promise(federate=h, time=t) for h, t in promises.items()])

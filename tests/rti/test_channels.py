@@ -178,16 +178,13 @@ class Federate:
             for _ in range(rng.randint(0, 3)):
                 ts = t + m.lookahead + rng.randint(0, 3)
                 value = float((int(total) * 31 + rng.randint(0, 999)) % 100_003)
-                # Interactions at odd times, updates at even ones: a channel message does not keep the order of
-                # one sender's update and interaction with the same timestamp (see the xfail test below).
                 if m.sends and (not m.publishes or rng.random() < 0.4):
                     cls = rng.choice(m.sends)
-                    self.rti.send(self.handle, cls, {p: value + p for p in range(len(INTERACTIONS[cls]))},
-                                  ts + 1 - ts % 2)
+                    self.rti.send(self.handle, cls, {p: value + p for p in range(len(INTERACTIONS[cls]))}, ts)
                 else:
                     attrs = rng.sample(m.publishes, rng.randint(1, len(m.publishes)))
                     self.rti.update(self.handle, rng.choice(self.objects),
-                                    {ATTRS.index(a): value + ATTRS.index(a) for a in attrs}, ts + ts % 2)
+                                    {ATTRS.index(a): value + ATTRS.index(a) for a in attrs}, ts)
         if t >= self.fed.stop:
             self.done = True
             self.rti.resign(self.handle)
@@ -253,9 +250,11 @@ def run_core(fed: Federation, driver_seed: int) -> dict[str, Federate]:
 Channels = dict[tuple[str, str], deque[Outgoing]]
 
 
-def ship(local: dict[str, LocalRTI], channels: Channels) -> None:
+def ship(local: dict[str, LocalRTI], channels: Channels, everything: bool = False) -> None:
+    """What each site ships now; `everything`: what it holds for its receivers' next steps too (the shell's
+    flusher does that within FLUSH_AFTER: here, once nothing else can happen)."""
     for site, rti in local.items():
-        for to, out in rti.take_outgoing().items():
+        for to, out in rti.take_outgoing(everything).items():
             assert to != site and to in local, f"site {site} shipped to {to!r}"
             channels.setdefault((site, to), deque()).append(out)
 
@@ -310,6 +309,9 @@ def run_direct(fed: Federation, driver_seed: int) -> dict[str, Federate]:
         ship(local, channels)
         moves: list[tuple[str, str]] = [k for k, q in sorted(channels.items()) if q]
         moves += [(site, "") for site, rti in local.items() if rti.ready]
+        if not moves and any(rti.held for rti in local.values()):
+            ship(local, channels, everything=True)
+            continue
         if not moves:
             break
         frm, to = driver.choice(moves)
@@ -371,6 +373,9 @@ def pump(local: dict[str, LocalRTI]) -> None:
     while True:
         ship(local, channels)
         keys = [k for k, q in sorted(channels.items()) if q]
+        if not keys and any(rti.held for rti in local.values()):
+            ship(local, channels, everything=True)
+            continue
         if not keys:
             return
         deliver(local, channels, keys[0])
@@ -448,8 +453,6 @@ def test_a_resigned_member_is_sent_nothing_more(small: Small) -> None:
     assert shipment(b, "A")[2] == [(small.dst, END_OF_TIME)]
 
 
-@pytest.mark.xfail(strict=True, reason="a channel message carries one sender's updates and interactions in two lists: "
-                                       "their order at one timestamp is lost (issue 15: the wire needs their order)")
 def test_one_senders_interaction_and_update_at_one_time_keep_their_order_across_sites(small: Small) -> None:
     plan = plan_of(small.fx, small.sites, {})
     a, b = LocalRTI(plan, "A"), LocalRTI(plan, "B")
@@ -489,7 +492,7 @@ def shipment(rti: LocalRTI, site: str) -> tuple[list[tuple[int, int, cb.Values, 
                                                 list[tuple[int, int, cb.Values, LogicalTime | None]],
                                                 list[tuple[int, LogicalTime]]]:
     """What `rti` ships `site`, as receive takes it."""
-    out = rti.take_outgoing().pop(site, Outgoing())
+    out = rti.take_outgoing(everything=True).pop(site, Outgoing())
     return out.updates, out.interactions, list(out.promises.items())
 
 
@@ -507,9 +510,9 @@ Refusal = Callable[[Small, LocalRTI], None]
      "federate 'src' of site 'A' sent an update of object 99"),
     (lambda s, b: b.receive("A", [(s.src, s.src_o, {X: 1.0, Y: 2.0}, 5)], [], []),
      "federate 'src' of site 'A' sent attribute(s) [1] of object 1 to site 'B', outside the routing plan"),
-    (lambda s, b: b.receive("A", [], [(s.src, PONG, {0: 1.0}, 5)], []),
+    (lambda s, b: b.receive("A", [], [(s.src, PONG, {0: 1.0}, 5, 0)], []),
      "federate 'src' of site 'A' sent interaction class 2 to site 'B', outside the routing plan"),
-    (lambda s, b: b.receive("A", [], [(s.src, HIT, {0: 1.0}, 5)], []),  # it publishes Hit, nobody at B hears it
+    (lambda s, b: b.receive("A", [], [(s.src, HIT, {0: 1.0}, 5, 0)], []),  # it publishes Hit, nobody at B hears it
      "federate 'src' of site 'A' sent interaction class 0 to site 'B', outside the routing plan"),
     (lambda s, b: b.receive("C", [], [], [(s.lone, 10)]),
      "federate 'lone' of site 'C' sent a promise to site 'B', which the routing plan gives no message from it"),
@@ -519,12 +522,12 @@ Refusal = Callable[[Small, LocalRTI], None]
      "federate 'src' of site 'A' took back its promise: 9 after 10"),
     (lambda s, b: b.receive("A", [(s.src, s.src_o, {X: 1.0}, 1)], [], []),  # src promised 0 + lookahead 2 at start
      "federate 'src' of site 'A' sent timestamp 1 below its promise 2"),
-    (lambda s, b: (b.receive("A", [], [], [(s.src, 10)]), b.receive("A", [], [(s.src, PING, {0: 1.0}, 9)], [])),
+    (lambda s, b: (b.receive("A", [], [], [(s.src, 10)]), b.receive("A", [], [(s.src, PING, {0: 1.0}, 9, 0)], [])),
      "federate 'src' of site 'A' sent timestamp 9 below its promise 10"),
     (lambda s, b: b.receive("C", [(s.src, s.src_o, {X: 1.0}, 5)], [], []),
      "site 'C' sent a message as federate handle 1, which is 'src' of site 'A'"),
     (lambda s, b: b.receive("C", [], [], [(s.src, 10)]), "which is 'src' of site 'A'"),
-    (lambda s, b: b.receive("A", [], [(99, PING, {0: 1.0}, 5)], []),
+    (lambda s, b: b.receive("A", [], [(99, PING, {0: 1.0}, 5, 0)], []),
      "site 'A' sent a message as federate handle 99, which is not in the routing plan"),
 ])
 def test_receive_refuses_what_the_plan_does_not_allow_naming_the_sender(small: Small, send: Refusal,
@@ -538,7 +541,7 @@ def test_receive_refuses_what_the_plan_does_not_allow_naming_the_sender(small: S
 
 def test_receive_takes_what_the_plan_allows(small: Small) -> None:
     b = at_b(small)
-    b.receive("A", [(small.src, small.src_o, {X: 1.0}, 2)], [(small.src, PING, {0: 5.0}, 3)], [(small.src, 10)])
+    b.receive("A", [(small.src, small.src_o, {X: 1.0}, 2)], [(small.src, PING, {0: 5.0}, 3, 1)], [(small.src, 10)])
     b.receive("A", [(small.src, small.src_o, {X: 2.0}, None)], [], [(small.src, 10)])  # the same promise again
     b.request(small.dst, 8)
     assert b.drain(small.dst) == [cb.ReflectAttributeValues(small.src_o, {X: 2.0}, None, "src"),
@@ -591,7 +594,7 @@ def test_a_send_at_time_plus_lookahead_goes_out(small: Small) -> None:
     a.send_interaction(small.src, HIT, {0: 4.0}, 2)  # nobody hears it: it goes nowhere
     updates, interactions, promises = shipment(a, "B")
     assert updates == [(small.src, small.src_o, {X: 1.0}, 2)]  # B hears x only
-    assert interactions == [(small.src, PING, {0: 3.0}, 2)] and promises == []
+    assert interactions == [(small.src, PING, {0: 3.0}, 2, 1)] and promises == []
     a.request(small.src, 10)  # src waits for dst, and sends nothing below 12 now: peer, which hears only src, passes 3
     assert shipment(a, "B")[2] == [(small.src, 12)]
     a.request(small.peer, 3)

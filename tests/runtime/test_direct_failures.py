@@ -45,7 +45,7 @@ from federation.transport.direct import DirectTransport
 from federation.transport.grpc import RTIConnection
 
 REFERENCE_STOP = 100_000  # s of the embedded reference runs: far beyond where a fault stops the others
-DIRECT: list[str] = []  # `federation run` options for direct routing: the default (the CLI has no --routing yet)
+DIRECT = ["--routing", "direct"]  # `federation run` options for direct routing (the default, said anyway)
 
 pytestmark = pytest.mark.slow
 

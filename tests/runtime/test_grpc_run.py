@@ -47,14 +47,16 @@ def test_grpc_results_are_byte_identical_to_embedded(
 
 
 def test_host_killed_mid_run_fails_the_run_naming_it(tmp_path: Path, runs: list[CliRun]) -> None:
-    fault_mid_run(tmp_path, runs, signal.SIGKILL)
+    fault_mid_run(tmp_path, runs, signal.SIGKILL, "--routing", "relay")  # direct: test_direct_failures.py
 
 
-def test_federate_stuck_in_its_step_is_named_by_the_grant_timeout(tmp_path: Path, runs: list[CliRun]) -> None:
+@pytest.mark.parametrize("routing", ["relay", "direct"])
+def test_federate_stuck_in_its_step_is_named_by_the_grant_timeout(tmp_path: Path, runs: list[CliRun],
+                                                                  routing: str) -> None:
     marker = tmp_path / "stalled"
     scenario, out = chain_scenario(tmp_path, stall_at=1500.0, marker=str(marker)), tmp_path / "out"
     run = start(runs, ["run", str(scenario), "--mode", "grpc", "--out", str(out), "--no-plot",
-                       "--grant-timeout", "3"], tmp_path, "run")
+                       "--grant-timeout", "3", "--routing", routing], tmp_path, "run")
     wait_for_rows(run, out / "results.csv")
     run.wait(30)
     assert marker.exists(), f"the federate never stalled:\n{run.stderr}"
@@ -71,7 +73,7 @@ def test_federate_stuck_in_its_step_is_named_by_the_grant_timeout(tmp_path: Path
 
 def test_silent_host_is_caught_by_the_heartbeat_timeout_and_killed(tmp_path: Path, runs: list[CliRun]) -> None:
     """A partition without a closed stream: the host is SIGSTOPped, connected but silent."""
-    fault_mid_run(tmp_path, runs, signal.SIGSTOP)
+    fault_mid_run(tmp_path, runs, signal.SIGSTOP, "--routing", "relay")  # direct: test_direct_failures.py
 
 
 def test_killing_the_run_command_takes_its_rti_and_hosts_with_it(tmp_path: Path, runs: list[CliRun]) -> None:
