@@ -70,11 +70,7 @@ def main(argv: list[str] | None = None) -> int:
             e, h = med["embedded"], med.get("helics")
             assert e is not None
             fields = [f"grpc-ring n={n} steps={args.steps} reps={args.reps}", f"embedded_us_per_step={e * 1e6:.0f}"]
-            for r in ROUTINGS:
-                g = med[r]
-                assert g is not None
-                fields += [f"{r}_us_per_step={g * 1e6:.0f}", f"{r}/embedded={g / e:.1f}x"]
-                fields += [f"{r}/helics={g / h:.2f}x"] if h else []
+            fields += _routing_fields(med, e, "us_per_step", 1e6, h)
             fields += [f"helics_us_per_step={h * 1e6:.0f}"] if h else ["helics=n/a"]
             fields.append(f"results_identical={'yes' if identical else 'NO'}")
             print(" ".join(fields), flush=True)
@@ -86,13 +82,22 @@ def main(argv: list[str] | None = None) -> int:
         e = walls["embedded"]
         assert e is not None
         fields = [f"grpc-flagship stop={args.flagship_stop:g}s reps={args.reps}", f"embedded_wall_s={e:.2f}"]
-        for r in ROUTINGS:
-            g = walls[r]
-            assert g is not None
-            fields += [f"{r}_wall_s={g:.2f}", f"{r}/embedded={g / e:.1f}x"]
+        fields += _routing_fields(walls, e, "wall_s", 1.0)
         identical = all(_same(work / "fembedded", work / f"f{r}") for r in ROUTINGS)
         print(" ".join(fields + [f"results_identical={'yes' if identical else 'NO'}"]), flush=True)
     return 0
+
+
+def _routing_fields(med: dict[str, float | None], embedded: float, unit: str, scale: float,
+                    helics: float | None = None) -> list[str]:
+    """Each routing's figure, and its ratio to embedded mode (and to HELICS)."""
+    fields = []
+    for r in ROUTINGS:
+        g = med[r]
+        assert g is not None
+        fields += [f"{r}_{unit}={g * scale:.{0 if scale > 1 else 2}f}", f"{r}/embedded={g / embedded:.1f}x"]
+        fields += [f"{r}/helics={g / helics:.2f}x"] if helics else []
+    return fields
 
 
 def _same(a: Path, b: Path) -> bool:

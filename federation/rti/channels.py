@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from . import errors as E
 from .callbacks import Callback, ReceiveInteraction, ReflectAttributeValues, TimeAdvanceGrant, Values, merge_latest_values
+from .execution import output_bound
 from .plan import PlanError, RoutingPlan
 from .time import END_OF_TIME, LogicalTime
 
@@ -366,12 +367,7 @@ class LocalRTI:
         """The lowest timestamp member `m` may still send (the core's output bound)."""
         if m.resigned or m.lookahead is None:
             return END_OF_TIME
-        if m.pending is None:
-            return m.time + m.lookahead
-        kind, t = m.pending
-        if kind == NMR and m.tso:
-            t = min(t, m.tso[0][0])
-        return t + m.lookahead
+        return output_bound(m.time, m.lookahead, m.pending, m.tso)
 
     def _outputs(self) -> dict[int, LogicalTime]:
         """The lowest timestamp each regulating member here may still send: its receivers' GALTs, its promises.

@@ -55,6 +55,18 @@ class FederateState:
     discovered: set[int] = field(default_factory=set)
 
 
+def output_bound(time: LogicalTime, lookahead: LogicalTime, pending: tuple[str, LogicalTime] | None,
+                 tso: list[tuple[LogicalTime, str, int, Callback]]) -> LogicalTime:
+    """The lowest timestamp a regulating federate may still send: its time + lookahead, or its pending
+    request's time + lookahead (an NMR's lowered to the first message it holds). Shared with channels.py."""
+    if pending is None:
+        return time + lookahead
+    kind, t = pending
+    if kind == NMR and tso:
+        t = min(t, tso[0][0])
+    return t + lookahead
+
+
 @dataclass
 class ObjectInstance:
     handle: int
@@ -408,12 +420,7 @@ class FederationExecution:
     # ---------------------------------------------------------- time management
     def _output_bound(self, fed: FederateState) -> LogicalTime:
         assert fed.lookahead is not None
-        if fed.pending is None:
-            return fed.time + fed.lookahead
-        kind, t = fed.pending
-        if kind == NMR and fed.tso:
-            t = min(t, fed.tso[0][0])
-        return t + fed.lookahead
+        return output_bound(fed.time, fed.lookahead, fed.pending, fed.tso)
 
     def _refresh_nmr(self, fed: FederateState) -> None:
         assert fed.pending is not None
