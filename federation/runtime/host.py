@@ -6,8 +6,10 @@ values keyed by handles) ever leave this process.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+from pathlib import Path
 
 import grpc
 
@@ -58,8 +60,22 @@ def serve_host(options: HostOptions, scenario: Scenario, creds: SiteCredentials 
     parent = telemetry.context_from({"traceparent": options.traceparent}) if options.traceparent \
         else telemetry.inherited_context()
     with telemetry.span("federation.host", parent, site=options.site, federation=scenario.federation):
-        return run_host(scenario, options.site, options.rti, options.wait, creds, listen=options.listen,
+        target = options.rti if options.rti_ready_file is None else rti_address(options.rti_ready_file, options.wait)
+        return run_host(scenario, options.site, target, options.wait, creds, listen=options.listen,
                         advertise=options.advertise, accepts=options.accepts)
+
+
+def rti_address(ready_file: Path, wait: float) -> str:
+    """The RTI's HOST:PORT from the ready file it writes (whole, by rename) once it listens; ConnectionLost when it
+    does not appear within `wait` s."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return str(json.loads(ready_file.read_bytes())["listen"])
+        except (FileNotFoundError, KeyError, ValueError):
+            if time.monotonic() >= deadline:
+                raise ConnectionLost(f"the RTI did not say where it listens ({ready_file}) within {wait:g} s") from None
+            time.sleep(0.02)
 
 
 def open_session(scenario: Scenario, site: str, target: str, wait: float, creds: SiteCredentials | None,

@@ -51,6 +51,9 @@ class HostOptions(BaseModel):
     listen: str = "127.0.0.1:0"
     advertise: str | None = None
     accepts: bool = True
+    # A launcher starting the RTI and the hosts at once: the RTI's ready file, where the host reads its address
+    # (`rti` then says nothing) once it listens; the host waits `wait` s for it.
+    rti_ready_file: Path | None = None
 
     @field_validator("listen")
     @classmethod

@@ -57,19 +57,31 @@ def start_rti(log_path: Path, grant_timeout: float | None = None, env: dict[str,
     Without `gate` (the RTI of one run, reached only by its own processes) gRPC accepts the
     connections itself: the connection gate's relay would cost every message a hop (bench/gate_ring.py).
     `ready_file` (default: beside the log) is where the RTI says it listens."""
+    proc, ready = spawn_rti(log_path, grant_timeout, env, security, gate, ready_file)
+    return proc, await_rti(proc, ready, log_path)
+
+
+def spawn_rti(log_path: Path, grant_timeout: float | None = None, env: dict[str, str] | None = None,
+              security: list[str] | None = None, gate: bool = False,
+              ready_file: Path | None = None) -> tuple[subprocess.Popen[bytes], Path]:
+    """`start_rti` without the wait: the process, and the file it will say where it listens in (await_rti)."""
     ready = ready_file or log_path.with_suffix(".ready.json")
     ready.unlink(missing_ok=True)  # an earlier RTI's
     args = ["rti", "serve", "--listen", "127.0.0.1:0", "--ready-file", str(ready), *(security or []),
             *([] if gate else ["--no-gate"])]
     if grant_timeout is not None:
         args += ["--grant-timeout", str(grant_timeout)]
-    proc = spawn(federation_command(*args), log_path, extra_env=env)
+    return spawn(federation_command(*args), log_path, extra_env=env), ready
+
+
+def await_rti(proc: subprocess.Popen[bytes], ready: Path, log_path: Path) -> str:
+    """The address of a spawned RTI once it listens; CoordinationFailed (and the process stopped) if it does not."""
     try:
         info = wait_ready_file(ready, proc, RTI_START_TIMEOUT)
     except RuntimeError as exc:
         stop_all([proc])
         raise CoordinationFailed(f"the RTI server did not start (see {log_path}): {exc}{last_line(log_path)}") from None
-    return proc, str(info["listen"])
+    return str(info["listen"])
 
 
 def wait_ready_file(path: Path, proc: subprocess.Popen[bytes], timeout: float) -> dict[str, object]:
@@ -137,20 +149,30 @@ class LocalLauncher:
         self.servers: list[subprocess.Popen[bytes]] = []
 
     def start_rti(self) -> str:
+        """Start the RTI and, while it starts, the hosts: they read its address in its ready file once it
+        listens, and join once the coordinator has created the federation (their start-up, imports and
+        models, overlaps the RTI's)."""
         if self.rti is not None:
             return self.rti
         self.launch.mkdir(exist_ok=True)
-        server, target = start_rti(self.logs / "rti.log", self.grant_timeout, self.env, self.sec.rti_args(),
-                                   ready_file=self.launch / "rti.ready.json")
+        log_path = self.logs / "rti.log"
+        server, ready = spawn_rti(log_path, self.grant_timeout, self.env, self.sec.rti_args(),
+                                  ready_file=self.launch / "rti.ready.json")
         self.servers.append(server)
-        return target
+        self._spawn_hosts("", ready)
+        return await_rti(server, ready, log_path)
 
     def start_hosts(self, target: str) -> None:
+        if not self.procs:  # started with the RTI, unless it was already serving
+            self._spawn_hosts(target, None)
+
+    def _spawn_hosts(self, target: str, rti_ready_file: Path | None) -> None:
         for site in self.scenario.sites():
             options = HostOptions.of(self.scenario, site, target, tls=self.sec.certs.root if self.sec.certs else None,
                                      traceparent=self.env.get(telemetry.ENV_PARENT),
                                      telemetry_dir=self.env[telemetry.ENV_DIR], listen=LOCAL_LISTEN,
-                                     accepts=host_accepts(self.routing, self.relay_sites, site))
+                                     accepts=host_accepts(self.routing, self.relay_sites, site),
+                                     rti_ready_file=rti_ready_file)
             path = options.write(self.launch / f"host-{site}.json")
             self.procs[site] = spawn(federation_command("host", "--options", str(path)),
                                      self.logs / f"host-{site}.log", extra_env=self.env)
