@@ -24,26 +24,32 @@ FLAGSHIP = ROOT / "examples" / "grid_furnace_vehicle" / "scenario.yaml"
 def test_grpc_results_are_byte_identical_to_embedded(
     which: str, fmu_dist: Path, tmp_path: Path, runs: list[CliRun]
 ) -> None:
+    """Every routing gives the bytes of embedded mode: direct, relay, and direct with sites that accept no
+    connection (their channels relayed by the RTI, mixed with direct ones in one federation)."""
     from bench.ring_scenario import write_ring
 
     if which == "flagship":
-        scenario, extra = FLAGSHIP, ["--stop", "3600"]
+        scenario, extra, nat = FLAGSHIP, ["--stop", "3600"], ["--relay-site", "utility", "--relay-site", "operator"]
     else:
-        scenario, extra = write_ring(tmp_path / "scenario", 4, 300, fmi="2"), []
-    out = {mode: tmp_path / f"out-{mode}" for mode in ("embedded", "grpc")}
-    for mode, folder in out.items():
-        run = start(runs, ["run", str(scenario), "--mode", mode, "--out", str(folder), "--no-plot", *extra],
-                    tmp_path, mode)
+        scenario, extra, nat = write_ring(tmp_path / "scenario", 4, 300, fmi="2"), [], ["--relay-site", "s1"]
+    variants = {"embedded": ["--mode", "embedded"], "direct": ["--mode", "grpc", "--routing", "direct"],
+                "relay": ["--mode", "grpc", "--routing", "relay"], "mixed": ["--mode", "grpc", *nat]}
+    out = {name: tmp_path / f"out-{name}" for name in variants}
+    for name, args in variants.items():
+        folder = out[name]
+        run = start(runs, ["run", str(scenario), *args, "--out", str(folder), "--no-plot", *extra], tmp_path, name)
         code = run.wait(60)
-        assert code == 0, f"{mode} run failed ({code}):\n{run.stderr}"
-        if mode == "grpc":
+        assert code == 0, f"{name} run failed ({code}):\n{run.stderr}"
+        if name != "embedded":
             assert_no_leftovers(run, str(folder), str(tmp_path))
-            assert json.loads((folder / "run.json").read_text())["mode"] == "grpc"
-    embedded, grpc = (out[m] / "results.csv" for m in ("embedded", "grpc"))
-    assert embedded.stat().st_size > 1000
-    assert grpc.read_bytes() == embedded.read_bytes()
-
-
+            info = json.loads((folder / "run.json").read_text())
+            assert info["mode"] == "grpc" and info["routing"] == ("relay" if name == "relay" else "direct")
+            plans = (folder / "audit.jsonl").read_text().count('"routing_plan"')
+            assert plans == (0 if name == "relay" else 1), name  # the RTI signed one plan, or none for relay
+    embedded = (out["embedded"] / "results.csv").read_bytes()
+    assert len(embedded) > 1000
+    for name in ("direct", "relay", "mixed"):
+        assert (out[name] / "results.csv").read_bytes() == embedded, name
 
 
 def test_host_killed_mid_run_fails_the_run_naming_it(tmp_path: Path, runs: list[CliRun]) -> None:
