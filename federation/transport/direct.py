@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 INBOUND_WAIT = 10.0  # s a finished host waits for its peers to close their channels to it
 FLUSH_AFTER = 0.005  # s a batch waits for a receiver's next step at most
 DRAIN_IDLE = 0.5  # s without a grant that ends a failed federation's drain (see take_ready)
+DRAIN_MAX = 2.0  # s a drain lasts at most: a federate far behind does not hold up the failure's report
 LOSS_DELAY = 0.3  # s a broken channel waits for the federation's verdict before it is reported
 FAILED_DRAIN = 3.0  # s a host closing after a failure waits for its channels to deliver what is in flight
 
@@ -52,6 +53,7 @@ class DirectTransport(GrpcTransport):
         self._finished = False  # every member resigned: links closing, losses expected
         self._flusher: threading.Thread | None = None
         self._draining: FederationFailed | None = None  # the federation failed: see take_ready
+        self._drain_ends = 0.0
         self._held_since = 0.0  # monotonic time batches began to wait for a receiver's step; 0: none wait
         cond = connection.cond
         with cond:
@@ -208,7 +210,8 @@ class DirectTransport(GrpcTransport):
         before the failure is raised: with direct routing a federate does not wait for the others unless it
         takes their data, so a downstream one may be behind when an upstream one fails. Draining makes every
         routing keep the same rows: those up to T that the federation could complete. The drain ends when
-        every federate here waits past T (or left), or no grant came for DRAIN_IDLE.
+        every federate here waits past T (or left), when no grant came for DRAIN_IDLE, or after DRAIN_MAX
+        (then a federate far behind keeps fewer rows than the other routings would).
         """
         if self._draining is None:
             try:
@@ -217,15 +220,16 @@ class DirectTransport(GrpcTransport):
                 if self.local is None:
                     raise
                 self._draining = verdict
+                self._drain_ends = time.monotonic() + DRAIN_MAX
                 with self.conn.cond:
                     self.local.limit = verdict.time
                     self.local.regrant()
         failed = self._draining
-        deadline = time.monotonic() + DRAIN_IDLE
+        deadline = min(time.monotonic() + DRAIN_IDLE, self._drain_ends)
         with self.conn.cond:
             local = self.local
             assert local is not None
-            while not local.ready:
+            while not local.ready or time.monotonic() >= self._drain_ends:
                 left = deadline - time.monotonic()
                 if left <= 0 or local.drained:
                     raise failed
