@@ -210,7 +210,8 @@ class LocalRTI:
                 if selected:
                     self._deliver(sub, ReflectAttributeValues(object_handle, selected, timestamp, m.name), tso, m.name, seq)
         for site, attrs in self._site_attrs[object_handle]:
-            shipped = values if attrs.issuperset(values) else {a: v for a, v in values.items() if a in attrs}
+            # A copy, as the core makes: the caller may reuse its dict before this leaves.
+            shipped = dict(values) if attrs.issuperset(values) else {a: v for a, v in values.items() if a in attrs}
             if shipped:
                 self._outgoing(site).updates.append((handle, object_handle, shipped, timestamp))
 
@@ -230,7 +231,7 @@ class LocalRTI:
                 self._deliver(sub, shared, tso, m.name, seq)
         for site in self._inter_sites[class_handle]:
             out = self._outgoing(site)
-            out.interactions.append((handle, class_handle, parameters, timestamp, len(out.updates)))
+            out.interactions.append((handle, class_handle, dict(parameters), timestamp, len(out.updates)))
 
     def _next(self) -> int:
         self._seq += 1

@@ -84,7 +84,9 @@ def open_session(scenario: Scenario, site: str, target: str, wait: float, creds:
     session with its endpoint, and return the transport every federate of the site shares."""
     if creds is not None and listen is not None:
         check_peer_capable(creds)
-    server = None if listen is None else PeerServer(scenario.federation, listen, creds, advertise)
+    # One pool thread per inbound stream for the whole run: room for every other site, and some to spare.
+    server = None if listen is None else PeerServer(scenario.federation, listen, creds, advertise,
+                                                    max_streams=len(scenario.sites()) + 8)
     try:
         conn = connect(target, scenario.federation, site, wait, channel_credentials(creds) if creds else None,
                        telemetry.grpc_metadata(), scenario.shared_digest(), server.endpoint if server else "")

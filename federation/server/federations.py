@@ -96,7 +96,6 @@ class FederationState:
         self.advanced: dict[int, float] = {}  # direct: when each federate's reported time last grew (monotonic)
         self.promised: dict[int, dict[str, LogicalTime]] = {}  # direct: how far each federate came, by site that heard
         self.doomed: list[tuple[float, int | None, str, str]] = []  # failures due: (when, federate, site, reason)
-        self.plan_at = 0.0  # monotonic time the plan was sent
 
     @property
     def name(self) -> str:

@@ -33,7 +33,6 @@ from federation.server.sessions import CLOSE, HostSession, ProtocolViolation
 log = logging.getLogger(__name__)
 
 LINK_GRACE = 1.0  # s a lost channel waits before it is blamed: a host that died is named by its own session
-HEARTBEAT = 1.0  # s between a host's heartbeats (transport.grpc.RTIConnection)
 
 
 class RTIService(AdminService, pb_grpc.RTIServicer):  # type: ignore[misc, name-defined]
@@ -292,7 +291,9 @@ class RTIService(AdminService, pb_grpc.RTIServicer):  # type: ignore[misc, name-
             return {"ack": pb.Ack()}
         if kind == "abort":
             # After this federate's last updates (same stream, in order): what it published stands.
-            state.fail(handle, body.reason, reported=True, at=body.time if body.has_time else None)
+            # Direct routing: the host knows its federate's time (the core no longer tracks it); relay: the core does.
+            state.fail(handle, body.reason, reported=True,
+                       at=body.time if body.has_time and state.plan is not None else None)
             return {"ack": pb.Ack()}
         if kind == "resign":
             ex.resign(handle)
@@ -305,7 +306,6 @@ class RTIService(AdminService, pb_grpc.RTIServicer):  # type: ignore[misc, name-
         """Direct routing: every member has declared and synchronized. Fix the routing plan, sign it, and send it
         to every host; from now on they route and grant by it."""
         plan = state.plan = state.direct_plan()
-        state.plan_at = time.monotonic()
         data = plan.to_json()
         signer = self.guard.signer
         signed = pb.SignedPlan(plan=data, signature=b"" if signer is None else sign_plan(signer, data),
@@ -336,7 +336,10 @@ class RTIService(AdminService, pb_grpc.RTIServicer):  # type: ignore[misc, name-
         ends at the same moment and names it better: the link is blamed only if nothing else failed the federation
         within LINK_GRACE. The other site is blamed (the reporter, if it names no site of the federation): its
         federate the report names, else its first by name."""
-        peer = body.site if body.site in set(state.sites.values()) else session.site
+        plan = state.plan
+        linked = plan is not None and ((body.site, session.site) in plan.channels or
+                                       (session.site, body.site) in plan.channels)
+        peer = body.site if linked else session.site  # a site shares no channel with it: it blames only itself
         said = clip(body.reason, 64 * 1024)
         reason = said if said.startswith(f"site {session.site!r} ") else \
             f"site {session.site!r} lost its channel with site {body.site!r}: {said}"

@@ -21,7 +21,7 @@ from federation.protocol import PROTOCOL_VERSION, pb
 from federation.rti import callbacks as cb
 from federation.rti.channels import NMR, TAR, LocalRTI, PlanViolation
 from federation.rti.plan import PlanError, RoutingPlan
-from federation.rti.time import END_OF_TIME, LogicalTime
+from federation.rti.time import LogicalTime
 from federation.security.certs import SiteCredentials
 from federation.security.plans import PlanNotTrusted, check_plan
 
@@ -89,7 +89,10 @@ class DirectTransport(GrpcTransport):
         conn.progress = self._progress
         waiting, self._before_plan = self._before_plan, []
         for site, msg in waiting:
-            self._apply(site, msg)
+            try:
+                self._apply(site, msg)
+            except PlanViolation:
+                pass  # reported; the RTI's verdict follows (this runs on the connection's reader: it must go on)
         log.info("site %s routes directly by plan %s", self.site, plan.digest[:12])
 
     def _progress(self) -> dict[str, list[Any]]:
@@ -121,7 +124,9 @@ class DirectTransport(GrpcTransport):
         except PlanViolation as exc:
             self._report(from_site, f"site {self.site!r} refused a message from site {from_site!r}: {exc}")
             raise
-        self._ship()
+        self._ship(everything=self.conn.failure is not None)  # draining: the flusher has stopped
+        if local.held and not self._held_since:
+            self._flush_soon()
         if local.ready:
             self.conn.cond.notify_all()
 
@@ -168,6 +173,8 @@ class DirectTransport(GrpcTransport):
         assert local is not None
         for site, out in local.take_outgoing(everything).items():
             link = self._links.get(site)
+            if link is None and self._finished:
+                continue  # closing: no new stream (nothing is owed to a site never sent to)
             if link is None:
                 link = self._links[site] = self._link(local.plan, site)
             link.send(out)
@@ -224,6 +231,7 @@ class DirectTransport(GrpcTransport):
                 with self.conn.cond:
                     self.local.limit = verdict.time
                     self.local.regrant()
+                    self._ship(everything=True)
         failed = self._draining
         deadline = min(time.monotonic() + DRAIN_IDLE, self._drain_ends)
         with self.conn.cond:

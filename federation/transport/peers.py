@@ -119,6 +119,10 @@ class PeerServer(pb_grpc.PeerServicer):  # type: ignore[misc, name-defined]
             if site and self.inbound is not None:
                 self.inbound.ended(site, f"stream broken ({exc.code().name if hasattr(exc, 'code') else exc})")
             raise
+        except Exception as exc:  # a bug here must still close the channel's books
+            if site and self.inbound is not None:
+                self.inbound.ended(site, f"broken: {type(exc).__name__}: {exc}")
+            raise
         if site and self.inbound is not None:
             self.inbound.ended(site, None if context.is_active() else "stream cancelled")
         return pb.ChannelEnd()
@@ -160,6 +164,7 @@ class PeerLink:
         self.site, self.sink = site, sink
         self._room = threading.Condition()
         self._queued = 0
+        self._broken = False
         self.messages = 0  # sent, after merging
         options = KEEPALIVE + (peer_channel_options(site) if creds is not None else [])
         self._channel = (grpc.secure_channel(target, channel_credentials(creds), options) if creds is not None
@@ -180,7 +185,7 @@ class PeerLink:
     def wait_room(self, timeout: float = CLOSE_TIMEOUT) -> None:
         """Block (up to `timeout`) while SINK_ROOM shipments wait to leave; call it holding no lock."""
         with self._room:
-            self._room.wait_for(lambda: self._queued < SINK_ROOM or self._closing.is_set(), timeout)
+            self._room.wait_for(lambda: self._queued < SINK_ROOM or self._closing.is_set() or self._broken, timeout)
 
     def _messages(self) -> Any:
         yield self._opening
@@ -204,6 +209,9 @@ class PeerLink:
                 return
 
     def _done(self, future: Any) -> None:
+        with self._room:
+            self._broken = True
+            self._room.notify_all()  # nobody waits for room on a stream that ended
         if future.cancelled() and self._closing.is_set():
             return
         exc = future.exception()
