@@ -232,7 +232,15 @@ class Coordinator:
             except FederationFailed:
                 transport.settle()  # the running hosts' last shipments: rows the recorder can still complete
                 raise
-            launcher.finish()
+            try:
+                launcher.finish()
+            except HostExited as exited:
+                # With direct routing the recorder may finish before a federate it records nothing of fails:
+                # the RTI's verdict names it better than the host's exit.
+                verdict = conn.wait_failure(2.0)
+                if isinstance(verdict, FederationFailed):
+                    raise _with_exit(verdict, exited) from None
+                raise
         finally:
             try:
                 transport.close()

@@ -182,13 +182,19 @@ class RayLauncher:
         if refs:
             done, _ = ray.wait(list(refs), num_returns=len(refs), timeout=timeout)
             for ref in done:
-                try:
-                    self.infos[refs[ref]] = ray.get(ref)
-                except FederationFailed as exc:  # the verdict handed back: nothing of its own to add
-                    self.infos[refs[ref]] = {"error": _host_error(exc), "echo": True}
-                except Exception as exc:
-                    self.infos[refs[ref]] = {"error": _host_error(exc)}
+                self._collect(refs[ref], ref)
         return {site: info["error"] for site, info in sorted(self.infos.items()) if "error" in info}
+
+    def _collect(self, site: str, ref: Any, timeout: float | None = None) -> None:
+        """What site's host run returned, or the error it ended with (never raised here)."""
+        import ray
+
+        try:
+            self.infos[site] = ray.get(ref, timeout=timeout)
+        except FederationFailed as exc:  # the verdict handed back: nothing of its own to add
+            self.infos[site] = {"error": _host_error(exc), "echo": True}
+        except Exception as exc:
+            self.infos[site] = {"error": _host_error(exc)}
 
     def reports(self) -> str:
         """What the hosts that ended with an error said, besides echoing the federation's verdict."""
@@ -221,11 +227,9 @@ class RayLauncher:
                                                     for site, where in self.where.items()})
 
     def finish(self, timeout: float = 30.0) -> None:
-        import ray
-
         for site, ref in self.runs.items():
             if site not in self.infos:
-                self.infos[site] = ray.get(ref, timeout=timeout)
+                self._collect(site, ref, timeout)
             if "error" in self.infos[site]:
                 raise HostExited(f"host of site {site!r} failed: {self.infos[site]['error']}")
 
