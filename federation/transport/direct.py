@@ -36,7 +36,7 @@ FLUSH_AFTER = 0.005  # s a batch waits for a receiver's next step at most
 DRAIN_IDLE = 0.5  # s without a grant that ends a failed federation's drain (see take_ready)
 DRAIN_MAX = 2.0  # s a drain lasts at most: a federate far behind does not hold up the failure's report
 LOSS_DELAY = 0.3  # s a broken channel waits for the federation's verdict before it is reported
-FAILED_DRAIN = 3.0  # s a host closing after a failure waits for its channels to deliver what is in flight
+FAILED_DRAIN = 1.5  # s a host closing after a failure waits for its channels to deliver what is in flight
 
 
 class DirectTransport(GrpcTransport):
