@@ -166,6 +166,11 @@ class LocalRTI:
                 return True
         return False
 
+    @property
+    def held_messages(self) -> int:
+        """Timestamped messages held here for members, not granted yet."""
+        return sum(len(m.tso) for m in self.members.values())
+
     def take_ready(self) -> list[int]:
         ready = list(self.ready)
         self.ready.clear()

@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 INBOUND_WAIT = 10.0  # s a finished host waits for its peers to close their channels to it
 FLUSH_AFTER = 0.005  # s a batch waits for a receiver's next step at most
+INBOUND_ROOM = 4096  # messages held for this host's federates beyond which it reads its channels slowly
+INBOUND_PAUSE = 0.002  # s each message then waits
 DRAIN_IDLE = 0.5  # s without a grant that ends a failed federation's drain (see take_ready)
 DRAIN_MAX = 2.0  # s a drain lasts at most: a federate far behind does not hold up the failure's report
 LOSS_DELAY = 0.3  # s a broken channel waits for the federation's verdict before it is reported
@@ -108,7 +110,14 @@ class DirectTransport(GrpcTransport):
 
     # ------------------------------------------------------------ inbound
     def receive(self, from_site: str, message: Any) -> None:
-        """A message on a channel from `from_site` (Peer service thread); PlanViolation refuses it."""
+        """A message on a channel from `from_site` (Peer service thread); PlanViolation refuses it.
+
+        While this host holds more than INBOUND_ROOM messages not yet granted, it reads slowly: the sender's
+        stream backs up and it waits for room (PeerLink.wait_room), so a federate with no input does not run
+        arbitrarily far ahead of those it feeds. Only slowed, never stopped: no channel's promise is held back."""
+        local = self.local
+        if local is not None and local.held_messages > INBOUND_ROOM:
+            time.sleep(INBOUND_PAUSE)
         with self.conn.cond:
             self._open_in.add(from_site)
             if self.local is None:
@@ -287,8 +296,8 @@ class DirectTransport(GrpcTransport):
                 self._held_since = 0.0
             elif not self._held_since:
                 self._flush_soon()
-            sinks = [link for link in self._links.values() if link.sink]
-        for link in sinks:  # outside the lock: this host's inbound channels keep flowing meanwhile
+            links = list(self._links.values())
+        for link in links:  # outside the lock: this host's inbound channels keep flowing meanwhile
             link.wait_room()
 
     def drain(self, handle: int) -> list[cb.Callback]:

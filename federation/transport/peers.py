@@ -154,9 +154,10 @@ class PeerServer(pb_grpc.PeerServicer):  # type: ignore[misc, name-defined]
 class PeerLink:
     """This host's stream to one receiving site; `send` never blocks on the network.
 
-    A `sink` (a site whose federates regulate nothing, like the coordinator's recorder) is on nobody's
-    critical path, so nothing waits for it; `wait_room` holds its sender back when SINK_ROOM shipments
-    are queued (the receiver reads only as fast as it records), which bounds memory at both ends.
+    A `sink` is a site whose federates regulate nothing (the coordinator's recorder): on nobody's critical
+    path. `wait_room` holds the sender back while SINK_ROOM shipments to any site are queued (a receiver
+    holding many messages reads slowly, see DirectTransport.receive), which bounds memory at both ends and
+    how far a federate with no input runs ahead of those it feeds.
     """
 
     def __init__(self, site: str, target: str, creds: SiteCredentials | None, opening: Any,
@@ -177,9 +178,8 @@ class PeerLink:
         self._future.add_done_callback(self._done)
 
     def send(self, out: Outgoing) -> None:
-        if self.sink:
-            with self._room:
-                self._queued += 1
+        with self._room:
+            self._queued += 1
         self._queue.put(out)
 
     def wait_room(self, timeout: float = CLOSE_TIMEOUT) -> None:
@@ -199,10 +199,9 @@ class PeerLink:
                     last = True
                     break
                 batch.append(more)
-            if self.sink:
-                with self._room:
-                    self._queued -= len(batch)
-                    self._room.notify_all()
+            with self._room:
+                self._queued -= len(batch)
+                self._room.notify_all()
             self.messages += 1
             yield encode(batch)
             if last:
