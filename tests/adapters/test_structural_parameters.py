@@ -9,10 +9,8 @@ feeds a Float64 input (a lossless widening), in embedded and grpc mode, to the s
 from __future__ import annotations
 
 import csv
-import os
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +21,10 @@ from fmpy.fmi3 import FMU3Slave
 
 from federation.runtime.embedded import run_embedded
 from federation.scenario import ScenarioError, load_scenario
+from conformance.cfmu import build_c_fmu
 
 HERE = Path(__file__).resolve().parent
 SOURCE = HERE / "cfmus" / "config3.c"
-IMPLEMENTED = {"fmi3GetVersion", "fmi3InstantiateCoSimulation", "fmi3FreeInstance", "fmi3EnterConfigurationMode",
-               "fmi3ExitConfigurationMode", "fmi3EnterInitializationMode", "fmi3ExitInitializationMode",
-               "fmi3Terminate", "fmi3Reset", "fmi3SetUInt64", "fmi3GetUInt64", "fmi3SetFloat64", "fmi3GetFloat64",
-               "fmi3GetInt32", "fmi3GetInt64", "fmi3DoStep"}
-
 MODEL_DESCRIPTION = """<?xml version="1.0" encoding="UTF-8"?>
 <fmiModelDescription fmiVersion="3.0" modelName="config3" instantiationToken="{config3}">
   <CoSimulation modelIdentifier="config3" canHandleVariableCommunicationStepSize="true"/>
@@ -55,19 +49,8 @@ MODEL_DESCRIPTION = """<?xml version="1.0" encoding="UTF-8"?>
 
 @pytest.fixture(scope="session")
 def config3_fmu(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Build config3.fmu from C (stubs for the FMI 3 functions it does not implement, so that importers load it)."""
-    build = tmp_path_factory.mktemp("config3")
-    stubs = sorted(n for n in dir(FMU3Slave) if n.startswith("fmi3") and n not in IMPLEMENTED)
-    source = build / "config3.c"
-    source.write_text(SOURCE.read_text() + "".join(f"int {name}(void) {{ return 3; }}\n" for name in stubs))
-    library = build / f"config3{fmpy.sharedLibraryExtension}"
-    subprocess.run([os.environ.get("CC", "gcc"), "-shared", "-fPIC", "-std=c99", "-Wall", "-o", str(library),
-                    str(source)], check=True)
-    path = build / "config3.fmu"
-    with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("modelDescription.xml", MODEL_DESCRIPTION)
-        archive.write(library, f"binaries/{fmpy.platform_tuple}/config3{fmpy.sharedLibraryExtension}")
-    return path
+    """config3.fmu, built from C (stubs for the FMI 3 functions it does not implement, so that importers load it)."""
+    return build_c_fmu(SOURCE.read_text(), MODEL_DESCRIPTION, tmp_path_factory.mktemp("config3"))
 
 
 def write_scenario(folder: Path, federates: dict[str, Any], connections: list[str] | None = None,
