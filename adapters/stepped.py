@@ -12,13 +12,26 @@ import logging
 from abc import abstractmethod
 from typing import Any, Callable, Sequence
 
-from federation.ambassador import Federate, LogicalTime, RTIAmbassador, cb
-from federation.coupling import INIT_POINT, Clock, Wiring
+from federation.ambassador import Federate, LogicalTime, RTIAmbassador, cb, to_seconds
+from federation.coupling import END_INTERACTION, END_REASONS, INIT_POINT, Clock, Wiring
+from federation.errors import ModelError
 
 log = logging.getLogger(__name__)
 
+
+class SimulationTerminated(ModelError, RuntimeError):
+    """A model asked to end the simulation and the scenario says `on_terminate: fail`."""
+
+
 class SteppedFederate(Federate):
-    """Base of FMU, Python-model and replay federates: the same protocol, different models."""
+    """Base of FMU, Python-model and replay federates: the same protocol, different models.
+
+    A model may ask to end the simulation: its step then sets `ending` to (the logical time it reached,
+    a key of END_REASONS) and returns its outputs at that time. The federate publishes them, tells the
+    recorder (END_INTERACTION) and resigns, unless its clock says `on_terminate: fail`.
+    """
+
+    may_end = False  # kinds whose models can ask to end the simulation publish END_INTERACTION
 
     def __init__(self, name: str, site: str, outputs: Sequence[str], clock: Clock, wiring: Wiring) -> None:
         self.name = name
@@ -32,6 +45,7 @@ class SteppedFederate(Federate):
         self.outbox: list[tuple[str, dict[str, float]]] = []  # interactions to send after a step
         self.time: LogicalTime = clock.start
         self.steps = 0
+        self.ending: tuple[LogicalTime, int] | None = None  # set by step(): the model asked to end (time, reason)
         self._amb: RTIAmbassador | None = None
         self._object = 0
         self._attr_handles: list[int] = []
@@ -70,6 +84,8 @@ class SteppedFederate(Federate):
             amb.subscribe_interaction(cls_name)
         for cls_name in self.wiring.publishes_interactions:
             amb.publish_interaction(cls_name)
+        if self.may_end and self.clock.on_terminate != "fail":
+            amb.publish_interaction(END_INTERACTION)
         amb.enable_time_regulation(self.clock.step)
         amb.enable_time_constrained(latest_values=True)  # inputs hold the latest value: see handle
 
@@ -122,6 +138,9 @@ class SteppedFederate(Federate):
         self.changed.clear()
         self.steps += 1
         t_next = t + h
+        if self.ending is not None:
+            self._end(amb, outputs, t_next)
+            return
         handles = self._attr_handles
         if len(handles) == 1:  # _send's common case, inline
             amb.update(self._object, {handles[0]: outputs[0]}, t_next)
@@ -132,6 +151,28 @@ class SteppedFederate(Federate):
                 amb.send_interaction(cls_name, params, t_next)
             self.outbox.clear()
         amb.time_advance_request(t_next)
+
+    def _end(self, amb: RTIAmbassador, outputs: Sequence[float], t_next: LogicalTime) -> None:
+        """The model asked to end the simulation during the step to t_next: publish where it got, tell the
+        recorder, resign (or fail, if the scenario says so)."""
+        assert self.ending is not None
+        end, reason = self.ending
+        words = END_REASONS.get(reason, "the model asked to end the simulation")
+        if self.clock.on_terminate == "fail":
+            raise SimulationTerminated(f"federate {self.name!r} at t={to_seconds(end)} s: {words} "
+                                       "(the scenario says on_terminate: fail)")
+        # Its values at `end`, stamped with the step's end: its lookahead allows no earlier stamp.
+        self._send(amb, outputs, t_next)
+        for cls_name, params in self.outbox:
+            amb.send_interaction(cls_name, params, t_next)
+        self.outbox.clear()
+        stop = self.clock.on_terminate == "stop"
+        amb.send_interaction(END_INTERACTION, {"time": float(end), "reason": float(reason), "stop": float(stop)},
+                             t_next)
+        log.info("federate %s ends at t=%s s: %s%s", self.name, to_seconds(end), words,
+                 "" if stop else "; the others run on with its last outputs (on_terminate: continue)")
+        self.done = True
+        amb.resign()
 
     def _publish(self, outputs: Sequence[float], timestamp: LogicalTime | None) -> None:
         self._send(self._require_amb(), outputs, timestamp)

@@ -10,9 +10,23 @@ from dataclasses import dataclass, field
 
 from federation.rti.time import LogicalTime
 
-__all__ = ["Clock", "INIT_POINT", "Wiring"]
+__all__ = ["Clock", "END_INTERACTION", "END_PARAMETERS", "END_REASONS", "INIT_POINT", "ON_TERMINATE", "Wiring"]
 
 INIT_POINT = "initialized"
+
+# A federate whose model asks to end the simulation tells the recorder with this interaction, stamped with
+# its step's end: the recorder then ends the run at `time` (`stop` 1) or notes it (`stop` 0: the others run
+# on). Not an identifier, so never a scenario's interaction; only the recorder may subscribe to it.
+END_INTERACTION = "$end"
+END_PARAMETERS = ("time", "reason", "stop")
+ON_TERMINATE = ("stop", "fail", "continue")  # what a federate's request to end does (scenario `on_terminate`)
+END_REASONS: dict[int, str] = {  # the `reason` parameter, in words for run.json
+    1: "the FMU asked to end the simulation (FMI 2: doStep returned fmi2Discard and fmi2Terminated is true)",
+    2: "the FMU asked to end the simulation (FMI 3: doStep set terminateSimulation)",
+    3: "the FMU asked to end the simulation and returned early (FMI 3: doStep set terminateSimulation and "
+       "earlyReturn; lastSuccessfulTime is the end)",
+    4: "the Python model asked to end the simulation",
+}
 
 
 @dataclass
@@ -28,8 +42,10 @@ class Wiring:
 
 @dataclass(frozen=True)
 class Clock:
-    """A federate's time line in ticks: start, stop and its own communication step."""
+    """A federate's time line in ticks: start, stop and its own communication step; what its model's request
+    to end the simulation early does (one of ON_TERMINATE)."""
 
     start: LogicalTime
     stop: LogicalTime
     step: LogicalTime
+    on_terminate: str = "stop"

@@ -189,6 +189,10 @@ class Slave:
             return self._do_step(self.component, t, h, True, *self._flag_refs)
         return self._do_step(self.component, t, h, 1)
 
+    def early_return(self) -> tuple[bool, float]:
+        """After an FMI 3 doStep: its earlyReturn flag and lastSuccessfulTime."""
+        return bool(self._flags[2].value), float(self._last.value)
+
     def step_flag(self) -> int:
         """After an FMI 3 doStep: native.ASKED_TERMINATE or RETURNED_EARLY when the FMU set that flag, else 0."""
         if self._flags[1].value:

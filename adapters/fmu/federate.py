@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from fmpy.fmi1 import FMICallException
+from fmpy.fmi2 import fmi2LastSuccessfulTime, fmi2Terminated
 
-from federation.ambassador import TICKS_PER_SECOND, LogicalTime, to_seconds
+from federation.ambassador import TICKS_PER_SECOND, LogicalTime, to_seconds, to_ticks
 from federation.coupling import Clock, Wiring
 
 from adapters import native
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 
 class FMUFederate(SteppedFederate):
     """Maps exposed outputs to attributes of one object named after the federate, inputs to subscriptions."""
+
+    may_end = True  # FMI 2 Discard + fmi2Terminated, FMI 3 terminateSimulation
 
     def __init__(
         self,
@@ -172,6 +175,8 @@ class FMUFederate(SteppedFederate):
         if stepper is not None:
             status = stepper(k, t_seconds, h_seconds)
             if status:
+                if (end := self._end_of_step(status & ~0xFF, status & 0xFF, t, h)) is not None:
+                    return self._read_outputs(end)
                 raise self._native_error(status, t, h)
             return self._out_val[:] if self._native_reads else self._read_outputs(t + h)
         status = self._set_inputs[k]() if k else 0
@@ -179,10 +184,43 @@ class FMUFederate(SteppedFederate):
             raise self._input_error(status, t)
         status = self._slave.do_step(t_seconds, h_seconds)  # type: ignore[union-attr]  # checked above
         if status > 1:
+            if (end := self._end_of_step(native.FAILED_STEP, status, t, h)) is not None:
+                return self._read_outputs(end)
             raise self._status_error(status, f"doStep at t={t_seconds} s")
         if self._slave.fmi3 and (flag := self._slave.step_flag()):  # type: ignore[union-attr]
+            if (end := self._end_of_step(flag, 0, t, h)) is not None:
+                return self._read_outputs(end)
             raise self._flag_error(flag, t)
         return self._read_outputs(t + h)
+
+    def _end_of_step(self, phase: int, status: int, t: LogicalTime, h: LogicalTime) -> LogicalTime | None:
+        """If the FMU asked to end the simulation in its step from t: the time it reached (`ending` set); else None.
+
+        As fmpy's master: FMI 2, doStep returned fmi2Discard and fmi2Terminated is true (the standard allows the
+        query only then), ending at fmi2LastSuccessfulTime; FMI 3, terminateSimulation, ending at
+        lastSuccessfulTime if it also returned early before t + h, else at t + h.
+        """
+        slave = self._slave
+        assert slave is not None
+        if slave.fmi3:
+            if phase != native.ASKED_TERMINATE:
+                return None
+            context = getattr(self._native, "context", None)  # the native step wrote the flags there
+            early, last = ((bool(context.early_return), context.last_time) if context is not None
+                           else slave.early_return())
+            reached, reason = (to_ticks(last), 3) if early and last < to_seconds(t + h) else (t + h, 2)
+        else:
+            if phase != native.FAILED_STEP or status != 2:  # fmi2Discard
+                return None
+            try:
+                if not slave.slave.getBooleanStatus(fmi2Terminated):
+                    return None
+                reached, reason = to_ticks(slave.slave.getRealStatus(fmi2LastSuccessfulTime)), 1
+            except FMICallException:  # it does not say: a plain Discard, which fails the step
+                return None
+        reached = min(max(reached, t), t + h)  # a time outside the step it was asked to take means its end
+        self.ending = (reached, reason)
+        return reached
 
     def _set_input(self, name: str, value: Any, t: LogicalTime) -> None:
         """An input of another type than real: set on its own."""

@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 log = logging.getLogger(__name__)
 
-ABI = 2  # FED_STEP_ABI in fmi_step.c
+ABI = 3  # FED_STEP_ABI in fmi_step.c
 SOURCE = Path(__file__).with_name("fmi_step.c")
 LIBRARY = Path(__file__).with_name("build") / ("fmi_step.dll" if sys.platform == "win32" else "fmi_step.so")
 # Or'ed above the FMI status by fed_step: which of the three calls failed.
@@ -43,6 +43,9 @@ class StepContext(ctypes.Structure):
         ("out_vr", ctypes.c_void_p),
         ("out_val", ctypes.c_void_p),
         ("n_out", ctypes.c_size_t),
+        ("last_time", ctypes.c_double),
+        ("early_return", ctypes.c_int32),
+        ("reserved2", ctypes.c_int32),
     ]
 
 
@@ -89,10 +92,11 @@ def stepper(instance: Any, set_real: Any, do_step: Any, get_real: Any, fmi3: boo
                           int(fmi3), 0, ctypes.addressof(in_vr), ctypes.addressof(in_val),
                           None if out_vr is None else ctypes.addressof(out_vr),
                           None if out_val is None else ctypes.addressof(out_val),
-                          0 if out_vr is None else len(out_vr))
+                          0 if out_vr is None else len(out_vr), 0.0, 0, 0)
     bound = functools.partial(fn, ctypes.byref(context))
     # The context holds bare addresses: the call owns everything they point to.
     bound.keep = (context, in_vr, in_val, out_vr, out_val)  # type: ignore[attr-defined]
+    bound.context = context  # type: ignore[attr-defined]  # read after ASKED_TERMINATE: last_time, early_return
     return bound
 
 

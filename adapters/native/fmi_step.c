@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FED_STEP_ABI 2
+#define FED_STEP_ABI 3
 
 typedef int (*set2_t)(void *, const uint32_t *, size_t, const double *);
 typedef int (*get2_t)(void *, const uint32_t *, size_t, double *);
@@ -32,6 +32,9 @@ typedef struct {
     const uint32_t *out_vr;
     double *out_val;
     size_t n_out;  /* 0: the caller reads the outputs itself */
+    double last_time;  /* FMI 3, out: doStep's lastSuccessfulTime when it asked to terminate */
+    int32_t early_return;  /* FMI 3, out: doStep's earlyReturn then */
+    int32_t reserved2;
 } step_context;
 
 /* Which call failed, or'ed above the FMI status so the caller can name it; or which FMI 3 doStep flag
@@ -41,7 +44,7 @@ enum { FAILED_SET = 0x100, FAILED_STEP = 0x200, FAILED_GET = 0x300, ASKED_TERMIN
 int fed_step_abi(void) { return FED_STEP_ABI; }
 
 /* Returns 0, or the first status worse than fmiWarning with the phase that produced it. */
-int fed_step(const step_context *c, size_t n_in, double t, double h) {
+int fed_step(step_context *c, size_t n_in, double t, double h) {
     int s;
     if (c->fmi3) {
         /* An FMU may leave a flag it has nothing to say about unwritten. */
@@ -52,8 +55,11 @@ int fed_step(const step_context *c, size_t n_in, double t, double h) {
         if ((s = ((step3_t)c->do_step)(c->instance, t, h, true, &event_needed, &terminate, &early_return,
                                        &last_time)) > 1)
             return s | FAILED_STEP;
-        if (terminate)
+        if (terminate) {
+            c->last_time = last_time;
+            c->early_return = early_return;
             return ASKED_TERMINATE;
+        }
         if (early_return)
             return RETURNED_EARLY;
         if (c->n_out && (s = ((get3_t)c->get_real)(c->instance, c->out_vr, c->n_out, c->out_val, c->n_out)) > 1)

@@ -7,6 +7,10 @@ row once a later message or the grant shows it complete: fewer round trips in th
 distributed modes, the same bytes. After a failure it writes every row below the last
 safe GALT, which no message can change any more. It also registers the synchronization
 point that starts the run.
+
+A federate whose model asks to end the simulation sends it END_INTERACTION, stamped with the end of
+its step: the recorder then writes the rows up to the time the model reached (its last one there, on
+the step grid or not) and ends the run (`ended`), or notes it if the others run on (`terminated`).
 """
 
 from __future__ import annotations
@@ -17,11 +21,11 @@ import logging
 from pathlib import Path
 from typing import Callable, Sequence
 
-from federation.coupling import INIT_POINT, Clock
+from federation.coupling import END_INTERACTION, END_REASONS, INIT_POINT, Clock
 from federation.ambassador import Federate, RTIAmbassador
 from federation.names import RECORDER
 from federation.rti import callbacks as cb
-from federation.rti.time import LogicalTime
+from federation.rti.time import LogicalTime, to_seconds
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +98,12 @@ class Recorder(Federate):
         self._next_row: LogicalTime | None = None  # the next row to write; None before the start and after the last
         self._amb: RTIAmbassador | None = None
         self._consistent = True  # False while a batch is half taken: salvage must not add to it
+        self.ended: dict[str, object] | None = None  # who ended the run, when and why (run.json `ended_by`)
+        self.terminated: list[dict[str, object]] = []  # models that ended while the others ran on
+        self._end_class: int | None = None
+        self._end_params: dict[int, str] = {}
+        self._stamp: LogicalTime | None = None  # the timestamp of the last reflection taken
+        self._before_stamp: list[float] = []  # the values as they were before it
         self._routes: dict[int, dict[int, int]] = {}
         self._class_routes: dict[int, dict[int, int]] = {}
 
@@ -106,6 +116,9 @@ class Recorder(Federate):
             self._class_routes.setdefault(cls.handle, {})[cls.member_handles[var]] = col
         for fed, attrs in by_class.items():
             amb.subscribe(fed, attrs)
+        end = amb.fom.interaction_class(END_INTERACTION)
+        self._end_class, self._end_params = end.handle, {h: n for n, h in end.member_handles.items()}
+        amb.subscribe_interaction(END_INTERACTION)
         amb.enable_time_constrained()  # every reflection, not merged: rows between grants need them
 
     def begin(self) -> None:
@@ -145,6 +158,8 @@ class Recorder(Federate):
             if isinstance(c, cb.ReflectAttributeValues):
                 if c.timestamp is not None:
                     self._rows_before(c.timestamp)  # TSO order: every row before it is complete
+                    if c.timestamp != self._stamp:  # what a model that returned early before it held
+                        self._stamp, self._before_stamp = c.timestamp, self.values[:]
                 routes = self._routes.get(c.object_handle)
                 if routes:
                     for attr, value in c.values.items():
@@ -154,6 +169,8 @@ class Recorder(Federate):
             elif isinstance(c, cb.TimeAdvanceGrant):
                 self._rows_before(c.time + 1)
                 advance = True
+            elif isinstance(c, cb.ReceiveInteraction) and c.class_handle == self._end_class and c.timestamp is not None:
+                self._on_end(c, c.timestamp)
             elif isinstance(c, cb.DiscoverObjectInstance):
                 self._routes[c.object_handle] = self._class_routes.get(c.class_handle, {})
             elif isinstance(c, cb.AnnounceSynchronizationPoint):
@@ -167,16 +184,43 @@ class Recorder(Federate):
             assert self._amb is not None
             for label in achieved:
                 self._amb.synchronization_point_achieved(label)
-            if advance:
+            if advance or (self.ended is not None and self._next_row is None and not self.done):
                 self._request()
+
+    def _on_end(self, c: cb.ReceiveInteraction, stamp: LogicalTime) -> None:
+        """A model asked to end the simulation at `time` <= `stamp` (its step's end): end the run there, or note it."""
+        params = {self._end_params.get(h): v for h, v in c.parameters.items()}
+        end, reason, stop = int(params.get("time", stamp)), int(params.get("reason", 0)), bool(params.get("stop", 1))
+        entry: dict[str, object] = {"federate": c.sender, "time_s": to_seconds(end),
+                                    "reason": END_REASONS.get(reason, "the model asked to end the simulation")}
+        if not stop:
+            self.terminated.append(entry)
+            return
+        if self.ended is not None or self._next_row is None:
+            return  # ended already (the first in timestamp order ends it), or past the last row
+        self.ended = entry
+        if end < stamp:
+            # It returned early: its values stamped `stamp` hold for `end`, where the others' are as before `stamp`.
+            # Rows at or past `end` were written with its earlier values: the last row is rewritten at `end`.
+            self.sink.keep_rows(max(0, -(-(end - self.clock.start) // self.clock.step)))
+            row = [v if fed == c.sender else before
+                   for (fed, _), v, before in zip(self.variables, self.values, self._before_stamp or self.values)]
+            self.time, self._next_row = end, None
+            self.sink.write(end, row)
+            if self.on_row is not None:
+                self.on_row(end)
+        else:  # written once everything stamped `end` is in (the grant, or a later stamp)
+            self._last_row = min(end, self._last_row)
+            self._next_row = min(self._next_row, self._last_row)
 
     def _rows_before(self, t: LogicalTime) -> None:
         """Write every row stamped below t not written yet."""
         while self._next_row is not None and self._next_row < t:
             row = self._next_row
             self.time = row
-            # Advanced first, so an interrupt inside write never writes this row twice.
-            self._next_row = row + self.clock.step if row < self._last_row else None
+            # Advanced first, so an interrupt inside write never writes this row twice. The last row may lie
+            # between two steps: where a model ended the run.
+            self._next_row = min(row + self.clock.step, self._last_row) if row < self._last_row else None
             self.sink.write(row, self.values)
             if self.on_row is not None:
                 self.on_row(row)

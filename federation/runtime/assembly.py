@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from federation.ambassador import Federate
-from federation.coupling import Clock, Wiring
+from federation.coupling import END_INTERACTION, END_PARAMETERS, Clock, Wiring
 from federation.kinds import kind
 from federation.rti import FOM
 from federation.results.recorder import CsvSink, Recorder
@@ -25,16 +25,20 @@ def build_recorder(
     return Recorder(scenario.recorded(), clock_of(scenario, scenario.time.step), sink, on_progress)
 
 
+
 def build_fom(scenario: Scenario) -> FOM:
     """One object class per federate holding only its exposed outputs; interactions as declared."""
     return FOM(
         {name: scenario.exposed(name) for name in scenario.federates},
-        {name: list(spec.parameters) for name, spec in scenario.interactions.items()},
+        {**{name: list(spec.parameters) for name, spec in scenario.interactions.items()},
+         END_INTERACTION: list(END_PARAMETERS)},  # a model's request to end the simulation, to the recorder
     )
 
 
-def clock_of(scenario: Scenario, step: float) -> Clock:
-    return Clock(to_ticks(scenario.time.start), to_ticks(scenario.time.stop), to_ticks(step))
+def clock_of(scenario: Scenario, step: float, federate: str | None = None) -> Clock:
+    """A time line of the scenario with `step`; a federate's carries what its request to end the run does."""
+    on_terminate = scenario.spec.on_terminate_of(federate) if federate is not None else "stop"
+    return Clock(to_ticks(scenario.time.start), to_ticks(scenario.time.stop), to_ticks(step), on_terminate)
 
 
 def wiring_of(scenario: Scenario, federate: str) -> Wiring:
@@ -61,7 +65,7 @@ def build_federate(scenario: Scenario, name: str) -> Federate:
 
 def _build(scenario: Scenario, name: str) -> Federate:
     model = scenario.model_of(name)
-    return kind(model.kind).federate(model, scenario.exposed(name), clock_of(scenario, scenario.step_of(name)),
+    return kind(model.kind).federate(model, scenario.exposed(name), clock_of(scenario, scenario.step_of(name), name),
                                      wiring_of(scenario, name))
 
 

@@ -17,8 +17,10 @@ def drive(
     drain: Callable[[int], list[cb.Callback]],
     on_idle: Callable[[], None],
     on_failure: Callable[[int, FederationFailed], None] | None = None,
+    ended: Callable[[], bool] | None = None,
 ) -> None:
-    """Dispatch callbacks to federates (by handle) until every one is done.
+    """Dispatch callbacks to federates (by handle) until every one is done, or `ended` says the run ended
+    (a model asked to end the simulation and the recorder has every row up to it).
 
     `take_ready` returns the handles with callbacks waiting (it may block); when it
     returns none, `on_idle` decides: raise (nothing can happen) or carry on waiting.
@@ -27,7 +29,7 @@ def drive(
     in every mode.
     """
     remaining = sum(not f.done for f in federates.values())
-    while remaining:
+    while remaining and not (ended is not None and ended()):
         ready = take_ready()
         if not ready:
             on_idle()

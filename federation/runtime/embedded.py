@@ -54,7 +54,8 @@ def run_embedded(
                 waiting = ", ".join(f"{f.name}@{to_seconds(f.time)}s" for f in execution.federates)
                 raise FederationStalled(f"federation {scenario.federation!r} stalled; waiting: {waiting}")
 
-            drive(by_handle, execution.take_ready, execution.drain, stalled)
+            drive(by_handle, execution.take_ready, execution.drain, stalled,
+                  ended=lambda: recorder.ended is not None and recorder.done)
         finally:
             for fed in federates:
                 if fed is recorder:

@@ -69,6 +69,10 @@ def recorded_run(scenario: Scenario, out_dir: Path, recorder: Recorder, mode: st
         raise
     finally:
         recorder.close()
+        if recorder.ended is not None:
+            result.extra["ended_by"] = recorder.ended
+        if recorder.terminated:
+            result.extra["terminated"] = recorder.terminated
         result.wall_time = time.perf_counter() - started
         result.last_time = to_seconds(recorder.time)
         closed: Mapping[str, Any] | None = None

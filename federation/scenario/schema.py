@@ -9,7 +9,7 @@ from collections.abc import Callable, Collection, Container, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, FiniteFloat, PlainSerializer, PlainValidator,
                       StringConstraints, ValidationError, ValidationInfo, model_serializer, model_validator)
@@ -148,7 +148,10 @@ class TimeSpec(_Strict):
 
 
 # The keys of a federate besides the one that names its model (its kind's key: fmu, python, replay...).
-FEDERATE_KEYS = ("site", "step", "parameters", "expose", "tunable")
+FEDERATE_KEYS = ("site", "step", "parameters", "expose", "tunable", "on_terminate")
+
+
+OnTerminate = Literal["stop", "fail", "continue"]  # federation.coupling.ON_TERMINATE
 
 
 class FederateSpec(_Strict):
@@ -165,6 +168,7 @@ class FederateSpec(_Strict):
     # Parameters the site lets the federation set (scenario values, --set, sweeps); absent: any
     # parameter given in the scenario. Enforced by the site's host (federation.security.tunable).
     tunable: Annotated[list[str] | None, _NULL_IS_EMPTY_LIST] = None
+    on_terminate: OnTerminate | None = None  # absent: the scenario's
 
     @model_validator(mode="before")
     @classmethod
@@ -231,6 +235,9 @@ class ScenarioSpec(_Strict):
     # Sites that accept no connection (behind NAT or a firewall): with direct routing, their channels go
     # through the RTI. Every site's copy must agree (shared_digest).
     relay_sites: Annotated[list[NonEmptyStr], _NULL_IS_EMPTY_LIST] = Field(default_factory=list)
+    # What a model's request to end the simulation does (an FMU's terminateSimulation, say): end the run at
+    # that time (`stop`, a completed run), fail it (`fail`), or let the others run on (`continue`).
+    on_terminate: OnTerminate = "stop"
     # Where relative model paths and python modules resolve (relative to this file's folder); absent: this
     # file's folder. A copy of a scenario written elsewhere (the Python API writes one into its run's folder)
     # so still finds the models and modules of the folder it was made in.
@@ -240,6 +247,11 @@ class ScenarioSpec(_Strict):
         """The federate's communication step, default time.step."""
         step = self.federates[federate].step
         return self.time.step if step is None else step
+
+    def on_terminate_of(self, federate: str) -> str:
+        """What the federate's request to end the simulation does: its own on_terminate, else the scenario's."""
+        own = self.federates[federate].on_terminate
+        return self.on_terminate if own is None else own
 
     @cached_property
     def _sites(self) -> frozenset[str]:  # asked for every connection checked: counted once (the spec is frozen)

@@ -10,7 +10,9 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from federation.coupling import END_INTERACTION
 from federation.errors import CarriesFields, ConfigurationError
+from federation.names import RECORDER
 from federation.rti.errors import PermissionDenied
 from federation.scenario import Problem, Scenario, format_problems
 from federation.scenario.source import pydantic_problems, read_yaml
@@ -154,6 +156,11 @@ class Policy(_Strict):
         allowed = [] if rules is None else getattr(rules, section).get(federate, [])
         rule = f"federations.{key}.{section}.{federate}"
         verb = section.replace("_interactions", "")
+        if class_name == END_INTERACTION:
+            # A model's request to end the run (a time and a reason code, nothing of the model): any member may
+            # send it, and only the recorder hears it.
+            allowed = [END_INTERACTION] if rules is not None and (verb == "publish" or federate == RECORDER) else []
+            rule = f"federations.{key}.(built in: {END_INTERACTION} goes from any federate to {RECORDER})"
         if class_name in allowed:
             return Decision(True, rule, f"federate {federate!r} may {verb} {class_name}")
         return Decision(False, rule, f"federate {federate!r} may not {verb} interaction {class_name!r} "

@@ -49,7 +49,7 @@ def build_c_fmu(source: str | Path, model_description: str | Path, out_dir: Path
     c_file.write_text(c_text + "\n/* stubs: fmiError for whatever this FMU does not implement */\n" + stubs)
     library = out_dir / f"{identifier}{fmpy.sharedLibraryExtension}"
     subprocess.run([os.environ.get("CC", "gcc"), "-shared", "-fPIC", "-std=c99", "-O2", "-ffp-contract=off",
-                    "-Wall", "-o", str(library), str(c_file), "-lm"], check=True)
+                    "-Wall", "-I", str(SOURCES), "-o", str(library), str(c_file), "-lm"], check=True)
     platform = fmpy.platform_tuple if version == 3 else fmpy.platform
     path = out_dir / f"{name or identifier}.fmu"
     with zipfile.ZipFile(path, "w") as archive:
