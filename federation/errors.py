@@ -78,3 +78,14 @@ class FederationFailed(CarriesFields, RunFailure, RuntimeError):
         super().__init__(reason if reported else
                          f"federation failed: federate {federate!r} on host {host!r} at t={to_seconds(time)} s: {reason}")
         self.federate, self.host, self.time, self.reason, self.reported = federate, host, time, reason, reported
+
+
+class FederationEnded(Exception):
+    """The run ended where a model asked it to (the RTI told this host): not a failure. The federates here
+    stop where they are; the recorder has every row up to `time`."""
+
+    def __init__(self, federate: str, time: int, reason: str) -> None:
+        from federation.rti.time import to_seconds
+
+        super().__init__(f"the run ended at t={to_seconds(time)} s: federate {federate!r}: {reason}")
+        self.federate, self.time, self.reason = federate, time, reason

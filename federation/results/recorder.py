@@ -100,6 +100,7 @@ class Recorder(Federate):
         self._consistent = True  # False while a batch is half taken: salvage must not add to it
         self.ended: dict[str, object] | None = None  # who ended the run, when and why (run.json `ended_by`)
         self.terminated: list[dict[str, object]] = []  # models that ended while the others ran on
+        self.end_time: LogicalTime = clock.stop  # where the run ends: its stop time, or where a model ended it
         self._end_class: int | None = None
         self._end_params: dict[int, str] = {}
         self._stamp: LogicalTime | None = None  # the timestamp of the last reflection taken
@@ -198,7 +199,7 @@ class Recorder(Federate):
             return
         if self.ended is not None or self._next_row is None:
             return  # ended already (the first in timestamp order ends it), or past the last row
-        self.ended = entry
+        self.ended, self.end_time = entry, end
         if end < stamp:
             # It returned early: its values stamped `stamp` hold for `end`, where the others' are as before `stamp`.
             # Rows at or past `end` were written with its earlier values: the last row is rewritten at `end`.

@@ -232,6 +232,8 @@ class Coordinator:
             except FederationFailed:
                 transport.settle()  # the running hosts' last shipments: rows the recorder can still complete
                 raise
+            if recorder.ended is not None:  # a model ended the run and every row up to it is written: stop the hosts
+                conn.end(str(recorder.ended["federate"]), recorder.end_time, str(recorder.ended["reason"]))
             try:
                 launcher.finish()
             except HostExited as exited:

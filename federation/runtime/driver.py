@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Callable, Mapping
 
 from federation.ambassador import Federate
-from federation.errors import FederationFailed, LinkLost
+from federation.errors import FederationEnded, FederationFailed, LinkLost
 from federation.clip import clip
 from federation.rti import callbacks as cb
 from federation.rti.time import LogicalTime, to_seconds
@@ -40,8 +40,8 @@ def drive(
                 continue
             try:
                 fed.handle(drain(handle))
-            except (FederationFailed, LinkLost):
-                raise  # the federation's verdict, or the link to the RTI: not this federate's own failure
+            except (FederationFailed, FederationEnded, LinkLost):
+                raise  # the federation's verdict or end, or the link to the RTI: not this federate's own failure
             except Exception as exc:
                 failure = federate_failed(fed, exc)
                 if on_failure is not None:

@@ -15,7 +15,7 @@ import grpc
 
 from federation import telemetry
 from federation.ambassador import Federate, RTIAmbassador
-from federation.errors import ConfigurationError, FederationFailed
+from federation.errors import ConfigurationError, FederationEnded, FederationFailed
 from federation.scenario import Scenario, load_scenario
 from federation.security.tunable import check_tunable
 
@@ -132,7 +132,10 @@ def run_host(
             log.error("%s", failure)
             conn.abort(handle, failure.reason, at=failure.time)
 
-        drive(by_handle, lambda: transport.take_ready(0.5), transport.drain, lambda: None, report)
+        try:
+            drive(by_handle, lambda: transport.take_ready(0.5), transport.drain, lambda: None, report)
+        except FederationEnded as ended:  # a model asked to end the run, and the recorder has it: stop here
+            log.info("%s", ended)
         return {f.name: getattr(f, "steps", 0) for f in federates}
     finally:
         for fed in federates:

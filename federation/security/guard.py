@@ -74,6 +74,11 @@ class Guard:
         decision = self.policy.may_join(site, federation, federate) if self.policy else None
         self._decide(decision, "join", federation=federation, site=site, federate=federate)
 
+    def authorize_end(self, federation: str, site: str) -> None:
+        """Only a site that administers the federation (its coordinator) may say that its run ended."""
+        if self.policy is not None:
+            self._decide(self.policy.may_admin(site, federation), "end", federation=federation, site=site)
+
     def authorize_declare(self, federation: str, site: str, federate: str, kind: int, class_name: str,
                           members: list[str]) -> None:
         p = self.policy

@@ -83,6 +83,7 @@ class FederationState:
         self.granted_here: dict[int, set[int]] = {}  # TARs a host granted itself: no grant to send back
         self.state = "running"
         self.failure: FederationFailed | None = None
+        self.ended: Any = None  # pb.Ended: the run ended where a model asked it to
         self.last_progress = time.monotonic()
         self.ended_at = 0.0  # monotonic time it finished or failed
         self.all_sessions: list[HostSession] = []
@@ -117,6 +118,19 @@ class FederationState:
 
     def finish(self) -> None:
         self.state, self.ended_at = "finished", time.monotonic()
+
+    def end(self, ended: Any) -> None:
+        """The run ended where a model asked it to (pb.Ended, the coordinator's word): finished, and every host
+        is told, so that its federates stop where they are."""
+        if self.state != "running":
+            return
+        self.finish()
+        self.ended = ended
+        log.info("federation %s ended at t=%ss: federate %r: %s", self.name, to_seconds(ended.time),
+                 ended.federate, clip(ended.reason))
+        for session in list(self.all_sessions):
+            if not session.closed:
+                session.send(ended=ended)
 
     def direct_plan(self) -> RoutingPlan:
         """The routing plan of this direct federation as it stands (every member has declared)."""

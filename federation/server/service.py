@@ -154,6 +154,12 @@ class RTIService(AdminService, pb_grpc.RTIServicer):  # type: ignore[misc, name-
             raise ProtocolViolation(grpc.StatusCode.FAILED_PRECONDITION, f"{kind} before hello")
         with state.lock:
             if state.state != "running":
+                if state.ended is not None:  # it ended where a model asked it to: whatever comes now is moot
+                    session.send(reply_to=msg.request_id, ended=state.ended)
+                    return
+                if kind == "end" and state.failure is None:  # every member resigned meanwhile: nothing to stop
+                    session.send(reply_to=msg.request_id, ack=pb.Ack())
+                    return
                 session.send(reply_to=msg.request_id, failed=failure_to_pb(state.failure) if state.failure is not None
                              else pb.FederationFailed(reason=state.state))
                 return
@@ -234,6 +240,10 @@ class RTIService(AdminService, pb_grpc.RTIServicer):  # type: ignore[misc, name-
         if kind == "peer_lost":
             self._peer_lost(session, state, body)
             return {"ack": pb.Ack()}
+        if kind == "end":
+            self.guard.authorize_end(state.name, session.site)
+            state.end(body)
+            return {"ended": state.ended}
         if kind == "abort" and body.federate == 0:  # the host failed before any federate joined
             self.guard.authorize_join(state.name, session.site, body.federate_name)  # a site blames only its own
             state.fail(None, body.reason, reported=True, site=session.site, name=clip(body.federate_name, 256))

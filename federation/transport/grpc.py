@@ -18,7 +18,7 @@ from typing import Any, Callable, Mapping
 import grpc
 
 from federation import telemetry
-from federation.errors import LinkLost
+from federation.errors import FederationEnded, LinkLost
 from federation.protocol import PROTOCOL_VERSION, pb, pb_grpc
 from federation.protocol.codec import callback_from_pb, error_from_pb, failure_from_pb, fom_from_pb
 from federation.rti import FOM, callbacks as cb
@@ -74,6 +74,7 @@ class RTIConnection:
         self._ready: dict[int, None] = {}
         self._cond = self.cond = threading.Condition()
         self.failure: Exception | None = None
+        self.ended: FederationEnded | None = None  # the RTI said the run ended where a model asked it to
         self.busy = 0  # federate handle being stepped, reported in heartbeats
         # Direct routing (transport/direct.py): what the RTI sends besides callbacks, and the host's own
         # ready federates and progress, all under this connection's lock.
@@ -110,6 +111,10 @@ class RTIConnection:
                         self._ready[handle] = None
                     elif kind == "failed":
                         self.failure = failure_from_pb(msg.failed)
+                    elif kind == "ended":
+                        self.ended = FederationEnded(msg.ended.federate, msg.ended.time, msg.ended.reason)
+                        if msg.reply_to:
+                            self._replies[msg.reply_to] = msg
                     elif kind in ("plan", "relay"):
                         handler = self.on_plan if kind == "plan" else self.on_relay
                         if handler is None:
@@ -168,6 +173,9 @@ class RTIConnection:
             raise error_from_pb(reply.error)
         if kind == "failed":
             raise failure_from_pb(reply.failed)
+        if kind == "ended":
+            assert self.ended is not None
+            raise self.ended
         return reply
 
     # ------------------------------------------------------ callback delivery
@@ -176,16 +184,16 @@ class RTIConnection:
         self.busy = 0
         local = self.local_ready
         with self._cond:
-            # The failure is checked before anything is taken: what is ready stays for whoever drains after it.
-            if self.failure is not None:
-                raise self.failure
+            # The end or failure is checked before anything is taken: what is ready stays for whoever drains after.
+            if self.ended is not None or self.failure is not None:
+                raise self.ended or self.failure  # type: ignore[misc]
             ready = list(self._ready)
             if local is not None:
                 ready += local()
             if not ready:
                 self._cond.wait(timeout)
-                if self.failure is not None:
-                    raise self.failure
+                if self.ended is not None or self.failure is not None:
+                    raise self.ended or self.failure  # type: ignore[misc]
                 ready = list(self._ready)
                 if local is not None:
                     ready += local()
@@ -208,6 +216,14 @@ class RTIConnection:
         self.send(abort=pb.Abort(federate=handle, reason=reason, federate_name=name, has_time=at is not None,
                                  time=at or 0))
         self.wait_failure(timeout)
+
+    def end(self, federate: str, at: LogicalTime, reason: str) -> None:
+        """The coordinator's word that the run ended where federate `federate`'s model asked it to, at `at`
+        (the recorder has every row up to it): the RTI tells every host, whose federates stop."""
+        try:
+            self.call(end=pb.Ended(federate=federate, time=at, reason=reason))
+        except FederationEnded:
+            pass  # the RTI's answer: it has told every host
 
     def mark_ready(self, handle: int) -> None:
         """Wake the host for a federate that has something to do without a message from the RTI."""
