@@ -80,7 +80,7 @@ class FederationFailed(CarriesFields, RunFailure, RuntimeError):
         self.federate, self.host, self.time, self.reason, self.reported = federate, host, time, reason, reported
 
 
-class FederationEnded(Exception):
+class FederationEnded(CarriesFields, Exception):
     """The run ended where a model asked it to (the RTI told this host): not a failure. The federates here
     stop where they are; the recorder has every row up to `time`."""
 

@@ -458,7 +458,7 @@ def test_an_integer_input_the_fmu_refuses_is_named_with_its_value(third_party_fm
 # ------------------------------------------------------------------------------ 5. an FMU that ends the run
 
 @pytest.mark.parametrize("path", ["native", "ctypes"])
-def test_an_fmu_asking_to_end_the_simulation_stops_the_run_naming_it(
+def test_an_fmu_asking_to_end_the_simulation_ends_the_run_there_naming_it(
         third_party_fmus: ThirdPartyFMUs, tmp_path: Path, path: str, monkeypatch: pytest.MonkeyPatch) -> None:
     import adapters.fmu.federate as fmu_adapter
 
@@ -466,16 +466,22 @@ def test_an_fmu_asking_to_end_the_simulation_stops_the_run_naming_it(
         monkeypatch.setattr(fmu_adapter.native, "stepper", lambda *args: None)
     else:
         assert fmu_adapter.native.available(), "the native helper is missing or stale: `make` builds it"
-    scenario = write_scenario(tmp_path / "scen", {
+    data = {
         "federation": "stopper",
         "time": {"start": 0.0, "stop": 1.0, "step": 0.1},
         "federates": {"m": {"fmu": str(third_party_fmus.unruly3), "site": "a", "parameters": {"stop_at": 3}}},
-    })
-    # Stepping on used to go unnoticed: the run "completed" past the FMU's request.
-    with pytest.raises(Exception, match=r"federate 'm' .*doStep at t=0.2 s failed: the FMU asked to end the "
-                                        r"simulation \(terminateSimulation\)"):
-        run_embedded(load_scenario(scenario), tmp_path / "out", plot=False)
+    }
+    # Stepping on used to go unnoticed (the run "completed" past the FMU's request), then it failed the run.
+    result = run_embedded(load_scenario(write_scenario(tmp_path / "scen", data)), tmp_path / "out", plot=False)
+    assert result.status == "completed" and result.extra["ended_by"]["federate"] == "m"
+    assert result.extra["ended_by"]["time_s"] == 0.3 and "terminateSimulation" in result.extra["ended_by"]["reason"]
     with open(tmp_path / "out" / "results.csv", newline="") as fh:
+        assert [row[1] for row in csv.reader(fh)][1:] == ["0.0", "1.0", "2.0", "3.0"]  # the step it completed, too
+    data["on_terminate"] = "fail"  # as it was: a failure, the step that asked to end not kept
+    with pytest.raises(Exception, match=r"federate 'm' at t=0.3 s: the FMU asked to end the simulation \(FMI 3: "
+                                        r"doStep set terminateSimulation\) \(the scenario says on_terminate: fail\)"):
+        run_embedded(load_scenario(write_scenario(tmp_path / "scen2", data)), tmp_path / "out2", plot=False)
+    with open(tmp_path / "out2" / "results.csv", newline="") as fh:
         assert [row[1] for row in csv.reader(fh)][1:] == ["0.0", "1.0", "2.0"]  # up to the last completed step
 
 
