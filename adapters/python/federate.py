@@ -2,7 +2,7 @@
 
 The class declares `inputs` and `outputs` (names, or name -> unit mappings). `step`
 returns a mapping of outputs, or a `StepResult` that also carries interactions to send
-(stamped t + dt).
+(stamped t + dt) and may ask to end the simulation at t + dt (`end=True`, see on_terminate).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from adapters.stepped import SteppedFederate
 class StepResult:
     outputs: Mapping[str, float]
     interactions: list[tuple[str, dict[str, float]]] = field(default_factory=list)
+    end: bool = False  # the model asks to end the simulation where this step ends
 
 
 class PythonModelError(ModelError, RuntimeError):
@@ -30,6 +31,8 @@ class PythonModelError(ModelError, RuntimeError):
 
 
 class PythonFederate(SteppedFederate):
+    may_end = True  # StepResult(end=True)
+
     def __init__(
         self, name: str, site: str, model: Any, outputs: Sequence[str], clock: Clock, wiring: Wiring
     ) -> None:
@@ -69,6 +72,8 @@ class PythonFederate(SteppedFederate):
             raise self._failed("step", t, exc) from exc
         if isinstance(result, StepResult):
             self.outbox.extend(result.interactions)
+            if result.end:
+                self.ending = (t + h, 4)  # END_REASONS: the Python model asked
             result = result.outputs
         return self._ordered(result, "step", t)
 

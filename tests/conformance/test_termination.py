@@ -135,6 +135,28 @@ def test_on_terminate_continue_holds_its_last_outputs(ending: dict[int, Path], t
     assert [float(r[2]) for r in rows[4:]] == [6.0, 10.0, 14.0, 18.0]
 
 
+def test_a_python_model_may_end_the_run_too(ending: dict[int, Path], tmp_path: Path) -> None:
+    (tmp_path / "ender.py").write_text(
+        "from adapters.python.federate import StepResult\n\n\n"
+        "class Ender:\n"
+        "    inputs = ['seen']\n"
+        "    outputs = ['count']\n\n"
+        "    def __init__(self):\n"
+        "        self.count = 0.0\n\n"
+        "    def step(self, t, dt, inputs):\n"
+        "        self.count += 1\n"
+        "        return StepResult({'count': self.count}, end=inputs['seen'] >= 3.0)\n")
+    path = scenario(tmp_path, {
+        "ender": {"python": "ender:Ender", "site": "lab"},
+        "fmu": {"fmu": str(ending[3]), "site": "lab", "parameters": {"t_end": 1.0e6}},
+    }, ["fmu.z -> ender.seen"], stop=100.0)
+    done, record, rows = run(path, tmp_path / "out")
+    assert done.returncode == 0, done.stderr
+    assert record["ended_by"] == {"federate": "ender", "time_s": 4.0,  # it saw 3.0 at t = 3, in its step to 4
+                                  "reason": "the Python model asked to end the simulation"}
+    assert rows[-1][0] == "4.0" and len(rows) == 6
+
+
 def test_a_scenario_s_on_terminate_must_be_one_of_three(ending: dict[int, Path], tmp_path: Path) -> None:
     path = scenario(tmp_path, {"ending": {"fmu": str(ending[2]), "site": "lab"}}, on_terminate="halt")
     done = subprocess.run([sys.executable, "-m", "federation.cli", "validate", str(path)], capture_output=True,
