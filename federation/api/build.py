@@ -43,10 +43,14 @@ class Scenario:
     """
 
     def __init__(self, federation: str, *, stop: float, step: float, start: float = 0.0,
-                 base: str | Path | None = None) -> None:
+                 base: str | Path | None = None, on_terminate: str | None = None) -> None:
+        """`on_terminate`: what a model's request to end the simulation does (the YAML's key: "stop", the
+        default, "fail" or "continue")."""
         self._base = (Path.cwd() / (base or ".")).resolve()
         self._data: dict[str, Any] = {"federation": federation, "time": {"start": start, "stop": stop, "step": step},
                                       "federates": {}, "connections": [], "interactions": {}}
+        if on_terminate is not None:
+            self._data["on_terminate"] = on_terminate
         self._file: Path | None = None
         self._overrides: dict[str, object] = {}
         self._spec: Spec | None = None
@@ -139,34 +143,37 @@ class Scenario:
 
     def add(self, name: str, kind: str, source: str | Path, *, site: str, parameters: Mapping[str, object] | None = None,
             expose: Sequence[str] | None = None, tunable: Sequence[str] | None = None,
-            step: float | None = None) -> Scenario:
+            step: float | None = None, on_terminate: str | None = None) -> Scenario:
         """Add a federate of any installed kind (the YAML's `<kind>: <source>`; federation.kinds), such as one
         another package adds: a kind that reads a file takes it relative to `base`. UnknownKind when no
-        installed kind has that name."""
+        installed kind has that name. `on_terminate`: this federate's own (default: the scenario's)."""
         if kind_of(kind).reads_file:
             source = self._absolute(source)
-        return self._add(name, kind, str(source), site, parameters, expose, tunable, step)
+        return self._add(name, kind, str(source), site, parameters, expose, tunable, step, on_terminate)
 
     def add_fmu(self, name: str, fmu: str | Path, *, site: str, parameters: Mapping[str, object] | None = None,
                 expose: Sequence[str] | None = None, tunable: Sequence[str] | None = None,
-                step: float | None = None) -> Scenario:
+                step: float | None = None, on_terminate: str | None = None) -> Scenario:
         """Add an FMU federate (the YAML's `fmu:`); `fmu` relative to `base`. `expose`: the outputs it shares
         (default: as the YAML's rule); `tunable`: the parameters its site lets the federation set; `step`:
-        its communication step (default: the scenario's)."""
-        return self.add(name, "fmu", fmu, site=site, parameters=parameters, expose=expose, tunable=tunable, step=step)
+        its communication step (default: the scenario's); `on_terminate`: what its request to end the
+        simulation does (default: the scenario's)."""
+        return self.add(name, "fmu", fmu, site=site, parameters=parameters, expose=expose, tunable=tunable, step=step,
+                        on_terminate=on_terminate)
 
     def add_python(self, name: str, model: str | type, *, site: str, parameters: Mapping[str, object] | None = None,
                    expose: Sequence[str] | None = None, tunable: Sequence[str] | None = None,
-                   step: float | None = None) -> Scenario:
+                   step: float | None = None, on_terminate: str | None = None) -> Scenario:
         """Add a Python model federate (the YAML's `python:`): `"module:Class"`, imported from `base`, or the
-        class itself, whose module the run imports (so not one defined in a notebook or `__main__`)."""
+        class itself, whose module the run imports (so not one defined in a notebook or `__main__`).
+        `on_terminate`: what its StepResult(end=True) does (default: the scenario's)."""
         if isinstance(model, type):
             if model.__module__ == "__main__":
                 raise ValueError(f"federate {name!r}: class {model.__qualname__} is defined in __main__ (a script or "
                                  "notebook), which a run cannot import; put it in a module in the base folder "
                                  f"{self._base} and give 'module:{model.__qualname__}'")
             model = f"{model.__module__}:{model.__qualname__}"
-        return self._add(name, "python", model, site, parameters, expose, tunable, step)
+        return self._add(name, "python", model, site, parameters, expose, tunable, step, on_terminate)
 
     def add_replay(self, name: str, csv: str | Path, *, site: str, expose: Sequence[str] | None = None,
                    step: float | None = None) -> Scenario:
@@ -202,12 +209,14 @@ class Scenario:
         return self._changed()
 
     def _add(self, name: str, kind: str, source: str, site: str, parameters: Mapping[str, object] | None,
-             expose: Sequence[str] | None, tunable: Sequence[str] | None, step: float | None) -> Scenario:
+             expose: Sequence[str] | None, tunable: Sequence[str] | None, step: float | None,
+             on_terminate: str | None = None) -> Scenario:
         if name in self._data["federates"]:
             raise ValueError(f"federate {name!r} is already in scenario {self.federation!r}")
         entry: dict[str, Any] = {kind: source, SITE_KEY: site}
         given = {"step": step, "parameters": None if parameters is None else dict(parameters),
-                 "expose": None if expose is None else list(expose), "tunable": None if tunable is None else list(tunable)}
+                 "expose": None if expose is None else list(expose), "tunable": None if tunable is None else list(tunable),
+                 "on_terminate": on_terminate}
         entry.update({key: value for key, value in given.items() if value is not None})
         self._data["federates"][name] = plain(entry)
         return self._changed()

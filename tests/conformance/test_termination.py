@@ -179,3 +179,15 @@ def test_on_ray_the_run_stops_where_the_model_ended_it(ending: dict[int, Path], 
         ray.shutdown()
     assert on_ray.status == "completed" and on_ray.record["ended_by"] == embedded.record["ended_by"]
     assert (tmp_path / "ray" / "results.csv").read_bytes() == (tmp_path / "embedded" / "results.csv").read_bytes()
+
+
+def test_the_python_api_sets_on_terminate_for_the_scenario_and_a_federate(ending: dict[int, Path],
+                                                                          tmp_path: Path) -> None:
+    import federation
+
+    sc = federation.Scenario("ending", stop=5.0, step=1.0, on_terminate="continue")
+    sc.add_fmu("ending", ending[2], site="lab")
+    sc.add_fmu("strict", ending[3], site="lab", parameters={"t_end": 4.0}, on_terminate="fail")
+    run = federation.run(sc, out=tmp_path / "out")
+    assert run.status == "failed" and "federate 'strict' at t=4.0 s" in str(run.error)
+    assert run.record["terminated"][0]["federate"] == "ending"  # it ended at 2.5; the others ran on
