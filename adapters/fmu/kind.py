@@ -11,6 +11,7 @@ import numpy
 from federation.clip import short_repr
 from federation.coupling import Clock, Wiring
 from federation.kinds import Model, ParameterValue, file_sha256
+from federation.kinds.arrays import flat_values
 from federation.kinds.interface import FederateInterface, VariableInfo
 
 from adapters.fmu.federate import FMUFederate
@@ -80,12 +81,16 @@ class FMUKind:
             if info is None:
                 continue  # the scenario's rules say it is no parameter
             where = f"{model.federate}.{parameter}"
-            if not _value_matches(info.type, value):
-                hint = "; quote it to make it text" if info.type == "String" else ""
-                problems.append((f"parameters.{parameter}",
-                                 f"value {short_repr(value)} does not match the {info.type} type of {where}{hint}"))
-            elif bad := _out_of_range(info, value):
-                problems.append((f"parameters.{parameter}", f"value {short_repr(value)} is outside {bad} of {where}"))
+            for item in flat_values(value):  # an array's every element (its shape is the scenario's rules')
+                if not _value_matches(info.type, item):
+                    hint = "; quote it to make it text" if info.type == "String" else ""
+                    problems.append((f"parameters.{parameter}",
+                                     f"value {short_repr(item)} does not match the {info.type} type of {where}{hint}"))
+                elif bad := _out_of_range(info, item):
+                    problems.append((f"parameters.{parameter}", f"value {short_repr(item)} is outside {bad} of {where}"))
+                else:
+                    continue
+                break  # one problem per parameter: a wrong list would repeat it for every element
         return problems
 
     def sources(self, model: Model) -> dict[Path, str]:
