@@ -192,7 +192,8 @@ class _Resolver:
             return
         declared = declared_interface(outputs, self.spec.declared_inputs(name))
         if data is not None:  # its arrays, so that they go as the elements its own host will send
-            arrays = {n: info for n, info in data.variables.items() if info.array and n in declared.variables}
+            arrays = {n: info for n, info in data.variables.items()
+                      if (info.array and n in declared.variables) or info.element_of in declared.variables}
             declared = dataclasses.replace(declared, variables={**declared.variables, **arrays})
         self.interfaces[name] = declared
 
