@@ -26,6 +26,7 @@ __all__ = ["element_name", "element_names", "flat_values", "resolve_shape", "sha
 
 _ELEMENT = re.compile(r"^(?P<base>.+)\[(?P<index>[0-9]+(?:,[0-9]+)*)\]\Z")
 _PORTS = ("input", "output")  # what travels: only their arrays get elements of their own
+_NUMBERS = ("Real", "Integer", "Boolean")  # and only of the types that travel as numbers (not String, Binary)
 
 
 def element_name(base: str, index: Sequence[int]) -> str:
@@ -75,8 +76,8 @@ def resolve_shape(info: VariableInfo, interface: FederateInterface,
 
 
 def with_elements(interface: FederateInterface, parameters: Mapping[str, Any]) -> FederateInterface:
-    """The interface with each input and output array's shape resolved (its `dimensions` all sizes) and each
-    element a variable of its own, right after its array. An interface without arrays is returned as is.
+    """The interface with each array's shape resolved (its `dimensions` all sizes) and each element of a numeric
+    input or output array a variable of its own, right after its array. An interface without arrays is returned as is.
 
     A declared variable keeps its name: an element name it already holds (an FMU may name scalars `y[1]`)
     is not given to an element.
@@ -90,7 +91,7 @@ def with_elements(interface: FederateInterface, parameters: Mapping[str, Any]) -
             continue
         shape = resolve_shape(info, interface, parameters)
         variables[name] = dataclasses.replace(info, dimensions=shape) if shape is not None else info
-        if shape is None or info.causality not in _PORTS:
+        if shape is None or info.causality not in _PORTS or info.type not in _NUMBERS:
             continue
         starts = info.array_start if len(info.array_start) == math.prod(shape) else ()
         for position, index in enumerate(indices(shape)):
