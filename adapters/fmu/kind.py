@@ -10,7 +10,7 @@ import numpy
 
 from federation.clip import short_repr
 from federation.coupling import Clock, Wiring
-from federation.kinds import Model, ParameterValue, file_sha256
+from federation.kinds import Model, file_sha256
 from federation.kinds.arrays import flat_values
 from federation.kinds.interface import FederateInterface, VariableInfo
 
@@ -19,7 +19,8 @@ from adapters.fmu.interface import fmu_interface
 from adapters.fmu.probe import check_fmu_binary
 
 _FLOAT32_MAX = float(numpy.finfo(numpy.float32).max)
-_VALUE_CHECKS: dict[str, Callable[[ParameterValue], bool]] = {
+_Scalar = float | int | bool | str  # a parameter's value, or one element of an array's list
+_VALUE_CHECKS: dict[str, Callable[[_Scalar], bool]] = {
     "Real": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
     "Integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
     "Boolean": lambda v: isinstance(v, bool),
@@ -27,7 +28,7 @@ _VALUE_CHECKS: dict[str, Callable[[ParameterValue], bool]] = {
 }
 
 
-def _value_matches(var_type: str, value: ParameterValue) -> bool:
+def _value_matches(var_type: str, value: _Scalar) -> bool:
     """Whether a parameter value fits a variable type exactly (no bool-as-number, no float-as-Integer)."""
     check = _VALUE_CHECKS.get(var_type)
     return check is None or check(value)
@@ -38,7 +39,7 @@ def _bound_text(bound: int | float | None, missing: str) -> str:
     return text.removesuffix(".0")
 
 
-def _out_of_range(info: VariableInfo, value: ParameterValue) -> str | None:
+def _out_of_range(info: VariableInfo, value: _Scalar) -> str | None:
     """The range a numeric value falls outside (the FMI type's width, then the declared min/max), or None."""
     if isinstance(value, (bool, str)):
         return None
