@@ -52,9 +52,10 @@ def test_adapters_talk_to_the_federation_only_through_the_ambassador(layer: str)
 
 
 # What an adapter may use of the federation: the ambassador, what the scenario tells a stepped federate
-# (coupling), the kind protocol with the interface types (kinds), and the leaf helpers for messages.
+# (coupling), the kind protocol with the interface types (kinds) and how arrays are named (kinds.arrays), and the
+# leaf helpers for messages.
 ADAPTERS_MAY_IMPORT = ("federation.ambassador", "federation.coupling", "federation.kinds", "federation.kinds.interface",
-                       "federation.clip", "federation.errors")
+                       "federation.kinds.arrays", "federation.clip", "federation.errors")
 
 
 def test_adapters_import_nothing_of_the_federation_but_the_ambassador_and_the_kind_protocol() -> None:

@@ -167,8 +167,10 @@ class Slave:
     def set(self, kind: str, vrs: Sequence[int], values: Sequence[Any]) -> None:
         self._accessor("set", kind)(list(vrs), [convert(kind, v) for v in values])
 
-    def get(self, kind: str, vrs: Sequence[int]) -> list[Any]:
-        return list(self._accessor("get", kind)(list(vrs)))
+    def get(self, kind: str, vrs: Sequence[int], n_values: int | None = None) -> list[Any]:
+        """The variables' values; `n_values` when an FMI 3 array counts more than one each."""
+        getter = self._accessor("get", kind)
+        return list(getter(list(vrs)) if n_values is None else getter(list(vrs), nValues=n_values))
 
     def failed(self, status: int) -> None:
         """Remember the worst status: after Error only freeInstance is allowed, after Fatal nothing."""

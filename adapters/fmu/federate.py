@@ -18,9 +18,13 @@ from fmpy.fmi2 import fmi2LastSuccessfulTime, fmi2Terminated
 from federation.ambassador import TICKS_PER_SECOND, LogicalTime, to_seconds, to_ticks
 from federation.coupling import Clock, Wiring
 
+from federation.kinds.arrays import flat_values, with_elements
+
 from adapters import native
+from adapters.fmu.arrays import array_ports
 from adapters.fmu.binding import FLOAT32_MAX, INT_CTYPES, STATUS_NAMES, FMUError, Slave, value_kind
 from adapters.fmu.cache import ExtractedFMU, extract_fmu
+from adapters.fmu.interface import fmu_interface
 from adapters.stepped import SteppedFederate
 
 __all__ = ["ExtractedFMU", "FMUError", "FMUFederate", "extract_fmu"]
@@ -50,19 +54,23 @@ class FMUFederate(SteppedFederate):
         self._slave: Slave | None = None
         self._parameters = dict(parameters or {})
         self._vars = variables
-        self._out_groups = self._groups(self.outputs)
         inputs = sorted({n for targets in wiring.attributes.values() for n in targets}
                         | {n for targets in wiring.interactions.values() for n in targets})
-        self._in_kind = {n: value_kind(variables[n]) for n in inputs}
+        # FMI 3 arrays' elements (adapters.fmu.arrays); None without any, and then nothing changes below.
+        self._arrays = array_ports(with_elements(fmu_interface(path), self._parameters), variables, self.outputs,
+                                   inputs) if self.fmu.model.fmiVersion.startswith("3") else None
+        base = self._arrays.base if self._arrays is not None else {}
+        self._out_groups = self._groups([n for n in self.outputs if n not in base])
+        self._in_kind = {n: value_kind(variables[base.get(n, n)]) for n in inputs}
         self._inexact: set[str] = set()  # outputs already reported inexact as doubles
         self._int_types = {**INT_CTYPES, "Enumeration": ctypes.c_int64 if self.fmu.model.fmiVersion.startswith("3")
                            else ctypes.c_int32}
-        self._in_vr = {n: variables[n].valueReference for n in inputs}
+        self._in_vr = {n: variables[base.get(n, n)].valueReference for n in inputs}
 
     def _groups(self, names: Sequence[str]) -> list[tuple[str, list[int], list[int]]]:
-        """Group variables by kind: (kind, value references, positions in `names`)."""
+        """Group variables by kind: (kind, value references, positions among the outputs)."""
         groups: dict[str, tuple[list[int], list[int]]] = {}
-        for i, n in enumerate(names):
+        for i, n in ((self.outputs.index(n), n) for n in names):
             vrs, pos = groups.setdefault(value_kind(self._vars[n]), ([], []))
             vrs.append(self._vars[n].valueReference)
             pos.append(i)
@@ -104,21 +112,26 @@ class FMUFederate(SteppedFederate):
     def _set_parameters(self, slave: Slave, names: Sequence[str], at: str) -> None:
         for pname in names:
             var, value = self._vars[pname], self._parameters[pname]
-            self._call(f"setting parameter {pname} = {value!r} {at}",
-                       lambda: slave.set(value_kind(var), [var.valueReference], [value]))
+            self._call(f"setting parameter {pname} = {value!r} {at}",  # an array's, every element (row-major)
+                       lambda: slave.set(value_kind(var), [var.valueReference], flat_values(value)))
 
     def _prepare_hot_path(self, slave: Slave) -> None:
         # Outputs that are all real are read with one preallocated call.
         self._get_outputs: Callable[[], int] | None = None
         out_vr = out_val = None
-        if len(self._out_groups) == 1 and self._out_groups[0][0] == "real":
+        reads_arrays = self._arrays is not None and self._arrays.reads
+        if len(self._out_groups) == 1 and self._out_groups[0][0] == "real" and not reads_arrays:
             vrs = self._out_groups[0][1]
             out_vr = (ctypes.c_uint32 * len(vrs))(*vrs)
             out_val = self._out_val = (ctypes.c_double * len(vrs))()
             self._get_outputs = slave.real_array_call(True, out_vr, len(vrs), out_val)
         # Changed real inputs are packed into preallocated arrays and set with one call per step;
         # calls bound for every count from 1 to all real inputs.
-        self._real_in_vr = {n: self._in_vr[n] for n, kind in self._in_kind.items() if kind == "real"}
+        arrays = self._arrays
+        self._real_in_vr = {n: self._in_vr[n] for n, kind in self._in_kind.items()
+                            if kind == "real" and not (arrays and arrays.is_input(n))}
+        if arrays is not None:
+            arrays.start(slave, self._call)
         size = len(self._real_in_vr)
         self._in_vr_arr = (ctypes.c_uint32 * max(size, 1))()
         self._in_val_arr = (ctypes.c_double * max(size, 1))()
@@ -145,6 +158,8 @@ class FMUFederate(SteppedFederate):
                 values[p] = float(v)
             if kind in ("Int64", "UInt64"):
                 self._warn_inexact(pos, got)
+        if self._arrays is not None:
+            self._arrays.read(slave, values, lambda what, fn: self._call(f"{what} at t={to_seconds(t)} s", fn))
         return values
 
     def _warn_inexact(self, positions: Sequence[int], got: Sequence[int]) -> None:
@@ -161,6 +176,7 @@ class FMUFederate(SteppedFederate):
             raise FMUError(f"federate {self.name!r}: step at t={to_seconds(t)} s before initialization or after close")
         real_vr, vr_arr, val_arr = self._real_in_vr, self._in_vr_arr, self._in_val_arr
         k = 0
+        others = False
         for name, value in self.changed.items():
             vr = real_vr.get(name)
             if vr is not None:
@@ -169,6 +185,9 @@ class FMUFederate(SteppedFederate):
                 k += 1
             else:
                 self._set_input(name, value, t)
+                others = True
+        if others and self._arrays is not None:  # array inputs are set whole, once their elements are in
+            self._arrays.flush(self._slave, lambda what, fn: self._call(f"{what} at t={to_seconds(t)} s", fn))
         t_seconds = t / TICKS_PER_SECOND  # to_seconds, without a call on the hot path
         h_seconds = self._h_seconds if h == self._step else to_seconds(h)
         stepper = self._native
@@ -227,7 +246,9 @@ class FMUFederate(SteppedFederate):
         slave = self._slave
         assert slave is not None
         kind, vr = self._in_kind[name], self._in_vr[name]
-        if kind == "Float32":
+        if kind == "real":  # an array's Float64 element: scalar ones take the path of step()
+            fits = True
+        elif kind == "Float32":
             fits = not math.isfinite(value) or abs(value) <= FLOAT32_MAX  # beyond it, it would become inf
         elif kind == "Boolean":
             fits = value in (0, 1)
@@ -237,6 +258,9 @@ class FMUFederate(SteppedFederate):
         what = f"setting input {name} = {value!r} at t={to_seconds(t)} s"  # as _input_error names real ones
         if not fits:
             raise self._error(what, f"not a valid {kind} value")
+        if self._arrays is not None and self._arrays.is_input(name):
+            self._arrays.hold(name, value)  # set with its array's other elements (step)
+            return
         self._call(what, lambda: slave.set(kind, [vr], [value]))
 
     def _native_error(self, result: int, t: LogicalTime, h: LogicalTime) -> FMUError:

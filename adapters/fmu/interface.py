@@ -76,6 +76,12 @@ def _string_array_starts(xml: bytes) -> dict[str, tuple[str, ...]]:
     return starts
 
 
+def _dimensions(variable: Any) -> tuple[int | str, ...]:
+    """An FMI 3 array's dimensions: each a fixed size, or the name of the structural parameter that sets it."""
+    return tuple(int(d.start) if d.start is not None else str(getattr(getattr(d, "variable", None), "name", ""))
+                 for d in getattr(variable, "dimensions", None) or ())
+
+
 def _default_experiment(model_description: Any, path: Path) -> dict[str, float]:
     """The attributes of an FMU's <DefaultExperiment> that it gives (and that are numbers)."""
     given: dict[str, float] = {}
@@ -178,6 +184,7 @@ def _fmu_interface_cached(path: Path, mtime_ns: int, size: int) -> FederateInter
             int_range=_int_range(str(v.type), str(md.fmiVersion)),
             array=array,
             array_start=() if not array else string_starts.get(str(v.name)) or _convert_array_start(v.start, family),
+            dimensions=_dimensions(v),
         )
     log.debug("read %d variables from %s (FMI %s)", len(variables), path, md.fmiVersion)
     return FederateInterface(kind="fmu", variables=variables, fmi_version=str(md.fmiVersion),

@@ -10,7 +10,8 @@ import numpy
 
 from federation.clip import short_repr
 from federation.coupling import Clock, Wiring
-from federation.kinds import Model, ParameterValue, file_sha256
+from federation.kinds import Model, file_sha256
+from federation.kinds.arrays import flat_values
 from federation.kinds.interface import FederateInterface, VariableInfo
 
 from adapters.fmu.federate import FMUFederate
@@ -18,7 +19,8 @@ from adapters.fmu.interface import fmu_interface
 from adapters.fmu.probe import check_fmu_binary
 
 _FLOAT32_MAX = float(numpy.finfo(numpy.float32).max)
-_VALUE_CHECKS: dict[str, Callable[[ParameterValue], bool]] = {
+_Scalar = float | int | bool | str  # a parameter's value, or one element of an array's list
+_VALUE_CHECKS: dict[str, Callable[[_Scalar], bool]] = {
     "Real": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
     "Integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
     "Boolean": lambda v: isinstance(v, bool),
@@ -26,7 +28,7 @@ _VALUE_CHECKS: dict[str, Callable[[ParameterValue], bool]] = {
 }
 
 
-def _value_matches(var_type: str, value: ParameterValue) -> bool:
+def _value_matches(var_type: str, value: _Scalar) -> bool:
     """Whether a parameter value fits a variable type exactly (no bool-as-number, no float-as-Integer)."""
     check = _VALUE_CHECKS.get(var_type)
     return check is None or check(value)
@@ -37,7 +39,7 @@ def _bound_text(bound: int | float | None, missing: str) -> str:
     return text.removesuffix(".0")
 
 
-def _out_of_range(info: VariableInfo, value: ParameterValue) -> str | None:
+def _out_of_range(info: VariableInfo, value: _Scalar) -> str | None:
     """The range a numeric value falls outside (the FMI type's width, then the declared min/max), or None."""
     if isinstance(value, (bool, str)):
         return None
@@ -80,12 +82,16 @@ class FMUKind:
             if info is None:
                 continue  # the scenario's rules say it is no parameter
             where = f"{model.federate}.{parameter}"
-            if not _value_matches(info.type, value):
-                hint = "; quote it to make it text" if info.type == "String" else ""
-                problems.append((f"parameters.{parameter}",
-                                 f"value {short_repr(value)} does not match the {info.type} type of {where}{hint}"))
-            elif bad := _out_of_range(info, value):
-                problems.append((f"parameters.{parameter}", f"value {short_repr(value)} is outside {bad} of {where}"))
+            for item in flat_values(value):  # an array's every element (its shape is the scenario's rules')
+                if not _value_matches(info.type, item):
+                    hint = "; quote it to make it text" if info.type == "String" else ""
+                    problems.append((f"parameters.{parameter}",
+                                     f"value {short_repr(item)} does not match the {info.type} type of {where}{hint}"))
+                elif bad := _out_of_range(info, item):
+                    problems.append((f"parameters.{parameter}", f"value {short_repr(item)} is outside {bad} of {where}"))
+                else:
+                    continue
+                break  # one problem per parameter: a wrong list would repeat it for every element
         return problems
 
     def sources(self, model: Model) -> dict[Path, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 from rich.markup import escape
@@ -112,9 +112,17 @@ def inspect(fmu: Path) -> None:
         for n in names:
             v = iface.variables[n]
             unit = f" [{v.unit}]" if v.unit else ""
-            kind = (v.fmi_type or v.type) + (" array" if v.array else "")
+            kind = (v.fmi_type or v.type) + (f" array {_shape(iface, v.dimensions)}" if v.array else "")
             start = _array_text(v.array_start) if v.array else v.start
             typer.echo(f"  {n}{unit}  {kind}  start={start}  {v.description}")
+
+
+def _shape(iface: Any, dimensions: tuple[int | str, ...]) -> str:
+    """`[2,3]`; a size a structural parameter gives, with that parameter's start value: `[n=4]`."""
+    from federation.kinds.arrays import shape_text
+
+    return shape_text([d if isinstance(d, int) else f"{d}={getattr(iface.variables.get(d), 'start', None)}"
+                       for d in dimensions])
 
 
 def _array_text(values: tuple[object, ...], shown: int = 20) -> str:

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from federation.ambassador import Federate
 from federation.clip import short_repr
@@ -27,7 +27,7 @@ __all__ = ["ENTRY_POINTS", "Kind", "KindNotLoaded", "Model", "StaleModules", "Un
            "read_interface", "register"]
 
 ENTRY_POINTS = "federation.kinds"
-ParameterValue = float | int | bool | str
+ParameterValue = float | int | bool | str | list[Any]  # a list (nested per dimension) for an FMI 3 array
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,9 @@ class VariableInfo:
     int_range: tuple[int, int] | None = None  # what an integer variable's FMI type can hold
     array: bool = False  # an FMI 3 variable with <Dimension>s
     array_start: tuple[StartValue, ...] = ()  # an array's start values, every element (row-major), as declared
+    # an array's dimensions: a size, or the name of the structural parameter that gives it (federation.kinds.arrays)
+    dimensions: tuple[int | str, ...] = ()
+    element_of: str | None = None  # an array's element (`y[2]`): the array's name
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from federation.clip import clip, short_repr
 from federation.kinds import Model, kind, kinds
+from federation.kinds.arrays import with_elements
 from federation.kinds.interface import FederateInterface, InterfaceError, declared_interface
 
 from .exposure import travels
@@ -140,7 +141,7 @@ class _Resolver:
             return
         if unchecked:
             self.unchecked.append(Problem(f"federates.{name}.{spec.kind}", unchecked))
-        self.interfaces[name] = interface
+        self.interfaces[name] = interface = with_elements(interface, spec.parameters)
         # Values of parameters it cannot set at all are the rules' problem (federation.scenario.rules).
         settable = {p: v for p, v in spec.parameters.items() if settable_problem(name, interface, p) is None}
         for key, message in model_kind.parameter_problems(dataclasses.replace(model, parameters=settable), interface):
@@ -177,8 +178,9 @@ class _Resolver:
         output): its FMU's modelDescription or its replay CSV is read for that when here (data, not code)."""
         spec = self.spec.federates[name]
         outputs = self.spec.declared_outputs(name)
-        if outputs is None:
-            outputs = self.outputs_in_model_data(name, spec)
+        data = self.model_data(name, spec)
+        if outputs is None and data is not None:
+            outputs = [var for var in data.outputs() if travels(data.variables[var])]
         if outputs is None:
             why = ("importing its module would run its owner's code" if kind(spec.kind).runs_code
                    else "its model is not here")
@@ -188,19 +190,23 @@ class _Resolver:
                      f"{short_repr(spec.site)}): with one site and no expose list it shares every output, which "
                      f"only its model tells, and {why}")
             return
-        self.interfaces[name] = declared_interface(outputs, self.spec.declared_inputs(name))
+        declared = declared_interface(outputs, self.spec.declared_inputs(name))
+        if data is not None:  # its arrays, so that they go as the elements its own host will send
+            arrays = {n: info for n, info in data.variables.items()
+                      if (info.array and n in declared.variables) or info.element_of in declared.variables}
+            declared = dataclasses.replace(declared, variables={**declared.variables, **arrays})
+        self.interfaces[name] = declared
 
-    def outputs_in_model_data(self, name: str, spec: FederateSpec) -> list[str] | None:
-        """Every output that can travel, read from another site's FMU modelDescription or replay CSV when it is
-        on this machine; None when it is not (or unreadable: its site's host reports that)."""
+    def model_data(self, name: str, spec: FederateSpec) -> FederateInterface | None:
+        """Another site's model's interface, read from its FMU modelDescription or replay CSV (data, not code)
+        when it is on this machine; None when it is not (or unreadable: its site's host reports that)."""
         model_kind, model = kind(spec.kind), model_of(self.spec, self.path, name)
         if model_kind.runs_code or model.path is None or not _is_file(model.path):
             return None
         try:
-            interface = model_kind.interface(model)
+            return with_elements(model_kind.interface(model), spec.parameters)
         except InterfaceError:
             return None
-        return [var for var in interface.outputs() if travels(interface.variables[var])]
 
     def declare_unexecuted(self, name: str) -> None:
         """A python federate under --no-exec: its interface is known only by importing it, which runs its code;

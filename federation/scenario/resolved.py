@@ -13,7 +13,7 @@ from federation.kinds import Model, kinds
 from federation.kinds.interface import FederateInterface
 
 from . import resolve as _resolve
-from .exposure import EXCHANGED_TYPES, exposed, travels
+from .exposure import EXCHANGED_TYPES, element_connections, elements, exchanged, exposed
 from .problems import Problem, ScenarioError
 from .rules import check
 from .schema import (Connection, FederateSpec, InteractionSpec, OutputSpec, ScenarioSpec, TimeSpec, parse_reference,
@@ -114,8 +114,12 @@ class Scenario:
         return self.spec.exposure_rule(federate)
 
     def inputs_of(self, federate: str) -> list[Connection]:
-        """Connections feeding the federate, in file order."""
-        return self.spec.inputs_of(federate)
+        """Connections feeding the federate, in file order, an array's element by element (element_connections)."""
+        return element_connections(self.spec, self._interfaces, self.spec.inputs_of(federate))
+
+    def element_connections(self) -> list[Connection]:
+        """Every connection as it runs: one per element of an array connected to an array."""
+        return element_connections(self.spec, self._interfaces, self.spec.connections)
 
     def shared_digest(self) -> str:
         """What every site's copy of the scenario must agree on, digested (ScenarioSpec.shared_digest)."""
@@ -136,23 +140,25 @@ class Scenario:
     def recorded(self) -> list[tuple[str, str]]:
         """(federate, variable) pairs to record: output.variables, default every exposed output (file order)."""
         if self.output.variables is not None:
-            return [parse_reference(ref) for ref in self.output.variables]
+            return [(name, element) for name, var in map(parse_reference, self.output.variables)
+                    for element in elements(self._interfaces.get(name), var)]
         return [(name, var) for name in self.federates for var in self.exposed(name)]
 
     def recording_notes(self) -> list[Problem]:
         """Warnings, not errors: the outputs a federate's default expose list leaves out because they cannot
-        travel (arrays, String), and that nothing at all will be recorded, when so."""
+        travel (String), and that nothing at all will be recorded, when so."""
         notes: list[Problem] = []
         types = f"{', '.join(EXCHANGED_TYPES[:-1])} or {EXCHANGED_TYPES[-1]}"
         for name in self.federates:
             interface = self._interfaces.get(name)
             if self.declared_outputs(name) is not None or self.output.variables is not None or interface is None:
                 continue  # what is exposed or recorded is named: nothing is left out unsaid
-            left = [f"{var} ({'an array' if info.array else f'a {info.type} variable'})"
-                    for var in interface.outputs() if not travels(info := interface.variables[var])]
+            left = [f"{var} (a {info.type} {'array' if info.array else 'variable'})"
+                    for var in interface.outputs() if not exchanged(info := interface.variables[var])]
             if left:
-                notes.append(Problem(f"federates.{name}", "outputs not exposed nor recorded, as only scalar "
-                                                          f"{types} values travel: {', '.join(left)}"))
+                notes.append(Problem(f"federates.{name}", "outputs not exposed nor recorded, as only "
+                                                          f"{types} values (and arrays of them) travel: "
+                                                          f"{', '.join(left)}"))
         if not self.recorded():
             if self.output.variables is not None:
                 key, why = "output.variables", "the list is empty"

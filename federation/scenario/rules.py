@@ -14,7 +14,8 @@ from federation.kinds.interface import REMOTE, FederateInterface, VariableInfo, 
 from federation.names import COORDINATOR_SITE, name_problem
 from federation.rti.time import END_OF_TIME
 
-from .exposure import EXCHANGED_TYPES, exposed, travels
+from .arrays import array_problem, element_problem, parameter_shape_problem, shape_problem
+from .exposure import EXCHANGED_TYPES, elements, exchanged, exposed
 from .problems import Problem
 from .schema import IDENTIFIER, IDENTIFIER_RULE, Connection, FederateSpec, InteractionSpec, ScenarioSpec, Unparsed, \
     parse_reference
@@ -50,13 +51,13 @@ def untunable(spec: FederateSpec) -> list[str]:
 def settable_problem(name: str, interface: FederateInterface, parameter: str) -> str | None:
     """Why the federate's parameter (or input) cannot be set; None when it can."""
     info = interface.variables.get(parameter)
+    if info is None and (problem := element_problem(interface, name, parameter)) is not None:
+        return problem
     if info is None or info.causality not in SETTABLE_CAUSALITIES:
         what = "no such variable" if info is None else f"causality {short_repr(info.causality)}"
         hint = did_you_mean(parameter, [n for n, v in interface.variables.items()
                                         if v.causality in SETTABLE_CAUSALITIES])
         return f"{short_repr(parameter)} is not a parameter of federate {short_repr(name)} ({what}){hint}"
-    if info.array:
-        return f"{name}.{parameter} is an array (it has a Dimension); only scalar parameters can be set"
     return None
 
 
@@ -186,7 +187,9 @@ class _Rules:
         if interface is None:
             return None  # its interface could not be read: already reported
         info = interface.variables.get(variable)
-        if info is None:
+        if info is None and (problem := element_problem(interface, federate, variable)) is not None:
+            self.add(key, problem)
+        elif info is None:
             hint = did_you_mean(variable, [n for n, v in interface.variables.items() if v.causality == causality])
             self.add(key, f"federate {short_repr(federate)} has no variable {short_repr(variable)}"
                           f"{hint or did_you_mean(variable, interface.variables)}")
@@ -194,11 +197,14 @@ class _Rules:
 
     def exchangeable(self, key: str, federate: str, info: VariableInfo) -> bool:
         """Whether the variable's values can travel through the RTI, after recording a problem if not."""
-        if travels(info):
-            return True
-        what = "an array (it has a Dimension)" if info.array else f"a {info.type} variable"
-        self.add(key, f"{federate}.{info.name} is {what}; only scalar "
-                      f"{', '.join(EXCHANGED_TYPES)} values can be exposed, connected or recorded")
+        if exchanged(info):
+            if (problem := array_problem(federate, info)) is None:
+                return True
+            self.add(key, problem)
+            return False
+        what = f"a {info.type} {'array' if info.array else 'variable'}"
+        self.add(key, f"{federate}.{info.name} is {what}; only "
+                      f"{', '.join(EXCHANGED_TYPES)} values (and arrays of them) can be exposed, connected or recorded")
         return False
 
     def exposed_output(self, key: str, federate: str, variable: str) -> VariableInfo | None:
@@ -211,7 +217,8 @@ class _Rules:
             return None
         if not self.exchangeable(key, federate, info):
             return None
-        if variable not in exposed(self.spec, self.interfaces, federate):
+        shared = exposed(self.spec, self.interfaces, federate)
+        if any(e not in shared for e in elements(self.interfaces.get(federate), variable)):
             self.add(key, f"{federate}.{variable} is not exposed (not in federates.{federate}.expose)")
             return None
         return info
@@ -226,9 +233,11 @@ class _Rules:
             return None
         if not self.exchangeable(key, federate, info):
             return None
-        first = self.drivers.setdefault((federate, variable), key)
-        if first != key:
-            self.add(key, f"input {federate}.{variable} is already fed by {first}")
+        for element in elements(self.interfaces.get(federate), variable):  # an array's one by one
+            first = self.drivers.setdefault((federate, element), key)
+            if first != key:
+                self.add(key, f"input {federate}.{element} is already fed by {first}")
+                break
         return info
 
     # -- federates
@@ -247,12 +256,17 @@ class _Rules:
                 self.exchangeable(f"federates.{name}.expose[{index}]", name, info)
         for index, parameter in enumerate(spec.tunable or []):
             self.settable(f"federates.{name}.tunable[{index}]", name, interface, parameter)
-        for parameter in spec.parameters:
-            self.settable(f"federates.{name}.parameters.{parameter}", name, interface, parameter)
+        for parameter, value in spec.parameters.items():
+            key = f"federates.{name}.parameters.{parameter}"
+            if self.settable(key, name, interface, parameter) and (problem := parameter_shape_problem(
+                    name, interface, interface.variables[parameter], value, dict(spec.parameters))):
+                self.add(key, problem)
 
-    def settable(self, key: str, name: str, interface: FederateInterface, parameter: str) -> None:
+    def settable(self, key: str, name: str, interface: FederateInterface, parameter: str) -> bool:
+        """Whether the parameter can be set, after recording a problem if not."""
         if (problem := settable_problem(name, interface, parameter)) is not None:
             self.add(key, problem)
+        return problem is None
 
     def check_tunable(self, name: str) -> None:
         """The site's rule, checked here as its host will check it: only `tunable` parameters may be set."""
@@ -274,7 +288,7 @@ class _Rules:
             return
         if self.declared_only(connection.src_federate) or self.declared_only(connection.dst_federate):
             return  # types and units of another site's model are checked on its own host
-        if (mismatch := type_mismatch(connection, src, dst)) is not None:
+        if (mismatch := shape_problem(connection, src, dst) or type_mismatch(connection, src, dst)) is not None:
             self.add(key, mismatch)
         src_defs = self.interfaces[connection.src_federate].unit_definitions
         dst_defs = self.interfaces[connection.dst_federate].unit_definitions

@@ -22,7 +22,7 @@ from .problems import Problem, pydantic_problems
 __all__ = ["Connection", "FederateSpec", "InteractionSpec", "OutputSpec", "ScenarioSpec", "TimeSpec", "Unparsed",
            "parse_reference", "parse_spec"]
 
-ParameterValue = float | int | bool | str
+ParameterValue = float | int | bool | str | list[Any]  # a list (nested per dimension) for an FMI 3 array
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,%d}\Z" % (MAX_NAME_LENGTH - 1))  # they name columns, classes
 IDENTIFIER_RULE = f"an identifier (a letter or '_', then letters, digits or '_') of at most {MAX_NAME_LENGTH} characters"
 _BAD_VARIABLE_NAME = re.compile(r"\s|->")
@@ -90,8 +90,13 @@ def _parameter_value(value: object) -> ParameterValue:
     item = getattr(value, "item", None)
     if callable(item) and getattr(value, "shape", None) == ():  # numpy scalar, e.g. from a sweep
         value = item()
+    elif callable(getattr(value, "tolist", None)):  # a numpy array: its nested lists
+        value = value.tolist()  # type: ignore[attr-defined]
+    if isinstance(value, (list, tuple)):  # an array's: every item a scalar, or a list for a further dimension
+        return [_parameter_value(v) for v in value]
     if not isinstance(value, (bool, int, float, str)):
-        raise ValueError(f"a parameter value must be a number, boolean or string, got {short_repr(value)}")
+        raise ValueError(f"a parameter value must be a number, boolean, string or a list of them (an array's), "
+                         f"got {short_repr(value)}")
     return value
 
 

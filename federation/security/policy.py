@@ -205,7 +205,7 @@ def from_scenario(scenario: Scenario, coordinator: str, recorder: str) -> Policy
         exposed = scenario.exposed(name)
         if exposed:
             publish[name] = {name: exposed}
-    for c in scenario.connections:
+    for c in scenario.element_connections():  # an array's elements, each an attribute
         _grant(subscribe, c.dst_federate, c.src_federate, c.src_variable)
     for fed, var in scenario.recorded():
         _grant(subscribe, recorder, fed, var)

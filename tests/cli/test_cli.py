@@ -88,10 +88,10 @@ def test_inspect_shows_the_default_experiment_and_whole_array_start_values(fmu_d
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert "default experiment: startTime=10.0 s, stopTime=70.0 s, stepSize=0.5 s, tolerance=1e-06" in lines, lines
-    assert "  gains  Float64 array  start=[1.5, -2.0, 3000.0]  " in lines, lines
-    assert "  flags  Boolean array  start=[True, False]  " in lines, lines
-    assert "  labels  String array  start=['north east', 'south']  " in lines, lines
-    assert f"  table  Int32 array  start=[{', '.join(map(str, range(20)))}, ... 80 more]  " in lines, lines
+    assert "  gains  Float64 array [3]  start=[1.5, -2.0, 3000.0]  " in lines, lines
+    assert "  flags  Boolean array [2]  start=[True, False]  " in lines, lines
+    assert "  labels  String array [2]  start=['north east', 'south']  " in lines, lines
+    assert f"  table  Int32 array [25,4]  start=[{', '.join(map(str, range(20)))}, ... 80 more]  " in lines, lines
     assert "  k  Float64  start=4.0  " in lines, lines
     # a twin's, as its model.json declares it (FMI 2); tolerance is not given
     proc = federation("inspect", str(fmu_dist / "fmi2" / "grid.fmu"))

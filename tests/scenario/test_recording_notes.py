@@ -12,7 +12,8 @@ from .conftest import ScenarioWriter, base_scenario, make_fmu, one_site
 
 FMI3_BINARY = f"binaries/{fmpy.platform_tuple}/toy{fmpy.sharedLibraryExtension}"
 CAMERA = """
-    <Float64 name="image" valueReference="1" causality="output" variability="continuous"><Dimension start="3"/></Float64>
+    <String name="image" valueReference="1" causality="output" variability="discrete" initial="exact">
+      <Dimension start="2"/><Start value="a"/><Start value="b"/></String>
     <String name="label" valueReference="2" causality="output" variability="discrete" initial="exact">
       <Start value="x"/></String>"""
 
@@ -32,8 +33,8 @@ def test_outputs_that_cannot_travel_are_named_with_why(write_scenario: ScenarioW
     assert notes(write_scenario, data) == []  # several sites: camera shares nothing unconnected anyway
     one_site(data)  # one site: every output is shared and recorded, but for those that cannot travel
     assert notes(write_scenario, data) == [
-        ("federates.camera", "outputs not exposed nor recorded, as only scalar Real, Integer or Boolean values "
-                             "travel: image (an array), label (a String variable)")]
+        ("federates.camera", "outputs not exposed nor recorded, as only Real, Integer or Boolean values (and arrays "
+                             "of them) travel: image (a String array), label (a String variable)")]
     # named outputs leave nothing out unsaid
     data["output"] = {"variables": ["grid.f"]}
     assert notes(write_scenario, data) == []

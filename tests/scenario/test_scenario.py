@@ -192,7 +192,7 @@ def test_wrong_types(write_scenario: ScenarioWriter) -> None:
     data["federates"]["grid"]["parameters"]["H"] = [1, 2]
     data["connections"] = {"a": 1}
     error = problems_for(write_scenario, data, "time.step", "number", "fast")
-    assert_problem(error, "federates.grid.parameters.H", "number, boolean or string")
+    assert_problem(error, "federates.grid.parameters.H", "grid.H is a scalar; got a list [1, 2]")  # arrays take lists
     assert_problem(error, "connections", "list")
 
 

@@ -191,8 +191,8 @@ def test_a_list_left_with_every_item_commented_out_is_empty(write_scenario: Scen
     assert load_scenario(path).connections == []
 
 
-def test_array_variables_are_named_wherever_they_would_travel_or_be_set(write_scenario: ScenarioWriter,
-                                                                       scenario_dir: Path) -> None:
+def test_array_variables_travel_as_their_elements_and_take_lists(write_scenario: ScenarioWriter,
+                                                                 scenario_dir: Path) -> None:
     make_fmu(scenario_dir / "arr.fmu", """
     <Float64 name="v" valueReference="1" causality="output" variability="continuous"><Dimension start="3"/></Float64>
     <Float64 name="s" valueReference="2" causality="output" variability="continuous"/>
@@ -200,12 +200,15 @@ def test_array_variables_are_named_wherever_they_would_travel_or_be_set(write_sc
       <Dimension start="2"/></Float64>""", fmi_version="3.0", binary=FMI3_BINARY)
     data = base_scenario()
     data["federates"]["arr"] = {"fmu": "arr.fmu", "site": "lab"}
-    assert load_scenario(write_scenario(one_site(data))).exposed("arr") == ["s"]  # v would shift s's value in one read
+    assert load_scenario(write_scenario(one_site(data))).exposed("arr") == ["v[1]", "v[2]", "v[3]", "s"]
     data = base_scenario()
     data["federates"]["arr"] = {"fmu": "arr.fmu", "site": "lab"}
+    data["federates"]["arr"].update(expose=["v[2]", "s"], parameters={"g": [5.0, 6.0]})
+    assert load_scenario(write_scenario(data)).exposed("arr") == ["v[2]", "s"]  # an element alone may be shared
     data["federates"]["arr"].update(expose=["v", "s"], parameters={"g": 5.0})
-    error = problems_for(write_scenario, data, "federates.arr.expose[0]", "arr.v is an array")
-    assert_problem(error, "federates.arr.parameters.g", "arr.g is an array", "only scalar parameters")
+    error = problems_for(write_scenario, data, "federates.arr.parameters.g", "arr.g is an array of shape [2]",
+                         "got a scalar")
+    assert not [p for p in error.problems if p.key.startswith("federates.arr.expose")]
 
 
 @pytest.mark.parametrize("item, refused", [(1, False), (9_000_000_000, True)])
