@@ -21,6 +21,8 @@ from typing import Any, Callable, Mapping, Sequence
 import fmpy
 import yaml
 
+from federation.kinds.arrays import split_element
+
 ROOT = Path(__file__).resolve().parents[2]
 MODES: dict[str, list[str]] = {
     "embedded": [],
@@ -69,9 +71,14 @@ def ending_cases() -> list[Case]:
                  fmpy_args={"early_return_allowed": True}, solo=True)]
 
 
+def array_cases() -> list[Case]:
+    """FMI 3 arrays: 1-D and 2-D Float64, Int32 and Boolean outputs, a size set by a structural parameter."""
+    return [Case("arrays3", c_fmu("arrays3.c", "arrays3.xml"), 3, parameters={"x": 1.0})]
+
+
 def all_cases() -> list[Case]:
     """Every case of the suite."""
-    return twin_cases() + ending_cases()
+    return twin_cases() + ending_cases() + array_cases()
 
 
 def outputs_of(fmu: Path) -> list[str]:
@@ -140,7 +147,9 @@ def compare(case: Case, header: list[str], rows: list[list[float]], ref: Any) ->
             diff.problem = f"a row at t={row[0]}, fmpy's at t={r['time']}"
             return diff
         for var, i in columns.items():
-            ours, theirs = row[i], float(r[var])
+            element = split_element(var)  # fmpy keeps an array as one field: `Y[1,3]` is its [0, 2]
+            theirs = float(r[var] if element is None else r[element[0]][tuple(k - 1 for k in element[1])])
+            ours = row[i]
             gap = abs(ours - theirs)
             if math.isnan(gap):
                 gap = 0.0 if math.isnan(ours) and math.isnan(theirs) else math.inf

@@ -1,4 +1,4 @@
-"""The twins, alone and coupled, in every mode, against fmpy as the reference master: the same numbers.
+"""The suite's FMUs (the twins, arrays...) alone and the twins coupled, in every mode, against fmpy as the reference master: the same numbers.
 
 Alone: `fmpy.simulate_fmu` on each FMU. Coupled: the suite's Jacobi master on fmpy's FMU classes. The step
 (0.25 s) is a binary fraction, so fmpy's communication points (start + n * interval) are our logical times.
@@ -15,16 +15,16 @@ from conformance import suite
 
 
 @pytest.mark.parametrize("mode", ["embedded", "relay", "direct"])
-def test_every_twin_alone_gives_fmpy_s_numbers(fmu_dist: Path, tmp_path: Path, mode: str) -> None:
-    cases = suite.twin_cases()
+def test_every_fmu_alone_gives_fmpy_s_numbers(fmu_dist: Path, tmp_path: Path, mode: str) -> None:
+    cases = [c for c in suite.all_cases() if not c.solo]  # those that end the run: test_termination.py
     found = suite.alone(cases, tmp_path, mode, stop=10.0, step=0.25)
     assert {name: d for name, d in found.items() if not d.within(0.0)} == {}
     assert all(d.rows == 41 for d in found.values())
 
 
 @pytest.mark.slow
-def test_on_ray_every_twin_alone_gives_fmpy_s_numbers(fmu_dist: Path, tmp_path: Path) -> None:
-    found = suite.alone(suite.twin_cases(), tmp_path, "ray", stop=10.0, step=0.25)
+def test_on_ray_every_fmu_alone_gives_fmpy_s_numbers(fmu_dist: Path, tmp_path: Path) -> None:
+    found = suite.alone(suite.all_cases(), tmp_path, "ray", stop=10.0, step=0.25)
     assert {name: d for name, d in found.items() if not d.within(0.0)} == {}
 
 
