@@ -174,11 +174,13 @@ class _Resolver:
     def declare_remote(self, name: str) -> None:
         """Another site's federate: its interface as the scenario declares it; its site's host checks it
         against the model. With one site and no expose list, only the model tells what it shares (every
-        output): its FMU's modelDescription or its replay CSV is read for that when here (data, not code)."""
+        output): its FMU's modelDescription or its replay CSV is read for that when here (data, not code), and
+        for its units (so that connections with it are converted as where the model is read)."""
         spec = self.spec.federates[name]
         outputs = self.spec.declared_outputs(name)
-        if outputs is None:
-            outputs = self.outputs_in_model_data(name, spec)
+        data = self.model_data(name, spec)
+        if outputs is None and data is not None:
+            outputs = [var for var in data.outputs() if travels(data.variables[var])]
         if outputs is None:
             why = ("importing its module would run its owner's code" if kind(spec.kind).runs_code
                    else "its model is not here")
@@ -188,19 +190,18 @@ class _Resolver:
                      f"{short_repr(spec.site)}): with one site and no expose list it shares every output, which "
                      f"only its model tells, and {why}")
             return
-        self.interfaces[name] = declared_interface(outputs, self.spec.declared_inputs(name))
+        self.interfaces[name] = declared_interface(outputs, self.spec.declared_inputs(name), data)
 
-    def outputs_in_model_data(self, name: str, spec: FederateSpec) -> list[str] | None:
-        """Every output that can travel, read from another site's FMU modelDescription or replay CSV when it is
-        on this machine; None when it is not (or unreadable: its site's host reports that)."""
+    def model_data(self, name: str, spec: FederateSpec) -> FederateInterface | None:
+        """Another site's model's interface, read from its FMU modelDescription or replay CSV when it is on this
+        machine; None when it is not (or unreadable: its site's host reports that)."""
         model_kind, model = kind(spec.kind), model_of(self.spec, self.path, name)
         if model_kind.runs_code or model.path is None or not _is_file(model.path):
             return None
         try:
-            interface = model_kind.interface(model)
+            return model_kind.interface(model)
         except InterfaceError:
             return None
-        return [var for var in interface.outputs() if travels(interface.variables[var])]
 
     def declare_unexecuted(self, name: str) -> None:
         """A python federate under --no-exec: its interface is known only by importing it, which runs its code;
