@@ -18,7 +18,7 @@ from .exposure import EXCHANGED_TYPES, exposed, travels
 from .problems import Problem
 from .schema import IDENTIFIER, IDENTIFIER_RULE, Connection, FederateSpec, InteractionSpec, ScenarioSpec, Unparsed, \
     parse_reference
-from .units import unit_problem
+from .units import unit_problem, unseen_problem
 from .values import did_you_mean, type_mismatch
 
 __all__ = ["check", "relay_site_problem", "settable_problem", "untunable"]
@@ -277,7 +277,8 @@ class _Rules:
             return  # types and units of another site's model are checked on its own host
         if (mismatch := type_mismatch(connection, src, dst)) is not None:
             self.add(key, mismatch)
-        if (problem := unit_problem(connection, self.interfaces)) is not None:
+        if (problem := unit_problem(connection, self.interfaces) or unseen_problem(connection, self.spec,
+                                                                                   self.interfaces)) is not None:
             self.add(key, problem)
         if connection.stated and dst.type != "Real":
             self.add(key, f"{connection.dst} is a {dst.type} input: only a Real input takes a stated factor or offset")

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from federation.clip import short_repr
+from federation.kinds import kinds
 from federation.kinds.interface import REMOTE, FederateInterface
 from federation.kinds.units import (CONVERTED, INCOMPATIBLE, STATED, UNITLESS, Conversion, UnitLink, base_units,
                                     explicit_link, link_units)
 
 from .problems import Problem
-from .schema import Connection
+from .schema import Connection, ScenarioSpec
 
-__all__ = ["UNKNOWN_HERE", "connection_link", "formula", "unit_notes", "unit_problem"]
+__all__ = ["UNKNOWN_HERE", "connection_link", "formula", "unit_notes", "unit_problem", "unseen_problem"]
 
 # A side's unit is not known on this host (another site's model, not here): the value is taken as is.
 UNKNOWN_HERE = "unknown here"
@@ -62,6 +64,27 @@ def unit_problem(connection: Connection, interfaces: Mapping[str, FederateInterf
             f"entry): the conversion between them is not known; {stating}")
 
 
+def unseen_problem(connection: Connection, spec: ScenarioSpec, interfaces: Mapping[str, FederateInterface]) -> str | None:
+    """Why a connection converted by its units would be converted in one process but not over gRPC or Ray, or
+    None. The receiving site's host converts it; it knows another site's units from that site's model data
+    (an FMU's modelDescription, a replay CSV), but a python model's only by importing it, which it never does:
+    such a connection across sites must state its conversion, so that it runs alike in every mode."""
+    link = connection_link(connection, interfaces)
+    src_spec, dst_spec = spec.federates[connection.src_federate], spec.federates[connection.dst_federate]
+    if link is None or link.status != CONVERTED or link.conversion is None or src_spec.site == dst_spec.site:
+        return None
+    installed = kinds()
+    if not getattr(installed.get(src_spec.kind), "runs_code", False):
+        return None
+    scale, shift, divisor = link.conversion
+    return (f"{connection} converts [{interfaces[connection.src_federate].variables[connection.src_variable].unit}] "
+            f"-> [{interfaces[connection.dst_federate].variables[connection.dst_variable].unit}], but "
+            f"{connection.src_federate} is a {src_spec.kind} model of site {short_repr(src_spec.site)}, whose units "
+            f"site {short_repr(dst_spec.site)}'s host does not know (it does not import another site's code): state "
+            f"the conversion in the entry, {{from: {connection.src}, to: {connection.dst}, factor: "
+            f"{scale / divisor!r}, offset: {shift / divisor!r}}}, so that every mode converts it alike")
+
+
 def formula(conversion: Conversion) -> str:
     """A conversion in words, with the numbers exactly as they are applied: '(1000.0 * v + 0.0) / 1.0'."""
     scale, shift, divisor = conversion
@@ -88,7 +111,8 @@ def unit_notes(connections: Iterable[tuple[int, Connection]],
             notes.append(Problem(key, f"{connection}: converted {units} by their unit definitions: "
                                       f"{connection.dst} = {formula(link.conversion)}, v = {connection.src}"))
         elif link.status == STATED and link.conversion is not None:
-            notes.append(Problem(key, f"{connection}: converted as the entry states ({units} ignored): "
+            instead = f" (not by the units {units})" if src.unit is not None and dst.unit is not None else ""
+            notes.append(Problem(key, f"{connection}: converted as the entry states{instead}: "
                                       f"{connection.dst} = {formula(link.conversion)}, v = {connection.src}"))
         elif link.status == UNITLESS:
             without = " and ".join(f"{v} declares no unit" for v, info in ((connection.src, src), (connection.dst, dst))
