@@ -282,3 +282,17 @@ def test_ray_converts_to_the_embedded_bytes(units_fmus: dict[int, Path], tmp_pat
         ray.shutdown()
     assert on_ray.status == "completed", on_ray.error
     assert (tmp_path / "ray" / "results.csv").read_bytes() == (tmp_path / "embedded" / "results.csv").read_bytes()
+
+
+def test_the_python_api_states_a_conversion_and_keeps_it_when_loading(units_fmus: dict[int, Path],
+                                                                      tmp_path: Path) -> None:
+    built = federation.Scenario("units", stop=STOP, step=0.1)
+    built.add_fmu("a", units_fmus[2], site="lab").add_fmu("b", units_fmus[2], site="lab")
+    built.connect("a.y", "b.u", factor=2.5, offset=-1).connect("a.T_out", "b.T_in")
+    got = federation.run(built).raise_for_status()
+    assert [2.5 * y - 1 for y in got["a.y"].values[:-1]] == list(got["b.u_echo"].values[1:])
+    assert list(got["a.T_out"].values[:-1] + 273.15) == list(got["b.T_echo"].values[1:])
+    # loaded, it is written again as a mapping (model_dump): the stated conversion is kept
+    loaded = federation.run(federation.Scenario.load(coupled(tmp_path / "scen", units_fmus[2]))).raise_for_status()
+    from_file = federation.run(coupled(tmp_path / "again", units_fmus[2])).raise_for_status()
+    assert list(loaded["b.u_echo"].values) == list(from_file["b.u_echo"].values) != list(loaded["a.y"].values)
