@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import logging
 from abc import abstractmethod
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from federation.ambassador import Federate, LogicalTime, RTIAmbassador, cb, to_seconds
 from federation.coupling import END_INTERACTION, END_REASONS, INIT_POINT, Clock, Wiring
 from federation.errors import ModelError
+from federation.kinds import units
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,8 @@ class SteppedFederate(Federate):
         self._routes: dict[int, dict[int, list[str]]] = {}  # object -> attribute -> inputs
         self._class_routes: dict[int, dict[int, list[str]]] = {}  # class -> attribute -> inputs
         self._interaction_routes: dict[int, dict[int, list[str]]] = {}
+        # input -> its connection's unit conversion; None when no input converts (the common case, kept fast)
+        self._convert = dict(wiring.conversions) or None
 
     # --------------------------------------------------------------- model API
     @abstractmethod
@@ -90,7 +93,7 @@ class SteppedFederate(Federate):
         amb.enable_time_constrained(latest_values=True)  # inputs hold the latest value: see handle
 
     def handle(self, callbacks: list[cb.Callback]) -> None:
-        inputs, changed = self.inputs, self.changed
+        inputs, changed, convert = self.inputs, self.changed, self._convert
         for c in callbacks:
             # The callbacks of every step are tested first, without a handler call.
             kind = type(c)
@@ -108,10 +111,23 @@ class SteppedFederate(Federate):
                 continue
             if routes:
                 # `values` may be shared with other receivers: read it, never mutate it.
+                if convert is not None:
+                    self._receive_converted(routes, values, convert)
+                    continue
                 for handle, value in values.items():
                     for name in routes.get(handle, ()):
                         inputs[name] = value
                         changed[name] = value
+
+    def _receive_converted(self, routes: dict[int, list[str]], values: Mapping[int, Any],
+                           convert: dict[str, tuple[float, float, float]]) -> None:
+        """handle's delivery when some inputs convert units: the value in the input's unit, where it is
+        received (the wire and the recorded columns keep the sender's value in the sender's unit)."""
+        inputs, changed = self.inputs, self.changed
+        for handle, value in values.items():
+            for name in routes.get(handle, ()):
+                conversion = convert.get(name)
+                inputs[name] = changed[name] = value if conversion is None else units.convert(conversion, value)
 
     def _on_discover(self, c: cb.DiscoverObjectInstance) -> None:
         self._routes[c.object_handle] = self._class_routes.get(c.class_handle, {})

@@ -38,6 +38,9 @@ class Wiring:
     # (interaction class, parameter) -> this federate's input names
     interactions: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     publishes_interactions: list[str] = field(default_factory=list)
+    # input name -> (scale, shift, divisor): its value is (scale * v + shift) / divisor of the output's v, the
+    # unit conversion of its connection (federation.kinds.units); absent: taken as is
+    conversions: dict[str, tuple[float, float, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from typing import Any
 from xml.etree import ElementTree
 
 from adapters.fmu import archive as fmu_archive
+from adapters.fmu.units import relative_quantities, unit_definitions
 from federation.clip import short_repr
-from federation.kinds.interface import (BASE_UNITS, FederateInterface, InterfaceError, StartValue, UnitDefinition,
-                                        VariableInfo)
+from federation.kinds.interface import FederateInterface, InterfaceError, StartValue, VariableInfo
 
 log = logging.getLogger(__name__)
 
@@ -120,19 +120,6 @@ def _variable_unit(variable: Any) -> str | None:
     return str(unit) if unit else None
 
 
-def _unit_definitions(model_description: Any) -> dict[str, UnitDefinition]:
-    units: dict[str, UnitDefinition] = {}
-    for unit in getattr(model_description, "unitDefinitions", None) or []:
-        base = unit.baseUnit
-        if unit.name is None or base is None:
-            continue
-        exponents = tuple(int(getattr(base, b, 0) or 0) for b in BASE_UNITS)
-        factor = float(base.factor) if base.factor is not None else 1.0
-        offset = float(base.offset) if base.offset is not None else 0.0
-        units[str(unit.name)] = (exponents, factor, offset)
-    return units
-
-
 @functools.lru_cache(maxsize=128)
 def _fmu_interface_cached(path: Path, mtime_ns: int, size: int) -> FederateInterface:
     """Parse an FMU's modelDescription.xml; keyed by (path, mtime, size) so a changed file is re-read."""
@@ -165,6 +152,7 @@ def _fmu_interface_cached(path: Path, mtime_ns: int, size: int) -> FederateInter
         raise InterfaceError(str(exc)) from None
     variables: dict[str, VariableInfo] = {}
     string_starts = _string_array_starts(xml) if str(md.fmiVersion).startswith("3") else {}
+    relative = relative_quantities(xml)
     for v in md.modelVariables:
         family = _TYPE_FAMILY.get(str(v.type), str(v.type))
         array = bool(getattr(v, "dimensions", None))
@@ -185,12 +173,13 @@ def _fmu_interface_cached(path: Path, mtime_ns: int, size: int) -> FederateInter
             array=array,
             array_start=() if not array else string_starts.get(str(v.name)) or _convert_array_start(v.start, family),
             dimensions=_dimensions(v),
+            relative_quantity=str(v.name) in relative,
         )
     log.debug("read %d variables from %s (FMI %s)", len(variables), path, md.fmiVersion)
     return FederateInterface(kind="fmu", variables=variables, fmi_version=str(md.fmiVersion),
                              model_name=str(md.modelName) if md.modelName else None,
                              model_identifier=model_identifier,
-                             unit_definitions=_unit_definitions(md),
+                             unit_definitions=unit_definitions(xml),
                              default_experiment=_default_experiment(md, path))
 
 

@@ -180,10 +180,14 @@ class Scenario:
         """Add a replay federate (the YAML's `replay:`): a CSV of recorded series, relative to `base`."""
         return self.add(name, "replay", csv, site=site, expose=expose, step=step)
 
-    def connect(self, output: str, input: str) -> Scenario:
-        """Feed an input from another federate's output: `connect("grid.f", "furnace.f_grid")`."""
-        connection = Connection.parse({"from": output, "to": input})
-        self._data["connections"].append(str(connection))
+    def connect(self, output: str, input: str, *, factor: float | None = None,
+                offset: float | None = None) -> Scenario:
+        """Feed an input from another federate's output: `connect("grid.f", "furnace.f_grid")`. Units convert
+        by their definitions; `factor` and `offset` state the conversion instead (input = factor * output +
+        offset), as the YAML's `{from: ..., to: ..., factor: ..., offset: ...}` does."""
+        stated = {key: value for key, value in (("factor", factor), ("offset", offset)) if value is not None}
+        connection = Connection.parse({"from": output, "to": input, **stated})
+        self._data["connections"].append(connection.written())
         return self._changed()
 
     def add_interaction(self, name: str, *, parameters: Sequence[str], publishers: Sequence[str] = (),

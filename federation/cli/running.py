@@ -25,6 +25,7 @@ from federation.cli.common import (app, check_tls_matches, err, error, load_cli_
 def validate(
     scenario: Path,
     no_exec: bool = typer.Option(False, "--no-exec", help="run no model code: import no python: module and load no FMU binary; say what was left unchecked"),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="also list each connection's unit conversion, and the values taken as is (a side declares no unit)"),
 ) -> None:
     """Check a scenario file and print every problem at once (and warnings), then what each site shares.
 
@@ -33,6 +34,7 @@ def validate(
     Use --no-exec for a scenario or models you do not trust: every other check is made.
     """
     from federation.scenario import format_problems
+    from federation.scenario.units import unit_notes
 
     sc = load_cli_scenario(scenario, run_code=not no_exec)
     notes = sc.recording_notes()
@@ -50,6 +52,9 @@ def validate(
         parts += [f"{name} sends {iname}({', '.join(spec.parameters)})" for iname, spec in sc.interactions.items()
                   for name in spec.publishers if name in federates]
         typer.echo(f"  {site}: {'; '.join(parts)}")
+    if verbose and (notes := unit_notes(enumerate(sc.connections), sc.interfaces)):
+        typer.echo("units:")
+        typer.echo("\n".join(f"  {note.key}: {note.message}" for note in notes))
 
 
 ROUTING_HELP = ("grpc/ray: direct (each host sends its values straight to the hosts that take them; the default) or "

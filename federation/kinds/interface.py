@@ -9,10 +9,11 @@ from federation.clip import clip
 from federation.errors import CarriesFields, ConfigurationError
 
 __all__ = ["BASE_UNITS", "REMOTE", "FederateInterface", "InterfaceError", "StartValue", "UnitDefinition",
-           "VariableInfo", "declared_interface", "units_compatible"]
+           "VariableInfo", "declared_interface"]
 
 StartValue = float | int | bool | str | None
-# (base-unit exponents in BASE_UNITS order, factor, offset)
+# (base-unit exponents in BASE_UNITS order, factor, offset): value_in_SI = factor * value + offset.
+# Conversions between units are federation.kinds.units'.
 UnitDefinition = tuple[tuple[int, ...], float, float]
 BASE_UNITS: tuple[str, ...] = ("kg", "m", "s", "A", "K", "mol", "cd", "rad")
 
@@ -46,6 +47,7 @@ class VariableInfo:
     # an array's dimensions: a size, or the name of the structural parameter that gives it (federation.kinds.arrays)
     dimensions: tuple[int | str, ...] = ()
     element_of: str | None = None  # an array's element (`y[2]`): the array's name
+    relative_quantity: bool = False  # FMI relativeQuantity (a difference): unit offsets do not apply to it
 
 
 @dataclass(frozen=True)
@@ -77,28 +79,24 @@ class FederateInterface:
         return self._names(_PARAMETER_CAUSALITIES)
 
 
-def units_compatible(unit_a: str | None, defs_a: Mapping[str, UnitDefinition],
-                     unit_b: str | None, defs_b: Mapping[str, UnitDefinition]) -> bool:
-    """True unless both units are declared, differ, and the unit definitions do not make them identical.
-
-    Two differently named units are compatible when both are defined with the same base-unit exponents and the
-    same (factor, offset), e.g. 'W' and 'VA' (kg.m2.s-3, factor 1, offset 0).
-    """
-    if unit_a is None or unit_b is None or unit_a == unit_b:
-        return True
-    def_a, def_b = defs_a.get(unit_a), defs_b.get(unit_b)
-    return def_a is not None and def_b is not None and def_a == def_b
-
-
-
 REMOTE = "remote"
 
 
-def declared_interface(outputs: Sequence[str], inputs: Sequence[str]) -> FederateInterface:
+def declared_interface(outputs: Sequence[str], inputs: Sequence[str],
+                       units_from: FederateInterface | None = None) -> FederateInterface:
     """Another site's federate as the scenario declares it, when its model is not on this machine.
 
-    Its site validates types, units and parameters on its own host; here only names are known.
+    Its site validates types, units and parameters on its own host; here only names are known, and units when
+    `units_from`, its model's data (an FMU's modelDescription, a replay CSV), is here to read them from: a
+    connection from or to it is then converted as where its model is read (federation.kinds.units).
     """
-    variables = {n: VariableInfo(n, "output", "Real", None, None, None) for n in outputs}
-    variables.update({n: VariableInfo(n, "input", "Real", None, None, None) for n in inputs if n not in variables})
-    return FederateInterface(kind=REMOTE, variables=variables)
+    def declared(name: str, causality: str) -> VariableInfo:
+        known = units_from.variables.get(name) if units_from is not None else None
+        if known is None:
+            return VariableInfo(name, causality, "Real", None, None, None)
+        return VariableInfo(name, causality, "Real", known.unit, None, None, relative_quantity=known.relative_quantity)
+
+    variables = {n: declared(n, "output") for n in outputs}
+    variables.update({n: declared(n, "input") for n in inputs if n not in variables})
+    return FederateInterface(kind=REMOTE, variables=variables,
+                             unit_definitions=units_from.unit_definitions if units_from is not None else {})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -12,8 +13,11 @@ from federation.rti import FOM
 from federation.results.recorder import CsvSink, Recorder
 from federation.rti.time import LogicalTime, to_ticks
 from federation.scenario import Scenario
+from federation.scenario.units import UNKNOWN_HERE, connection_link
 
 from federation.runtime.driver import failure_of
+
+log = logging.getLogger(__name__)
 
 
 def build_recorder(
@@ -42,9 +46,16 @@ def clock_of(scenario: Scenario, step: float, federate: str | None = None) -> Cl
 
 
 def wiring_of(scenario: Scenario, federate: str) -> Wiring:
+    """Where the federate's inputs come from, with their unit conversions (federation.scenario.units)."""
     wiring = Wiring()
     for conn in scenario.inputs_of(federate):
         wiring.attributes.setdefault((conn.src_federate, conn.src_variable), []).append(conn.dst_variable)
+        link = connection_link(conn, scenario.interfaces)
+        if link is not None and link.conversion is not None:
+            wiring.conversions[conn.dst_variable] = link.conversion
+        elif link is not None and link.status == UNKNOWN_HERE:
+            log.warning("%s: a unit is not known on this host (its site's model is not here): the value is taken "
+                        "as is; state factor and offset in the connection to convert it", conn)
     for iname, spec in scenario.interactions.items():
         for target, param in spec.to.items():
             fed, var = target.split(".", 1)

@@ -175,7 +175,8 @@ class _Resolver:
     def declare_remote(self, name: str) -> None:
         """Another site's federate: its interface as the scenario declares it; its site's host checks it
         against the model. With one site and no expose list, only the model tells what it shares (every
-        output): its FMU's modelDescription or its replay CSV is read for that when here (data, not code)."""
+        output): its FMU's modelDescription or its replay CSV is read for that when here (data, not code), and
+        for its units (so that connections with it are converted as where the model is read)."""
         spec = self.spec.federates[name]
         outputs = self.spec.declared_outputs(name)
         data = self.model_data(name, spec)
@@ -190,7 +191,7 @@ class _Resolver:
                      f"{short_repr(spec.site)}): with one site and no expose list it shares every output, which "
                      f"only its model tells, and {why}")
             return
-        declared = declared_interface(outputs, self.spec.declared_inputs(name))
+        declared = declared_interface(outputs, self.spec.declared_inputs(name), data)
         if data is not None:  # its arrays, so that they go as the elements its own host will send
             arrays = {n: info for n, info in data.variables.items()
                       if (info.array and n in declared.variables) or info.element_of in declared.variables}

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 from federation.clip import short_repr
 from federation.kinds import kinds
-from federation.kinds.interface import REMOTE, FederateInterface, VariableInfo, units_compatible
+from federation.kinds.interface import REMOTE, FederateInterface, VariableInfo
 from federation.names import COORDINATOR_SITE, name_problem
 from federation.rti.time import END_OF_TIME
 
@@ -19,6 +19,7 @@ from .exposure import EXCHANGED_TYPES, elements, exchanged, exposed
 from .problems import Problem
 from .schema import IDENTIFIER, IDENTIFIER_RULE, Connection, FederateSpec, InteractionSpec, ScenarioSpec, Unparsed, \
     parse_reference
+from .units import unit_problem, unseen_problem
 from .values import did_you_mean, type_mismatch
 
 __all__ = ["check", "relay_site_problem", "settable_problem", "untunable"]
@@ -290,10 +291,11 @@ class _Rules:
             return  # types and units of another site's model are checked on its own host
         if (mismatch := shape_problem(connection, src, dst) or type_mismatch(connection, src, dst)) is not None:
             self.add(key, mismatch)
-        src_defs = self.interfaces[connection.src_federate].unit_definitions
-        dst_defs = self.interfaces[connection.dst_federate].unit_definitions
-        if not units_compatible(src.unit, src_defs, dst.unit, dst_defs):
-            self.add(key, f"unit mismatch: {connection.src} is in [{src.unit}], {connection.dst} is in [{dst.unit}]")
+        if (problem := unit_problem(connection, self.interfaces) or unseen_problem(connection, self.spec,
+                                                                                   self.interfaces)) is not None:
+            self.add(key, problem)
+        if connection.stated and dst.type != "Real":
+            self.add(key, f"{connection.dst} is a {dst.type} input: only a Real input takes a stated factor or offset")
 
     # -- interactions
     def check_interaction(self, name: str, interaction: InteractionSpec) -> None:

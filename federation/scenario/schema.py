@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from collections.abc import Callable, Collection, Container, Mapping
 from dataclasses import dataclass, field
@@ -52,6 +53,10 @@ class Connection:
     src_variable: str
     dst_federate: str
     dst_variable: str
+    # A unit conversion the scenario states, as SSP's LinearTransformation: input = factor * output + offset;
+    # it replaces the one the units' definitions give (federation.scenario.units). None: not stated.
+    factor: float | None = None
+    offset: float | None = None
 
     def __str__(self) -> str:
         return f"{self.src} -> {self.dst}"
@@ -66,7 +71,8 @@ class Connection:
 
     @classmethod
     def parse(cls, value: object) -> Connection:
-        """From 'a.x -> b.y' or {from: a.x, to: b.y}; raise ValueError when malformed."""
+        """From 'a.x -> b.y' or {from: a.x, to: b.y} (optionally with factor and offset); raise ValueError when
+        malformed."""
         if isinstance(value, Connection):
             return value
         if isinstance(value, str):
@@ -75,13 +81,45 @@ class Connection:
                 raise ValueError(f"{short_repr(value)} is not of the form 'federate.output -> federate.input'")
             src, dst = match.group(1), match.group(2)
         elif isinstance(value, Mapping):
-            if set(value) != {"from", "to"} or not all(isinstance(v, str) for v in value.values()):
-                raise ValueError("a connection mapping needs exactly the string keys 'from' and 'to', "
-                                 f"got {short_repr(dict(value))}")
+            if (not {"from", "to"} <= set(value) <= {"from", "to", *_CONVERSION_KEYS}
+                    or not all(isinstance(value[k], str) for k in ("from", "to"))):
+                raise ValueError("a connection mapping needs the string keys 'from' and 'to' (and optionally "
+                                 f"'factor' and 'offset', numbers), got {short_repr(dict(value))}")
             src, dst = value["from"], value["to"]
         else:
             raise ValueError(f"a connection is 'a.x -> b.y' or {{from: a.x, to: b.y}}, got {short_repr(value)}")
-        return cls(*parse_reference(src), *parse_reference(dst))
+        stated = [_conversion_number(key, value[key]) if isinstance(value, Mapping) and key in value else None
+                  for key in _CONVERSION_KEYS]
+        return cls(*parse_reference(src), *parse_reference(dst), *stated)
+
+    @property
+    def stated(self) -> bool:
+        """Whether the scenario states this connection's unit conversion (factor and/or offset)."""
+        return self.factor is not None or self.offset is not None
+
+    def written(self) -> str | dict[str, object]:
+        """As a scenario file writes it: 'a.x -> b.y', or a mapping when it states a conversion."""
+        if not self.stated:
+            return str(self)
+        return {"from": self.src, "to": self.dst,
+                **{key: number for key in _CONVERSION_KEYS if (number := getattr(self, key)) is not None}}
+
+
+_CONVERSION_KEYS = ("factor", "offset")
+
+
+def _conversion_number(key: str, value: object) -> float:
+    """A connection's stated factor or offset: a finite number (a factor of 0 would feed a constant).
+    A string that is one is read as it (PyYAML reads 1e3, without a dot, as a string), as Seconds are."""
+    try:
+        number = float(value) if isinstance(value, (int, float, str)) and not isinstance(value, bool) else math.nan
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number):
+        raise ValueError(f"'{key}' must be a finite number, got {short_repr(value)}")
+    if key == "factor" and number == 0:
+        raise ValueError("'factor' must not be 0 (the input would not depend on the output)")
+    return number
 
 
 # --------------------------------------------------------------------------------------------------------- field types
@@ -130,7 +168,7 @@ _NULL_IS_EMPTY_DICT = BeforeValidator(_none_is_empty(dict))
 
 
 ModelPath = Annotated[Path, BeforeValidator(_path_length)]
-ConnectionItem = Annotated[Connection, PlainValidator(Connection.parse), PlainSerializer(str)]
+ConnectionItem = Annotated[Connection, PlainValidator(Connection.parse), PlainSerializer(Connection.written)]
 # Not StrictFloat: PyYAML reads '1e6' (no dot) as a string, which lax parsing turns into the number a user means;
 # only YAML booleans, which lax parsing would take as 1.0 / 0.0, are refused.
 Seconds = Annotated[FiniteFloat, BeforeValidator(_not_bool)]
@@ -327,6 +365,8 @@ class ScenarioSpec(_Strict):
             "connections": sorted(str(c) for c in self.connections),
             "interactions": {name: spec.model_dump() for name, spec in self.interactions.items()},
         }
+        if stated := sorted(json.dumps(c.written()) for c in self.connections if c.stated):
+            shared["conversions"] = stated  # absent when none is stated: digests as before the key existed
         if self.relay_sites:  # absent when empty: a scenario without the key digests as before it existed
             shared["relay_sites"] = sorted(set(self.relay_sites))
         return hashlib.sha256(json.dumps(shared, sort_keys=True).encode()).hexdigest()

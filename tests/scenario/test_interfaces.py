@@ -12,7 +12,7 @@ import pytest
 from adapters.fmu.interface import fmu_interface
 from adapters.python.loader import load_python_class, python_interface
 from adapters.replay import replay_interface
-from federation.kinds.interface import InterfaceError, units_compatible
+from federation.kinds.interface import InterfaceError
 
 from .conftest import DATA, make_fmu
 
@@ -114,12 +114,3 @@ def test_replay_interface_errors(tmp_path: Path, content: str, fragment: str) ->
     path.write_text(content)
     with pytest.raises(InterfaceError, match=fragment):
         replay_interface(path)
-
-
-def test_units_compatible() -> None:
-    w = ((1, 2, -3, 0, 0, 0, 0, 0), 1.0, 0.0)
-    kw = ((1, 2, -3, 0, 0, 0, 0, 0), 1000.0, 0.0)
-    assert units_compatible("W", {}, "W", {}) and units_compatible(None, {}, "Hz", {})
-    assert units_compatible("W", {"W": w}, "VA", {"VA": w})
-    assert not units_compatible("W", {"W": w}, "kW", {"kW": kw})
-    assert not units_compatible("W", {"W": w}, "VA", {})

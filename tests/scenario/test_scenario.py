@@ -15,6 +15,7 @@ import fmpy
 import pytest
 
 from federation.scenario import Connection, Problem, ScenarioError, load_scenario
+from federation.runtime.assembly import wiring_of
 
 from .conftest import ScenarioWriter, base_scenario, corrupt_fmu, make_fmu, twin_library
 
@@ -390,6 +391,7 @@ def test_type_mismatch_says_why_and_what_to_do(write_scenario: ScenarioWriter, s
 UNIT_DEFINITIONS = """<UnitDefinitions>
     <Unit name="VA"><BaseUnit kg="1" m="2" s="-3"/></Unit>
     <Unit name="kW"><BaseUnit kg="1" m="2" s="-3" factor="1000"/></Unit>
+    <Unit name="m"><BaseUnit m="1"/></Unit>
   </UnitDefinitions>"""
 
 
@@ -400,13 +402,18 @@ def _meter_fmu(path: Path, unit: str) -> Path:
 
 
 def test_incompatible_units(write_scenario: ScenarioWriter, scenario_dir: Path) -> None:
-    _meter_fmu(scenario_dir / "kw_meter.fmu", "kW")
+    _meter_fmu(scenario_dir / "m_meter.fmu", "m")
+    _meter_fmu(scenario_dir / "pint_meter.fmu", "pint")
     data = base_scenario()
-    data["federates"]["kwm"] = {"fmu": "kw_meter.fmu", "site": "lab"}
-    data["connections"] += ["furnace.P_el -> kwm.P", "grid.v_pcc -> ems.f"]
+    data["federates"]["mm"] = {"fmu": "m_meter.fmu", "site": "lab"}
+    data["federates"]["pm"] = {"fmu": "pint_meter.fmu", "site": "lab"}
+    data["connections"] += ["furnace.P_el -> mm.P", "grid.v_pcc -> ems.f", "furnace.P_el -> pm.P"]
     data["connections"].remove("grid.f -> ems.f")
-    error = problems_for(write_scenario, data, "connections[4]", "unit mismatch", "[W]", "[kW]")
-    assert_problem(error, "connections[5]", "unit mismatch", "[pu]", "[Hz]")
+    error = problems_for(write_scenario, data, "connections[4]", "unit mismatch", "furnace.P_el is in [W]",
+                         "mm.P is in [m]", "base units differ (kg.m2.s-3 and m)", "factor: ..., offset: ...")
+    # ems (python) defines no unit: its [Hz] is the grid's, which is not dimensionless like [pu]
+    assert_problem(error, "connections[5]", "unit mismatch", "[pu]", "[Hz]", "base units differ")
+    assert_problem(error, "connections[6]", "unit mismatch", "[W]", "[pint]", "neither federate defines [pint]")
 
 
 def test_units_equal_by_definition_or_undeclared_are_compatible(write_scenario: ScenarioWriter,
@@ -421,6 +428,43 @@ def test_units_equal_by_definition_or_undeclared_are_compatible(write_scenario: 
     data["connections"] += ["furnace.P_el -> vam.P", "grid.f -> plain.x"]
     scenario = load_scenario(write_scenario(data))
     assert [str(c) for c in scenario.inputs_of("vam")] == ["furnace.P_el -> vam.P"]
+    assert wiring_of(scenario, "vam").conversions == wiring_of(scenario, "plain").conversions == {}
+
+
+def test_compatible_units_are_converted_where_received(write_scenario: ScenarioWriter, scenario_dir: Path) -> None:
+    _meter_fmu(scenario_dir / "kw_meter.fmu", "kW")
+    data = base_scenario()
+    data["federates"]["kwm"] = {"fmu": "kw_meter.fmu", "site": "lab"}
+    data["connections"].append("furnace.P_el -> kwm.P")
+    assert wiring_of(load_scenario(write_scenario(data)), "kwm").conversions == {"P": (1.0, 0.0, 1000.0)}
+
+
+@pytest.mark.parametrize("entry, problem", [
+    ({"from": "furnace.P_el", "to": "kwm.P", "factor": "x"}, "'factor' must be a finite number"),
+    ({"from": "furnace.P_el", "to": "kwm.P", "offset": float("nan")}, "'offset' must be a finite number"),
+    ({"from": "furnace.P_el", "to": "kwm.P", "factor": 0}, "'factor' must not be 0"),
+    ({"from": "furnace.P_el", "to": "kwm.P", "gain": 2}, "the string keys 'from' and 'to'"),
+])
+def test_a_stated_conversion_that_is_not_one_is_refused_naming_the_entry(
+        write_scenario: ScenarioWriter, scenario_dir: Path, entry: dict[str, object], problem: str) -> None:
+    _meter_fmu(scenario_dir / "kw_meter.fmu", "kW")
+    data = base_scenario()
+    data["federates"]["kwm"] = {"fmu": "kw_meter.fmu", "site": "lab"}
+    data["connections"].append(entry)
+    problems_for(write_scenario, data, f"connections[{len(data['connections']) - 1}]", problem)
+
+
+def test_a_stated_conversion_overrides_the_units(write_scenario: ScenarioWriter, scenario_dir: Path) -> None:
+    """As SSP's LinearTransformation: input = factor * output + offset, whatever the units say (even W into m)."""
+    _meter_fmu(scenario_dir / "m_meter.fmu", "m")
+    data = base_scenario()
+    data["federates"]["mm"] = {"fmu": "m_meter.fmu", "site": "lab"}
+    data["connections"].append({"from": "furnace.P_el", "to": "mm.P", "factor": "1e-3", "offset": 2})
+    scenario = load_scenario(write_scenario(data))
+    assert wiring_of(scenario, "mm").conversions == {"P": (1e-3, 2.0, 1.0)}
+    assert scenario.connections[-1].written() == {"from": "furnace.P_el", "to": "mm.P", "factor": 1e-3, "offset": 2.0}
+    data["connections"][-1]["offset"] = 3  # every site's copy must agree on it
+    assert load_scenario(write_scenario(data)).shared_digest() != scenario.shared_digest()
 
 
 # ---------------------------------------------------------------------------------------------- federate sources
