@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 from federation.kinds.arrays import element_names
@@ -44,7 +45,7 @@ def element_connections(spec: ScenarioSpec, interfaces: Mapping[str, FederateInt
             src = [c.src_variable + name[len(c.dst_variable):] for name in dst]
         elif len(dst) == 1 and len(src) > 1 and dst[0] == c.dst_variable:  # the target's model is not here
             dst = [c.dst_variable + name[len(c.src_variable):] for name in src]
-        out += [Connection(c.src_federate, s, c.dst_federate, d) for s, d in zip(src, dst)]
+        out += [dataclasses.replace(c, src_variable=s, dst_variable=d) for s, d in zip(src, dst)]  # stated units kept
     return out
 
 
