@@ -4,7 +4,7 @@
  *   MODEL 1  bounce   h, v: a ball falling and bouncing (der h = v, der v = -g); the event indicator is h,
  *                     so each bounce is a state event, where v = -e v and count += 1
  *   MODEL 2  timer    x: der x = k (u - x) + a; a flips sign at time events, every `period` s (the FMU
- *                     tells its next event time), and count += 1
+ *                     tells its next event time), and count += 1; with k < 0 its derivatives fail (Error)
  *   MODEL 3  stepper  x: der x = r + u; completedIntegratorStep asks for an event once x >= level (a step
  *                     event), which takes level off x, and count += 1
  *
@@ -257,6 +257,9 @@ static int set_states(Instance *c, const char *function, const double x[], size_
 
 static int get_vector(Instance *c, const char *function, double out[], size_t n, int what) {
     if (c->mode == INSTANTIATED || c->mode == TERMINATED) return fail(c, function, "not in this mode");
+#if MODEL == 2
+    if (what == 1 && c->r[5] < 0) return fail(c, function, "k must not be negative"); /* a failure mid-integration */
+#endif
     if (n != (what == 3 ? NZ : NX)) return fail(c, function, "wrong size");
     derivatives(c);
     if (what == 3) { indicators(c, out); return OK; }
