@@ -142,6 +142,21 @@ class Slave:
         extra = (n,) if self.fmi3 else ()  # FMI 3 also takes the number of values
         return functools.partial(fn, self.component, vrs, n, values, *extra)
 
+    def array_getter(self, kind: str, vrs: Sequence[int]) -> tuple[Callable[[], int], Any] | None:
+        """(call, values): fmi2Get<T> (fmi3Get<T>) of the scalars `vrs` into the ctypes array `values`, bound once,
+        for a numeric kind (`value_kind`); None for others (String)."""
+        fmi_type = ("Float64" if self.fmi3 else "Real") if kind == "real" else kind
+        accessor = (_FMI3_ACCESSOR if self.fmi3 else _FMI2_ACCESSOR).get(fmi_type)
+        c_types = {"Real": ctypes.c_double, "Float64": ctypes.c_double, "Float32": ctypes.c_float,
+                   "Boolean": ctypes.c_bool if self.fmi3 else ctypes.c_int32, **INT_CTYPES}
+        if accessor not in c_types:
+            return None
+        n = len(vrs)
+        values = (c_types[accessor] * n)()
+        fn = self.slave._functions[f"{'fmi3' if self.fmi3 else 'fmi2'}Get{accessor}"]
+        extra = (n,) if self.fmi3 else ()  # FMI 3 also takes the number of values
+        return functools.partial(fn, self.component, (ctypes.c_uint32 * n)(*vrs), n, values, *extra), values
+
     def native_stepper(self, in_vr: Any, in_val: Any, out_vr: Any | None, out_val: Any | None) -> native.Stepper | None:
         """Set the real inputs, doStep and get the real outputs (unless None) in one native call; None without the
         helper (or without doStep: Model Exchange)."""

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -85,27 +85,53 @@ class _HeldInputs:
 _NO_INPUT_SIGNALS = _HeldInputs()
 
 
+def _checked(model: Any, name: str) -> Callable[..., int]:
+    """The FMI function `name` of fmpy's instance `model`, bound to its instance and status-checked (an
+    FMICallException above Warning), as fmpy's own wrapper checks it; without that wrapper's bookkeeping,
+    which the solver's callbacks would pay for on every right-hand side evaluation."""
+    fn, component = model._functions[name], model.component
+
+    def call(*args: Any) -> int:
+        status: int = fn(component, *args)
+        if status > 1:
+            raise FMICallException(function=name, status=status)
+        return status
+
+    return call
+
+
 def _cvode_solver(**kwargs: Any) -> Any:
-    """fmpy's CVodeSolver, whose callbacks report an exception (an FMU call that failed) to CVode as a failure
-    instead of letting ctypes print and drop it (CVode would go on with whatever the FMU left)."""
+    """fmpy's CVodeSolver, whose callbacks (the same FMU calls as its own, in the same order) report an exception
+    (an FMU call that failed) to CVode as a failure instead of letting ctypes print and drop it: CVode would go on
+    with whatever the FMU left."""
     from fmpy.sundials import CVodeSolver
+    from fmpy.sundials.nvector_serial import NV_DATA_S
 
     class Solver(CVodeSolver):  # type: ignore[misc]  # fmpy is untyped
         failure: BaseException | None = None
 
-        def f(self, *args: Any) -> int:
+        def f(self, t: float, y: Any, ydot: Any, user_data: Any) -> int:
+            if self.discrete:
+                return int(super().f(t, y, ydot, user_data))
             try:
-                return int(super().f(*args))
+                self.set_time(t)
+                self.set_x(NV_DATA_S(y), self.nx)
+                self.get_dx(NV_DATA_S(ydot), self.nx)
             except Exception as exc:
                 self.failure = exc
                 return -1  # unrecoverable: CVode returns an error
+            return 0
 
-        def g(self, *args: Any) -> int:
+        def g(self, t: float, y: Any, gout: Any, user_data: Any) -> int:
             try:
-                return int(super().g(*args))
+                self.set_time(t)
+                if not self.discrete:  # (input.apply(t) here in fmpy's: nothing, the inputs are held)
+                    self.set_x(NV_DATA_S(y), self.nx)
+                self.get_z(gout, self.nz)
             except Exception as exc:
                 self.failure = exc
                 return -1
+            return 0
 
     return Solver(**kwargs)
 
@@ -148,6 +174,7 @@ class ModelExchangeFederate(FMUFederate):
         self._time = self._start_s  # where the solver is (seconds)
         self._next_event: float | None = None  # the FMU's next time event, if it defined one
         self._applied: dict[str, Any] = {}  # the inputs' values as last set in the FMU
+        self._getters: list[tuple[Callable[[], int], Any, list[int], bool]] | None = None  # see _prepare_hot_path
         self.events = 0  # event iterations after initialization (time, state, step and input events)
 
     # ------------------------------------------------------------------------------------------------ start
@@ -155,6 +182,12 @@ class ModelExchangeFederate(FMUFederate):
         """After initialization: the initial event iteration, Continuous-Time Mode and the solver, as fmpy's
         master does before its first step."""
         super()._prepare_hot_path(slave)  # output reads and input arrays (no native doStep: there is none)
+        # Outputs of several numeric types: one bound call per type into preallocated arrays (scalars only).
+        getters = [slave.array_getter(kind, vrs) for kind, vrs, _ in self._out_groups]
+        scalar = not any(getattr(self._vars[n], "dimensions", None) for n in self.outputs)
+        self._getters = ([(g[0], g[1], pos, kind in ("Int64", "UInt64"))
+                          for g, (kind, _, pos) in zip(getters, self._out_groups) if g is not None]
+                         if self._get_outputs is None and scalar and None not in getters else None)
         model = self._model = slave.slave
         at = f"at t={self._start_s} s"
         if self._call(f"the initial event iteration {at}", self._update_discrete_states):
@@ -164,17 +197,20 @@ class ModelExchangeFederate(FMUFederate):
         self._solver = self._call(f"starting the {self.solver_name} solver {at}", self._new_solver)
 
     def _new_solver(self) -> Any:
-        model = self._model
-        common = dict(nx=self._nx, nz=self._nz, get_x=model.getContinuousStates, set_x=model.setContinuousStates,
-                      get_dx=model.getContinuousStateDerivatives if self._fmi3 else model.getDerivatives,
-                      get_z=model.getEventIndicators, input=_NO_INPUT_SIGNALS)
+        """fmpy's solver as simulateME makes it, calling the FMU's functions directly (status-checked)."""
+        model, prefix = self._model, "fmi3" if self._fmi3 else "fmi2"
+        self._set_time = _checked(model, f"{prefix}SetTime")
+        common = dict(nx=self._nx, nz=self._nz, get_x=_checked(model, f"{prefix}GetContinuousStates"),
+                      set_x=_checked(model, f"{prefix}SetContinuousStates"),
+                      get_dx=_checked(model, "fmi3GetContinuousStateDerivatives" if self._fmi3 else "fmi2GetDerivatives"),
+                      get_z=_checked(model, f"{prefix}GetEventIndicators"), input=_NO_INPUT_SIGNALS)
         if self.solver_name == "Euler":
             from fmpy.simulation import ForwardEuler
 
             return ForwardEuler(**common)
-        return _cvode_solver(get_nominals=model.getNominalsOfContinuousStates, set_time=model.setTime,
-                             startTime=self._start_s, maxStep=(self._stop_s - self._start_s) / 50.0,
-                             relativeTolerance=self.tolerance, **common)
+        return _cvode_solver(get_nominals=_checked(model, f"{prefix}GetNominalsOfContinuousStates"),
+                             set_time=self._set_time, startTime=self._start_s,
+                             maxStep=(self._stop_s - self._start_s) / 50.0, relativeTolerance=self.tolerance, **common)
 
     def _update_discrete_states(self) -> bool:
         """The event iteration (in Event Mode or Initialization's end): newDiscreteStates (FMI 3:
@@ -200,6 +236,21 @@ class ModelExchangeFederate(FMUFederate):
             self._slave.failed(exc.status)
             raise self._error(f"integrating from t={to_seconds(t)} s", str(exc)) from None
         return self._read_outputs(t + h)
+
+    def _read_outputs(self, t: LogicalTime) -> list[float]:
+        getters = self._getters
+        if getters is None:
+            return super()._read_outputs(t)
+        values = [0.0] * len(self.outputs)
+        for call, got, positions, wide in getters:
+            status = call()
+            if status > 1:
+                raise self._status_error(status, f"reading outputs at t={to_seconds(t)} s")
+            for p, v in zip(positions, got):
+                values[p] = float(v)
+            if wide:
+                self._warn_inexact(positions, list(got))
+        return values
 
     def _input_event(self, t: LogicalTime) -> None:
         """Inputs whose value changed: a discontinuity at this communication point, handled as fmpy handles an
@@ -234,7 +285,7 @@ class ModelExchangeFederate(FMUFederate):
                 if isinstance(failure, FMICallException):
                     self._slave.failed(failure.status)  # type: ignore[union-attr]  # step() checked it
                 raise self._error(f"integrating to t={point} s", str(failure or exc)) from None
-            model.setTime(time)
+            self._set_time(time)
             step_event = False
             if self._needs_completed:
                 step_event, terminate = model.completedIntegratorStep()
