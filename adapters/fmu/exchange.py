@@ -104,11 +104,26 @@ def _cvode_solver(**kwargs: Any) -> Any:
     """fmpy's CVodeSolver, whose callbacks (the same FMU calls as its own, in the same order) report an exception
     (an FMU call that failed) to CVode as a failure instead of letting ctypes print and drop it: CVode would go on
     with whatever the FMU left."""
-    from fmpy.sundials import CVodeSolver
+    from ctypes import byref
+
+    from fmpy.sundials import CV_NORMAL, CVode, CVodeSolver, realtype
     from fmpy.sundials.nvector_serial import NV_DATA_S
 
     class Solver(CVodeSolver):  # type: ignore[misc]  # fmpy is untyped
         failure: BaseException | None = None
+
+        def step(self, t: float, t_next: float) -> tuple[bool, None, float]:
+            """CVodeSolver.step (the same calls), without the root array nobody here reads."""
+            if not self.discrete:
+                self.get_x(self.px, self.nx)
+            returned = realtype(0.0)
+            flag = CVode(self.cvode_mem, t_next, self.x, byref(returned), CV_NORMAL)
+            if not self.discrete:
+                self.set_x(self.px, self.nx)
+            if flag < 0:
+                code, function, _, message = self.error_info or (flag, "CVode", "", "no message")
+                raise RuntimeError(f"CVode error (code {code}) in {function}: {message}")
+            return flag > 0, None, returned.value
 
         def f(self, t: float, y: Any, ydot: Any, user_data: Any) -> int:
             if self.discrete:
