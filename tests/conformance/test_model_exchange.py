@@ -176,3 +176,20 @@ def test_a_failure_inside_the_solver_names_the_call_the_federate_and_the_fmus_me
     message = str(failed.value)
     assert "federate 'm' (timer.fmu): integrating to t=0.1 s failed" in message, message
     assert "fmi2GetDerivatives" in message and "k must not be negative" in message, message
+
+
+@pytest.mark.slow
+def test_coupled_in_ray_mode_to_the_same_bytes(me_fmus: dict[tuple[str, int], Path], fmu_dist: Path,
+                                               tmp_path: Path) -> None:
+    """The coupled loop above under `--mode ray` (a local Ray the command starts and stops)."""
+    pytest.importorskip("ray")
+    path = write_scenario(tmp_path / "scen", {
+        "node": {"fmu": str(fmu_dist / "fmi2" / "node.fmu"), "site": "a", "parameters": {"gain": -0.5, "tau": 0.3},
+                 "expose": ["y"]},
+        "timer": {"fmu": str(me_fmus[("timer", 3)]), "site": "b", "expose": OUTPUTS["timer"]},
+    }, ["node.y -> timer.u", "timer.x -> node.u"])
+    run(path, tmp_path / "embedded")
+    done = subprocess.run([sys.executable, "-m", "federation.cli", "run", str(path), "--mode", "ray", "--no-plot",
+                           "--out", str(tmp_path / "ray")], capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "ray" / "results.csv").read_bytes() == (tmp_path / "embedded" / "results.csv").read_bytes()
