@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TOLERANCE = 1e-5  # fmpy's, when neither the scenario nor the FMU's default experiment gives one
 _isclose = math.isclose  # fmpy's closeness test (math.isclose, rel_tol 1e-9)
+_MAX_EVENTS_IN_PLACE = 10_000  # events in a row at one time, before the federate gives up (a chattering model)
 
 
 def chosen_interface(interface: FederateInterface, options: Mapping[str, ParameterValue]) -> str:
@@ -190,7 +191,6 @@ class ModelExchangeFederate(FMUFederate):
         self._next_event: float | None = None  # the FMU's next time event, if it defined one
         self._applied: dict[str, Any] = {}  # the inputs' values as last set in the FMU
         self._getters: list[tuple[Callable[[], int], Any, list[int], bool]] | None = None  # see _prepare_hot_path
-        self.events = 0  # event iterations after initialization (time, state, step and input events)
 
     # ------------------------------------------------------------------------------------------------ start
     def _prepare_hot_path(self, slave: Slave) -> None:
@@ -284,7 +284,7 @@ class ModelExchangeFederate(FMUFederate):
     def _integrate(self, target: float) -> None:
         """From the solver's time to `target` (a communication point), handling every event on the way."""
         model, solver, stop = self._model, self._solver, self._stop_s
-        time = self._time
+        time, stalled = self._time, 0
         while True:
             point = target
             next_event = self._next_event
@@ -312,13 +312,17 @@ class ModelExchangeFederate(FMUFederate):
                 self._event(time)
             if _isclose(time, target) or time > stop or _isclose(time, stop):
                 break
+            stalled = stalled + 1 if time <= self._time else 0
+            if stalled > _MAX_EVENTS_IN_PLACE:  # fmpy would loop for ever: a run never hangs silently
+                raise self._error(f"integrating to t={target} s", f"{stalled} events at t={time} s without time "
+                                  "advancing: the model chatters (its events keep triggering each other)")
+            self._time = time
         self._time = time
 
     def _event(self, time: float, entered: bool = False) -> None:
         """Event Mode at `time` (`entered` already, for an input event): the event iteration, back to
         Continuous-Time Mode, the solver restarted from the states the event left."""
         model = self._model
-        self.events += 1
         if not entered:
             model.enterEventMode()
         if self._update_discrete_states():

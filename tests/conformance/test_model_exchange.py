@@ -193,3 +193,12 @@ def test_coupled_in_ray_mode_to_the_same_bytes(me_fmus: dict[tuple[str, int], Pa
                            "--out", str(tmp_path / "ray")], capture_output=True, text=True, timeout=300, cwd=REPO)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "ray" / "results.csv").read_bytes() == (tmp_path / "embedded" / "results.csv").read_bytes()
+
+
+def test_a_model_whose_events_do_not_let_time_advance_fails_instead_of_hanging(
+        me_fmus: dict[tuple[str, int], Path], tmp_path: Path) -> None:
+    """A timer of period 0 schedules its next time event at the time of the last, for ever (fmpy loops)."""
+    path = write_scenario(tmp_path / "scen", {"m": {"fmu": str(me_fmus[("timer", 3)]), "site": "lab",
+                                                    "solver": "Euler", "parameters": {"period": 0.0}}})
+    with pytest.raises(FederationFailed, match="without time advancing: the model chatters"):
+        run_embedded(load_scenario(path), tmp_path / "out", plot=False)
