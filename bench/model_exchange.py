@@ -76,6 +76,7 @@ def fmpys(fmu: Path, model: str, solver: str, stop: float, step: float) -> tuple
 
     result = fmpy.simulate_fmu(str(fmu), fmi_type="ModelExchange", solver=solver, output_interval=step,
                                stop_time=stop, start_values=PARAMETERS[model], record_events=False,
+                               step_size=step,  # Euler: fmpy checks it divides the output interval, then steps by that
                                step_finished=finished)
     (t0, w0), (t1, w1) = stamps[0], stamps[-1]
     return (w1 - w0) / round((t1 - t0) / step), float(result[result.dtype.names[1]][-1])

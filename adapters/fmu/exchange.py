@@ -23,6 +23,8 @@ enterContinuousTimeMode, solver reset. Inputs that arrive unchanged cause no eve
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -215,6 +217,10 @@ class ModelExchangeFederate(FMUFederate):
         """fmpy's solver as simulateME makes it, calling the FMU's functions directly (status-checked)."""
         model, prefix = self._model, "fmi3" if self._fmi3 else "fmi2"
         self._set_time = _checked(model, f"{prefix}SetTime")
+        # completedIntegratorStep(noSetFMUStatePriorToCurrentPoint = true, as fmpy passes it) into two flags
+        flags = self._step_flags = (ctypes.c_bool(), ctypes.c_bool()) if self._fmi3 else (ctypes.c_int(), ctypes.c_int())
+        completed = _checked(model, f"{prefix}CompletedIntegratorStep")
+        self._completed_step = functools.partial(completed, True if self._fmi3 else 1, *map(ctypes.byref, flags))
         common = dict(nx=self._nx, nz=self._nz, get_x=_checked(model, f"{prefix}GetContinuousStates"),
                       set_x=_checked(model, f"{prefix}SetContinuousStates"),
                       get_dx=_checked(model, "fmi3GetContinuousStateDerivatives" if self._fmi3 else "fmi2GetDerivatives"),
@@ -283,7 +289,7 @@ class ModelExchangeFederate(FMUFederate):
 
     def _integrate(self, target: float) -> None:
         """From the solver's time to `target` (a communication point), handling every event on the way."""
-        model, solver, stop = self._model, self._solver, self._stop_s
+        solver, stop = self._solver, self._stop_s
         time, stalled = self._time, 0
         while True:
             point = target
@@ -303,7 +309,8 @@ class ModelExchangeFederate(FMUFederate):
             self._set_time(time)
             step_event = False
             if self._needs_completed:
-                step_event, terminate = model.completedIntegratorStep()
+                self._completed_step()
+                step_event, terminate = bool(self._step_flags[0].value), bool(self._step_flags[1].value)
                 if terminate:
                     self._time = time
                     raise self._error(f"completedIntegratorStep at t={time} s",
