@@ -26,6 +26,8 @@ END_REASONS: dict[int, str] = {  # the `reason` parameter, in words for run.json
     3: "the FMU asked to end the simulation and returned early (FMI 3: doStep set terminateSimulation and "
        "earlyReturn; lastSuccessfulTime is the end)",
     4: "the Python model asked to end the simulation",
+    5: "the FMU asked to end the simulation while being integrated (Model Exchange: terminateSimulation in "
+       "completedIntegratorStep or an event iteration); its last communication point is the end",
 }
 
 

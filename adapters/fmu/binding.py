@@ -9,7 +9,7 @@ import logging
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy
-from fmpy.fmi2 import FMU2Slave, defaultCallbacks, fmi2CallbackFunctions, fmi2CallbackLoggerTYPE
+from fmpy.fmi2 import FMU2Model, FMU2Slave, defaultCallbacks, fmi2CallbackFunctions, fmi2CallbackLoggerTYPE
 from fmpy.logging import addLoggerProxy
 from fmpy.model_description import ScalarVariable
 
@@ -82,29 +82,33 @@ _FMI2_LOGGER = fmi2CallbackLoggerTYPE(_fmi2_log)  # module-level: it must outliv
 
 
 class Slave:
-    """Version-neutral access to one FMU instance: typed get/set and doStep with status checks."""
+    """Version-neutral access to one FMU instance: typed get/set and doStep with status checks.
 
-    def __init__(self, fmu: ExtractedFMU, instance: str, log_lines: list[str]) -> None:
+    With `model_exchange`, the instance is of the FMU's Model Exchange interface (fmpy's FMU2Model or
+    FMU3Model, in `slave`): there is no doStep, its master integrates it (adapters.fmu.exchange)."""
+
+    def __init__(self, fmu: ExtractedFMU, instance: str, log_lines: list[str], model_exchange: bool = False) -> None:
         md = fmu.model
         self.name, self.warnings = instance, 0
         self.fmi3 = md.fmiVersion.startswith("3")
         self.lines = log_lines
         self._environment = 0  # FMI 2: the key of this instance in _fmi2_instances
-        assert md.coSimulation is not None
+        interface = md.modelExchange if model_exchange else md.coSimulation
+        assert interface is not None
         common: dict[str, Any] = dict(
             guid=md.guid,
             unzipDirectory=fmu.directory,
-            modelIdentifier=md.coSimulation.modelIdentifier,
+            modelIdentifier=interface.modelIdentifier,
             instanceName=instance,
         )
         if self.fmi3:
-            from fmpy.fmi3 import FMU3Slave
+            from fmpy.fmi3 import FMU3Model, FMU3Slave
 
-            self.slave: Any = FMU3Slave(**common)
+            self.slave: Any = (FMU3Model if model_exchange else FMU3Slave)(**common)
             self.slave.instantiate(loggingOn=True, logMessage=self._log3)
             prefix = "fmi3"
         else:
-            self.slave = FMU2Slave(**common)
+            self.slave = (FMU2Model if model_exchange else FMU2Slave)(**common)
             callbacks = self._callbacks = fmi2CallbackFunctions()  # the FMU may keep a pointer to it
             callbacks.logger = _FMI2_LOGGER
             callbacks.allocateMemory = defaultCallbacks.allocateMemory
@@ -121,7 +125,7 @@ class Slave:
         self.worst = 0
         f = self.slave._functions
         self.component = self.slave.component
-        self._do_step: Callable[..., int] = f[f"{prefix}DoStep"]
+        self._do_step: Callable[..., int] | None = f.get(f"{prefix}DoStep")  # None: Model Exchange
         self._set_real = f["fmi3SetFloat64" if self.fmi3 else "fmi2SetReal"]
         self._get_real = f["fmi3GetFloat64" if self.fmi3 else "fmi2GetReal"]
         if self.fmi3:
@@ -138,8 +142,26 @@ class Slave:
         extra = (n,) if self.fmi3 else ()  # FMI 3 also takes the number of values
         return functools.partial(fn, self.component, vrs, n, values, *extra)
 
+    def array_getter(self, kind: str, vrs: Sequence[int]) -> tuple[Callable[[], int], Any] | None:
+        """(call, values): fmi2Get<T> (fmi3Get<T>) of the scalars `vrs` into the ctypes array `values`, bound once,
+        for a numeric kind (`value_kind`); None for others (String)."""
+        fmi_type = ("Float64" if self.fmi3 else "Real") if kind == "real" else kind
+        accessor = (_FMI3_ACCESSOR if self.fmi3 else _FMI2_ACCESSOR).get(fmi_type)
+        c_types = {"Real": ctypes.c_double, "Float64": ctypes.c_double, "Float32": ctypes.c_float,
+                   "Boolean": ctypes.c_bool if self.fmi3 else ctypes.c_int32, **INT_CTYPES}
+        if accessor not in c_types:
+            return None
+        n = len(vrs)
+        values = (c_types[accessor] * n)()
+        fn = self.slave._functions[f"{'fmi3' if self.fmi3 else 'fmi2'}Get{accessor}"]
+        extra = (n,) if self.fmi3 else ()  # FMI 3 also takes the number of values
+        return functools.partial(fn, self.component, (ctypes.c_uint32 * n)(*vrs), n, values, *extra), values
+
     def native_stepper(self, in_vr: Any, in_val: Any, out_vr: Any | None, out_val: Any | None) -> native.Stepper | None:
-        """Set the real inputs, doStep and get the real outputs (unless None) in one native call; None without the helper."""
+        """Set the real inputs, doStep and get the real outputs (unless None) in one native call; None without the
+        helper (or without doStep: Model Exchange)."""
+        if self._do_step is None:
+            return None
         return native.stepper(self.component, self._set_real, self._do_step, self._get_real, self.fmi3,
                               in_vr, in_val, out_vr, out_val)
 
@@ -187,6 +209,7 @@ class Slave:
             s.exitInitializationMode()
 
     def do_step(self, t: float, h: float) -> int:
+        assert self._do_step is not None, "Model Exchange instances do not step themselves"
         if self.fmi3:
             return self._do_step(self.component, t, h, True, *self._flag_refs)
         return self._do_step(self.component, t, h, 1)

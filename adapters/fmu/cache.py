@@ -69,10 +69,12 @@ def _extract(path: Path, directory: Path) -> ModelDescription:
         model = fmpy.read_model_description(str(directory), validate=False)
     except Exception as exc:  # fmpy raises bare Exceptions (and lxml's) for an XML it cannot use
         raise FMUError(f"{path}: cannot read modelDescription.xml: {fmu_archive.parse_error(exc)}") from exc
-    if model.coSimulation is None:
-        raise FMUError(f"{path}: the FMU does not support co-simulation")
-    try:  # it names the library fmpy loads: it must not name a file outside the FMU's folder
-        fmu_archive.plain_file_name(path, "modelIdentifier", model.coSimulation.modelIdentifier)
+    offered = [interface for interface in (model.coSimulation, model.modelExchange) if interface is not None]
+    if not offered:
+        raise FMUError(f"{path}: the FMU supports neither co-simulation nor model exchange")
+    try:  # each names the library fmpy loads: it must not name a file outside the FMU's folder
+        for interface in offered:
+            fmu_archive.plain_file_name(path, "modelIdentifier", interface.modelIdentifier)
     except fmu_archive.ArchiveError as exc:
         raise FMUError(str(exc)) from None
     return model

@@ -36,6 +36,7 @@ class FMUFederate(SteppedFederate):
     """Maps exposed outputs to attributes of one object named after the federate, inputs to subscriptions."""
 
     may_end = True  # FMI 2 Discard + fmi2Terminated, FMI 3 terminateSimulation
+    model_exchange = False  # which of the FMU's interfaces it instantiates (adapters.fmu.exchange: True)
 
     def __init__(
         self,
@@ -97,7 +98,8 @@ class FMUFederate(SteppedFederate):
     def initial_outputs(self) -> Sequence[float]:
         start, stop = to_seconds(self.clock.start), to_seconds(self.clock.stop)
         at = f"at t={start} s"  # errors during a run name the logical time, these included
-        slave = self._slave = self._call(f"instantiate {at}", lambda: Slave(self.fmu, self.name, self.log_lines))
+        slave = self._slave = self._call(f"instantiate {at}",
+                                         lambda: Slave(self.fmu, self.name, self.log_lines, self.model_exchange))
         # FMI 3: structural parameters are set in Configuration Mode, and nothing else is; then the others.
         structural = [p for p in self._parameters if slave.fmi3 and self._vars[p].causality == "structuralParameter"]
         if structural:
@@ -174,20 +176,7 @@ class FMUFederate(SteppedFederate):
     def step(self, t: LogicalTime, h: LogicalTime) -> Sequence[float]:
         if self._slave is None:  # the bound calls below point into a library close() unloaded
             raise FMUError(f"federate {self.name!r}: step at t={to_seconds(t)} s before initialization or after close")
-        real_vr, vr_arr, val_arr = self._real_in_vr, self._in_vr_arr, self._in_val_arr
-        k = 0
-        others = False
-        for name, value in self.changed.items():
-            vr = real_vr.get(name)
-            if vr is not None:
-                vr_arr[k] = vr
-                val_arr[k] = value
-                k += 1
-            else:
-                self._set_input(name, value, t)
-                others = True
-        if others and self._arrays is not None:  # array inputs are set whole, once their elements are in
-            self._arrays.flush(self._slave, lambda what, fn: self._call(f"{what} at t={to_seconds(t)} s", fn))
+        k = self._pack_inputs(t)
         t_seconds = t / TICKS_PER_SECOND  # to_seconds, without a call on the hot path
         h_seconds = self._h_seconds if h == self._step else to_seconds(h)
         stepper = self._native
@@ -240,6 +229,25 @@ class FMUFederate(SteppedFederate):
         reached = min(max(reached, t), t + h)  # a time outside the step it was asked to take means its end
         self.ending = (reached, reason)
         return reached
+
+    def _pack_inputs(self, t: LogicalTime) -> int:
+        """Put the changed real inputs into the preallocated arrays (set by `_set_inputs[k]` or the native step),
+        set the others now; return how many real ones were packed."""
+        real_vr, vr_arr, val_arr = self._real_in_vr, self._in_vr_arr, self._in_val_arr
+        k = 0
+        others = False
+        for name, value in self.changed.items():
+            vr = real_vr.get(name)
+            if vr is not None:
+                vr_arr[k] = vr
+                val_arr[k] = value
+                k += 1
+            else:
+                self._set_input(name, value, t)
+                others = True
+        if others and self._arrays is not None and self._slave is not None:  # array inputs: set whole, once in
+            self._arrays.flush(self._slave, lambda what, fn: self._call(f"{what} at t={to_seconds(t)} s", fn))
+        return k
 
     def _set_input(self, name: str, value: Any, t: LogicalTime) -> None:
         """An input of another type than real: set on its own."""

@@ -144,12 +144,17 @@ def _fmu_interface_cached(path: Path, mtime_ns: int, size: int) -> FederateInter
         md = read_model_description(str(path), validate=False)  # the document just checked
     except Exception as exc:  # fmpy raises bare Exceptions / lxml errors for malformed XML
         raise InterfaceError(f"{path}: cannot read modelDescription.xml: {fmu_archive.parse_error(exc)}") from exc
-    if md.coSimulation is None:
-        raise InterfaceError(f"{path}: FMU does not support co-simulation ({_declared_instead(md)})")
-    try:  # it names the binary to load: it must not name a file elsewhere
-        model_identifier = fmu_archive.plain_file_name(path, "modelIdentifier", md.coSimulation.modelIdentifier)
+    offered = {key: interface for key, interface in (("co_simulation", md.coSimulation),
+                                                     ("model_exchange", md.modelExchange)) if interface is not None}
+    if not offered:
+        raise InterfaceError(f"{path}: FMU supports neither co-simulation nor model exchange "
+                             f"({_declared_instead(md)})")
+    try:  # each names the binary to load: it must not name a file elsewhere
+        identifiers = {key: fmu_archive.plain_file_name(path, "modelIdentifier", interface.modelIdentifier)
+                       for key, interface in offered.items()}
     except fmu_archive.ArchiveError as exc:
         raise InterfaceError(str(exc)) from None
+    model_identifier = next(iter(identifiers.values()))  # co-simulation's when offered
     variables: dict[str, VariableInfo] = {}
     string_starts = _string_array_starts(xml) if str(md.fmiVersion).startswith("3") else {}
     relative = relative_quantities(xml)
@@ -178,17 +183,14 @@ def _fmu_interface_cached(path: Path, mtime_ns: int, size: int) -> FederateInter
     log.debug("read %d variables from %s (FMI %s)", len(variables), path, md.fmiVersion)
     return FederateInterface(kind="fmu", variables=variables, fmi_version=str(md.fmiVersion),
                              model_name=str(md.modelName) if md.modelName else None,
-                             model_identifier=model_identifier,
+                             model_identifier=model_identifier, model_identifiers=identifiers,
                              unit_definitions=unit_definitions(xml),
                              default_experiment=_default_experiment(md, path))
 
 
 def _declared_instead(model_description: Any) -> str:
-    """What an FMU without co-simulation declares instead, in words ("scheduled execution only")."""
-    declared = [label for label, interface in (("model exchange", model_description.modelExchange),
-                                               ("scheduled execution", model_description.scheduledExecution))
-                if interface is not None]
-    return f"{' and '.join(declared)} only" if declared else "it declares no interface"
+    """What an FMU without co-simulation or model exchange declares instead, in words ("scheduled execution only")."""
+    return "scheduled execution only" if model_description.scheduledExecution is not None else "it declares no interface"
 
 
 def _declared_fmi_version(xml: bytes) -> str:
@@ -199,7 +201,7 @@ def _declared_fmi_version(xml: bytes) -> str:
 
 
 def fmu_interface(path: Path) -> FederateInterface:
-    """Interface of a co-simulation FMU, read from its modelDescription.xml (cached per path, mtime, size)."""
+    """Interface of a co-simulation or Model Exchange FMU, read from its modelDescription.xml (cached per path, mtime, size)."""
     resolved = Path(path).resolve()
     try:
         stat = resolved.stat()

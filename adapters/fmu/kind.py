@@ -14,6 +14,7 @@ from federation.kinds import Model, file_sha256
 from federation.kinds.arrays import flat_values
 from federation.kinds.interface import FederateInterface, VariableInfo
 
+from adapters.fmu.exchange import ModelExchangeFederate, chosen_interface, option_problems
 from adapters.fmu.federate import FMUFederate
 from adapters.fmu.interface import fmu_interface
 from adapters.fmu.probe import check_fmu_binary
@@ -58,7 +59,7 @@ def _out_of_range(info: VariableInfo, value: _Scalar) -> str | None:
 
 
 class FMUKind:
-    """FMI 2.0 and 3.0 co-simulation FMUs, through fmpy."""
+    """FMI 2.0 and 3.0 FMUs, through fmpy: co-simulation, or Model Exchange integrated by a solver of fmpy's."""
 
     name = "fmu"
     label = "FMU"
@@ -72,11 +73,12 @@ class FMUKind:
 
     def probe(self, model: Model, interface: FederateInterface, load: bool) -> str | None:
         assert model.path is not None
-        check_fmu_binary(model.path, interface, load=load)
+        check_fmu_binary(model.path, interface, load=load,
+                         model_exchange=chosen_interface(interface, model.options) == "model_exchange")
         return None if load else "its binary for this platform was not loaded (--no-exec): whether it loads is not checked"
 
     def parameter_problems(self, model: Model, interface: FederateInterface) -> list[tuple[str, str]]:
-        problems = []
+        problems = option_problems(interface, model.options)  # and those of the FMU keys (interface, solver)
         for parameter, value in model.parameters.items():
             info = interface.variables.get(parameter)
             if info is None:
@@ -100,6 +102,11 @@ class FMUKind:
 
     def federate(self, model: Model, outputs: Sequence[str], clock: Clock, wiring: Wiring) -> FMUFederate:
         assert model.path is not None
+        if chosen_interface(self.interface(model), model.options) == "model_exchange":
+            solver, tolerance = model.options.get("solver", "CVode"), model.options.get("tolerance")
+            return ModelExchangeFederate(model.federate, model.site, model.path, outputs, clock, wiring,
+                                         model.parameters, solver=str(solver),
+                                         tolerance=tolerance if isinstance(tolerance, float) else None)
         return FMUFederate(model.federate, model.site, model.path, outputs, clock, wiring, model.parameters)
 
 

@@ -1,4 +1,5 @@
-"""Check an FMU's co-simulation binary for this platform before anything runs it.
+"""Check an FMU's binary for this platform (of the interface that runs: co-simulation or Model Exchange)
+before anything runs it.
 
 The binary must be in the archive and load, with its FMI entry points, in a throw-away
 child process: a damaged library (say, truncated by a bad export) can crash the process
@@ -24,6 +25,17 @@ ENTRY_POINTS = {
     "2": ("fmi2Instantiate", "fmi2SetupExperiment", "fmi2DoStep", "fmi2FreeInstance"),
     "3": ("fmi3InstantiateCoSimulation", "fmi3DoStep", "fmi3FreeInstance"),
 }
+# Model Exchange: what adapters.fmu.exchange calls to integrate the model and handle its events.
+ME_ENTRY_POINTS = {
+    "2": ("fmi2Instantiate", "fmi2SetupExperiment", "fmi2EnterEventMode", "fmi2NewDiscreteStates",
+          "fmi2EnterContinuousTimeMode", "fmi2CompletedIntegratorStep", "fmi2SetTime", "fmi2SetContinuousStates",
+          "fmi2GetDerivatives", "fmi2GetEventIndicators", "fmi2GetContinuousStates",
+          "fmi2GetNominalsOfContinuousStates", "fmi2FreeInstance"),
+    "3": ("fmi3InstantiateModelExchange", "fmi3EnterEventMode", "fmi3UpdateDiscreteStates",
+          "fmi3EnterContinuousTimeMode", "fmi3CompletedIntegratorStep", "fmi3SetTime", "fmi3SetContinuousStates",
+          "fmi3GetContinuousStateDerivatives", "fmi3GetEventIndicators", "fmi3GetContinuousStates",
+          "fmi3GetNominalsOfContinuousStates", "fmi3FreeInstance"),
+}
 PROBE_TIMEOUT = 30.0  # s; a library's constructors run on load
 
 _PROBE = """\
@@ -38,15 +50,17 @@ if missing:
 """
 
 
-def check_fmu_binary(path: Path, interface: FederateInterface, load: bool = True) -> None:
+def check_fmu_binary(path: Path, interface: FederateInterface, load: bool = True, model_exchange: bool = False) -> None:
     """Raise InterfaceError unless the FMU's binary for this platform is there and (with `load`) loads, in a
-    child process: loading runs the library's constructors, its owner's code."""
+    child process: loading runs the library's constructors, its owner's code. With `model_exchange`, the binary
+    of that interface, which must export the Model Exchange functions."""
     import fmpy
 
     fmi3 = (interface.fmi_version or "").startswith("3")
     platform = fmpy.platform_tuple if fmi3 else fmpy.platform
+    named = interface.model_identifiers.get("model_exchange") if model_exchange else None
     try:
-        identifier = fmu_archive.plain_file_name(path, "modelIdentifier", interface.model_identifier)
+        identifier = fmu_archive.plain_file_name(path, "modelIdentifier", named or interface.model_identifier)
         with fmu_archive.open_fmu(path) as archive:
             names = archive.namelist()
     except fmu_archive.ArchiveError as exc:
@@ -58,14 +72,15 @@ def check_fmu_binary(path: Path, interface: FederateInterface, load: bool = True
             raise InterfaceError(f"{path}: no binary for this platform ({platform}); the FMU has binaries for: "
                                  f"{fmu_archive.clip(', '.join(found)) or 'none'}")
         present = sorted(n for n in names if n.startswith(f"binaries/{platform}/") and not n.endswith("/"))
-        raise InterfaceError(f"{path}: {binary} is missing (modelIdentifier {interface.model_identifier!r}); "
+        raise InterfaceError(f"{path}: {binary} is missing (modelIdentifier {identifier!r}); "
                              f"binaries/{platform}/ holds: {fmu_archive.clip(', '.join(present)) or 'nothing'}")
     if not load:
         return
     resolved = Path(path).resolve()
     stat = resolved.stat()
     try:
-        problem = _probe(resolved, stat.st_mtime_ns, stat.st_size, binary, "3" if fmi3 else "2")
+        problem = _probe(resolved, stat.st_mtime_ns, stat.st_size, binary,
+                         (ME_ENTRY_POINTS if model_exchange else ENTRY_POINTS)["3" if fmi3 else "2"])
     except subprocess.TimeoutExpired:  # not cached: a busy moment is no verdict on the library
         problem = f"did not finish loading within {PROBE_TIMEOUT:g} s"
     if problem:
@@ -73,7 +88,7 @@ def check_fmu_binary(path: Path, interface: FederateInterface, load: bool = True
 
 
 @functools.lru_cache(maxsize=128)
-def _probe(path: Path, mtime_ns: int, size: int, binary: str, major: str) -> str:
+def _probe(path: Path, mtime_ns: int, size: int, binary: str, entry_points: tuple[str, ...]) -> str:
     """What is wrong with loading `binary` of the FMU at `path` ('' if nothing); keyed like the interface cache."""
     folder = binary.rsplit("/", 1)[0]
     with tempfile.TemporaryDirectory(prefix="fmu-probe-") as tmp:
@@ -86,7 +101,7 @@ def _probe(path: Path, mtime_ns: int, size: int, binary: str, major: str) -> str
             return f"cannot be extracted: {fmu_archive.clip(str(exc))}"
         extracted = str(Path(tmp) / binary)
         # Loaded from its own folder, as fmpy loads it (a library may find its neighbours from there).
-        proc = subprocess.run([sys.executable, "-I", "-S", "-c", _PROBE, extracted, *ENTRY_POINTS[major]],
+        proc = subprocess.run([sys.executable, "-I", "-S", "-c", _PROBE, extracted, *entry_points],
                               capture_output=True, text=True, timeout=PROBE_TIMEOUT, cwd=Path(tmp) / folder)
     if proc.returncode == 0:
         return ""

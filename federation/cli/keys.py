@@ -99,11 +99,16 @@ def audit_verify(
 
 @app.command()
 def inspect(fmu: Path) -> None:
-    """Print an FMU's interface: FMI version, default experiment, inputs, outputs and parameters (units, starts)."""
+    """Print an FMU's interface: FMI version, interfaces (co-simulation, Model Exchange), default experiment,
+    inputs, outputs and parameters (units, starts)."""
     from federation.kinds import read_interface
 
     iface = read_interface(fmu)
     typer.echo(f"{fmu.name}: model {iface.model_name}, FMI {iface.fmi_version}")
+    offered = [label for key, label in _FMI_INTERFACES.items() if key in iface.model_identifiers]
+    note = (" (runs as co-simulation; `interface: model_exchange` integrates it with a solver)" if len(offered) > 1
+            else " (integrated by a solver: `solver: CVode` or `Euler`)" if offered == ["Model Exchange"] else "")
+    typer.echo(f"interface: {' and '.join(offered)}{note}")
     experiment = ", ".join(f"{key}={value}{'' if key == 'tolerance' else ' s'}"
                            for key, value in iface.default_experiment.items())
     typer.echo(f"default experiment: {experiment or 'none declared'}")
@@ -123,6 +128,9 @@ def _shape(iface: Any, dimensions: tuple[int | str, ...]) -> str:
 
     return shape_text([d if isinstance(d, int) else f"{d}={getattr(iface.variables.get(d), 'start', None)}"
                        for d in dimensions])
+
+
+_FMI_INTERFACES = {"co_simulation": "co-simulation", "model_exchange": "Model Exchange"}
 
 
 def _array_text(values: tuple[object, ...], shown: int = 20) -> str:

@@ -11,7 +11,7 @@ import hashlib
 import importlib.metadata
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -41,6 +41,7 @@ class Model:
     path: Path | None  # a file kind's model file, absolute
     search_paths: tuple[Path, ...]  # where a code kind's modules are imported from
     parameters: Mapping[str, ParameterValue]
+    options: Mapping[str, ParameterValue] = field(default_factory=dict)  # its kind's own keys (an FMU's solver...)
 
 
 @runtime_checkable

@@ -59,6 +59,9 @@ class FederateInterface:
     fmi_version: str | None = None
     model_name: str | None = None
     model_identifier: str | None = None  # an FMU's co-simulation binary is binaries/<platform>/<this><ext>
+    # An FMU's interfaces, each with its modelIdentifier: {"co_simulation": ..., "model_exchange": ...}, as offered
+    # (model_identifier is the co-simulation one, else the Model Exchange one)
+    model_identifiers: Mapping[str, str] = field(default_factory=dict)
     unit_definitions: Mapping[str, UnitDefinition] = field(default_factory=dict)
     default_experiment: Mapping[str, float] = field(default_factory=dict)  # an FMU's, the attributes it gives
 

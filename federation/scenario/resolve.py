@@ -65,7 +65,8 @@ def model_of(spec: ScenarioSpec, scenario_path: Path, federate: str) -> Model:
     path = (model_path(folder, federate, Path(federate_spec.source), federate_spec.kind)
             if kind(federate_spec.kind).reads_file else None)
     return Model(federate=federate, site=federate_spec.site, kind=federate_spec.kind, source=federate_spec.source,
-                 path=path, search_paths=tuple(search_paths(folder)), parameters=dict(federate_spec.parameters))
+                 path=path, search_paths=tuple(search_paths(folder)), parameters=dict(federate_spec.parameters),
+                 options=federate_spec.fmu_options())
 
 
 def resolve(spec: ScenarioSpec, scenario_path: Path, *, local_sites: Collection[str] | None,

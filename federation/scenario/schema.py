@@ -167,6 +167,33 @@ _NULL_IS_EMPTY_LIST = BeforeValidator(_none_is_empty(list))
 _NULL_IS_EMPTY_DICT = BeforeValidator(_none_is_empty(dict))
 
 
+def _one_of(names: tuple[str, ...]) -> Callable[[object], str]:
+    """A validator taking one of `names`, in any letter case, as it is spelled there."""
+    def check(value: object) -> str:
+        for name in names:
+            if isinstance(value, str) and value.strip().lower() == name.lower():
+                return name
+        raise ValueError(f"expected one of {', '.join(names)}, got {short_repr(value)}")
+    return check
+
+
+def _relative_tolerance(value: object) -> float:
+    number = value
+    if isinstance(value, str):  # PyYAML reads 1e-6 (no dot) as a string
+        try:
+            number = float(value)
+        except ValueError:
+            number = None
+    if isinstance(number, bool) or not isinstance(number, (int, float)) or not 0 < number < 1:
+        raise ValueError(f"a relative tolerance is a number between 0 and 1, exclusive (say 1e-6), got {short_repr(value)}")
+    return float(number)
+
+
+# An FMU federate's interface and Model Exchange solver (adapters.fmu.exchange), in fmpy.simulate_fmu's names.
+FMI_INTERFACES = ("co_simulation", "model_exchange")
+SOLVERS = ("CVode", "Euler")
+FMU_KEYS = ("interface", "solver", "tolerance")
+
 ModelPath = Annotated[Path, BeforeValidator(_path_length)]
 ConnectionItem = Annotated[Connection, PlainValidator(Connection.parse), PlainSerializer(Connection.written)]
 # Not StrictFloat: PyYAML reads '1e6' (no dot) as a string, which lax parsing turns into the number a user means;
@@ -191,7 +218,7 @@ class TimeSpec(_Strict):
 
 
 # The keys of a federate besides the one that names its model (its kind's key: fmu, python, replay...).
-FEDERATE_KEYS = ("site", "step", "parameters", "expose", "tunable", "on_terminate")
+FEDERATE_KEYS = ("site", "step", "parameters", "expose", "tunable", "on_terminate", *FMU_KEYS)
 
 
 OnTerminate = Literal["stop", "fail", "continue"]  # federation.coupling.ON_TERMINATE
@@ -212,6 +239,24 @@ class FederateSpec(_Strict):
     # parameter given in the scenario. Enforced by the site's host (federation.security.tunable).
     tunable: Annotated[list[str] | None, _NULL_IS_EMPTY_LIST] = None
     on_terminate: OnTerminate | None = None  # absent: the scenario's
+    # FMU federates only: which of the FMU's interfaces runs (absent: co-simulation when it offers it), and for
+    # Model Exchange the solver (absent: CVode) and its relative tolerance (absent: the FMU's default experiment's,
+    # else 1e-5), as fmpy.simulate_fmu takes them
+    interface: Annotated[str | None, PlainValidator(_one_of(FMI_INTERFACES))] = None
+    solver: Annotated[str | None, PlainValidator(_one_of(SOLVERS))] = None
+    tolerance: Annotated[float | None, PlainValidator(_relative_tolerance)] = None
+
+    @model_validator(mode="after")
+    def _fmu_keys_for_fmus(self) -> FederateSpec:
+        given = [key for key in FMU_KEYS if getattr(self, key) is not None]
+        if given and self.kind != "fmu":
+            raise ValueError(f"{', '.join(given)}: only FMU federates take {'these keys' if len(given) > 1 else 'this key'}"
+                             f" (this one is {short_repr(self.kind)})")
+        return self
+
+    def fmu_options(self) -> dict[str, str | float]:
+        """The FMU keys given (interface, solver, tolerance), for the model's kind (federation.kinds.Model)."""
+        return {key: value for key in FMU_KEYS if (value := getattr(self, key)) is not None}
 
     @model_validator(mode="before")
     @classmethod

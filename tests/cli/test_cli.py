@@ -102,6 +102,21 @@ def test_inspect_shows_the_default_experiment_and_whole_array_start_values(fmu_d
     assert "default experiment: none declared" in federation("inspect", str(bare)).stdout.splitlines()
 
 
+def test_inspect_says_which_interfaces_an_fmu_offers(fmu_dist: Path, tmp_path: Path) -> None:
+    from conformance.exchange_fmus import model_description
+
+    for both, expected in ((False, "interface: Model Exchange (integrated by a solver: `solver: CVode` or `Euler`)"),
+                           (True, "interface: co-simulation and Model Exchange (runs as co-simulation; "
+                                  "`interface: model_exchange` integrates it with a solver)")):
+        fmu = tmp_path / f"bounce{both}.fmu"
+        with zipfile.ZipFile(fmu, "w") as archive:  # inspect reads the model description only
+            archive.writestr("modelDescription.xml", model_description("bounce", 3, both=both))
+        proc = federation("inspect", str(fmu))
+        assert proc.returncode == 0 and proc.stdout.splitlines()[1] == expected, proc.stdout + proc.stderr
+    proc = federation("inspect", str(fmu_dist / "fmi2" / "grid.fmu"))
+    assert proc.stdout.splitlines()[1] == "interface: co-simulation"
+
+
 def test_inspect_rejects_a_corrupt_fmu(tmp_path: Path) -> None:
     junk = tmp_path / "junk.fmu"
     junk.write_bytes(b"not a zip")

@@ -76,9 +76,22 @@ def array_cases() -> list[Case]:
     return [Case("arrays3", c_fmu("arrays3.c", "arrays3.xml"), 3, parameters={"x": 1.0})]
 
 
+def exchange_cases() -> list[Case]:
+    """Model Exchange FMUs integrated by fmpy's solvers: state events (bounce), time events and an input (timer),
+    step events (stepper); FMI 2 and 3, CVode (and Euler for the timer)."""
+    from conformance.exchange_fmus import MODELS, build_exchange_fmu
+
+    def case(model: str, version: int, solver: str) -> Case:
+        return Case(f"{model}{version}_{solver.lower()}", lambda folder: build_exchange_fmu(model, version, folder / model),
+                    version, "ModelExchange", entry={"solver": solver},
+                    fmpy_args={"solver": solver, "record_events": False}, rtol=1e-9)
+
+    return [case(m, v, "CVode") for m in MODELS for v in (2, 3)] + [case("timer", v, "Euler") for v in (2, 3)]
+
+
 def all_cases() -> list[Case]:
     """Every case of the suite."""
-    return twin_cases() + ending_cases() + array_cases()
+    return twin_cases() + ending_cases() + array_cases() + exchange_cases()
 
 
 def outputs_of(fmu: Path) -> list[str]:

@@ -48,23 +48,30 @@ def test_fmu_interface_errors(tmp_path: Path) -> None:
         fmu_interface(tmp_path / "missing.fmu")
     with pytest.raises(InterfaceError, match="not a file"):
         fmu_interface(tmp_path)
-    with pytest.raises(InterfaceError, match="model exchange only"):
-        fmu_interface(make_fmu(tmp_path / "me.fmu", "", co_simulation=False))
+
+
+@pytest.mark.parametrize(("version", "interfaces", "identifiers"), [
+    ("2.0", ["ModelExchange"], {"model_exchange": "toy"}),
+    ("3.0", ["ModelExchange", "ScheduledExecution"], {"model_exchange": "toy"}),
+    ("2.0", ["ModelExchange", "CoSimulation"], {"co_simulation": "toy", "model_exchange": "toy"}),
+    ("3.0", ["CoSimulation"], {"co_simulation": "toy"}),
+])
+def test_an_fmus_interfaces_are_read_with_their_model_identifiers(
+        tmp_path: Path, version: str, interfaces: list[str], identifiers: dict[str, str]) -> None:
+    interface = fmu_interface(make_fmu(tmp_path / "toy.fmu", "", fmi_version=version, interfaces=interfaces))
+    assert dict(interface.model_identifiers) == identifiers and interface.model_identifier == "toy"
 
 
 @pytest.mark.parametrize(("version", "interfaces", "described"), [
-    ("2.0", ["ModelExchange"], "model exchange only"),
-    ("3.0", ["ModelExchange"], "model exchange only"),
     ("3.0", ["ScheduledExecution"], "scheduled execution only"),
-    ("3.0", ["ModelExchange", "ScheduledExecution"], "model exchange and scheduled execution only"),
     ("3.0", [], "it declares no interface"),
 ])
-def test_an_fmu_without_co_simulation_is_described_by_what_it_declares(
+def test_an_fmu_without_co_simulation_or_model_exchange_is_described_by_what_it_declares(
         tmp_path: Path, version: str, interfaces: list[str], described: str) -> None:
     fmu = make_fmu(tmp_path / "toy.fmu", "", fmi_version=version, interfaces=interfaces)
     with pytest.raises(InterfaceError) as info:
         fmu_interface(fmu)
-    assert str(info.value) == f"{fmu}: FMU does not support co-simulation ({described})"
+    assert str(info.value) == f"{fmu}: FMU supports neither co-simulation nor model exchange ({described})"
 
 
 def test_python_interface_mapping_and_sequence_forms(tmp_path: Path) -> None:

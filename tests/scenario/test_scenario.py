@@ -497,11 +497,12 @@ def test_fmu_corrupt_model_description(write_scenario: ScenarioWriter, scenario_
     problems_for(write_scenario, data, "federates.grid.fmu", "cannot read modelDescription.xml")
 
 
-def test_model_exchange_only_fmu(write_scenario: ScenarioWriter, scenario_dir: Path) -> None:
+def test_model_exchange_only_fmu_asked_for_co_simulation(write_scenario: ScenarioWriter, scenario_dir: Path) -> None:
     make_fmu(scenario_dir / "me.fmu", "", co_simulation=False)
     data = base_scenario()
-    data["federates"]["grid"]["fmu"] = "me.fmu"
-    problems_for(write_scenario, data, "federates.grid.fmu", "model exchange only")
+    data["federates"]["grid"].update(fmu="me.fmu", interface="co_simulation")
+    problems_for(write_scenario, data, "federates.grid.interface",
+                 "the FMU does not offer co-simulation (it offers Model Exchange only)")
 
 
 _BINARY = f"binaries/{fmpy.platform}/toy{fmpy.sharedLibraryExtension}"
