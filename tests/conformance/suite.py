@@ -100,6 +100,30 @@ def outputs_of(fmu: Path) -> list[str]:
     return [v.name for v in md.modelVariables if v.causality == "output"]
 
 
+def write_scenario(folder: Path, federates: Mapping[str, Any], connections: Sequence[Any] | None = None, *,
+                   federation: str = "conformance", stop: float, step: float, **extra: Any) -> Path:
+    """folder/scenario.yaml with these federates and connections (and any other top-level keys)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "scenario.yaml"
+    path.write_text(yaml.safe_dump({"federation": federation, "time": {"start": 0.0, "stop": stop, "step": step},
+                                    "federates": dict(federates), "connections": list(connections or []), **extra},
+                                   sort_keys=False))
+    return path
+
+
+def cli_run(path: Path, out: Path, mode: str = "embedded", timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """`federation run` of a scenario in a mode (MODES), into `out`."""
+    return subprocess.run([sys.executable, "-m", "federation.cli", "run", str(path), "--out", str(out), "--no-plot",
+                           "--force", *MODES[mode]], capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+
+
+def columns(out: Path) -> dict[str, list[float]]:
+    """results.csv of a run folder, column by column."""
+    with open(out / "results.csv", newline="") as fh:
+        rows = list(csv.reader(fh))
+    return {name: [float(row[i]) for row in rows[1:]] for i, name in enumerate(rows[0])}
+
+
 def write_alone(cases: Sequence[Case], folder: Path, stop: float, step: float) -> tuple[Path, dict[str, Path]]:
     """One scenario with every case as an unconnected federate of its own site, all outputs exposed and recorded."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -107,16 +131,12 @@ def write_alone(cases: Sequence[Case], folder: Path, stop: float, step: float) -
     federates = {c.name: {"fmu": str(fmus[c.name]), "site": f"site_{c.name}", "parameters": dict(c.parameters),
                           "expose": outputs_of(fmus[c.name]), **c.entry} for c in cases}
     recorded = [f"{c.name}.{o}" for c in cases for o in outputs_of(fmus[c.name])]
-    path = folder / "scenario.yaml"
-    path.write_text(yaml.safe_dump({"federation": "conformance", "time": {"start": 0.0, "stop": stop, "step": step},
-                                    "federates": federates, "output": {"variables": recorded}}, sort_keys=False))
-    return path, fmus
+    return write_scenario(folder, federates, stop=stop, step=step, output={"variables": recorded}), fmus
 
 
 def run(path: Path, out: Path, mode: str, timeout: float = 600) -> tuple[list[str], list[list[float]], dict[str, Any]]:
     """`federation run` in a mode: the header, the rows as numbers and run.json; raises if the run failed."""
-    done = subprocess.run([sys.executable, "-m", "federation.cli", "run", str(path), "--out", str(out), "--no-plot",
-                           "--force", *MODES[mode]], capture_output=True, text=True, timeout=timeout)
+    done = cli_run(path, out, mode, timeout)
     if done.returncode != 0:
         raise RuntimeError(f"{mode} run of {path} failed ({done.returncode}): {done.stderr[-3000:]}")
     with open(out / "results.csv", newline="") as fh:

@@ -8,7 +8,6 @@ scalar and scalar to element, embedded and grpc give the same bytes and the valu
 
 from __future__ import annotations
 
-import csv
 import subprocess
 import sys
 from pathlib import Path
@@ -17,8 +16,8 @@ from typing import Any
 import fmpy
 import numpy
 import pytest
-import yaml
 
+from conformance import suite
 from conformance.cfmu import build_c_fmu
 from federation.kinds.arrays import split_element
 from federation.runtime.embedded import run_embedded
@@ -33,22 +32,11 @@ def arrays_fmu(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def write_scenario(folder: Path, federates: dict[str, Any], connections: list[str] | None = None) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "scenario.yaml"
-    path.write_text(yaml.safe_dump({"federation": "arrays", "time": {"start": 0.0, "stop": STOP, "step": STEP},
-                                    "federates": federates, "connections": connections or []}, sort_keys=False))
-    return path
-
-
-def read_columns(out: Path) -> dict[str, list[float]]:
-    with open(out / "results.csv", newline="") as fh:
-        rows = list(csv.reader(fh))
-    return {name: [float(row[i]) for row in rows[1:]] for i, name in enumerate(rows[0])}
+    return suite.write_scenario(folder, federates, connections, federation="arrays", stop=STOP, step=STEP)
 
 
 def run_grpc(path: Path, out: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "federation.cli", "run", str(path), "--mode", "grpc", "--insecure",
-                           "--no-plot", "--out", str(out)], capture_output=True, text=True, timeout=180)
+    done = suite.cli_run(path, out, "direct")
     assert done.returncode == 0, done.stderr
 
 
@@ -75,7 +63,7 @@ def test_alone_every_element_equals_fmpys_column_in_embedded_and_grpc(arrays_fmu
     assert result.status == "completed", result.error
     run_grpc(path, grpc)
     assert (grpc / "results.csv").read_bytes() == (embedded / "results.csv").read_bytes()
-    columns = read_columns(embedded)
+    columns = suite.columns(embedded)
     reference = fmpy_reference(arrays_fmu, parameters)
     n = parameters.get("n", 2)
     assert list(columns) == (["time", "a.y[1]", "a.y[2]", "a.y[3]"]
@@ -109,7 +97,7 @@ def test_coupled_array_to_array_element_to_scalar_and_scalar_to_element(arrays_f
     assert run_embedded(load_scenario(path), embedded, plot=False).status == "completed"
     run_grpc(path, grpc)
     assert (grpc / "results.csv").read_bytes() == (embedded / "results.csv").read_bytes()
-    col = read_columns(embedded)
+    col = suite.columns(embedded)
     assert [c for c in col if c.startswith("b.")] == ["b.y[1]", "b.y[2]", "b.y[3]", "b.Y[2,3]", "b.s"]
     rows = len(col["time"])
     for r in range(1, rows):  # Jacobi: b steps from t with a's outputs at t

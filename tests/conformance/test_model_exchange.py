@@ -16,7 +16,6 @@ an output `t_event`, the time of its last event, so that equal columns mean equa
 
 from __future__ import annotations
 
-import csv
 import math
 import subprocess
 import sys
@@ -26,11 +25,11 @@ from typing import Any
 import fmpy
 import numpy as np
 import pytest
-import yaml
 
 from federation.errors import FederationFailed
 from federation.runtime.embedded import run_embedded
 from federation.scenario import load_scenario
+from conformance import suite
 from conformance.exchange_fmus import MODELS, OUTPUTS, build_exchange_fmu
 
 REPO = Path(__file__).resolve().parents[2]
@@ -46,30 +45,19 @@ def me_fmus(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, int], P
 
 
 def write_scenario(folder: Path, federates: dict[str, Any], connections: list[str] | None = None) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "scenario.yaml"
-    path.write_text(yaml.safe_dump({"federation": "me", "time": {"start": 0.0, "stop": STOP, "step": STEP},
-                                    "federates": federates, "connections": connections or []}, sort_keys=False))
-    return path
+    return suite.write_scenario(folder, federates, connections, federation="me", stop=STOP, step=STEP)
 
 
 def run(path: Path, out: Path) -> dict[str, list[float]]:
     result = run_embedded(load_scenario(path), out, plot=False)
     assert result.status == "completed", result.error
-    return columns(out)
+    return suite.columns(out)
 
 
 def run_grpc(path: Path, out: Path) -> dict[str, list[float]]:
-    done = subprocess.run([sys.executable, "-m", "federation.cli", "run", str(path), "--mode", "grpc", "--insecure",
-                           "--no-plot", "--out", str(out)], capture_output=True, text=True, timeout=180, cwd=REPO)
+    done = suite.cli_run(path, out, "direct")
     assert done.returncode == 0, done.stderr
-    return columns(out)
-
-
-def columns(out: Path) -> dict[str, list[float]]:
-    with open(out / "results.csv", newline="") as fh:
-        rows = list(csv.reader(fh))
-    return {name: [float(row[i]) for row in rows[1:]] for i, name in enumerate(rows[0])}
+    return suite.columns(out)
 
 
 def reference(fmu: Path, model: str, solver: str = "CVode", tolerance: float | None = None,
@@ -212,7 +200,7 @@ def test_a_model_that_asks_to_end_the_simulation_ends_the_run_as_fmpy_ends_it(tm
     path = write_scenario(tmp_path / "scen", {"m": {"fmu": str(fmu), "site": "lab"}})
     result = run_embedded(load_scenario(path), tmp_path / "out", plot=False)
     assert result.status == "completed", result.error
-    got, expected = columns(tmp_path / "out"), reference(fmu, "bounce")
+    got, expected = suite.columns(tmp_path / "out"), reference(fmu, "bounce")
     assert 1 < len(expected) < round(STOP / STEP) + 1  # it did end early
     assert len(got["time"]) == len(expected)
     assert all(math.isclose(a, float(b), rel_tol=REL) for a, b in zip(got["time"], expected["time"]))

@@ -17,15 +17,11 @@ from typing import Any
 
 import fmpy
 import pytest
-import yaml
 
+from conformance import suite
 from conformance.cfmu import build_c_fmu
 
-MODES = {
-    "embedded": [],
-    "relay": ["--mode", "grpc", "--insecure", "--routing", "relay"],
-    "direct": ["--mode", "grpc", "--insecure", "--routing", "direct"],
-}
+MODES = ["embedded", "relay", "direct"]
 
 
 @pytest.fixture(scope="module")
@@ -36,18 +32,12 @@ def ending(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
 
 def scenario(folder: Path, federates: dict[str, Any], connections: list[str] | None = None, stop: float = 5.0,
              **extra: Any) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "scenario.yaml"
-    path.write_text(yaml.safe_dump({"federation": "ending", "time": {"start": 0.0, "stop": stop, "step": 1.0},
-                                    "federates": federates, "connections": connections or [], **extra},
-                                   sort_keys=False))
-    return path
+    return suite.write_scenario(folder, federates, connections, federation="ending", stop=stop, step=1.0, **extra)
 
 
 def run(path: Path, out: Path, mode: str = "embedded") -> tuple[subprocess.CompletedProcess[str], dict[str, Any],
                                                                 list[list[str]]]:
-    done = subprocess.run([sys.executable, "-m", "federation.cli", "run", str(path), "--out", str(out), "--no-plot",
-                           *MODES[mode]], capture_output=True, text=True, timeout=240)
+    done = suite.cli_run(path, out, mode, timeout=240)
     record = json.loads((out / "run.json").read_text())
     with open(out / "results.csv", newline="") as fh:
         rows = list(csv.reader(fh))

@@ -16,7 +16,6 @@ from typing import Any, Callable
 
 import fmpy
 import pytest
-import yaml
 from fmpy.fmi2 import FMU2Slave
 from fmpy.fmi3 import FMU3Slave
 
@@ -24,6 +23,7 @@ import federation
 from federation.runtime.embedded import run_embedded
 from federation.scenario import load_scenario
 from federation.runtime.assembly import wiring_of
+from conformance import suite
 from conformance.cfmu import SOURCES, build_c_fmu
 
 STOP, STEP_TICKS = 1.0, 100_000_000  # 10 steps of 0.1 s
@@ -62,11 +62,7 @@ def display_only_fmu(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def write_scenario(folder: Path, federates: dict[str, Any], connections: list[Any]) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "scenario.yaml"
-    path.write_text(yaml.safe_dump({"federation": "units", "time": {"start": 0.0, "stop": STOP, "step": 0.1},
-                                    "federates": federates, "connections": connections}, sort_keys=False))
-    return path
+    return suite.write_scenario(folder, federates, connections, federation="units", stop=STOP, step=0.1)
 
 
 def coupled(folder: Path, fmu: Path, connections: list[Any] | None = None) -> Path:
