@@ -19,6 +19,7 @@ import fmpy.fmi3
 
 SOURCES = Path(__file__).resolve().parent / "cfmus"
 _DEFINED = re.compile(r"\b(fmi[23]\w+)\s*\([^;{]*\)\s*\{", re.DOTALL)
+_INCLUDED = re.compile(r'^#include "([^"]+)"', re.MULTILINE)
 
 
 def fmi_functions(version: int) -> set[str]:
@@ -43,7 +44,8 @@ def build_c_fmu(source: str | Path, model_description: str | Path, out_dir: Path
         raise ValueError(f"expected one modelIdentifier, found {sorted(identifiers)}")
     identifier = identifiers.pop()
     out_dir.mkdir(parents=True, exist_ok=True)
-    defined = set(_DEFINED.findall(c_text))
+    headers = "".join((SOURCES / h).read_text() for h in _INCLUDED.findall(c_text) if (SOURCES / h).is_file())
+    defined = set(_DEFINED.findall(c_text + headers))  # what its own headers define too
     stubs = "".join(f"int {f}(void) {{ return 3; }}\n" for f in sorted(fmi_functions(version) - defined))
     c_file = out_dir / f"{identifier}.c"
     c_file.write_text(c_text + "\n/* stubs: fmiError for whatever this FMU does not implement */\n" + stubs)

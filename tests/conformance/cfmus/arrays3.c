@@ -87,38 +87,7 @@ void *fmi3InstantiateCoSimulation(const char *name, const char *token, const cha
 
 void fmi3FreeInstance(void *instance) { free(instance); }
 
-int fmi3EnterConfigurationMode(void *instance) {
-    Instance *c = instance;
-    if (c->state != INSTANTIATED) return fail(c, "fmi3EnterConfigurationMode is allowed in Instantiated only");
-    c->state = CONFIGURATION;
-    return OK;
-}
-
-int fmi3ExitConfigurationMode(void *instance) {
-    Instance *c = instance;
-    if (c->state != CONFIGURATION) return fail(c, "fmi3ExitConfigurationMode outside Configuration Mode");
-    c->state = INSTANTIATED;
-    return OK;
-}
-
-int fmi3EnterInitializationMode(void *instance, bool toleranceDefined, double tolerance, double startTime,
-                                bool stopTimeDefined, double stopTime) {
-    Instance *c = instance;
-    if (c->state != INSTANTIATED) return fail(c, "fmi3EnterInitializationMode is allowed in Instantiated only");
-    c->state = INITIALIZATION;
-    c->time = startTime;
-    return OK;
-}
-
-int fmi3ExitInitializationMode(void *instance) {
-    Instance *c = instance;
-    if (c->state != INITIALIZATION) return fail(c, "fmi3ExitInitializationMode outside Initialization Mode");
-    c->state = STEP;
-    outputs(c);
-    return OK;
-}
-
-int fmi3Terminate(void *instance) { ((Instance *)instance)->state = TERMINATED; return OK; }
+#include "fmi3_modes.h"
 
 int fmi3DoStep(void *instance, double t, double h, bool noSetFMUStatePriorToCurrentPoint, bool *eventHandlingNeeded,
                bool *terminateSimulation, bool *earlyReturn, double *lastSuccessfulTime) {
