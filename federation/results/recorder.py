@@ -192,7 +192,7 @@ class Recorder(Federate):
         """A model asked to end the simulation at `time` <= `stamp` (its step's end): end the run there, or note it."""
         params = {self._end_params.get(h): v for h, v in c.parameters.items()}
         end, reason, stop = int(params.get("time", stamp)), int(params.get("reason", 0)), bool(params.get("stop", 1))
-        entry: dict[str, object] = {"federate": c.sender, "time_s": to_seconds(end),
+        entry: dict[str, object] = {"federate": c.sender, "time": to_seconds(end),  # in s
                                     "reason": END_REASONS.get(reason, "the model asked to end the simulation")}
         if not stop:
             self.terminated.append(entry)

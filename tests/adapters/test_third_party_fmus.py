@@ -474,7 +474,7 @@ def test_an_fmu_asking_to_end_the_simulation_ends_the_run_there_naming_it(
     # Stepping on used to go unnoticed (the run "completed" past the FMU's request), then it failed the run.
     result = run_embedded(load_scenario(write_scenario(tmp_path / "scen", data)), tmp_path / "out", plot=False)
     assert result.status == "completed" and result.extra["ended_by"]["federate"] == "m"
-    assert result.extra["ended_by"]["time_s"] == 0.3 and "terminateSimulation" in result.extra["ended_by"]["reason"]
+    assert result.extra["ended_by"]["time"] == 0.3 and "terminateSimulation" in result.extra["ended_by"]["reason"]
     with open(tmp_path / "out" / "results.csv", newline="") as fh:
         assert [row[1] for row in csv.reader(fh)][1:] == ["0.0", "1.0", "2.0", "3.0"]  # the step it completed, too
     data["on_terminate"] = "fail"  # as it was: a failure, the step that asked to end not kept

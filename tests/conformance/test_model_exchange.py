@@ -206,7 +206,7 @@ def test_a_model_that_asks_to_end_the_simulation_ends_the_run_as_fmpy_ends_it(tm
     assert all(math.isclose(a, float(b), rel_tol=REL) for a, b in zip(got["time"], expected["time"]))
     for name in OUTPUTS["bounce"]:
         assert all(math.isclose(a, float(b), rel_tol=REL) for a, b in zip(got[f"m.{name}"], expected[name])), name
-    assert result.extra["ended_by"]["federate"] == "m" and result.extra["ended_by"]["time_s"] == got["time"][-1]
+    assert result.extra["ended_by"]["federate"] == "m" and result.extra["ended_by"]["time"] == got["time"][-1]
     assert "Model Exchange" in result.extra["ended_by"]["reason"]
     assert (tmp_path / "out" / "results.csv").read_bytes() == run_grpc_bytes(path, tmp_path / "grpc")
 

@@ -63,7 +63,7 @@ def test_alone_the_rows_equal_fmpy_s_the_last_one_included(ending: dict[int, Pat
     assert [[float(x) for x in row] for row in rows[1:]] == [[r["time"], r["y"], r["z"]] for r in reference]
     assert float(rows[-1][0]) == end
     assert record["status"] == "completed" and record["error"] is None
-    assert record["ended_by"]["federate"] == "ending" and record["ended_by"]["time_s"] == end
+    assert record["ended_by"]["federate"] == "ending" and record["ended_by"]["time"] == end
 
 
 @pytest.mark.parametrize("mode", ["relay", "direct"])
@@ -79,7 +79,7 @@ def test_alone_every_mode_writes_the_embedded_bytes(ending: dict[int, Path], tmp
     assert record["status"] == "completed" and record["ended_by"] == embedded["ended_by"]
     from federation.coupling import END_REASONS
 
-    assert record["ended_by"] == {"federate": "ending", "time_s": end, "reason": END_REASONS[reason]}
+    assert record["ended_by"] == {"federate": "ending", "time": end, "reason": END_REASONS[reason]}
 
 
 def coupled(tmp_path: Path, ending: dict[int, Path], **extra: Any) -> Path:
@@ -94,7 +94,7 @@ def coupled(tmp_path: Path, ending: dict[int, Path], **extra: Any) -> Path:
 def test_coupled_the_run_stops_where_the_model_ended_it(ending: dict[int, Path], tmp_path: Path, mode: str) -> None:
     done, record, rows = run(coupled(tmp_path, ending), tmp_path / mode, mode)
     assert done.returncode == 0, done.stderr
-    assert record["status"] == "completed" and record["ended_by"]["time_s"] == 2.5
+    assert record["status"] == "completed" and record["ended_by"]["time"] == 2.5
     # The final row: the ending model's values at 2.5, its partner's as they stood before (its step to 3 is not
     # kept); z grows by u * dt + 1 per step, each fed the other's z.
     assert rows == [["time", "ending.z", "partner.z"], ["0.0", "0.0", "0.0"], ["1.0", "1.0", "1.0"],
@@ -118,7 +118,7 @@ def test_on_terminate_continue_holds_its_last_outputs(ending: dict[int, Path], t
     done, record, rows = run(path, tmp_path / mode, mode)
     assert done.returncode == 0, done.stderr
     assert record["status"] == "completed" and "ended_by" not in record
-    assert [t["federate"] for t in record["terminated"]] == ["ending"] and record["terminated"][0]["time_s"] == 2.5
+    assert [t["federate"] for t in record["terminated"]] == ["ending"] and record["terminated"][0]["time"] == 2.5
     assert [r[0] for r in rows[1:]] == ["0.0", "1.0", "2.0", "3.0", "4.0", "5.0", "6.0"]
     assert {r[1] for r in rows[4:]} == {"3.0"}  # its last value (at 2.5, stamped 3), held
     # The partner integrates the held value: z += 3.0 * 1 + 1 per step from t = 3 on.
@@ -142,7 +142,7 @@ def test_a_python_model_may_end_the_run_too(ending: dict[int, Path], tmp_path: P
     }, ["fmu.z -> ender.seen"], stop=100.0)
     done, record, rows = run(path, tmp_path / "out")
     assert done.returncode == 0, done.stderr
-    assert record["ended_by"] == {"federate": "ender", "time_s": 4.0,  # it saw 3.0 at t = 3, in its step to 4
+    assert record["ended_by"] == {"federate": "ender", "time": 4.0,  # it saw 3.0 at t = 3, in its step to 4
                                   "reason": "the Python model asked to end the simulation"}
     assert rows[-1][0] == "4.0" and len(rows) == 6
 
