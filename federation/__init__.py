@@ -15,6 +15,9 @@ The Python API, in brief (README, "Python API")::
   arrays with units (to_pandas() with the `pandas` extra).
 - sweep(scenario, params=..., samples=None, ...) -> SweepResult: one run per combination or draw.
 - inspect(fmu) -> FederateInterface: an FMU's variables (causality, type, unit, start...).
+- compare(results, reference, tolerances=Tolerances(...), mapping=...) -> Comparison: each signal in
+  its tolerance tube (funnel's), its first time out, its largest deviation, RMSE/NRMSE; write_report()
+  and write_junit() turn Comparisons and Checks into an HTML page and JUnit XML.
 
 The names are loaded on first use (federation.api), so that importing a submodule of the package
 (the RTI core, a host) does not import the API's.
@@ -32,8 +35,12 @@ if TYPE_CHECKING:
                                 InterfaceError, ModelError, OutputRefused, Problem, Run, RunFailure, Scenario,
                                 ScenarioError, Series, SweepError, SweepResult, SweepRun, Timings, Uniform,
                                 VariableInfo, inspect, run, sweep)
+    from federation.api import (Check, Comparison, SignalComparison, Tolerance, Tolerances, compare, write_junit,
+                                write_report)
 
 __all__ = [
+    "Check",
+    "Comparison",
     "ConfigurationError",
     "FederateInterface",
     "FederationError",
@@ -47,15 +54,21 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "Series",
+    "SignalComparison",
     "SweepError",
     "SweepResult",
     "SweepRun",
     "Timings",
+    "Tolerance",
+    "Tolerances",
     "Uniform",
     "VariableInfo",
+    "compare",
     "inspect",
     "run",
     "sweep",
+    "write_junit",
+    "write_report",
 ]
 
 

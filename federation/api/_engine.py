@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from federation.comparison import (Check, Comparison, SignalComparison, Tolerance, Tolerances, compare,
+                                   write_junit, write_report)
 from federation.errors import ConfigurationError, FederationError, FederationFailed, ModelError, RunFailure
 from federation.kinds import kind as kind_of, read_interface
 from federation.kinds.interface import FederateInterface, InterfaceError, VariableInfo

@@ -11,6 +11,8 @@ import federation
 import federation.api
 
 EXPORTS = [
+    "Check",
+    "Comparison",
     "ConfigurationError",
     "FederateInterface",
     "FederationError",
@@ -24,15 +26,21 @@ EXPORTS = [
     "Scenario",
     "ScenarioError",
     "Series",
+    "SignalComparison",
     "SweepError",
     "SweepResult",
     "SweepRun",
     "Timings",
+    "Tolerance",
+    "Tolerances",
     "Uniform",
     "VariableInfo",
+    "compare",
     "inspect",
     "run",
     "sweep",
+    "write_junit",
+    "write_report",
 ]
 
 
