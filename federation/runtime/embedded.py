@@ -15,7 +15,7 @@ from federation.security.tunable import check_tunable
 
 from federation.runtime.assembly import build_federate, build_fom, build_recorder
 from federation.runtime.driver import drive
-from federation.runtime.record import RunResult, recorded_run
+from federation.runtime.record import RunResult, model_digests, recorded_run
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,7 @@ def run_embedded(
     recorder = build_recorder(scenario, out_dir, on_progress)
     federates: list[Federate] = []
     with recorded_run(scenario, out_dir, recorder, "embedded", plot) as result:
+        result.extra["models"] = model_digests(scenario)  # every model is loaded here
         try:
             federates.extend(build_federate(scenario, name) for name in scenario.federates)
             federates.append(recorder)

@@ -19,6 +19,7 @@ from typing import Callable
 
 from federation import telemetry
 from federation.errors import FederationFailed
+from federation.results.recorder import Recorder
 from federation.rti.time import LogicalTime
 from federation.scenario import Scenario
 from federation.security.certs import COORDINATOR_SITE
@@ -28,7 +29,7 @@ from federation.runtime.coordinator import CoordinationFailed, Coordinator, reco
 from federation.runtime.launch import HostExited, HostOptions, host_accepts
 from federation.runtime.modes import Routing, check_routing, run_relay_sites
 from federation.runtime.processes import spawn, stop_all
-from federation.runtime.record import RunResult
+from federation.runtime.record import RunResult, model_digests
 
 LOCAL_LISTEN = "127.0.0.1:0"  # a local run's hosts reach each other on loopback
 LAUNCH_DIR = "launch"  # in the run folder: the hosts' options and the RTI's ready file
@@ -217,4 +218,10 @@ def run_grpc(
         launcher = LocalLauncher(scenario, out_dir, sec, grant_timeout, rti, checked, relay)
         coordinator = Coordinator(scenario, launcher, sec.credentials(COORDINATOR_SITE), grant_timeout, join_timeout,
                                   checked, relay)
-        return recorded_grpc_run(scenario, out_dir, sec, on_progress, plot, coordinator.run)
+        models = model_digests(scenario)  # this machine's hosts load these very files
+
+        def body(recorder: Recorder, result: RunResult) -> None:
+            result.extra["models"] = models
+            coordinator.run(recorder, result)
+
+        return recorded_grpc_run(scenario, out_dir, sec, on_progress, plot, body)

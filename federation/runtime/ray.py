@@ -35,7 +35,7 @@ from federation.security.local import RunSecurity, run_security
 from federation.runtime.coordinator import COORDINATOR, Coordinator, recorded_grpc_run
 from federation.runtime.launch import HostExited, HostOptions, host_accepts
 from federation.runtime.modes import Routing, check_routing, run_relay_sites
-from federation.runtime.record import RunResult
+from federation.runtime.record import RunResult, model_digests
 
 if TYPE_CHECKING:
     from federation.server import ServerConfig, ServerHandle
@@ -117,8 +117,9 @@ class HostActor:
 
         info = self.where()
         scenario = load_host_scenario(options)
-        info["models"] = [str(model.path) for name, spec in scenario.federates.items()
-                          if spec.site == options.site and (model := scenario.model_of(name)).path is not None]
+        own = [name for name, spec in scenario.federates.items() if spec.site == options.site]
+        info["models"] = [str(model.path) for name in own if (model := scenario.model_of(name)).path is not None]
+        info["model_sha256"] = model_digests(scenario, own)  # for run.json: the coordinator has none of them
         info["steps"] = serve_host(options, scenario, creds)
         return info
 
@@ -225,6 +226,8 @@ class RayLauncher:
         finally:
             result.extra["placement"] = _placement({site: {**where, **self.infos.get(site, {})}
                                                     for site, where in self.where.items()})
+            result.extra["models"] = {name: files for info in self.infos.values()
+                                      for name, files in info.get("model_sha256", {}).items()}
 
     def finish(self, timeout: float = 30.0) -> None:
         for site, ref in self.runs.items():
@@ -362,4 +365,5 @@ def _host_of(ip: str) -> str:
 
 def _placement(infos: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     """Where each site's host ran: node id, IP, pid, FMU paths (on that node) or its error."""
-    return {site: {k: v for k, v in info.items() if k != "steps"} for site, info in sorted(infos.items())}
+    return {site: {k: v for k, v in info.items() if k not in ("steps", "model_sha256")}
+            for site, info in sorted(infos.items())}

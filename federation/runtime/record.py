@@ -1,19 +1,28 @@
-"""What every runtime does around a run, whatever happens in it: status, run.json and the plot."""
+"""What every runtime does around a run, whatever happens in it: status, run.json and the plot.
+
+run.json makes results comparable across runs: `results_sha256` (results.csv as written, a failed run's
+rows too), `scenario_sha256` (the scenario file's bytes) with the `overrides` applied to it, `models`
+(each federate's model files and their SHA-256: an FMU's archive, a replay CSV, a Python model's sources,
+as its kind's `sources()` names them) and the tool versions: a pipeline tells "the model changed" from
+"the orchestrator changed" by which of them differ.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import logging
+import os
 import platform
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from federation import __version__
 from federation.errors import FederationFailed
+from federation.kinds import file_sha256, kind
 from federation.results.recorder import Recorder
 from federation.rti.time import to_seconds
 from federation.scenario import Scenario
@@ -106,14 +115,38 @@ def draw_plot(scenario: Scenario, out_dir: Path) -> str | None:
     return note
 
 
+def model_digests(scenario: Scenario, federates: Iterable[str] | None = None, strict: bool = False) -> dict[str, dict[str, str]]:
+    """{federate: {model file, relative to the scenario's folder: SHA-256}} of `federates` (default: all), as
+    their kinds' `sources()` name the files.
+
+    Only for models this process has loaded (a Python model's sources are found from its imported module):
+    a ray coordinator, which holds no site's model, takes them from the sites' hosts. Unless `strict`, a
+    federate whose files cannot be read now is left out (logged): a run's record never fails for it."""
+    folder = scenario.path.parent
+    out: dict[str, dict[str, str]] = {}
+    for name in scenario.federates if federates is None else federates:
+        try:
+            model = scenario.model_of(name)
+            out[name] = {os.path.relpath(path, folder): digest for path, digest in kind(model.kind).sources(model).items()}
+        except Exception:
+            if strict:
+                raise
+            log.warning("cannot digest the model files of federate %r", name, exc_info=True)
+    return out
+
+
 def write_run_json(scenario: Scenario, result: RunResult, mode: str, extra: Mapping[str, Any] | None = None) -> None:
+    """out_dir/run.json: how the run ended, and the digests of its inputs and results (see the module)."""
     import fmpy
     import numpy
 
+    results = result.out_dir / "results.csv"
     info = {
         "federation": scenario.federation,
         "scenario": str(scenario.path),
         "scenario_sha256": scenario.sha256(),
+        "overrides": {key: value for key, value in scenario.overrides.items()},
+        "results_sha256": file_sha256(results) if results.is_file() else None,
         "mode": mode,
         "status": result.status,
         "error": result.error,
@@ -131,4 +164,4 @@ def write_run_json(scenario: Scenario, result: RunResult, mode: str, extra: Mapp
         **result.extra,
         **(extra or {}),
     }
-    (result.out_dir / "run.json").write_text(json.dumps(info, indent=2) + "\n")
+    (result.out_dir / "run.json").write_text(json.dumps(info, indent=2, default=str) + "\n")

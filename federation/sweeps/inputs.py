@@ -18,7 +18,6 @@ words, why an earlier run's record does not match the run to make.
 from __future__ import annotations
 
 import importlib
-import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -26,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from federation import __version__
 from federation.clip import clip, short_repr
-from federation.kinds import kind
+from federation.runtime.record import model_digests
 
 if TYPE_CHECKING:
     from federation.scenario import Scenario
@@ -44,11 +43,7 @@ def versions() -> dict[str, str]:
 def input_digests(scenario: Scenario) -> dict[str, Any]:
     """The digests of what every run of the scenario shares: tool versions, scenario file, model files
     ({federate: {file as seen from the scenario's folder: sha256}}). A run adds its parameters."""
-    folder = scenario.path.parent
-    models: dict[str, dict[str, str]] = {}
-    for name in scenario.federates:
-        models[name] = {os.path.relpath(path, folder): digest for path, digest in _model_files(scenario, name)}
-    return {"versions": versions(), "scenario_sha256": scenario.sha256(), "models": models}
+    return {"versions": versions(), "scenario_sha256": scenario.sha256(), "models": model_digests(scenario, strict=True)}
 
 
 def differences(before: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
@@ -102,11 +97,6 @@ def _changed_values(before: object, now: Mapping[str, Any]) -> str:
 
 
 # ------------------------------------------------------------------------------------------------------- models
-
-def _model_files(scenario: Scenario, federate: str) -> list[tuple[Path, str]]:
-    model = scenario.model_of(federate)
-    return list(kind(model.kind).sources(model).items())
-
 
 def forget_modules(names: list[str]) -> None:
     """Drop modules from sys.modules, so that the next import reads their files again."""
