@@ -18,6 +18,8 @@ The Python API, in brief (README, "Python API")::
 - compare(results, reference, tolerances=Tolerances(...), mapping=...) -> Comparison: each signal in
   its tolerance tube (funnel's), its first time out, its largest deviation, RMSE/NRMSE; write_report()
   and write_junit() turn Comparisons and Checks into an HTML page and JUnit XML.
+- test(suite, jobs=..., junit=..., report=...) -> SuiteResult: a regression suite's cases (scenarios,
+  overrides, modes) run in parallel and judged against references and expectations (`federation test`).
 
 The names are loaded on first use (federation.api), so that importing a submodule of the package
 (the RTI core, a host) does not import the API's.
@@ -35,10 +37,12 @@ if TYPE_CHECKING:
                                 InterfaceError, ModelError, OutputRefused, Problem, Run, RunFailure, Scenario,
                                 ScenarioError, Series, SweepError, SweepResult, SweepRun, Timings, Uniform,
                                 VariableInfo, inspect, run, sweep)
+    from federation.api import CaseRun, SuiteError, SuiteResult, test
     from federation.api import (Check, Comparison, SignalComparison, Tolerance, Tolerances, compare, write_junit,
                                 write_report)
 
 __all__ = [
+    "CaseRun",
     "Check",
     "Comparison",
     "ConfigurationError",
@@ -55,6 +59,8 @@ __all__ = [
     "ScenarioError",
     "Series",
     "SignalComparison",
+    "SuiteError",
+    "SuiteResult",
     "SweepError",
     "SweepResult",
     "SweepRun",
@@ -67,6 +73,7 @@ __all__ = [
     "inspect",
     "run",
     "sweep",
+    "test",
     "write_junit",
     "write_report",
 ]

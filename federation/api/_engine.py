@@ -15,6 +15,7 @@ from federation.errors import ConfigurationError, FederationError, FederationFai
 from federation.kinds import kind as kind_of, read_interface
 from federation.kinds.interface import FederateInterface, InterfaceError, VariableInfo
 from federation.names import COORDINATOR_SITE
+from federation.regression import CaseRun, SuiteError, SuiteResult, default_out, load_suite, run_suite
 from federation.rti.time import to_seconds
 from federation.runtime.outputs import BUILT_SCENARIO, OutputRefused, claim_output
 from federation.runtime.modes import MODES, Mode, Routing, check_routing, run_mode, run_relay_sites

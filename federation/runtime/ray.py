@@ -87,6 +87,23 @@ def site_nodes(sites: Iterable[str]) -> dict[str, list[str]]:
             for o in sites}
 
 
+def in_ray_task(fn: Callable[..., Any], *args: Any) -> Any:
+    """fn(*args) in a Ray task, with the GIL switch interval the CLI sets (federation.cli.main): a run's
+    threads hand messages to each other on every step. A suite's runs use it too."""
+    sys.setswitchinterval(float(os.environ.get("FEDERATION_SWITCH_INTERVAL", "0.0002")))
+    return fn(*args)
+
+
+def pinned_to_every_site(sites: Iterable[str]) -> dict[str, float] | None:
+    """Resources that place a task on a node advertising every one of `sites` (where a run may load all of
+    its scenario's models: a locally started Ray's node does); None when no node does. A sweep's or a
+    suite's runs are tasks placed so."""
+    sites = list(sites)
+    nodes = site_nodes(sites)
+    common = set.intersection(*(set(ids) for ids in nodes.values())) if nodes else set()
+    return {site_resource(site): 0.001 for site in sites} if common else None
+
+
 def check_placement(sites: Iterable[str]) -> dict[str, list[str]]:
     """Fail naming every site that no live node offers."""
     found = site_nodes(sites)

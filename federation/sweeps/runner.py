@@ -128,14 +128,6 @@ def execute_run(scenario_path: str, params: Mapping[str, Any], base: Mapping[str
     return RunOutcome(name, dict(params), status, error, time.perf_counter() - started, metrics, reason=reason)
 
 
-def _ray_task(*args: Any) -> RunOutcome:
-    import os
-    import sys
-
-    sys.setswitchinterval(float(os.environ.get("FEDERATION_SWITCH_INTERVAL", "0.0002")))
-    return execute_run(*args)
-
-
 # ----------------------------------------------------------------------------------------------------- the sweep
 
 def check_specs(scenario_path: Path, specs: Sequence[RunSpec], base: Mapping[str, Any] | None = None) -> Scenario:
@@ -217,21 +209,18 @@ def _sweep_on_ray(scenario_path: Path, todo: Sequence[tuple[RunSpec, str]], out_
                   grant_timeout: float | None, done: Callable[[RunOutcome], None]) -> None:
     import ray
 
-    from federation.runtime.ray import check_placement, init_ray, site_resource, site_nodes
+    from federation.runtime.ray import check_placement, in_ray_task, init_ray, pinned_to_every_site
 
     sites = scenario.sites()
     init_ray(address, sites)
     check_placement(sites)
-    nodes = site_nodes(sites)
-    common = set.intersection(*(set(ids) for ids in nodes.values())) if nodes else set()
-    if common:  # some node may run every site's federates: one embedded run per task there
-        runtime = "embedded"
-        resources = {site_resource(o): 0.001 for o in sites}
-    else:  # each task coordinates a run whose hosts are pinned to their sites' nodes
-        runtime, resources = "ray", {}
-    task = ray.remote(_ray_task).options(num_cpus=1, resources=resources, max_retries=0)
-    pending = {task.remote(str(scenario_path), s.params, base, str(out_dir / s.name), inputs, runtime, plot,
-                           grant_timeout, reason): (s, reason)
+    resources = pinned_to_every_site(sites)
+    # On a node that may run every site's federates: one embedded run per task there; else each task
+    # coordinates a run whose hosts are pinned to their sites' nodes.
+    runtime = "embedded" if resources is not None else "ray"
+    task = ray.remote(in_ray_task).options(num_cpus=1, resources=resources or {}, max_retries=0)
+    pending = {task.remote(execute_run, str(scenario_path), s.params, base, str(out_dir / s.name), inputs, runtime,
+                           plot, grant_timeout, reason): (s, reason)
                for s, reason in todo}
     while pending:
         ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)

@@ -11,6 +11,7 @@ import federation
 import federation.api
 
 EXPORTS = [
+    "CaseRun",
     "Check",
     "Comparison",
     "ConfigurationError",
@@ -27,6 +28,8 @@ EXPORTS = [
     "ScenarioError",
     "Series",
     "SignalComparison",
+    "SuiteError",
+    "SuiteResult",
     "SweepError",
     "SweepResult",
     "SweepRun",
@@ -39,6 +42,7 @@ EXPORTS = [
     "inspect",
     "run",
     "sweep",
+    "test",
     "write_junit",
     "write_report",
 ]
