@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -55,4 +55,64 @@ class Tolerances:
         `overrides` (the command line's --atol ... given) replace fields of the file's default; a variable's
         entry takes the fields it does not name from that default. ConfigurationError names the file and key.
         """
-        raise NotImplementedError
+        path = Path(path)
+        label = f"tolerance file {path}"
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigurationError(f"{label}: cannot be read ({exc.strerror or exc})") from None
+        try:
+            import yaml  # JSON is YAML
+
+            data = yaml.safe_load(text)
+        except Exception as exc:  # yaml's errors say where
+            raise ConfigurationError(f"{label}: not YAML or JSON: {exc}") from None
+        data = {} if data is None else data
+        if not isinstance(data, dict):
+            raise ConfigurationError(f"{label}: expected a mapping with `default` and `variables`")
+        unknown = sorted(set(map(str, data)) - {"default", "variables"})
+        if unknown:
+            raise ConfigurationError(f"{label}: unknown key(s) {', '.join(unknown)} (expected default, variables)")
+        default = _tolerance({**_fields(data.get("default") or {}, f"{label}, default"), **overrides},
+                             f"{label}, default")
+        variables = data.get("variables") or {}
+        if not isinstance(variables, dict):
+            raise ConfigurationError(f"{label}, variables: expected a mapping variable -> tolerances")
+        per = {str(name): _tolerance({**_plain(default), **_fields(entry or {}, f"{label}, variables.{name}")},
+                                     f"{label}, variables.{name}")
+               for name, entry in variables.items()}
+        return cls(default, per)
+
+
+DEFAULT = Tolerance(range_rtol=1e-3)  # compare's tube when none is given: 0.1% of each signal's range
+
+
+def _plain(tol: Tolerance) -> dict[str, float]:
+    return {k: getattr(tol, k) for k in FIELDS}
+
+
+def _fields(entry: Any, where: str) -> dict[str, Any]:
+    if not isinstance(entry, dict):
+        raise ConfigurationError(f"{where}: expected a mapping of {', '.join(FIELDS)}, got {entry!r}")
+    unknown = sorted(set(map(str, entry)) - set(FIELDS))
+    if unknown:
+        raise ConfigurationError(f"{where}: unknown key(s) {', '.join(unknown)} (expected {', '.join(FIELDS)})")
+    return {str(k): v for k, v in entry.items()}
+
+
+def _tolerance(values: Mapping[str, Any], where: str) -> Tolerance:
+    values = {k: _number(v) for k, v in values.items()}
+    try:
+        return Tolerance(**values)
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"{where}: {exc}") from None
+
+
+def _number(value: Any) -> Any:
+    """YAML reads 1e-3 (no dot) as text: a number in text is taken as the number."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
