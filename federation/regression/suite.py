@@ -150,8 +150,14 @@ class _ToleranceSpec(_Strict):
 
 
 class _TolerancesSpec(_Strict):
+    file: str | None = None  # `tolerances: FILE`, a tolerance file of federation compare
     default: _ToleranceSpec = _ToleranceSpec()
     variables: dict[str, _ToleranceSpec] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _file(cls, value: Any) -> Any:
+        return {"file": value} if isinstance(value, str) else value
 
 
 def _modes(value: Any) -> Any:
@@ -166,7 +172,7 @@ class _Settings(_Strict):
     reference: str | None = None
     reference_step: float | None = Field(default=None, gt=0)
     variables: list[str] | None = None
-    tolerances: _TolerancesSpec | str | None = None
+    tolerances: _TolerancesSpec | None = None
     expect: list[Expectation] = []
     timeout: float | None = Field(default=None, gt=0)
 
@@ -302,13 +308,13 @@ def _resolve(folder: Path, name: str, spec: _Case, problems: list[Problem]) -> C
                 spec.reference_step)
 
 
-def _tolerances(folder: Path, given: _TolerancesSpec | str | None) -> Tolerances:
+def _tolerances(folder: Path, given: _TolerancesSpec | None) -> Tolerances:
     """The case's Tolerances: from a tolerance file (relative to the suite), or inline, a variable's entry
     taking the fields it does not name from the default."""
     if given is None:
         return Tolerances()
-    if isinstance(given, str):
-        return Tolerances.load(folder / given)
+    if given.file is not None:
+        return Tolerances.load(folder / given.file)
     base = {f: v for f in TOLERANCE_FIELDS if (v := getattr(given.default, f)) is not None}
     default = Tolerance(**base)
     per_variable = {name: Tolerance(**{**base, **{f: v for f in TOLERANCE_FIELDS if (v := getattr(spec, f)) is not None}})
