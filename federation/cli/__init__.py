@@ -1,7 +1,8 @@
 """The `federation` command: parsing options and printing, one module per family of commands.
 
 common (the command group, errors to exit codes, shared options), running (validate, run, coordinate,
-policy, sweep), serving (rti serve/status, host), keys (certs, clean, audit verify, inspect), testing (test).
+policy, sweep), serving (rti serve/status, host), keys (certs, clean, audit verify, inspect),
+comparing (compare), testing (test).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import logging
 import os
 import sys
 
-from federation.cli import keys, running, serving, testing  # noqa: F401  (their commands register on the app)
+from federation.cli import comparing, keys, running, serving, testing  # noqa: F401  (their commands register on the app)
 from federation.cli.common import app
 
 __all__ = ["app", "main"]

@@ -13,11 +13,11 @@ funnel), metrics (RMSE, NRMSE, max error), compare (the comparison itself), repo
 from __future__ import annotations
 
 from .checks import Check
-from .comparing import Comparison, SignalComparison, compare
+from .comparing import Comparison, SignalComparison, compare, describe
 from .junit import write_junit
 from .report import write_report
 from .signals import CompareError, Table, read_table
-from .tolerances import Tolerance, Tolerances
+from .tolerances import DEFAULT, Tolerance, Tolerances, tolerances_of
 
-__all__ = ["Check", "CompareError", "Comparison", "SignalComparison", "Table", "Tolerance", "Tolerances", "compare",
-           "read_table", "write_junit", "write_report"]
+__all__ = ["DEFAULT", "Check", "CompareError", "Comparison", "SignalComparison", "Table", "Tolerance", "Tolerances",
+           "compare", "describe", "read_table", "tolerances_of", "write_junit", "write_report"]

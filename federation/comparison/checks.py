@@ -7,9 +7,11 @@ from dataclasses import dataclass
 
 @dataclass
 class Check:
-    """One verdict: its name, whether it passed, why not (`message`), and the first failing time (s), if any."""
+    """One verdict: its name, whether it passed, why (`message`), the first failing time in the simulation (s),
+    if any, and how long producing it took on the wall clock (s; a suite's case), if known."""
 
     name: str
     passed: bool
     message: str = ""
     time: float | None = None
+    duration: float | None = None

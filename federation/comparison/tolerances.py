@@ -53,7 +53,8 @@ class Tolerances:
         `variables: {name: {...}}`.
 
         `overrides` (the command line's --atol ... given) replace fields of the file's default; a variable's
-        entry takes the fields it does not name from that default. ConfigurationError names the file and key.
+        entry takes the fields it does not name from that default. A file with neither a default nor overrides has
+        compare's default tube (DEFAULT). ConfigurationError names the file and the key.
         """
         path = Path(path)
         label = f"tolerance file {path}"
@@ -73,7 +74,8 @@ class Tolerances:
         unknown = sorted(set(map(str, data)) - {"default", "variables"})
         if unknown:
             raise ConfigurationError(f"{label}: unknown key(s) {', '.join(unknown)} (expected default, variables)")
-        default = _tolerance({**_fields(data.get("default") or {}, f"{label}, default"), **overrides},
+        base = {} if "default" in data or overrides else _plain(DEFAULT)  # no tolerance at all: the default tube
+        default = _tolerance({**base, **_fields(data.get("default") or {}, f"{label}, default"), **overrides},
                              f"{label}, default")
         variables = data.get("variables") or {}
         if not isinstance(variables, dict):
@@ -85,6 +87,15 @@ class Tolerances:
 
 
 DEFAULT = Tolerance(range_rtol=1e-3)  # compare's tube when none is given: 0.1% of each signal's range
+
+
+def tolerances_of(path: str | Path | None = None, **given: float | None) -> Tolerances:
+    """The tolerances the command line gives: a file (`path`) with the options given (not None) replacing its
+    default's fields; without a file, the options given (the others 0); with neither, DEFAULT."""
+    values = {k: v for k, v in given.items() if v is not None}
+    if path is not None:
+        return Tolerances.load(path, **values)
+    return Tolerances(_tolerance(values, "options") if values else DEFAULT)
 
 
 def _plain(tol: Tolerance) -> dict[str, float]:
