@@ -159,7 +159,7 @@ def judge(case: Case, mode: str, out: Path, outcome: dict[str, Any], wall: float
     status, error = outcome["status"], outcome.get("error")
     run = CaseRun(case.name, mode, status, error, wall, out)
     run.checks.append(Check(RUN_CHECK, status == "completed", "" if status == "completed" else
-                            f"run {status}: {error or 'no reason given'}", outcome.get("time")))
+                            f"run {status}: {error or 'no reason given'}", outcome.get("time"), duration=wall))
     if status != "completed":
         return run
     results = out / "results.csv"
@@ -212,7 +212,7 @@ def _sections(runs: Sequence[CaseRun]) -> dict[str, Comparison | Sequence[Check]
         others = [c for c in run.checks if c.name not in compared]
         sections[f"{run.name}: {'passed' if run.passed else 'FAILED'}"] = others
         if run.comparison is not None:
-            sections[f"{run.name} against {run.comparison.reference}"] = run.comparison
+            sections[f"{run.name}: signals against {Path(run.comparison.reference).name}"] = run.comparison
     return sections
 
 
