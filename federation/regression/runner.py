@@ -280,11 +280,12 @@ def _on_ray(todo: Sequence[_Job], limits: dict[int, float | None], address: str 
 
     sites = {id(job): _sites(job.case.scenario) for job in todo}
     init_ray(address, sorted({site for found in sites.values() for site in found}))
-    task = ray.remote(in_ray_task).options(num_cpus=1, max_retries=0)
+    task = ray.remote(in_ray_task)
     pending: dict[Any, tuple[_Job, float]] = {}
     for job in todo:
         job.out.parent.mkdir(parents=True, exist_ok=True)
-        ref = task.options(resources=pinned_to_every_site(sites[id(job)]) or {}).remote(run_job, job.spec())
+        resources = pinned_to_every_site(sites[id(job)]) or {}
+        ref = task.options(num_cpus=1, max_retries=0, resources=resources).remote(run_job, job.spec())
         pending[ref] = (job, time.perf_counter())
     while pending:
         ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.5)

@@ -70,12 +70,16 @@ def test_a_failed_run_records_the_digest_of_what_it_wrote(mode: str, tmp_path: P
 @pytest.mark.slow
 def test_run_json_digests_on_ray(tmp_path: Path) -> None:
     """The coordinator holds no site's model: each site's host digests its own, and run.json gathers them."""
+    ray = pytest.importorskip("ray")
     from federation.runtime.ray import shutdown_site_actors
 
+    if ray.is_initialized():
+        ray.shutdown()
     overrides = {"time.stop": 60.0}
     try:
         run = federation.run(federation.Scenario.load(FLAGSHIP, overrides), mode="ray", out=tmp_path / "run")
     finally:
         shutdown_site_actors()
+        ray.shutdown()
     assert run.status == "completed"
     assert check_record(tmp_path / "run", overrides)["mode"] == "ray"
