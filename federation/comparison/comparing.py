@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Callable, Mapping, TypeVar, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -19,7 +19,7 @@ from .checks import Check
 from .metrics import Metrics, metrics
 from .signals import CompareError, Source, Table, pair, read_table
 from .tolerances import DEFAULT, Tolerance, Tolerances
-from .tubes import tube, window_bounds
+from .tubes import Grid, Weights, tube
 
 log = logging.getLogger(__name__)
 
@@ -140,11 +140,11 @@ def compare(results: Source | Table, reference: Source | Table, *, tolerances: T
     ref = reference if isinstance(reference, Table) else read_table(reference, "reference")
     tolerances = tolerances if tolerances is not None else Tolerances(DEFAULT)
     pairs, missing, extra = pair(res, ref, mapping)
-    windows: dict[tuple[int, int, float], tuple[Array, Array, NDArray[np.intp], NDArray[np.intp]]] = {}
+    cache: dict[tuple[object, ...], object] = {}  # what depends only on the time axes, shared by their signals
     signals = []
     for name, ref_name in pairs:
         tol = tolerances.of(name, ref_name)
-        signals.append(_compare_one(name, ref_name, res.signals[name], ref.signals[ref_name], tol, windows))
+        signals.append(_compare_one(name, ref_name, res.signals[name], ref.signals[ref_name], tol, cache))
     if missing:
         log.info("%d reference variable(s) missing from the results: %s", len(missing), ", ".join(missing))
     return Comparison(res.source, ref.source, signals, missing, extra)
@@ -156,10 +156,7 @@ def _finite(times: Array, values: Array) -> tuple[Array, Array]:
 
 
 def _compare_one(name: str, ref_name: str, result: tuple[Array, Array], reference: tuple[Array, Array],
-                 tol: Tolerance, windows: dict[tuple[int, int, float], tuple[Array, Array, NDArray[np.intp],
-                                                                                NDArray[np.intp]]]
-                 ) -> SignalComparison:
-    shared = not np.isnan(result[1]).any() and not np.isnan(reference[1]).any()
+                 tol: Tolerance, cache: dict[tuple[object, ...], object]) -> SignalComparison:
     times, values = _finite(*result)
     ref_times, ref_values = _finite(*reference)
     out = SignalComparison(name, ref_name, tol, False, result=(times, values), reference=(ref_times, ref_values))
@@ -176,17 +173,14 @@ def _compare_one(name: str, ref_name: str, result: tuple[Array, Array], referenc
     if times[-1] < ref_times[-1] - slack:
         gaps.append(f"the results end at t={times[-1]:g} s, the reference at t={ref_times[-1]:g} s")
     out.coverage = "; ".join(gaps)
-    inside = (times >= ref_times[0]) & (times <= ref_times[-1])
-    at, got = (times, values) if inside.all() else (times[inside], values[inside])
+    # Signals without gaps share their table's time arrays: what depends on the axes only is computed once.
+    axes = (id(times), id(ref_times))
+    at = _cached(cache, ("at", *axes), lambda: out.compared_result()[0])
+    got = values if at is times else out.compared_result()[1]
     out.compared = int(at.size)
     if at.size:
-        key = (id(at), id(ref_times), tol.ttol)
-        window = windows.get(key) if shared and inside.all() else None
-        if window is None:
-            window = window_bounds(ref_times, at, tol.ttol)
-            if shared and inside.all():
-                windows[key] = window
-        lower, upper = tube(ref_times, ref_values, at, tol, window)
+        grid = _cached(cache, ("grid", *axes, tol.ttol), lambda: Grid(ref_times, at, tol.ttol))
+        lower, upper = grid.bounds(ref_values, tol)
         excess = np.maximum(lower - got, got - upper)  # > 0 outside the tube
         bad = excess > 0
         out.out_of_tube = int(np.count_nonzero(bad))
@@ -194,13 +188,29 @@ def _compare_one(name: str, ref_name: str, result: tuple[Array, Array], referenc
             out.first_failure = float(at[int(np.argmax(bad))])
             worst = int(np.argmax(excess))
             out.max_excess, out.max_excess_time = float(excess[worst]), float(at[worst])
-        deviation = np.abs(got - np.interp(at, ref_times, ref_values))
+        deviation = np.abs(got - grid.at(ref_values))
         worst = int(np.argmax(deviation))
         out.max_deviation, out.max_deviation_time = float(deviation[worst]), float(at[worst])
-    m: Metrics = metrics(times, values, ref_times, ref_values)
+    onto_reference = _cached(cache, ("onto", *axes), lambda: _onto(times, ref_times))
+    m: Metrics = metrics(values, ref_times, ref_values, *onto_reference)
     out.rmse, out.nrmse, out.max_error, out.max_error_time = m.rmse, m.nrmse, m.max_error, m.max_error_time
     out.passed = out.out_of_tube == 0 and not out.coverage and out.compared > 0
     return out
+
+
+def _onto(times: Array, ref_times: Array) -> tuple[NDArray[np.bool_], Weights]:
+    """The reference times within the result's span, and the weights interpolating the result onto them."""
+    inside = (ref_times >= times[0]) & (ref_times <= times[-1])
+    return inside, Weights(times, ref_times if inside.all() else ref_times[inside])
+
+
+_T = TypeVar("_T")
+
+
+def _cached(cache: dict[tuple[object, ...], object], key: tuple[object, ...], make: Callable[[], _T]) -> _T:
+    if key not in cache:
+        cache[key] = make()
+    return cast(_T, cache[key])
 
 
 __all__ = ["CompareError", "Comparison", "SignalComparison", "compare", "describe"]

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from .tubes import Weights
+
 Array = NDArray[np.float64]
 
 
@@ -25,15 +27,15 @@ class Metrics:
     samples: int
 
 
-def metrics(times: Array, values: Array, ref_times: Array, ref_values: Array) -> Metrics:
-    """The result (times, values) against the reference, on the reference's times within the result's span."""
-    if times.size == 0 or ref_times.size == 0:
+def metrics(values: Array, ref_times: Array, ref_values: Array, inside: NDArray[np.bool_],
+            onto: Weights) -> Metrics:
+    """The result's `values` against the reference on the reference's times within the result's span
+    (`inside`), the result interpolated onto them by `onto` (tubes.Weights from the result's times)."""
+    at = ref_times if inside.all() else ref_times[inside]
+    if at.size == 0 or values.size == 0:
         return Metrics(float("nan"), float("nan"), float("nan"), None, 0)
-    inside = (ref_times >= times[0]) & (ref_times <= times[-1])
-    at, expected = ref_times[inside], ref_values[inside]
-    if at.size == 0:
-        return Metrics(float("nan"), float("nan"), float("nan"), None, 0)
-    error = np.interp(at, times, values) - expected
+    expected = ref_values if at is ref_times else ref_values[inside]
+    error = onto(values) - expected
     rmse = float(np.sqrt(np.mean(np.square(error))))
     span = float(ref_values.max() - ref_values.min())
     worst = int(np.argmax(np.abs(error)))

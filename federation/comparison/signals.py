@@ -108,7 +108,10 @@ def _numbers(path: Path, label: str, header: Sequence[str], delimiter: str) -> A
         log.debug("%s: the fast reader refused it (%s); reading cell by cell", label, exc)
     except Exception as exc:  # pandas' ParserError and friends
         log.debug("%s: the fast reader refused it (%s); reading cell by cell", label, exc)
-    return _careful(path, label, header, delimiter)
+    try:
+        return _careful(path, label, header, delimiter)
+    except UnicodeDecodeError as exc:
+        raise CompareError(f"{label}: not UTF-8 text past byte {exc.start}") from None
 
 
 def _careful(path: Path, label: str, header: Sequence[str], delimiter: str) -> Array:

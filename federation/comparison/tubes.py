@@ -8,7 +8,8 @@ the smallest of reference - h): the reference interpolated linearly where ttol i
 tolerance so that an event shifted by less than ttol stays inside. funnel builds that outline from the
 rectangles' corners in C and writes five CSV files per signal (about 3 s per million samples, most of it
 text output); here the same bounds come from a range maximum over the samples in each window (a sparse table,
-one level at a time) and the window's ends interpolated, in O(n log w) numpy operations.
+one level at a time) and the window's ends interpolated, in O(n log w) numpy operations, with
+what depends only on the two time axes (Grid) computed once for all the signals that share them.
 tests/compare/test_tubes.py checks the bounds against pyfunnel's own.
 """
 
@@ -44,47 +45,99 @@ def half_heights(values: Array, tol: Tolerance) -> Array | float:
     return np.where(h < ZERO, np.maximum(h, fallback), h)
 
 
-def window_bounds(ref_times: Array, times: Array, ttol: float) -> tuple[Array, Array, NDArray[np.intp], NDArray[np.intp]]:
-    """Each time's window [t - ttol, t + ttol] clipped to the reference's span, and the reference samples in it
-    ([lo, hi) indices): shared by every signal on the same two time axes."""
-    start = np.clip(times - ttol, ref_times[0], ref_times[-1])
-    end = np.clip(times + ttol, ref_times[0], ref_times[-1])
-    return start, end, np.searchsorted(ref_times, start, "left"), np.searchsorted(ref_times, end, "right")
+class Weights:
+    """Linear interpolation from the axis `xp` onto the points `x`, prepared once: each point's interval and
+    fraction, so that interpolating many signals on the same two axes costs two gathers each (np.interp
+    searches again every time). Identity when the two axes are equal (a result on its reference's grid)."""
+
+    def __init__(self, xp: Array, x: Array) -> None:
+        self.identity = xp is x or (xp.shape == x.shape and bool(np.array_equal(xp, x)))
+        if self.identity or xp.size < 2:
+            self.j = np.zeros(x.shape, dtype=np.intp)
+            self.f = np.zeros(x.shape)
+            return
+        j = np.clip(np.searchsorted(xp, x, "right") - 1, 0, xp.size - 2)
+        width = xp[j + 1] - xp[j]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self.f = np.where(width > 0, (x - xp[j]) / width, 1.0)  # 0-width: the last duplicate, at the end
+        self.j = j
+
+    def __call__(self, values: Array) -> Array:
+        """`values` (on xp) at the points x."""
+        if self.identity:
+            return values
+        if values.size < 2:
+            return np.full(self.j.shape, values[0] if values.size else np.nan)
+        low = values[self.j]
+        return low + self.f * (values[self.j + 1] - low)
 
 
-def range_extreme(values: Array, lo: NDArray[np.intp], hi: NDArray[np.intp],
-                  op: Callable[[Array, Array], Array], empty: float) -> Array:
-    """op (np.maximum or np.minimum) over values[lo:hi] for every pair, `empty` where the range is empty.
+class Grid:
+    """The result's times placed on the reference's for one time tolerance: each time's window
+    [t - ttol, t + ttol] clipped to the reference's span, its ends' interpolation weights and the reference
+    samples inside it, grouped by the sparse table's level. Computed once, shared by every signal on the same
+    two time axes."""
 
-    A sparse table built one level at a time: level k holds op over 2**k samples from each index, and a range
-    of length L is covered by two (overlapping) blocks of the largest 2**k <= L. Only one level is kept."""
-    out = np.full(lo.shape, empty)
-    length = hi - lo
-    some = length > 0
-    if not some.any():
-        return out
-    level_of = np.zeros(lo.shape, dtype=np.intp)
-    level_of[some] = np.frexp(length[some].astype(np.float64))[1] - 1  # floor(log2 L), exact for integers
-    top = int(level_of[some].max())
-    level = values
-    for k in range(top + 1):
-        chosen = some & (level_of == k)
-        if chosen.any():
-            out[chosen] = op(level[lo[chosen]], level[hi[chosen] - (1 << k)])
-        if k < top:
-            step = 1 << k
-            level = op(level[:-step], level[step:])
-    return out
+    def __init__(self, ref_times: Array, times: Array, ttol: float) -> None:
+        self.at = Weights(ref_times, times)
+        if ttol == 0:
+            start = end = np.clip(times, ref_times[0], ref_times[-1])
+            self.start = self.end = self.at
+        else:
+            start = np.clip(times - ttol, ref_times[0], ref_times[-1])
+            end = np.clip(times + ttol, ref_times[0], ref_times[-1])
+            self.start, self.end = Weights(ref_times, start), Weights(ref_times, end)
+        lo = np.searchsorted(ref_times, start, "left")
+        hi = np.searchsorted(ref_times, end, "right")
+        self.size = times.size
+        self.levels: list[tuple[int, NDArray[np.intp] | None, NDArray[np.intp], NDArray[np.intp]]] = []
+        length = hi - lo
+        some = length > 0
+        if some.any():
+            level_of = np.full(lo.shape, -1, dtype=np.intp)
+            level_of[some] = np.frexp(length[some].astype(np.float64))[1] - 1  # floor(log2 L), exact
+            for k in np.unique(level_of[some]).tolist():
+                chosen = level_of == k
+                index = None if chosen.all() else np.flatnonzero(chosen)
+                a, b = (lo, hi) if index is None else (lo[index], hi[index])
+                self.levels.append((int(k), index, a, b - (1 << int(k))))
+
+    def extreme(self, values: Array, op: Callable[[Array, Array], Array], empty: float) -> Array:
+        """op over the reference samples in each window (`empty` where none is)."""
+        if len(self.levels) == 1 and self.levels[0][1] is None:
+            out = None
+        else:
+            out = np.full(self.size, empty)
+        level, built = values, 0
+        for k, index, a, b in self.levels:
+            while built < k:
+                step = 1 << built
+                level = op(level[:-step], level[step:])
+                built += 1
+            found = op(level[a], level[b])
+            if out is None:
+                return found
+            out[index if index is not None else slice(None)] = found
+        return out if out is not None else np.full(self.size, empty)
+
+    def bounds(self, ref_values: Array, tol: Tolerance) -> tuple[Array, Array]:
+        """The tube's (lower, upper) bounds at the result's times around `ref_values`, sized by `tol`."""
+        h = half_heights(ref_values, tol)
+        if isinstance(h, float):  # one half-height: the extremes of the reference, shifted (half the work)
+            first = self.start(ref_values)
+            last = first if self.end is self.start else self.end(ref_values)
+            upper = np.maximum(np.maximum(first, last), self.extreme(ref_values, np.maximum, -np.inf))
+            lower = np.minimum(np.minimum(first, last), self.extreme(ref_values, np.minimum, np.inf))
+            return lower - h, upper + h
+        top, bottom = ref_values + h, ref_values - h
+        upper = np.maximum(self.start(top), self.extreme(top, np.maximum, -np.inf))
+        lower = np.minimum(self.start(bottom), self.extreme(bottom, np.minimum, np.inf))
+        if self.end is not self.start:
+            upper = np.maximum(upper, self.end(top))
+            lower = np.minimum(lower, self.end(bottom))
+        return lower, upper
 
 
-def tube(ref_times: Array, ref_values: Array, times: Array, tol: Tolerance,
-         window: tuple[Array, Array, NDArray[np.intp], NDArray[np.intp]] | None = None) -> tuple[Array, Array]:
-    """The tube's (lower, upper) bounds at `times` around the reference (times sorted, within its span)."""
-    h = half_heights(ref_values, tol)
-    start, end, lo, hi = window if window is not None else window_bounds(ref_times, times, tol.ttol)
-    top, bottom = ref_values + h, ref_values - h
-    upper = np.maximum(np.interp(start, ref_times, top), np.interp(end, ref_times, top))
-    lower = np.minimum(np.interp(start, ref_times, bottom), np.interp(end, ref_times, bottom))
-    upper = np.maximum(upper, range_extreme(top, lo, hi, np.maximum, -np.inf))
-    lower = np.minimum(lower, range_extreme(bottom, lo, hi, np.minimum, np.inf))
-    return lower, upper
+def tube(ref_times: Array, ref_values: Array, times: Array, tol: Tolerance) -> tuple[Array, Array]:
+    """The tube's (lower, upper) bounds at `times` (sorted, within the reference's span) around the reference."""
+    return Grid(ref_times, times, tol.ttol).bounds(ref_values, tol)

@@ -174,3 +174,17 @@ def test_empty_cells_are_gaps_and_a_semicolon_csv_is_read(tmp_path: Path) -> Non
     t, x = table.signals["x"]
     assert list(t) == [0.0, 1.0, 2.0] and np.isnan(x[1])
     assert compare(gappy, {"x": ([0.0, 2.0], [1.0, 3.0])}, tolerances=Tolerances(Tolerance())).passed
+
+
+def test_without_pandas_the_csv_is_read_by_numpy(tmp_path: Path) -> None:
+    """pandas is an extra: without it (blocked in a child process) the same values come from numpy.loadtxt."""
+    import subprocess
+    import sys
+
+    path = write_csv(tmp_path / "r.csv", T[:50], {"room.T": plant(T[:50])})
+    code = ("import sys; sys.modules['pandas'] = None\n"
+            "from federation.comparison import read_table\n"
+            f"t, y = read_table({str(path)!r}).signals['room.T']\n"
+            "print(len(t), repr(float(y[-1])))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["50", repr(float(plant(T[:50])[-1]))]

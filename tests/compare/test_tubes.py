@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from federation.comparison.tolerances import Tolerance
-from federation.comparison.tubes import half_heights, range_extreme, tube
+from federation.comparison.tubes import Grid, half_heights, tube
 
 
 def funnel_errors(tmp_path: Path, tr: np.ndarray, yr: np.ndarray, tx: np.ndarray, yx: np.ndarray,
@@ -67,14 +67,16 @@ def test_half_heights_fall_back_like_funnel_for_a_constant_signal() -> None:
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_range_extreme_is_the_max_and_min_of_each_range(seed: int) -> None:
+def test_the_window_extremes_are_the_max_and_min_of_the_samples_in_each_window(seed: int) -> None:
     rng = np.random.default_rng(seed)
+    ref_times = np.sort(rng.uniform(0, 100, 500))
     values = rng.normal(size=500)
-    lo = rng.integers(0, 500, 300)
-    hi = np.minimum(lo + rng.integers(0, 200, 300), 500)
-    got_max = range_extreme(values, lo, hi, np.maximum, -np.inf)
-    got_min = range_extreme(values, lo, hi, np.minimum, np.inf)
-    for i in range(lo.size):
-        segment = values[lo[i]:hi[i]]
-        assert got_max[i] == (segment.max() if segment.size else -np.inf)
-        assert got_min[i] == (segment.min() if segment.size else np.inf)
+    times = np.sort(rng.uniform(0, 100, 300))
+    ttol = float(rng.uniform(0, 20))
+    grid = Grid(ref_times, times, ttol)
+    got_max = grid.extreme(values, np.maximum, -np.inf)
+    got_min = grid.extreme(values, np.minimum, np.inf)
+    for i, t in enumerate(times):
+        inside = values[(ref_times >= t - ttol) & (ref_times <= t + ttol)]
+        assert got_max[i] == (inside.max() if inside.size else -np.inf)
+        assert got_min[i] == (inside.min() if inside.size else np.inf)
