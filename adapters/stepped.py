@@ -13,9 +13,8 @@ from abc import abstractmethod
 from typing import Any, Callable, Mapping, Sequence
 
 from federation.ambassador import Federate, LogicalTime, RTIAmbassador, cb, to_seconds
-from federation.coupling import END_INTERACTION, END_REASONS, INIT_POINT, Clock, Wiring
+from federation.coupling import END_INTERACTION, END_REASONS, INIT_POINT, Clock, Conversion, Wiring, convert
 from federation.errors import ModelError
-from federation.kinds import units
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +53,7 @@ class SteppedFederate(Federate):
         self._class_routes: dict[int, dict[int, list[str]]] = {}  # class -> attribute -> inputs
         self._interaction_routes: dict[int, dict[int, list[str]]] = {}
         # input -> its connection's unit conversion; None when no input converts (the common case, kept fast)
-        self._convert = dict(wiring.conversions) or None
+        self._conversions = dict(wiring.conversions) or None
 
     # --------------------------------------------------------------- model API
     @abstractmethod
@@ -93,7 +92,7 @@ class SteppedFederate(Federate):
         amb.enable_time_constrained(latest_values=True)  # inputs hold the latest value: see handle
 
     def handle(self, callbacks: list[cb.Callback]) -> None:
-        inputs, changed, convert = self.inputs, self.changed, self._convert
+        inputs, changed, conversions = self.inputs, self.changed, self._conversions
         for c in callbacks:
             # The callbacks of every step are tested first, without a handler call.
             kind = type(c)
@@ -111,8 +110,8 @@ class SteppedFederate(Federate):
                 continue
             if routes:
                 # `values` may be shared with other receivers: read it, never mutate it.
-                if convert is not None:
-                    self._receive_converted(routes, values, convert)
+                if conversions is not None:
+                    self._receive_converted(routes, values, conversions)
                     continue
                 for handle, value in values.items():
                     for name in routes.get(handle, ()):
@@ -120,14 +119,14 @@ class SteppedFederate(Federate):
                         changed[name] = value
 
     def _receive_converted(self, routes: dict[int, list[str]], values: Mapping[int, Any],
-                           convert: dict[str, tuple[float, float, float]]) -> None:
+                           conversions: dict[str, Conversion]) -> None:
         """handle's delivery when some inputs convert units: the value in the input's unit, where it is
         received (the wire and the recorded columns keep the sender's value in the sender's unit)."""
         inputs, changed = self.inputs, self.changed
         for handle, value in values.items():
             for name in routes.get(handle, ()):
-                conversion = convert.get(name)
-                inputs[name] = changed[name] = value if conversion is None else units.convert(conversion, value)
+                conversion = conversions.get(name)
+                inputs[name] = changed[name] = value if conversion is None else convert(conversion, value)
 
     def _on_discover(self, c: cb.DiscoverObjectInstance) -> None:
         self._routes[c.object_handle] = self._class_routes.get(c.class_handle, {})
@@ -183,8 +182,8 @@ class SteppedFederate(Federate):
             amb.send_interaction(cls_name, params, t_next)
         self.outbox.clear()
         stop = self.clock.on_terminate == "stop"
-        amb.send_interaction(END_INTERACTION, {"time": float(end), "reason": float(reason), "stop": float(stop)},
-                             t_next)
+        amb.send_interaction(END_INTERACTION, {"back": float(t_next - end), "reason": float(reason),
+                                               "stop": float(stop)}, t_next)
         log.info("federate %s ends at t=%s s: %s%s", self.name, to_seconds(end), words,
                  "" if stop else "; the others run on with its last outputs (on_terminate: continue)")
         self.done = True

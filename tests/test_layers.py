@@ -29,6 +29,10 @@ def imports(folder: Path) -> dict[str, set[str]]:
                     names.add(".".join(base + ([node.module] if node.module else [])))
                 else:
                     names.add(node.module or "")
+                    # `from a.b import c` where c is a module of its own imports a.b.c too
+                    folder_of = ROOT.joinpath(*(node.module or "").split("."))
+                    names |= {f"{node.module}.{a.name}" for a in node.names
+                              if (folder_of / f"{a.name}.py").is_file() or (folder_of / a.name / "__init__.py").is_file()}
         out[str(path.relative_to(ROOT))] = names
     return out
 

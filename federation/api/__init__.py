@@ -3,8 +3,8 @@
 Re-exported by the `federation` package (see its `__all__`); the modules here each hold one part:
 build (Scenario), results (Run, Series, Timings), runs (run, inspect), sweeps (sweep, SweepResult,
 SweepRun, Uniform), testing (test: regression suites), and _engine, the one module that imports the rest
-of the library(compare, Tolerance(s), Comparison, Check and the report and JUnit writers come from federation.comparison
-through it).
+of the library (compare, Tolerance(s), Comparison, Check and the report and JUnit writers come from
+federation.comparison through it).
 """
 
 from __future__ import annotations

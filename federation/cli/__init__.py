@@ -8,7 +8,6 @@ comparing (compare), testing (test).
 from __future__ import annotations
 
 import logging
-import os
 import sys
 
 from federation.cli import comparing, keys, running, serving, testing  # noqa: F401  (their commands register on the app)
@@ -18,12 +17,10 @@ __all__ = ["app", "main"]
 
 
 def main() -> None:
-    from federation.runtime.processes import die_with_parent
+    from federation.runtime.processes import die_with_parent, quick_thread_switches
 
     die_with_parent()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s: %(message)s")
-    # Threads hand messages to each other on every step; a short GIL switch interval
-    # keeps that hand-over from waiting out Python's 5 ms default.
-    sys.setswitchinterval(float(os.environ.get("FEDERATION_SWITCH_INTERVAL", "0.0002")))
+    quick_thread_switches()
     app()
 

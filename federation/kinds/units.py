@@ -16,13 +16,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from federation.coupling import Conversion, convert
 from federation.kinds.interface import BASE_UNITS, UnitDefinition
 
 __all__ = ["CONVERTED", "INCOMPATIBLE", "SAME", "STATED", "UNDEFINED", "UNITLESS", "Conversion", "UnitLink", "base_units",
            "convert", "explicit_link", "link_units"]
 
-# v_to = (scale * v + shift) / divisor: every case in one form, exact when the numbers are 1.0 and 0.0
-Conversion = tuple[float, float, float]
+# v_to = (scale * v + shift) / divisor: every case in one form, exact when the numbers are 1.0 and 0.0. The
+# Conversion and `convert`, applied where a value is received, live beside Wiring (federation.coupling).
 
 # What a connection's units make of its values (UnitLink.status)
 SAME, CONVERTED, STATED, UNITLESS, UNDEFINED, INCOMPATIBLE = (
@@ -44,12 +45,6 @@ class UnitLink:
     @property
     def refused(self) -> bool:
         return self.status in (UNDEFINED, INCOMPATIBLE)
-
-
-def convert(conversion: Conversion, value: float) -> float:
-    """A value in the output's unit, in the input's unit."""
-    scale, shift, divisor = conversion
-    return (scale * value + shift) / divisor
 
 
 def explicit_link(factor: float, offset: float) -> UnitLink:

@@ -66,10 +66,16 @@ def update_reference(case: Case, results_csv: Path) -> ReferenceUpdate:
     lacking = [name for name in columns if name not in results]
     if lacking:
         raise ValueError(f"case {case.name!r}: the results have no column {', '.join(lacking)} (variables)")
-    if old:
-        grid = next(iter(old.values()))[0]
-    else:
-        grid = next(iter(results.values()))[0] if results else np.empty(0)
+    run_times = next(iter(results.values()))[0] if results else np.empty(0)
+    old_grid = next(iter(old.values()))[0] if old else None
+    if old_grid is not None and old_grid.size and run_times.size and run_times[0] <= old_grid[0] \
+            and old_grid[-1] <= run_times[-1]:
+        grid = old_grid  # the reference's own grid (it may be downsampled), inside the run's span
+    else:  # none, or the run spans another time (a changed stop): interpolating would extend values flat
+        if old_grid is not None:
+            log.warning("case %r: the run spans another time than its reference %s: the reference takes the "
+                        "run's grid", case.name, case.reference)
+        grid = run_times
         if case.reference_step is not None:
             grid = _every(grid, case.reference_step)
     values = {name: np.interp(grid, *results[name]) for name in columns}

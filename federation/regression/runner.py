@@ -21,7 +21,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -132,9 +132,17 @@ def run_suite(suite: Suite, out: Path, *, jobs: int | None = None, on_ray: bool 
         _on_ray(todo, limits, address, judged)
     else:
         workers = jobs or os.cpu_count() or 1
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="suite") as pool:
-            for future in [pool.submit(_local, job, limits[id(job)], judged) for job in todo]:
+        live: list[subprocess.Popen[bytes]] = []  # the runs' processes, stopped at once if the caller is interrupted
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="suite")
+        try:
+            for future in [pool.submit(_local, job, limits[id(job)], judged, live) for job in todo]:
                 future.result()
+        except BaseException:  # Ctrl-C in a notebook reaches this thread only: the pool's threads wait on runs
+            pool.shutdown(wait=False, cancel_futures=True)
+            stop_all(list(live), grace=STOP_GRACE)
+            raise
+        finally:
+            pool.shutdown(wait=True)
     updates = _update_all(todo, ended) if update_references else []
     for job in todo:
         if id(job) in ended:
@@ -169,8 +177,13 @@ def judge(case: Case, mode: str, out: Path, outcome: dict[str, Any], wall: float
                                                         "--update-references"))
         else:
             try:
-                run.comparison = compare(results, case.reference, tolerances=case.tolerances)
-                run.checks += run.comparison.checks()
+                comparison = compare(results, case.reference, tolerances=case.tolerances)
+                if case.variables is not None:  # only those the case names
+                    wanted = set(case.variables)
+                    comparison = replace(comparison, signals=[c for c in comparison.signals if c.name in wanted],
+                                         missing=[m for m in comparison.missing if m in wanted])
+                run.comparison = comparison
+                run.checks += comparison.checks()
             except CompareError as exc:
                 run.checks.append(Check("reference", False, str(exc)))
     if case.expect:
@@ -218,14 +231,16 @@ def _sections(runs: Sequence[CaseRun]) -> dict[str, Comparison | Sequence[Check]
 
 # ------------------------------------------------------------------------------------------------------- locally
 
-def _local(job: _Job, limit: float | None, judged: Callable[[_Job, dict[str, Any], float], None]) -> None:
-    """Run `job` in a worker process, stopped at `limit` s; then judge it."""
+def _local(job: _Job, limit: float | None, judged: Callable[[_Job, dict[str, Any], float], None],
+           live: list[subprocess.Popen[bytes]]) -> None:
+    """Run `job` in a worker process (listed in `live` while it runs), stopped at `limit` s; then judge it."""
     job.out.parent.mkdir(parents=True, exist_ok=True)
     spec = job.out.parent / f"{job.mode}.job.json"
     spec.write_text(json.dumps(job.spec(), indent=2, default=str) + "\n")
     log_path = job.out.parent / f"{job.mode}.log"
     started = time.perf_counter()
     proc = spawn([sys.executable, "-m", "federation.regression.worker", str(spec)], log_path)
+    live.append(proc)
     try:
         proc.wait(limit)
         outcome = _outcome(job.out, log_path, proc.returncode)
@@ -235,6 +250,7 @@ def _local(job: _Job, limit: float | None, judged: Callable[[_Job, dict[str, Any
     finally:
         if proc.poll() is None:  # interrupted (Ctrl-C) while waiting: no run outlives the suite
             stop_all([proc], grace=STOP_GRACE)
+        live.remove(proc)
     judged(job, outcome, time.perf_counter() - started)
 
 
@@ -271,23 +287,40 @@ def _timed_out(run_dir: Path, limit: float | None) -> dict[str, Any]:
 
 def _on_ray(todo: Sequence[_Job], limits: dict[int, float | None], address: str | None,
             judged: Callable[[_Job, dict[str, Any], float], None]) -> None:
-    """Each job a Ray task (one CPU), pinned to a node holding all its scenario's sites when one does (as a
-    sweep's runs are), cancelled at its limit."""
+    """Each job a Ray task (one CPU), cancelled at its limit. An embedded or grpc run loads every site's models,
+    so its task goes only to a node holding all its scenario's sites (as a sweep's runs do); with none, the case
+    fails saying so. A ray run's hosts are placed on their own sites' nodes. No more tasks are in flight than
+    the cluster has CPUs, so that a run's time limit counts its run, not its wait in Ray's queue."""
     import ray
 
     from federation.regression.worker import run_job
-    from federation.runtime.ray import in_ray_task, init_ray, pinned_to_every_site
+    from federation.runtime.ray import PlacementError, check_placement, in_ray_task, init_ray, pinned_to_every_site
 
     sites = {id(job): _sites(job.case.scenario) for job in todo}
     init_ray(address, sorted({site for found in sites.values() for site in found}))
     task = ray.remote(in_ray_task)
-    pending: dict[Any, tuple[_Job, float]] = {}
+    waiting: list[tuple[_Job, dict[str, float]]] = []
     for job in todo:
         job.out.parent.mkdir(parents=True, exist_ok=True)
-        resources = pinned_to_every_site(sites[id(job)]) or {}
-        ref = task.options(num_cpus=1, max_retries=0, resources=resources).remote(run_job, job.spec())
-        pending[ref] = (job, time.perf_counter())
-    while pending:
+        resources = pinned_to_every_site(sites[id(job)])
+        try:
+            if job.mode == "ray":
+                check_placement(sites[id(job)])
+            elif resources is None:
+                raise PlacementError(f"no Ray node holds every site of {job.case.scenario.name} "
+                                     f"({', '.join(sites[id(job)])}): its {job.mode} run would load every owner's "
+                                     "models on one node; give the case `modes: [ray]`")
+        except PlacementError as exc:
+            judged(job, {"status": "failed", "error": str(exc)}, 0.0)
+            continue
+        waiting.append((job, resources or {}))
+    capacity = max(1, int(ray.cluster_resources().get("CPU", 1)))
+    pending: dict[Any, tuple[_Job, float]] = {}
+    while waiting or pending:
+        while waiting and len(pending) < capacity:
+            job, resources = waiting.pop(0)
+            ref = task.options(num_cpus=1, max_retries=0, resources=resources).remote(run_job, job.spec())
+            pending[ref] = (job, time.perf_counter())
         ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.5)
         for ref in ready:
             job, started = pending.pop(ref)

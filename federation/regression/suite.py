@@ -26,7 +26,7 @@ defaults' followed by its own.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from federation.clip import short_repr
 from federation.comparison import Tolerance, Tolerances
+from federation.comparison.tolerances import DEFAULT
 from federation.errors import CarriesFields, ConfigurationError
 from federation.runtime.modes import Mode
 from federation.scenario import Problem, ScenarioError, format_problems
@@ -309,13 +310,15 @@ def _resolve(folder: Path, name: str, spec: _Case, problems: list[Problem]) -> C
 
 
 def _tolerances(folder: Path, given: _TolerancesSpec | None) -> Tolerances:
-    """The case's Tolerances: from a tolerance file (relative to the suite), or inline, a variable's entry
-    taking the fields it does not name from the default."""
+    """The case's Tolerances, by compare's rules: from a tolerance file (relative to the suite), or inline, a
+    variable's entry taking the fields it does not name from the default; with no default at all (nothing
+    given, or only variables), compare's default tube (DEFAULT), as a tolerance file without `default` has."""
     if given is None:
-        return Tolerances()
+        return Tolerances(DEFAULT)
     if given.file is not None:
         return Tolerances.load(folder / given.file)
-    base = {f: v for f in TOLERANCE_FIELDS if (v := getattr(given.default, f)) is not None}
+    named = {f: v for f in TOLERANCE_FIELDS if (v := getattr(given.default, f)) is not None}
+    base = named if "default" in given.model_fields_set else {**asdict(DEFAULT), **named}
     default = Tolerance(**base)
     per_variable = {name: Tolerance(**{**base, **{f: v for f in TOLERANCE_FIELDS if (v := getattr(spec, f)) is not None}})
                     for name, spec in given.variables.items()}

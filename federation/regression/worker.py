@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import signal
 import sys
 from pathlib import Path
@@ -47,11 +46,11 @@ def run_job(job: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> int:
-    from federation.runtime.processes import die_with_parent
+    from federation.runtime.processes import die_with_parent, quick_thread_switches
 
     die_with_parent()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s: %(message)s")
-    sys.setswitchinterval(float(os.environ.get("FEDERATION_SWITCH_INTERVAL", "0.0002")))  # as the CLI
+    quick_thread_switches()  # as the CLI
     # Stopped (a timeout): end like Ctrl-C, keeping the rows and run.json, stopping hosts and RTI.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     job = json.loads(Path(argv[0]).read_text())

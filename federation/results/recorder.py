@@ -19,7 +19,7 @@ import csv
 import io
 import logging
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 from federation.coupling import END_INTERACTION, END_REASONS, INIT_POINT, Clock
 from federation.ambassador import Federate, RTIAmbassador
@@ -83,7 +83,9 @@ class Recorder(Federate):
         sink: CsvSink,
         on_row: Callable[[LogicalTime], None] | None = None,
         rows_per_request: int | None = None,
+        steps: Mapping[str, LogicalTime] | None = None,
     ) -> None:
+        """`steps`: each federate's step, which bounds how far before its stamp a request to end may lie."""
         self.name = RECORDER
         self.site = ""
         self.variables = list(variables)
@@ -100,6 +102,7 @@ class Recorder(Federate):
         self._consistent = True  # False while a batch is half taken: salvage must not add to it
         self.ended: dict[str, object] | None = None  # who ended the run, when and why (run.json `ended_by`)
         self.terminated: list[dict[str, object]] = []  # models that ended while the others ran on
+        self._steps = dict(steps or {})
         self.end_time: LogicalTime = clock.stop  # where the run ends: its stop time, or where a model ended it
         self._end_class: int | None = None
         self._end_params: dict[int, str] = {}
@@ -191,7 +194,9 @@ class Recorder(Federate):
     def _on_end(self, c: cb.ReceiveInteraction, stamp: LogicalTime) -> None:
         """A model asked to end the simulation at `time` <= `stamp` (its step's end): end the run there, or note it."""
         params = {self._end_params.get(h): v for h, v in c.parameters.items()}
-        end, reason, stop = int(params.get("time", stamp)), int(params.get("reason", 0)), bool(params.get("stop", 1))
+        # Within the sender's step, whatever it claims: a request to end cannot take back rows it did not make.
+        back = min(max(int(params.get("back", 0)), 0), self._steps.get(c.sender, 0))
+        end, reason, stop = stamp - back, int(params.get("reason", 0)), bool(params.get("stop", 1))
         entry: dict[str, object] = {"federate": c.sender, "time": to_seconds(end),  # in s
                                     "reason": END_REASONS.get(reason, "the model asked to end the simulation")}
         if not stop:
@@ -201,11 +206,13 @@ class Recorder(Federate):
             return  # ended already (the first in timestamp order ends it), or past the last row
         self.ended, self.end_time = entry, end
         if end < stamp:
-            # It returned early: its values stamped `stamp` hold for `end`, where the others' are as before `stamp`.
+            # It returned early: its values stamped `stamp` hold for `end`, where the others' are as before `stamp`
+            # (as they were when the first value stamped `stamp` came, or as they are if none did yet).
             # Rows at or past `end` were written with its earlier values: the last row is rewritten at `end`.
+            before = self._before_stamp if self._stamp == stamp else self.values[:]
+            self._rows_before(stamp)  # every row below the stamp is complete (TSO order): written first
             self.sink.keep_rows(max(0, -(-(end - self.clock.start) // self.clock.step)))
-            row = [v if fed == c.sender else before
-                   for (fed, _), v, before in zip(self.variables, self.values, self._before_stamp or self.values)]
+            row = [v if fed == c.sender else b for (fed, _), v, b in zip(self.variables, self.values, before)]
             self.time, self._next_row = end, None
             self.sink.write(end, row)
             if self.on_row is not None:

@@ -26,7 +26,8 @@ def build_recorder(
     """The recorder federate writing out_dir/results.csv at every multiple of time.step."""
     columns = [f"{f}.{v}" for f, v in scenario.recorded()]
     sink = CsvSink(out_dir / "results.csv", columns)
-    return Recorder(scenario.recorded(), clock_of(scenario, scenario.time.step), sink, on_progress)
+    steps = {name: to_ticks(scenario.step_of(name)) for name in scenario.federates}
+    return Recorder(scenario.recorded(), clock_of(scenario, scenario.time.step), sink, on_progress, steps=steps)
 
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
@@ -36,6 +35,7 @@ from federation.runtime.coordinator import COORDINATOR, Coordinator, recorded_gr
 from federation.runtime.launch import HostExited, HostOptions, host_accepts
 from federation.runtime.modes import Routing, check_routing, run_relay_sites
 from federation.runtime.record import RunResult, model_digests
+from federation.runtime.processes import quick_thread_switches
 
 if TYPE_CHECKING:
     from federation.server import ServerConfig, ServerHandle
@@ -90,7 +90,7 @@ def site_nodes(sites: Iterable[str]) -> dict[str, list[str]]:
 def in_ray_task(fn: Callable[..., Any], *args: Any) -> Any:
     """fn(*args) in a Ray task, with the GIL switch interval the CLI sets (federation.cli.main): a run's
     threads hand messages to each other on every step. A suite's runs use it too."""
-    sys.setswitchinterval(float(os.environ.get("FEDERATION_SWITCH_INTERVAL", "0.0002")))
+    quick_thread_switches()
     return fn(*args)
 
 
@@ -120,7 +120,7 @@ class HostActor:
     """One site's host, living on one of that site's nodes (wrapped with ray.remote at use)."""
 
     def __init__(self) -> None:
-        sys.setswitchinterval(float(os.environ.get("FEDERATION_SWITCH_INTERVAL", "0.0002")))
+        quick_thread_switches()
 
     def where(self) -> dict[str, Any]:
         import ray

@@ -401,7 +401,7 @@ class ScenarioSpec(_Strict):
 
     def shared_digest(self) -> str:
         """A digest of what every site's copy of the scenario must agree on: time, federates with their
-        sites, steps and expose lists, connections, interactions, relay sites. Not what a site keeps to
+        sites, steps and expose lists, connections, interactions, relay sites, on_terminate. Not what a site keeps to
         itself (parameters, model files, tunables) nor the coordinator's output section."""
         shared: dict[str, Any] = {
             "federation": self.federation,
@@ -414,6 +414,11 @@ class ScenarioSpec(_Strict):
             shared["conversions"] = stated  # absent when none is stated: digests as before the key existed
         if self.relay_sites:  # absent when empty: a scenario without the key digests as before it existed
             shared["relay_sites"] = sorted(set(self.relay_sites))
+        # What a model's request to end does decides whether everyone's run ends: all copies must agree. Absent when
+        # nothing is said beyond the default (digests as before the key existed).
+        ends = {name: self.on_terminate_of(name) for name in self.federates}
+        if any(v != "stop" for v in ends.values()):
+            shared["on_terminate"] = ends
         return hashlib.sha256(json.dumps(shared, sort_keys=True).encode()).hexdigest()
 
 
