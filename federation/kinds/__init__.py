@@ -7,6 +7,7 @@ another package is found the same way. `register` adds one in-process (tests, no
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.metadata
 import logging
@@ -104,7 +105,14 @@ class StaleModules(CarriesFields, ModelError):
 
 
 def file_sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes."""
+    """SHA-256 of a file's bytes (remembered per path, modification time and size: a sweep's or a suite's
+    runs digest the same models again and again)."""
+    stat = Path(path).stat()
+    return _file_sha256(Path(path).resolve(), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=1024)
+def _file_sha256(path: Path, mtime_ns: int, size: int) -> str:
     with open(path, "rb") as fh:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
