@@ -15,9 +15,10 @@ from federation.names import COORDINATOR_SITE, name_problem
 from federation.rti.time import END_OF_TIME
 
 from .arrays import array_problem, element_problem, parameter_shape_problem, shape_problem
+from .connections import IDENTIFIER, IDENTIFIER_RULE
 from .exposure import EXCHANGED_TYPES, elements, exchanged, exposed
 from .problems import Problem
-from .schema import IDENTIFIER, IDENTIFIER_RULE, Connection, FederateSpec, InteractionSpec, ScenarioSpec, Unparsed, \
+from .schema import Connection, FederateSpec, InteractionSpec, ScenarioSpec, Unparsed, \
     parse_reference
 from .units import unit_problem, unseen_problem
 from .values import did_you_mean, type_mismatch
