@@ -125,10 +125,11 @@ def columns(out: Path) -> dict[str, list[float]]:
 
 
 def write_alone(cases: Sequence[Case], folder: Path, stop: float, step: float) -> tuple[Path, dict[str, Path]]:
-    """One scenario with every case as an unconnected federate of its own site, all outputs exposed and recorded."""
+    """One scenario with every case as an unconnected federate, all outputs exposed and recorded; a site per FMI
+    version (so that the distributed modes cross hosts without a process per FMU)."""
     folder.mkdir(parents=True, exist_ok=True)
     fmus = {c.name: c.fmu(folder / "build") for c in cases}
-    federates = {c.name: {"fmu": str(fmus[c.name]), "site": f"site_{c.name}", "parameters": dict(c.parameters),
+    federates = {c.name: {"fmu": str(fmus[c.name]), "site": f"fmi{c.fmi_version}", "parameters": dict(c.parameters),
                           "expose": outputs_of(fmus[c.name]), **c.entry} for c in cases}
     recorded = [f"{c.name}.{o}" for c in cases for o in outputs_of(fmus[c.name])]
     return write_scenario(folder, federates, stop=stop, step=step, output={"variables": recorded}), fmus

@@ -66,8 +66,7 @@ def test_alone_the_rows_equal_fmpy_s_the_last_one_included(ending: dict[int, Pat
     assert record["ended_by"]["federate"] == "ending" and record["ended_by"]["time"] == end
 
 
-@pytest.mark.parametrize("mode", ["relay", "direct"])
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize(("case", "mode"), [(case, "direct") for case in CASES] + [("fmi3-early-return", "relay")])
 def test_alone_every_mode_writes_the_embedded_bytes(ending: dict[int, Path], tmp_path: Path, case: str,
                                                     mode: str) -> None:
     version, parameters, _, end, reason = CASES[case]

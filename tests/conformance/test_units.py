@@ -175,8 +175,7 @@ def test_coupled_conversions_equal_a_master_written_by_hand(units_fmus: dict[int
     assert got[0]["b.T_echo"] == 293.15  # T_in's start value, before any value arrived
 
 
-@pytest.mark.parametrize("version", [2, 3])
-@pytest.mark.parametrize("routing", ["direct", "relay"])
+@pytest.mark.parametrize(("version", "routing"), [(2, "direct"), (3, "direct"), (3, "relay")])
 def test_grpc_converts_to_the_embedded_bytes(units_fmus: dict[int, Path], version: int, routing: str,
                                              tmp_path: Path) -> None:
     """One host per site: b's host reads a's modelDescription (data, not code) for a's units."""
