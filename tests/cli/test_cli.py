@@ -247,10 +247,13 @@ def test_a_terminated_grpc_run_ends_as_interrupted_and_leaves_nothing_behind(fmu
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "TMPDIR": str(tmp)})
     deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and not (out / "results.csv").exists():
+    children: list[psutil.Process] = []
+    # Running: its recording has begun and its processes (the RTI and the hosts) are up. results.csv alone
+    # may come first: the recorder is made before anything is launched.
+    while time.monotonic() < deadline and not ((out / "results.csv").exists() and len(children) >= 2):
         time.sleep(0.05)
-    children = psutil.Process(proc.pid).children(recursive=True)
-    assert children, "the run started no host"
+        children = psutil.Process(proc.pid).children(recursive=True)
+    assert len(children) >= 2, "the run started no host"
     proc.terminate()  # a CI job's timeout, or `kill`: it used to leave no run.json and the CA key in TMPDIR
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
